@@ -1,0 +1,159 @@
+//! The production engine on fjall: one fjall keyspace per [`Partition`].
+
+use super::{Batch, Engine, EngineError, EngineStats, KeyRange, Op, Partition, Reader, Result, ScanIter};
+use bytes::Bytes;
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Sizes a user can tune (`storage-cache-size`, `storage-write-buffer-size`).
+#[derive(Clone, Copy, Debug)]
+pub struct FjallOptions {
+    pub cache_bytes: u64,
+    /// Memtable size of each partition.
+    pub write_buffer_bytes: u64,
+}
+
+pub struct FjallEngine {
+    db: Database,
+    partitions: Vec<Keyspace>,
+}
+
+fn err(context: &'static str) -> impl FnOnce(fjall::Error) -> EngineError {
+    move |e| EngineError {
+        context,
+        message: e.to_string(),
+    }
+}
+
+impl FjallEngine {
+    pub fn open(path: &Path, options: FjallOptions) -> Result<FjallEngine> {
+        let db = Database::builder(path)
+            .cache_size(options.cache_bytes)
+            .open()
+            .map_err(err("opening the database"))?;
+        // Each partition gets its own memtable of this size; the meta partition
+        // takes nearly all writes of strings.
+        let memtable = options.write_buffer_bytes.max(1 << 20);
+        let partitions = Partition::ALL
+            .iter()
+            .map(|p| {
+                db.keyspace(p.name(), || {
+                    KeyspaceCreateOptions::default().max_memtable_size(memtable)
+                })
+                .map_err(err("opening a partition"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(FjallEngine { db, partitions })
+    }
+
+    fn partition(&self, p: Partition) -> &Keyspace {
+        &self.partitions[p.index()]
+    }
+}
+
+fn to_fjall_bound(bound: &Bound<Bytes>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_ref()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_ref()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn into_scan(iter: impl Iterator<Item = fjall::Guard> + Send + 'static) -> ScanIter {
+    Box::new(iter.map(|guard| {
+        guard
+            .into_inner()
+            .map(|(k, v)| (Bytes::from(k), Bytes::from(v)))
+            .map_err(err("scanning"))
+    }))
+}
+
+impl Reader for FjallEngine {
+    fn get(&self, partition: Partition, key: &[u8]) -> Result<Option<Bytes>> {
+        self.partition(partition)
+            .get(key)
+            .map(|v| v.map(Bytes::from))
+            .map_err(err("reading"))
+    }
+
+    fn scan(&self, partition: Partition, range: KeyRange) -> ScanIter {
+        let bounds = (to_fjall_bound(&range.0), to_fjall_bound(&range.1));
+        into_scan(self.partition(partition).range::<&[u8], _>(bounds))
+    }
+
+    fn scan_rev(&self, partition: Partition, range: KeyRange) -> ScanIter {
+        let bounds = (to_fjall_bound(&range.0), to_fjall_bound(&range.1));
+        into_scan(self.partition(partition).range::<&[u8], _>(bounds).rev())
+    }
+}
+
+impl Engine for FjallEngine {
+    fn write(&self, batch: Batch) -> Result<()> {
+        let mut fjall_batch = self.db.batch();
+        for (partition, op) in batch.ops {
+            let keyspace = self.partition(partition);
+            match op {
+                Op::Put(k, v) => fjall_batch.insert(keyspace, k, v),
+                Op::Delete(k) => fjall_batch.remove(keyspace, k),
+            }
+        }
+        // `Database::batch` flushes the journal to the OS on commit
+        // (PersistMode::Buffer), so a committed batch survives kill -9.
+        fjall_batch.commit().map_err(err("committing a batch"))
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.db
+            .persist(PersistMode::SyncData)
+            .map_err(err("syncing the journal"))
+    }
+
+    fn snapshot(&self) -> Arc<dyn Reader> {
+        Arc::new(FjallSnapshot {
+            snapshot: self.db.snapshot(),
+            partitions: self.partitions.clone(),
+        })
+    }
+
+    fn stats(&self) -> EngineStats {
+        EngineStats {
+            disk_bytes: self.db.disk_space().unwrap_or(0),
+            cache_capacity: self.db.cache_capacity(),
+            cache_bytes: self.db.cache_size(),
+            write_buffer_bytes: self.db.write_buffer_size(),
+        }
+    }
+}
+
+struct FjallSnapshot {
+    snapshot: fjall::Snapshot,
+    partitions: Vec<Keyspace>,
+}
+
+impl Reader for FjallSnapshot {
+    fn get(&self, partition: Partition, key: &[u8]) -> Result<Option<Bytes>> {
+        self.snapshot
+            .get(&self.partitions[partition.index()], key)
+            .map(|v| v.map(Bytes::from))
+            .map_err(err("reading a snapshot"))
+    }
+
+    fn scan(&self, partition: Partition, range: KeyRange) -> ScanIter {
+        let bounds = (to_fjall_bound(&range.0), to_fjall_bound(&range.1));
+        into_scan(
+            self.snapshot
+                .range::<&[u8], _>(&self.partitions[partition.index()], bounds),
+        )
+    }
+
+    fn scan_rev(&self, partition: Partition, range: KeyRange) -> ScanIter {
+        let bounds = (to_fjall_bound(&range.0), to_fjall_bound(&range.1));
+        into_scan(
+            self.snapshot
+                .range::<&[u8], _>(&self.partitions[partition.index()], bounds)
+                .rev(),
+        )
+    }
+}

@@ -1,0 +1,89 @@
+use super::fjall::{FjallEngine, FjallOptions};
+use super::memory::MemoryEngine;
+use super::*;
+
+const OPTIONS: FjallOptions = FjallOptions {
+    cache_bytes: 8 << 20,
+    write_buffer_bytes: 8 << 20,
+};
+
+fn keys(iter: ScanIter) -> Vec<Bytes> {
+    iter.map(|item| item.expect("scan").0).collect()
+}
+
+fn put(engine: &dyn Engine, partition: Partition, key: &'static str, value: &'static str) {
+    let mut batch = Batch::default();
+    batch.put(partition, key, value);
+    engine.write(batch).expect("write");
+}
+
+/// The behaviour every engine must share.
+fn check_contract(engine: &dyn Engine) {
+    let mut batch = Batch::default();
+    for key in ["b", "a", "c", "ab"] {
+        batch.put(Partition::Meta, key, key);
+    }
+    batch.put(Partition::Data, "a", "data");
+    engine.write(batch).expect("write");
+
+    assert_eq!(engine.get(Partition::Meta, b"ab").expect("get"), Some(Bytes::from("ab")));
+    assert_eq!(engine.get(Partition::Data, b"a").expect("get"), Some(Bytes::from("data")));
+    assert_eq!(engine.get(Partition::Expire, b"a").expect("get"), None);
+
+    let all = (Bound::Unbounded, Bound::Unbounded);
+    assert_eq!(keys(engine.scan(Partition::Meta, all.clone())), ["a", "ab", "b", "c"]);
+    assert_eq!(keys(engine.scan_rev(Partition::Meta, all)), ["c", "b", "ab", "a"]);
+    assert_eq!(keys(engine.scan(Partition::Meta, prefix_range(b"a"))), ["a", "ab"]);
+
+    let snapshot = engine.snapshot();
+    let mut batch = Batch::default();
+    batch.delete(Partition::Meta, "a");
+    batch.put(Partition::Meta, "d", "d");
+    engine.write(batch).expect("write");
+    assert_eq!(engine.get(Partition::Meta, b"a").expect("get"), None);
+    assert_eq!(snapshot.get(Partition::Meta, b"a").expect("get"), Some(Bytes::from("a")));
+    assert_eq!(snapshot.get(Partition::Meta, b"d").expect("get"), None);
+    let everything = (Bound::Unbounded, Bound::Unbounded);
+    assert_eq!(keys(snapshot.scan(Partition::Meta, everything)), ["a", "ab", "b", "c"]);
+}
+
+#[test]
+fn memory_engine_meets_the_contract() {
+    check_contract(&MemoryEngine::new());
+}
+
+#[test]
+fn fjall_engine_meets_the_contract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    check_contract(&FjallEngine::open(dir.path(), OPTIONS).expect("open"));
+}
+
+#[test]
+fn fjall_engine_keeps_data_across_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let engine = FjallEngine::open(dir.path(), OPTIONS).expect("open");
+        put(&engine, Partition::Sys, "k", "v");
+        engine.sync().expect("sync");
+    }
+    let engine = FjallEngine::open(dir.path(), OPTIONS).expect("reopen");
+    assert_eq!(engine.get(Partition::Sys, b"k").expect("get"), Some(Bytes::from("v")));
+}
+
+#[test]
+fn memory_power_cut_loses_only_unsynced_writes() {
+    let engine = MemoryEngine::new();
+    put(&engine, Partition::Meta, "synced", "1");
+    engine.sync().expect("sync");
+    put(&engine, Partition::Meta, "unsynced", "2");
+    engine.power_cut();
+    assert_eq!(engine.get(Partition::Meta, b"synced").expect("get"), Some(Bytes::from("1")));
+    assert_eq!(engine.get(Partition::Meta, b"unsynced").expect("get"), None);
+}
+
+#[test]
+fn prefix_successor_skips_trailing_max_bytes() {
+    assert_eq!(prefix_successor(b"a\xff\xff"), Some(b"b".to_vec()));
+    assert_eq!(prefix_successor(b"\xff"), None);
+    assert_eq!(prefix_successor(b""), None);
+}

@@ -1,0 +1,2 @@
+//! Redstone: a persistent, Redis-compatible key-value server.
+pub mod engine;
