@@ -1,6 +1,8 @@
 //! The production engine on fjall: one fjall keyspace per [`Partition`].
 
-use super::{Batch, Engine, EngineError, EngineStats, KeyRange, Op, Partition, Reader, Result, ScanIter};
+use super::{
+    Batch, Engine, EngineError, EngineStats, KeyRange, Op, Partition, Reader, Result, ScanIter,
+};
 use bytes::Bytes;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use std::ops::Bound;

@@ -26,14 +26,29 @@ fn check_contract(engine: &dyn Engine) {
     batch.put(Partition::Data, "a", "data");
     engine.write(batch).expect("write");
 
-    assert_eq!(engine.get(Partition::Meta, b"ab").expect("get"), Some(Bytes::from("ab")));
-    assert_eq!(engine.get(Partition::Data, b"a").expect("get"), Some(Bytes::from("data")));
+    assert_eq!(
+        engine.get(Partition::Meta, b"ab").expect("get"),
+        Some(Bytes::from("ab"))
+    );
+    assert_eq!(
+        engine.get(Partition::Data, b"a").expect("get"),
+        Some(Bytes::from("data"))
+    );
     assert_eq!(engine.get(Partition::Expire, b"a").expect("get"), None);
 
     let all = (Bound::Unbounded, Bound::Unbounded);
-    assert_eq!(keys(engine.scan(Partition::Meta, all.clone())), ["a", "ab", "b", "c"]);
-    assert_eq!(keys(engine.scan_rev(Partition::Meta, all)), ["c", "b", "ab", "a"]);
-    assert_eq!(keys(engine.scan(Partition::Meta, prefix_range(b"a"))), ["a", "ab"]);
+    assert_eq!(
+        keys(engine.scan(Partition::Meta, all.clone())),
+        ["a", "ab", "b", "c"]
+    );
+    assert_eq!(
+        keys(engine.scan_rev(Partition::Meta, all)),
+        ["c", "b", "ab", "a"]
+    );
+    assert_eq!(
+        keys(engine.scan(Partition::Meta, prefix_range(b"a"))),
+        ["a", "ab"]
+    );
 
     let snapshot = engine.snapshot();
     let mut batch = Batch::default();
@@ -41,10 +56,16 @@ fn check_contract(engine: &dyn Engine) {
     batch.put(Partition::Meta, "d", "d");
     engine.write(batch).expect("write");
     assert_eq!(engine.get(Partition::Meta, b"a").expect("get"), None);
-    assert_eq!(snapshot.get(Partition::Meta, b"a").expect("get"), Some(Bytes::from("a")));
+    assert_eq!(
+        snapshot.get(Partition::Meta, b"a").expect("get"),
+        Some(Bytes::from("a"))
+    );
     assert_eq!(snapshot.get(Partition::Meta, b"d").expect("get"), None);
     let everything = (Bound::Unbounded, Bound::Unbounded);
-    assert_eq!(keys(snapshot.scan(Partition::Meta, everything)), ["a", "ab", "b", "c"]);
+    assert_eq!(
+        keys(snapshot.scan(Partition::Meta, everything)),
+        ["a", "ab", "b", "c"]
+    );
 }
 
 #[test]
@@ -67,7 +88,10 @@ fn fjall_engine_keeps_data_across_reopen() {
         engine.sync().expect("sync");
     }
     let engine = FjallEngine::open(dir.path(), OPTIONS).expect("reopen");
-    assert_eq!(engine.get(Partition::Sys, b"k").expect("get"), Some(Bytes::from("v")));
+    assert_eq!(
+        engine.get(Partition::Sys, b"k").expect("get"),
+        Some(Bytes::from("v"))
+    );
 }
 
 #[test]
@@ -77,7 +101,10 @@ fn memory_power_cut_loses_only_unsynced_writes() {
     engine.sync().expect("sync");
     put(&engine, Partition::Meta, "unsynced", "2");
     engine.power_cut();
-    assert_eq!(engine.get(Partition::Meta, b"synced").expect("get"), Some(Bytes::from("1")));
+    assert_eq!(
+        engine.get(Partition::Meta, b"synced").expect("get"),
+        Some(Bytes::from("1"))
+    );
     assert_eq!(engine.get(Partition::Meta, b"unsynced").expect("get"), None);
 }
 

@@ -1,0 +1,195 @@
+//! Byte layouts of storage keys and metadata values (DESIGN.md §3).
+//!
+//! - meta key:   `ns u32 | slot u16 | user key`
+//! - expire key: `expire_at_ms u64 | ns u32 | slot u16 | user key`
+//! - meta value: `type u8 | encoding u8 | expire_at_ms u64 | version u64 | payload`
+//!
+//! All integers are big-endian so that byte order is numeric order. `ns` is a
+//! namespace id: each logical database maps to one, and FLUSHDB / SWAPDB only
+//! change that mapping (see `store.rs`).
+
+use crate::slot::key_slot;
+use bytes::{BufMut, Bytes, BytesMut};
+
+pub const NS_LEN: usize = 4;
+const META_PREFIX_LEN: usize = NS_LEN + 2;
+const META_HEADER_LEN: usize = 2 + 8 + 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    String = 0,
+    Hash = 1,
+    List = 2,
+    Set = 3,
+    ZSet = 4,
+}
+
+impl KeyType {
+    fn from_byte(byte: u8) -> Option<KeyType> {
+        Some(match byte {
+            0 => KeyType::String,
+            1 => KeyType::Hash,
+            2 => KeyType::List,
+            3 => KeyType::Set,
+            4 => KeyType::ZSet,
+            _ => return None,
+        })
+    }
+
+    /// The name `TYPE` replies with.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::String => "string",
+            KeyType::Hash => "hash",
+            KeyType::List => "list",
+            KeyType::Set => "set",
+            KeyType::ZSet => "zset",
+        }
+    }
+}
+
+/// A key's metadata. For strings `payload` is the value itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub kind: KeyType,
+    pub encoding: u8,
+    /// Absolute unix time in ms; 0 means no expiry.
+    pub expire_at: u64,
+    pub version: u64,
+    pub payload: Bytes,
+}
+
+impl Meta {
+    pub fn string(value: Bytes, expire_at: u64) -> Meta {
+        Meta {
+            kind: KeyType::String,
+            encoding: 0,
+            expire_at,
+            version: 0,
+            payload: value,
+        }
+    }
+
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now_ms
+    }
+
+    pub fn encode(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(META_HEADER_LEN + self.payload.len());
+        out.put_u8(self.kind as u8);
+        out.put_u8(self.encoding);
+        out.put_u64(self.expire_at);
+        out.put_u64(self.version);
+        out.put_slice(&self.payload);
+        out.freeze()
+    }
+
+    /// Decodes a stored value; `None` means the bytes are not a valid record
+    /// (treated as corruption by the caller).
+    pub fn decode(bytes: Bytes) -> Option<Meta> {
+        if bytes.len() < META_HEADER_LEN {
+            return None;
+        }
+        let kind = KeyType::from_byte(bytes[0])?;
+        Some(Meta {
+            kind,
+            encoding: bytes[1],
+            expire_at: read_u64(&bytes[2..10]),
+            version: read_u64(&bytes[10..18]),
+            payload: bytes.slice(META_HEADER_LEN..),
+        })
+    }
+}
+
+pub fn read_u64(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    buf.copy_from_slice(&bytes[..8]);
+    u64::from_be_bytes(buf)
+}
+
+pub fn read_u32(bytes: &[u8]) -> u32 {
+    let mut buf = [0u8; 4];
+    buf.copy_from_slice(&bytes[..4]);
+    u32::from_be_bytes(buf)
+}
+
+pub fn meta_key(ns: u32, key: &[u8]) -> Bytes {
+    meta_key_in_slot(ns, key_slot(key), key)
+}
+
+pub fn meta_key_in_slot(ns: u32, slot: u16, key: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(META_PREFIX_LEN + key.len());
+    out.put_u32(ns);
+    out.put_u16(slot);
+    out.put_slice(key);
+    out.freeze()
+}
+
+/// The prefix shared by every meta key of a namespace.
+pub fn ns_prefix(ns: u32) -> [u8; NS_LEN] {
+    ns.to_be_bytes()
+}
+
+/// Splits a meta key into (ns, slot, user key).
+pub fn split_meta_key(raw: &Bytes) -> Option<(u32, u16, Bytes)> {
+    if raw.len() < META_PREFIX_LEN {
+        return None;
+    }
+    let ns = read_u32(raw);
+    let slot = u16::from_be_bytes([raw[4], raw[5]]);
+    Some((ns, slot, raw.slice(META_PREFIX_LEN..)))
+}
+
+pub fn expire_key(expire_at: u64, ns: u32, key: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(8 + META_PREFIX_LEN + key.len());
+    out.put_u64(expire_at);
+    out.put_slice(&meta_key(ns, key));
+    out.freeze()
+}
+
+/// Splits an expire key into (expire_at, ns, user key).
+pub fn split_expire_key(raw: &Bytes) -> Option<(u64, u32, Bytes)> {
+    if raw.len() < 8 {
+        return None;
+    }
+    let (ns, _slot, key) = split_meta_key(&raw.slice(8..))?;
+    Some((read_u64(raw), ns, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quickcheck::quickcheck;
+
+    #[test]
+    fn meta_keys_of_one_slot_are_contiguous() {
+        let a = meta_key(7, b"{tag}a");
+        let b = meta_key(7, b"{tag}b");
+        assert_eq!(a[..6], b[..6]);
+        assert!(a < b);
+        assert!(meta_key(7, b"zzz") < meta_key(8, b"a"));
+    }
+
+    quickcheck! {
+        fn meta_round_trips(expire_at: u64, version: u64, payload: Vec<u8>) -> bool {
+            let meta = Meta { kind: KeyType::String, encoding: 0, expire_at, version, payload: payload.into() };
+            Meta::decode(meta.encode()) == Some(meta)
+        }
+
+        fn expire_key_round_trips(at: u64, ns: u32, key: Vec<u8>) -> bool {
+            split_expire_key(&expire_key(at, ns, &key)) == Some((at, ns, Bytes::from(key)))
+        }
+
+        fn expire_keys_sort_by_time(a: u64, b: u64, key: Vec<u8>) -> bool {
+            (a < b) == (expire_key(a, 1, &key) < expire_key(b, 1, &key))
+        }
+    }
+
+    #[test]
+    fn truncated_meta_is_rejected() {
+        assert_eq!(Meta::decode(Bytes::from_static(b"\x00\x00")), None);
+        let mut bad_type = Meta::string(Bytes::new(), 0).encode().to_vec();
+        bad_type[0] = 200;
+        assert_eq!(Meta::decode(bad_type.into()), None);
+    }
+}

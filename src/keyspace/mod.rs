@@ -1,0 +1,13 @@
+//! Redis data types encoded onto the [`crate::engine`] (DESIGN.md §3).
+//!
+//! Invariant: the key counts and the expire index always agree with the meta
+//! partition, because every change to a key goes through [`store::Txn`].
+
+pub mod encoding;
+pub mod store;
+
+pub use encoding::{KeyType, Meta};
+pub use store::{KeyCounts, Store, Txn};
+
+#[cfg(test)]
+mod tests;

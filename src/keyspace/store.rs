@@ -1,0 +1,528 @@
+//! The keyspace over an [`Engine`]: logical databases, key metadata, expiry
+//! bookkeeping and key counts.
+//!
+//! Reads go straight to the engine. Writes go through a [`Txn`], which holds
+//! the store's single write lock, reads its own writes through an overlay and
+//! commits one atomic engine batch. One writer at a time keeps the key counts
+//! and the expire index exact without per-key locks; measured, the lock is not
+//! the bottleneck (the engine's journal is serialised anyway).
+//!
+//! Databases are mapped to *namespaces*: every storage key starts with the
+//! namespace id of its database. FLUSHDB gives the database a fresh namespace
+//! and marks the old one dead, SWAPDB swaps two mappings, so both are O(1)
+//! whatever the data size; [`Store::sweep_dead`] reclaims dead namespaces in
+//! the background.
+
+use super::encoding::{self, Meta};
+use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition};
+use bytes::{BufMut, Bytes, BytesMut};
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// Versions are handed out from a persisted ceiling, so they never repeat
+/// across restarts: a restart starts at the last ceiling.
+const VERSION_BLOCK: u64 = 1 << 20;
+
+const SYS_NEXT_NS: &[u8] = b"next_ns";
+const SYS_VERSION_CEILING: &[u8] = b"version_ceiling";
+const SYS_NS_OF_DB: &[u8] = b"ns:";
+const SYS_COUNTS: &[u8] = b"count:";
+const SYS_DEAD_NS: &[u8] = b"dead:";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyCounts {
+    pub keys: u64,
+    pub expires: u64,
+}
+
+impl KeyCounts {
+    fn encode(self) -> Bytes {
+        let mut out = BytesMut::with_capacity(16);
+        out.put_u64(self.keys);
+        out.put_u64(self.expires);
+        out.freeze()
+    }
+
+    fn decode(bytes: &[u8]) -> KeyCounts {
+        if bytes.len() < 16 {
+            return KeyCounts::default();
+        }
+        KeyCounts {
+            keys: encoding::read_u64(&bytes[..8]),
+            expires: encoding::read_u64(&bytes[8..16]),
+        }
+    }
+}
+
+struct WriteState {
+    next_ns: u32,
+    version_next: u64,
+    version_ceiling: u64,
+    counts: HashMap<u32, KeyCounts>,
+}
+
+pub struct Store {
+    engine: Arc<dyn Engine>,
+    namespaces: Vec<AtomicU32>,
+    state: Mutex<WriteState>,
+    write_seq: AtomicU64,
+    expired_keys: AtomicU64,
+}
+
+fn sys_key(prefix: &[u8], id: u32) -> Bytes {
+    let mut out = BytesMut::with_capacity(prefix.len() + 4);
+    out.put_slice(prefix);
+    out.put_u32(id);
+    out.freeze()
+}
+
+fn corrupt(what: &str) -> EngineError {
+    EngineError {
+        context: "decoding stored data",
+        message: format!("corrupt {what}"),
+    }
+}
+
+fn decode_meta(bytes: Bytes) -> Result<Meta> {
+    Meta::decode(bytes).ok_or_else(|| corrupt("key metadata"))
+}
+
+impl Store {
+    /// Opens the keyspace on `engine` with `databases` logical databases,
+    /// creating the namespace table on first use.
+    pub fn open(engine: Arc<dyn Engine>, databases: u32) -> Result<Store> {
+        let mut batch = Batch::default();
+        let mut next_ns = match engine.get(Partition::Sys, SYS_NEXT_NS)? {
+            Some(raw) if raw.len() == 4 => encoding::read_u32(&raw),
+            Some(_) => return Err(corrupt("namespace counter")),
+            None => 1,
+        };
+        let mut namespaces = Vec::with_capacity(databases as usize);
+        let mut counts = HashMap::new();
+        for db in 0..databases {
+            let ns = match engine.get(Partition::Sys, &sys_key(SYS_NS_OF_DB, db))? {
+                Some(raw) if raw.len() == 4 => encoding::read_u32(&raw),
+                Some(_) => return Err(corrupt("namespace table")),
+                None => {
+                    let ns = next_ns;
+                    next_ns += 1;
+                    batch.put(
+                        Partition::Sys,
+                        sys_key(SYS_NS_OF_DB, db),
+                        ns.to_be_bytes().to_vec(),
+                    );
+                    ns
+                }
+            };
+            let count = engine
+                .get(Partition::Sys, &sys_key(SYS_COUNTS, ns))?
+                .map(|raw| KeyCounts::decode(&raw))
+                .unwrap_or_default();
+            counts.insert(ns, count);
+            namespaces.push(AtomicU32::new(ns));
+        }
+        let version_ceiling = match engine.get(Partition::Sys, SYS_VERSION_CEILING)? {
+            Some(raw) if raw.len() == 8 => encoding::read_u64(&raw),
+            Some(_) => return Err(corrupt("version ceiling")),
+            None => 1,
+        };
+        batch.put(Partition::Sys, SYS_NEXT_NS, next_ns.to_be_bytes().to_vec());
+        engine.write(batch)?;
+        Ok(Store {
+            engine,
+            namespaces,
+            state: Mutex::new(WriteState {
+                next_ns,
+                version_next: version_ceiling,
+                version_ceiling,
+                counts,
+            }),
+            write_seq: AtomicU64::new(0),
+            expired_keys: AtomicU64::new(0),
+        })
+    }
+
+    pub fn engine(&self) -> &Arc<dyn Engine> {
+        &self.engine
+    }
+
+    pub fn databases(&self) -> usize {
+        self.namespaces.len()
+    }
+
+    fn ns(&self, db: usize) -> u32 {
+        self.namespaces[db].load(Ordering::Acquire)
+    }
+
+    /// Number of committed write batches; the durability task syncs up to it.
+    pub fn write_seq(&self) -> u64 {
+        self.write_seq.load(Ordering::Acquire)
+    }
+
+    pub fn expired_keys(&self) -> u64 {
+        self.expired_keys.load(Ordering::Relaxed)
+    }
+
+    /// Reads a key's live metadata without taking the write lock. Expired keys
+    /// read as absent (they are deleted by a writer or by active expiry).
+    pub fn get(&self, db: usize, key: &[u8], now_ms: u64) -> Result<Option<Meta>> {
+        let raw = self
+            .engine
+            .get(Partition::Meta, &encoding::meta_key(self.ns(db), key))?;
+        match raw {
+            Some(raw) => {
+                let meta = decode_meta(raw)?;
+                Ok((!meta.is_expired(now_ms)).then_some(meta))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub fn counts(&self, db: usize) -> KeyCounts {
+        let ns = self.ns(db);
+        self.lock().counts.get(&ns).copied().unwrap_or_default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WriteState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts a write transaction; it holds the write lock until committed or dropped.
+    pub fn begin(&self, now_ms: u64) -> Txn<'_> {
+        let state = self.lock();
+        Txn {
+            version_next: state.version_next,
+            version_ceiling: state.version_ceiling,
+            next_ns: state.next_ns,
+            store: self,
+            state,
+            now_ms,
+            batch: Batch::default(),
+            overlay: HashMap::new(),
+            ns_override: HashMap::new(),
+            count_changes: HashMap::new(),
+            dead: Vec::new(),
+            expired: 0,
+        }
+    }
+
+    /// Keys of `db` in storage order after `after` (a (slot, key) position),
+    /// at most `limit` of them, including expired ones (callers filter).
+    pub fn scan_keys(
+        &self,
+        db: usize,
+        after: Option<(u16, &[u8])>,
+        limit: usize,
+    ) -> Result<Vec<(u16, Bytes, Meta)>> {
+        let ns = self.ns(db);
+        let (start, end) = prefix_range(&encoding::ns_prefix(ns));
+        let start = match after {
+            Some((slot, key)) => Bound::Excluded(encoding::meta_key_in_slot(ns, slot, key)),
+            None => start,
+        };
+        let mut out = Vec::new();
+        for item in self.engine.scan(Partition::Meta, (start, end)).take(limit) {
+            let (raw_key, raw_meta) = item?;
+            let (_, slot, key) =
+                encoding::split_meta_key(&raw_key).ok_or_else(|| corrupt("meta key"))?;
+            out.push((slot, key, decode_meta(raw_meta)?));
+        }
+        Ok(out)
+    }
+
+    /// Runs one step of active expiry: deletes up to `budget` keys whose time
+    /// has come. Returns how many expire-index entries were processed, so the
+    /// caller can run again at once when the budget was used up.
+    pub fn expire_cycle(&self, now_ms: u64, budget: usize) -> Result<usize> {
+        let end = Bound::Excluded(Bytes::copy_from_slice(&(now_ms + 1).to_be_bytes()));
+        let due: Vec<Bytes> = self
+            .engine
+            .scan(Partition::Expire, (Bound::Unbounded, end))
+            .take(budget)
+            .map(|item| item.map(|(k, _)| k))
+            .collect::<Result<_>>()?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut txn = self.begin(now_ms);
+        for raw in &due {
+            let (expire_at, ns, key) =
+                encoding::split_expire_key(raw).ok_or_else(|| corrupt("expire key"))?;
+            let live = (0..txn.store.databases()).find(|&db| txn.ns(db) == ns);
+            let meta = match live {
+                Some(db) => txn.get(db, &key)?,
+                None => None,
+            };
+            // An entry whose key is gone or has another deadline is stale.
+            if meta.is_none_or(|m| m.expire_at != expire_at) {
+                txn.batch.delete(Partition::Expire, raw.clone());
+            }
+        }
+        txn.commit()?;
+        Ok(due.len())
+    }
+
+    /// Deletes up to `budget` entries of dead namespaces. Returns how many were
+    /// deleted; 0 means nothing is left to reclaim.
+    pub fn sweep_dead(&self, budget: usize) -> Result<usize> {
+        let dead = self
+            .engine
+            .scan(Partition::Sys, prefix_range(SYS_DEAD_NS))
+            .next();
+        let Some(item) = dead else { return Ok(0) };
+        let (marker, _) = item?;
+        let ns = encoding::read_u32(&marker[SYS_DEAD_NS.len()..]);
+        let mut batch = Batch::default();
+        for partition in [Partition::Meta, Partition::Data, Partition::ZScore] {
+            let left = budget.saturating_sub(batch.len());
+            for item in self
+                .engine
+                .scan(partition, prefix_range(&encoding::ns_prefix(ns)))
+                .take(left)
+            {
+                batch.delete(partition, item?.0);
+            }
+        }
+        let deleted = batch.len();
+        if deleted == 0 {
+            batch.delete(Partition::Sys, marker);
+        }
+        self.engine.write(batch)?;
+        Ok(deleted.max(1))
+    }
+}
+
+/// A write transaction: reads see its own writes; nothing is visible to
+/// others until [`Txn::commit`]. Dropping it discards every change.
+pub struct Txn<'a> {
+    store: &'a Store,
+    state: MutexGuard<'a, WriteState>,
+    now_ms: u64,
+    batch: Batch,
+    /// Raw (expiry-unfiltered) metadata of keys read or written, by (ns, key).
+    overlay: HashMap<(u32, Bytes), Option<Meta>>,
+    /// Database → namespace changes made by this transaction.
+    ns_override: HashMap<usize, u32>,
+    count_changes: HashMap<u32, KeyCounts>,
+    /// Namespaces this transaction flushed.
+    dead: Vec<u32>,
+    next_ns: u32,
+    version_next: u64,
+    version_ceiling: u64,
+    expired: u64,
+}
+
+impl<'a> Txn<'a> {
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    pub fn databases(&self) -> usize {
+        self.store.databases()
+    }
+
+    fn ns(&self, db: usize) -> u32 {
+        self.ns_override
+            .get(&db)
+            .copied()
+            .unwrap_or_else(|| self.store.ns(db))
+    }
+
+    fn counts_mut(&mut self, ns: u32) -> &mut KeyCounts {
+        let committed = self.state.counts.get(&ns).copied().unwrap_or_default();
+        self.count_changes.entry(ns).or_insert(committed)
+    }
+
+    pub fn counts(&self, db: usize) -> KeyCounts {
+        let ns = self.ns(db);
+        self.count_changes
+            .get(&ns)
+            .or_else(|| self.state.counts.get(&ns))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn load(&mut self, ns: u32, key: &[u8]) -> Result<Option<Meta>> {
+        let overlay_key = (ns, Bytes::copy_from_slice(key));
+        if let Some(meta) = self.overlay.get(&overlay_key) {
+            return Ok(meta.clone());
+        }
+        let meta = match self
+            .store
+            .engine
+            .get(Partition::Meta, &encoding::meta_key(ns, key))?
+        {
+            Some(raw) => Some(decode_meta(raw)?),
+            None => None,
+        };
+        self.overlay.insert(overlay_key, meta.clone());
+        Ok(meta)
+    }
+
+    /// The key's live metadata. An expired key is deleted here (lazy expiry).
+    pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
+        let ns = self.ns(db);
+        match self.load(ns, key)? {
+            Some(meta) if meta.is_expired(self.now_ms) => {
+                self.remove(ns, key, &meta);
+                self.expired += 1;
+                Ok(None)
+            }
+            meta => Ok(meta),
+        }
+    }
+
+    pub fn exists(&mut self, db: usize, key: &[u8]) -> Result<bool> {
+        Ok(self.get(db, key)?.is_some())
+    }
+
+    /// Writes a key's metadata, keeping counts and the expire index exact.
+    pub fn put(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<()> {
+        let ns = self.ns(db);
+        let old = self.get(db, key)?;
+        let counts = self.counts_mut(ns);
+        match &old {
+            None => counts.keys += 1,
+            Some(old) if old.expire_at != 0 => counts.expires -= 1,
+            Some(_) => {}
+        }
+        if meta.expire_at != 0 {
+            counts.expires += 1;
+        }
+        if let Some(old) = &old {
+            if old.expire_at != 0 && old.expire_at != meta.expire_at {
+                self.batch.delete(
+                    Partition::Expire,
+                    encoding::expire_key(old.expire_at, ns, key),
+                );
+            }
+        }
+        if meta.expire_at != 0 && old.is_none_or(|old| old.expire_at != meta.expire_at) {
+            self.batch.put(
+                Partition::Expire,
+                encoding::expire_key(meta.expire_at, ns, key),
+                Bytes::new(),
+            );
+        }
+        self.batch
+            .put(Partition::Meta, encoding::meta_key(ns, key), meta.encode());
+        self.overlay
+            .insert((ns, Bytes::copy_from_slice(key)), Some(meta));
+        Ok(())
+    }
+
+    /// Deletes a key. Returns whether it existed.
+    pub fn delete(&mut self, db: usize, key: &[u8]) -> Result<bool> {
+        let ns = self.ns(db);
+        match self.get(db, key)? {
+            Some(meta) => {
+                self.remove(ns, key, &meta);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn remove(&mut self, ns: u32, key: &[u8], meta: &Meta) {
+        let counts = self.counts_mut(ns);
+        counts.keys -= 1;
+        if meta.expire_at != 0 {
+            counts.expires -= 1;
+            self.batch.delete(
+                Partition::Expire,
+                encoding::expire_key(meta.expire_at, ns, key),
+            );
+        }
+        self.batch
+            .delete(Partition::Meta, encoding::meta_key(ns, key));
+        self.overlay.insert((ns, Bytes::copy_from_slice(key)), None);
+    }
+
+    /// A version number never handed out before, also across restarts.
+    pub fn new_version(&mut self) -> u64 {
+        if self.version_next >= self.version_ceiling {
+            self.version_ceiling = self.version_next + VERSION_BLOCK;
+            self.batch.put(
+                Partition::Sys,
+                SYS_VERSION_CEILING,
+                self.version_ceiling.to_be_bytes().to_vec(),
+            );
+        }
+        self.version_next += 1;
+        self.version_next - 1
+    }
+
+    /// Empties a database in O(1): it gets a fresh namespace, the old one is
+    /// reclaimed in the background.
+    pub fn flush_db(&mut self, db: usize) {
+        let old = self.ns(db);
+        let new = self.next_ns;
+        self.next_ns += 1;
+        self.batch.put(
+            Partition::Sys,
+            SYS_NEXT_NS,
+            self.next_ns.to_be_bytes().to_vec(),
+        );
+        self.batch.put(
+            Partition::Sys,
+            sys_key(SYS_NS_OF_DB, db as u32),
+            new.to_be_bytes().to_vec(),
+        );
+        self.batch
+            .put(Partition::Sys, sys_key(SYS_DEAD_NS, old), Bytes::new());
+        self.batch.delete(Partition::Sys, sys_key(SYS_COUNTS, old));
+        self.count_changes.remove(&old);
+        self.count_changes.insert(new, KeyCounts::default());
+        self.dead.push(old);
+        self.ns_override.insert(db, new);
+    }
+
+    pub fn swap_db(&mut self, a: usize, b: usize) {
+        let (ns_a, ns_b) = (self.ns(a), self.ns(b));
+        for (db, ns) in [(a, ns_b), (b, ns_a)] {
+            self.batch.put(
+                Partition::Sys,
+                sys_key(SYS_NS_OF_DB, db as u32),
+                ns.to_be_bytes().to_vec(),
+            );
+            self.ns_override.insert(db, ns);
+        }
+    }
+
+    /// Commits every change as one atomic batch.
+    pub fn commit(mut self) -> Result<()> {
+        for (ns, counts) in &self.count_changes {
+            self.batch
+                .put(Partition::Sys, sys_key(SYS_COUNTS, *ns), counts.encode());
+        }
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.store.engine.write(batch)?;
+        let state = &mut *self.state;
+        for (ns, counts) in self.count_changes.drain() {
+            state.counts.insert(ns, counts);
+        }
+        for ns in self.dead.drain(..) {
+            state.counts.remove(&ns);
+        }
+        for (db, ns) in self.ns_override.drain() {
+            self.store.namespaces[db].store(ns, Ordering::Release);
+        }
+        state.next_ns = self.next_ns;
+        state.version_next = self.version_next;
+        state.version_ceiling = self.version_ceiling;
+        self.store
+            .expired_keys
+            .fetch_add(self.expired, Ordering::Relaxed);
+        self.store.write_seq.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+}

@@ -1,0 +1,248 @@
+use super::*;
+use crate::engine::memory::MemoryEngine;
+use crate::engine::{Engine, Partition, Reader};
+use bytes::Bytes;
+use quickcheck::{quickcheck, Arbitrary, Gen};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+fn value(s: &str) -> Meta {
+    Meta::string(Bytes::copy_from_slice(s.as_bytes()), 0)
+}
+
+fn open(engine: &Arc<MemoryEngine>) -> Store {
+    Store::open(engine.clone() as Arc<dyn Engine>, 4).expect("open")
+}
+
+fn set(store: &Store, db: usize, key: &str, meta: Meta, now: u64) {
+    let mut txn = store.begin(now);
+    txn.put(db, key.as_bytes(), meta).expect("put");
+    txn.commit().expect("commit");
+}
+
+#[test]
+fn writes_are_visible_after_commit_only() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    let mut txn = store.begin(0);
+    txn.put(0, b"k", value("v")).expect("put");
+    assert_eq!(txn.get(0, b"k").expect("get"), Some(value("v")));
+    drop(txn);
+    assert_eq!(store.get(0, b"k", 0).expect("get"), None);
+    set(&store, 0, "k", value("v"), 0);
+    assert_eq!(store.get(0, b"k", 0).expect("get"), Some(value("v")));
+    assert_eq!(store.get(1, b"k", 0).expect("get"), None);
+    assert_eq!(
+        store.counts(0),
+        KeyCounts {
+            keys: 1,
+            expires: 0
+        }
+    );
+}
+
+#[test]
+fn expired_keys_read_as_absent_and_are_reaped() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    set(&store, 0, "short", Meta::string(Bytes::from("v"), 100), 0);
+    set(&store, 0, "long", Meta::string(Bytes::from("v"), 10_000), 0);
+    assert_eq!(
+        store.counts(0),
+        KeyCounts {
+            keys: 2,
+            expires: 2
+        }
+    );
+    assert!(store.get(0, b"short", 99).expect("get").is_some());
+    assert!(store.get(0, b"short", 100).expect("get").is_none());
+    assert_eq!(store.expire_cycle(150, 100).expect("cycle"), 1);
+    assert_eq!(
+        store.counts(0),
+        KeyCounts {
+            keys: 1,
+            expires: 1
+        }
+    );
+    assert_eq!(store.expired_keys(), 1);
+    assert_eq!(store.expire_cycle(150, 100).expect("cycle"), 0);
+}
+
+#[test]
+fn changing_a_deadline_moves_its_index_entry() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    set(&store, 0, "k", Meta::string(Bytes::from("v"), 100), 0);
+    set(&store, 0, "k", Meta::string(Bytes::from("v"), 0), 0);
+    assert_eq!(
+        store.counts(0),
+        KeyCounts {
+            keys: 1,
+            expires: 0
+        }
+    );
+    assert_eq!(store.expire_cycle(1000, 100).expect("cycle"), 0);
+    assert!(store.get(0, b"k", 1000).expect("get").is_some());
+}
+
+#[test]
+fn flush_and_swap_are_namespace_changes() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    set(&store, 0, "a", value("0"), 0);
+    set(&store, 1, "b", value("1"), 0);
+    let mut txn = store.begin(0);
+    txn.swap_db(0, 1);
+    txn.commit().expect("commit");
+    assert!(store.get(0, b"b", 0).expect("get").is_some());
+    assert!(store.get(1, b"a", 0).expect("get").is_some());
+    let mut txn = store.begin(0);
+    txn.flush_db(1);
+    txn.commit().expect("commit");
+    assert!(store.get(1, b"a", 0).expect("get").is_none());
+    assert_eq!(store.counts(1), KeyCounts::default());
+    assert_eq!(store.counts(0).keys, 1);
+    // The dead namespace is reclaimed by the sweeper.
+    while store.sweep_dead(1).expect("sweep") > 0 {}
+    assert_eq!(
+        engine
+            .scan(
+                Partition::Meta,
+                (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)
+            )
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn namespaces_counts_and_versions_survive_reopen() {
+    let engine = Arc::new(MemoryEngine::new());
+    let first_version = {
+        let store = open(&engine);
+        set(&store, 2, "k", value("v"), 0);
+        let mut txn = store.begin(0);
+        txn.swap_db(2, 3);
+        let version = txn.new_version();
+        txn.commit().expect("commit");
+        version
+    };
+    let store = open(&engine);
+    assert!(store.get(3, b"k", 0).expect("get").is_some());
+    assert_eq!(store.counts(3).keys, 1);
+    let mut txn = store.begin(0);
+    assert!(txn.new_version() > first_version);
+}
+
+/// Operations of the model-based property below.
+#[derive(Clone, Debug)]
+enum Op {
+    Set {
+        db: usize,
+        key: u8,
+        value: u8,
+        ttl: Option<u8>,
+    },
+    Del {
+        db: usize,
+        key: u8,
+    },
+    Flush {
+        db: usize,
+    },
+    Swap {
+        a: usize,
+        b: usize,
+    },
+    Tick {
+        ms: u8,
+    },
+    Expire,
+    Reopen,
+}
+
+impl Arbitrary for Op {
+    fn arbitrary(g: &mut Gen) -> Op {
+        let db = usize::arbitrary(g) % 4;
+        let key = u8::arbitrary(g) % 8;
+        match u8::arbitrary(g) % 12 {
+            0..=4 => Op::Set {
+                db,
+                key,
+                value: u8::arbitrary(g),
+                ttl: Option::arbitrary(g),
+            },
+            5 | 6 => Op::Del { db, key },
+            7 => Op::Flush { db },
+            8 => Op::Swap {
+                a: db,
+                b: usize::arbitrary(g) % 4,
+            },
+            9 => Op::Tick {
+                ms: u8::arbitrary(g),
+            },
+            10 => Op::Expire,
+            _ => Op::Reopen,
+        }
+    }
+}
+
+quickcheck! {
+    /// The store behaves like a map per database with deadlines, and its key
+    /// counts always equal the number of stored keys.
+    fn store_matches_a_simple_model(ops: Vec<Op>) -> bool {
+        let engine = Arc::new(MemoryEngine::new());
+        let mut store = open(&engine);
+        let mut model: Vec<HashMap<u8, (u8, u64)>> = vec![HashMap::new(); 4];
+        let mut now = 1_000u64;
+        for op in ops {
+            match op {
+                Op::Set { db, key, value, ttl } => {
+                    let expire_at = ttl.map_or(0, |t| now + u64::from(t) + 1);
+                    set(&store, db, &key.to_string(), Meta::string(Bytes::from(vec![value]), expire_at), now);
+                    model[db].insert(key, (value, expire_at));
+                }
+                Op::Del { db, key } => {
+                    let mut txn = store.begin(now);
+                    txn.delete(db, key.to_string().as_bytes()).expect("del");
+                    txn.commit().expect("commit");
+                    model[db].remove(&key);
+                }
+                Op::Flush { db } => {
+                    let mut txn = store.begin(now);
+                    txn.flush_db(db);
+                    txn.commit().expect("commit");
+                    model[db].clear();
+                }
+                Op::Swap { a, b } => {
+                    let mut txn = store.begin(now);
+                    txn.swap_db(a, b);
+                    txn.commit().expect("commit");
+                    model.swap(a, b);
+                }
+                Op::Tick { ms } => now += u64::from(ms),
+                Op::Expire => {
+                    store.expire_cycle(now, 1000).expect("cycle");
+                    for db in &mut model {
+                        db.retain(|_, (_, at)| *at == 0 || *at > now);
+                    }
+                }
+                Op::Reopen => store = open(&engine),
+            }
+            for (db, entries) in model.iter().enumerate() {
+                let stored = store.counts(db).keys as usize;
+                if stored != entries.len() { return false; }
+                for key in 0..8u8 {
+                    let got = store.get(db, key.to_string().as_bytes(), now).expect("get");
+                    let want = entries.get(&key).filter(|(_, at)| *at == 0 || *at > now);
+                    if got.map(|m| m.payload[0]) != want.map(|(v, _)| *v) { return false; }
+                }
+            }
+        }
+        store.expire_cycle(u64::MAX - 1, 100_000).expect("cycle");
+        (0..4).all(|db| {
+            let persistent = model[db].values().filter(|(_, at)| *at == 0).count();
+            store.counts(db) == KeyCounts { keys: persistent as u64, expires: 0 }
+        })
+    }
+}
