@@ -1,4 +1,15 @@
-//! Redstone: a persistent, Redis-compatible key-value server.
+//! Redstone: a persistent, Redis-compatible key-value server. See
+//! ARCHITECTURE.md for the map of modules.
+
+pub mod command;
+pub mod config;
 pub mod engine;
+pub mod glob;
 pub mod keyspace;
+pub mod log;
+pub mod resp;
+pub mod server;
 pub mod slot;
+
+/// The Redis version we answer as in INFO and HELLO: tools compare it.
+pub const REDIS_VERSION: &str = "7.0.15";

@@ -1,1 +1,43 @@
-fn main() {}
+//! `redstone-server [path/to/redstone.conf] [--name value ...]`
+
+use redstone::config::{Config, LogLevel};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match Config::from_args(&args) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let level = match config.loglevel {
+        LogLevel::Debug => 0,
+        LogLevel::Verbose => 1,
+        LogLevel::Notice => 2,
+        LogLevel::Warning => 3,
+    };
+    if let Err(error) = redstone::log::init(level, &config.logfile) {
+        eprintln!("Can't open the log file {}: {error}", config.logfile);
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("Can't start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(redstone::server::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            redstone::log::warning(&error.to_string());
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! Invariant: a committed batch survives a crash of the process (its bytes
 //! reached the OS); it survives a power cut only after [`Engine::sync`].
 
+pub mod copy;
 pub mod fjall;
 pub mod memory;
 

@@ -212,19 +212,24 @@ impl Store {
         }
     }
 
-    /// Keys of `db` in storage order after `after` (a (slot, key) position),
+    /// Keys of `db` in storage order from `start` (a (slot, key) position),
     /// at most `limit` of them, including expired ones (callers filter).
     pub fn scan_keys(
         &self,
         db: usize,
-        after: Option<(u16, &[u8])>,
+        start: Bound<(u16, &[u8])>,
         limit: usize,
     ) -> Result<Vec<(u16, Bytes, Meta)>> {
         let ns = self.ns(db);
-        let (start, end) = prefix_range(&encoding::ns_prefix(ns));
-        let start = match after {
-            Some((slot, key)) => Bound::Excluded(encoding::meta_key_in_slot(ns, slot, key)),
-            None => start,
+        let (ns_start, end) = prefix_range(&encoding::ns_prefix(ns));
+        let start = match start {
+            Bound::Included((slot, key)) => {
+                Bound::Included(encoding::meta_key_in_slot(ns, slot, key))
+            }
+            Bound::Excluded((slot, key)) => {
+                Bound::Excluded(encoding::meta_key_in_slot(ns, slot, key))
+            }
+            Bound::Unbounded => ns_start,
         };
         let mut out = Vec::new();
         for item in self.engine.scan(Partition::Meta, (start, end)).take(limit) {
@@ -495,14 +500,15 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// Commits every change as one atomic batch.
-    pub fn commit(mut self) -> Result<()> {
+    /// Commits every change as one atomic batch. Returns whether anything
+    /// was written.
+    pub fn commit(mut self) -> Result<bool> {
         for (ns, counts) in &self.count_changes {
             self.batch
                 .put(Partition::Sys, sys_key(SYS_COUNTS, *ns), counts.encode());
         }
         if self.batch.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let batch = std::mem::take(&mut self.batch);
         self.store.engine.write(batch)?;
@@ -523,6 +529,6 @@ impl<'a> Txn<'a> {
             .expired_keys
             .fetch_add(self.expired, Ordering::Relaxed);
         self.store.write_seq.fetch_add(1, Ordering::AcqRel);
-        Ok(())
+        Ok(true)
     }
 }

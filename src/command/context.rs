@@ -1,0 +1,272 @@
+//! The state commands act on: what every connection shares ([`Shared`]) and
+//! what belongs to one connection ([`Client`]).
+
+use crate::config::{AppendFsync, Config};
+use crate::keyspace::Store;
+use crate::resp::Protocol;
+use bytes::Bytes;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Server-wide counters shown by `INFO stats`.
+#[derive(Default)]
+pub struct Stats {
+    pub total_connections_received: AtomicU64,
+    pub total_commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub total_net_input_bytes: AtomicU64,
+    pub total_net_output_bytes: AtomicU64,
+    pub total_error_replies: AtomicU64,
+}
+
+impl Stats {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn reset(&self) {
+        for counter in [
+            &self.total_connections_received,
+            &self.total_commands_processed,
+            &self.rejected_connections,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.total_net_input_bytes,
+            &self.total_net_output_bytes,
+            &self.total_error_replies,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What `CLIENT LIST` shows of a connection, updated by its task.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub db: usize,
+    pub last_command: String,
+    pub last_active_ms: u64,
+    pub monitor: bool,
+    pub resp: i64,
+}
+
+/// A connection as the rest of the server sees it.
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub created_ms: u64,
+    pub info: Mutex<ClientInfo>,
+    killed: AtomicBool,
+    /// Wakes the connection's task when it is killed.
+    pub kill_signal: tokio::sync::Notify,
+}
+
+impl ClientHandle {
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill_signal.notify_one();
+    }
+
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+}
+
+/// Every open connection, by id.
+#[derive(Default)]
+pub struct ClientRegistry {
+    next_id: AtomicU64,
+    clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+}
+
+impl ClientRegistry {
+    pub fn register(&self, addr: String, laddr: String, now_ms: u64) -> Arc<ClientHandle> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let handle = Arc::new(ClientHandle {
+            id,
+            addr,
+            laddr,
+            created_ms: now_ms,
+            info: Mutex::new(ClientInfo {
+                last_active_ms: now_ms,
+                resp: 2,
+                ..ClientInfo::default()
+            }),
+            killed: AtomicBool::new(false),
+            kill_signal: tokio::sync::Notify::new(),
+        });
+        lock(&self.clients).insert(id, handle.clone());
+        handle
+    }
+
+    pub fn unregister(&self, id: u64) {
+        lock(&self.clients).remove(&id);
+    }
+
+    pub fn all(&self) -> Vec<Arc<ClientHandle>> {
+        lock(&self.clients).values().cloned().collect()
+    }
+
+    pub fn count(&self) -> usize {
+        lock(&self.clients).len()
+    }
+}
+
+/// One `SLOWLOG` entry.
+#[derive(Clone, Debug)]
+pub struct SlowEntry {
+    pub id: u64,
+    pub unix_secs: u64,
+    pub micros: u64,
+    pub args: Vec<Bytes>,
+    pub addr: String,
+    pub name: Bytes,
+}
+
+#[derive(Default)]
+pub struct SlowLog {
+    pub next_id: u64,
+    pub entries: VecDeque<SlowEntry>,
+}
+
+/// Where SAVE/BGSAVE write, and how the last one went.
+#[derive(Default)]
+pub struct SaveState {
+    pub last_save_unix: AtomicU64,
+    pub in_progress: AtomicBool,
+    pub last_ok: AtomicBool,
+    pub changes_since_save: AtomicU64,
+}
+
+/// Server-side SCAN cursors: cursor id → the last (slot, key) returned.
+/// The low 14 bits of a cursor are the slot, so an evicted cursor still
+/// resumes at the start of its slot (keys may repeat, none are skipped).
+#[derive(Default)]
+pub struct CursorTable {
+    next: u64,
+    positions: HashMap<u64, Bytes>,
+    order: VecDeque<u64>,
+}
+
+const MAX_CURSORS: usize = 16_384;
+
+impl CursorTable {
+    pub fn remember(&mut self, slot: u16, key: Bytes) -> u64 {
+        self.next += 1;
+        let cursor = (self.next << 14) | u64::from(slot);
+        if self.order.len() >= MAX_CURSORS {
+            if let Some(old) = self.order.pop_front() {
+                self.positions.remove(&old);
+            }
+        }
+        self.positions.insert(cursor, key);
+        self.order.push_back(cursor);
+        cursor
+    }
+
+    /// The position to resume after: (slot, key), or the start of the slot
+    /// when the cursor is no longer remembered.
+    pub fn resume(&self, cursor: u64) -> (u16, Option<Bytes>) {
+        let slot = (cursor & 0x3fff) as u16;
+        (slot, self.positions.get(&cursor).cloned())
+    }
+}
+
+/// Everything the connections share.
+pub struct Shared {
+    pub store: Store,
+    pub config: RwLock<Config>,
+    pub appendfsync: AtomicU8,
+    pub stats: Stats,
+    pub clients: ClientRegistry,
+    pub slowlog: Mutex<SlowLog>,
+    pub save: SaveState,
+    pub cursors: Mutex<CursorTable>,
+    pub started_ms: u64,
+    pub run_id: String,
+    pub data_dir: PathBuf,
+    /// Set by SHUTDOWN; the server stops when it flips.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Lines for clients in MONITOR mode.
+    pub monitor: tokio::sync::broadcast::Sender<Bytes>,
+    /// Lets a command hand the shared state to a background thread (BGSAVE).
+    pub self_ref: std::sync::Weak<Shared>,
+}
+
+impl Shared {
+    pub fn config(&self) -> RwLockReadGuard<'_, Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn appendfsync(&self) -> AppendFsync {
+        match self.appendfsync.load(Ordering::Relaxed) {
+            0 => AppendFsync::Always,
+            1 => AppendFsync::EverySec,
+            _ => AppendFsync::No,
+        }
+    }
+
+    pub fn set_appendfsync(&self, policy: AppendFsync) {
+        let code = match policy {
+            AppendFsync::Always => 0,
+            AppendFsync::EverySec => 1,
+            AppendFsync::No => 2,
+        };
+        self.appendfsync.store(code, Ordering::Relaxed);
+    }
+}
+
+/// The state of one connection.
+pub struct Client {
+    pub handle: Arc<ClientHandle>,
+    pub db: usize,
+    pub protocol: Protocol,
+    pub authenticated: bool,
+    /// Reply to this command, then close the connection (QUIT, errors).
+    pub close_after_reply: bool,
+    /// Close without sending this command's reply (SHUTDOWN).
+    pub suppress_reply: bool,
+    /// A command of the current batch wrote: with `appendfsync always` the
+    /// replies wait for the sync.
+    pub wrote: bool,
+    pub monitor: bool,
+}
+
+impl Client {
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Client {
+        Client {
+            handle,
+            db: 0,
+            protocol: Protocol::Resp2,
+            authenticated,
+            close_after_reply: false,
+            suppress_reply: false,
+            wrote: false,
+            monitor: false,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.handle.id
+    }
+
+    pub fn info(&self) -> MutexGuard<'_, ClientInfo> {
+        lock(&self.handle.info)
+    }
+}

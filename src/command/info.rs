@@ -1,0 +1,275 @@
+//! The text of `INFO`, with Redis' section and field names.
+
+use super::Ctx;
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+];
+
+pub fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Renders the requested sections (all default ones when none are named).
+pub fn render(ctx: &Ctx, requested: &[String]) -> String {
+    let everything = requested.is_empty()
+        || requested
+            .iter()
+            .any(|s| s == "all" || s == "everything" || s == "default");
+    let mut out = String::new();
+    for &section in DEFAULT_SECTIONS {
+        if !everything && !requested.iter().any(|s| s == section) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let title = format!("{}{}", section[..1].to_ascii_uppercase(), &section[1..]);
+        let title = if section == "cpu" {
+            "CPU".to_string()
+        } else {
+            title
+        };
+        let _ = write!(out, "# {title}\r\n");
+        for (name, value) in fields(ctx, section) {
+            let _ = write!(out, "{name}:{value}\r\n");
+        }
+    }
+    out
+}
+
+fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
+    let shared = ctx.shared;
+    let stat = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed).to_string();
+    let config = shared.config();
+    match section {
+        "server" => {
+            let uptime = ctx.now_ms.saturating_sub(shared.started_ms) / 1000;
+            vec![
+                ("redis_version", crate::REDIS_VERSION.into()),
+                ("redstone_version", env!("CARGO_PKG_VERSION").into()),
+                ("redis_git_sha1", "00000000".into()),
+                ("redis_git_dirty", "0".into()),
+                ("redis_build_id", "0".into()),
+                ("redis_mode", "standalone".into()),
+                (
+                    "os",
+                    format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+                ),
+                ("arch_bits", "64".into()),
+                ("multiplexing_api", "epoll".into()),
+                ("process_id", std::process::id().to_string()),
+                ("process_supervised", "no".into()),
+                ("run_id", shared.run_id.clone()),
+                ("tcp_port", config.port.to_string()),
+                ("server_time_usec", unix_micros().to_string()),
+                ("uptime_in_seconds", uptime.to_string()),
+                ("uptime_in_days", (uptime / 86_400).to_string()),
+                ("hz", config.hz.to_string()),
+                ("configured_hz", config.hz.to_string()),
+                (
+                    "executable",
+                    std::env::current_exe()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
+                ),
+                (
+                    "config_file",
+                    config
+                        .config_file
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
+                ),
+            ]
+        }
+        "clients" => vec![
+            ("connected_clients", shared.clients.count().to_string()),
+            ("cluster_connections", "0".into()),
+            ("maxclients", config.maxclients.to_string()),
+            ("client_recent_max_input_buffer", "0".into()),
+            ("client_recent_max_output_buffer", "0".into()),
+            ("blocked_clients", "0".into()),
+            ("tracking_clients", "0".into()),
+            ("clients_in_timeout_table", "0".into()),
+        ],
+        "memory" => {
+            let rss = resident_bytes();
+            let engine = shared.store.engine().stats();
+            vec![
+                ("used_memory", rss.to_string()),
+                ("used_memory_human", human(rss)),
+                ("used_memory_rss", rss.to_string()),
+                ("used_memory_rss_human", human(rss)),
+                ("used_memory_peak", rss.to_string()),
+                ("maxmemory", "0".into()),
+                ("maxmemory_human", "0B".into()),
+                ("maxmemory_policy", "noeviction".into()),
+                ("mem_allocator", "libc".into()),
+                ("storage_cache_capacity", engine.cache_capacity.to_string()),
+                ("storage_cache_used", engine.cache_bytes.to_string()),
+                (
+                    "storage_write_buffer",
+                    engine.write_buffer_bytes.to_string(),
+                ),
+                ("storage_disk_bytes", engine.disk_bytes.to_string()),
+            ]
+        }
+        "persistence" => {
+            let save = &shared.save;
+            vec![
+                ("loading", "0".into()),
+                ("async_loading", "0".into()),
+                (
+                    "rdb_changes_since_last_save",
+                    stat(&save.changes_since_save),
+                ),
+                (
+                    "rdb_bgsave_in_progress",
+                    u8::from(save.in_progress.load(Ordering::Relaxed)).to_string(),
+                ),
+                ("rdb_last_save_time", stat(&save.last_save_unix)),
+                (
+                    "rdb_last_bgsave_status",
+                    if save.last_ok.load(Ordering::Relaxed) {
+                        "ok"
+                    } else {
+                        "err"
+                    }
+                    .into(),
+                ),
+                ("aof_enabled", u8::from(config.appendonly).to_string()),
+                ("aof_rewrite_in_progress", "0".into()),
+                ("aof_last_write_status", "ok".into()),
+                (
+                    "appendfsync",
+                    config
+                        .get(&[b"appendfsync"])
+                        .into_iter()
+                        .next()
+                        .map(|(_, v)| v)
+                        .unwrap_or_default(),
+                ),
+            ]
+        }
+        "stats" => {
+            let s = &shared.stats;
+            vec![
+                (
+                    "total_connections_received",
+                    stat(&s.total_connections_received),
+                ),
+                (
+                    "total_commands_processed",
+                    stat(&s.total_commands_processed),
+                ),
+                ("instantaneous_ops_per_sec", "0".into()),
+                ("total_net_input_bytes", stat(&s.total_net_input_bytes)),
+                ("total_net_output_bytes", stat(&s.total_net_output_bytes)),
+                ("rejected_connections", stat(&s.rejected_connections)),
+                ("expired_keys", shared.store.expired_keys().to_string()),
+                ("evicted_keys", "0".into()),
+                ("keyspace_hits", stat(&s.keyspace_hits)),
+                ("keyspace_misses", stat(&s.keyspace_misses)),
+                ("pubsub_channels", "0".into()),
+                ("pubsub_patterns", "0".into()),
+                ("total_error_replies", stat(&s.total_error_replies)),
+            ]
+        }
+        "replication" => vec![
+            ("role", "master".into()),
+            ("connected_slaves", "0".into()),
+            ("master_failover_state", "no-failover".into()),
+            ("master_replid", shared.run_id.clone()),
+            ("master_replid2", "0".repeat(40)),
+            ("master_repl_offset", "0".into()),
+            ("second_repl_offset", "-1".into()),
+            ("repl_backlog_active", "0".into()),
+            ("repl_backlog_size", "1048576".into()),
+            ("repl_backlog_first_byte_offset", "0".into()),
+            ("repl_backlog_histlen", "0".into()),
+        ],
+        "cpu" => {
+            let (user, system) = cpu_seconds();
+            vec![
+                ("used_cpu_sys", format!("{system:.6}")),
+                ("used_cpu_user", format!("{user:.6}")),
+            ]
+        }
+        "keyspace" => (0..shared.store.databases())
+            .filter_map(|db| {
+                let counts = shared.store.counts(db);
+                (counts.keys > 0).then(|| {
+                    (
+                        db_name(db),
+                        format!("keys={},expires={},avg_ttl=0", counts.keys, counts.expires),
+                    )
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `db0` … `db15` as static names, others leaked once (databases is fixed).
+fn db_name(db: usize) -> &'static str {
+    const NAMES: [&str; 16] = [
+        "db0", "db1", "db2", "db3", "db4", "db5", "db6", "db7", "db8", "db9", "db10", "db11",
+        "db12", "db13", "db14", "db15",
+    ];
+    NAMES.get(db).copied().unwrap_or("db")
+}
+
+fn human(bytes: u64) -> String {
+    let units = ["B", "K", "M", "G", "T"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes}B")
+    } else {
+        format!("{value:.2}{}", units[unit])
+    }
+}
+
+/// Resident set size from /proc (0 where it is not available).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// (user, system) CPU seconds from /proc/self/stat, in clock ticks of 1/100 s.
+fn cpu_seconds() -> (f64, f64) {
+    let Ok(text) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some(rest) = text.rsplit(')').next() else {
+        return (0.0, 0.0);
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 100.0
+    };
+    (ticks(11), ticks(12))
+}

@@ -1,0 +1,260 @@
+//! Commands: one table drives dispatch, arity checks, authentication rules
+//! and the replies of `COMMAND`. Each family lives in its own file and
+//! exports its slice of the table.
+//!
+//! Invariant: a handler never panics on client input; every failure is an
+//! error reply with Redis' wording.
+
+pub mod args;
+pub mod connection;
+pub mod context;
+pub mod info;
+pub mod introspection;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use crate::resp::Frame;
+use args::{err, CmdResult};
+use bytes::Bytes;
+pub use context::{Client, Shared};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// What a handler gets: the shared server state, its connection, the time.
+pub struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub client: &'a mut Client,
+    pub now_ms: u64,
+}
+
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
+
+/// One row of the command table, with the fields `COMMAND INFO` reports.
+pub struct Command {
+    /// Lowercase name; for a subcommand, its own word (`get` of `config get`).
+    pub name: &'static str,
+    /// Redis arity: exact count if positive, minimum count if negative
+    /// (the command name counts).
+    pub arity: i32,
+    pub flags: &'static [&'static str],
+    /// First key, last key (negative counts from the end), step.
+    pub keys: (i32, i32, i32),
+    /// The `COMMAND DOCS` group: "string", "generic", "connection", "server".
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub handler: Handler,
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: &'static [&'static str],
+        keys: (i32, i32, i32),
+        group: &'static str,
+        summary: &'static str,
+        handler: Handler,
+    ) -> Command {
+        Command {
+            name,
+            arity,
+            flags,
+            keys,
+            group,
+            summary,
+            handler,
+            subcommands: &[],
+        }
+    }
+
+    /// A container such as CONFIG or CLIENT, whose work is done by subcommands.
+    pub const fn container(
+        name: &'static str,
+        group: &'static str,
+        summary: &'static str,
+        subcommands: &'static [Command],
+    ) -> Command {
+        Command {
+            name,
+            arity: -2,
+            flags: &[],
+            keys: (0, 0, 0),
+            group,
+            summary,
+            handler: |_, _| Err(err("ERR container commands run through subcommands")),
+            subcommands,
+        }
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.contains(&flag)
+    }
+
+    fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = i64::from(self.arity);
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
+    /// Positions of the key arguments in `args` (the command name is 0).
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        let (first, last, step) = self.keys;
+        if first <= 0 || step <= 0 {
+            return Vec::new();
+        }
+        let last = if last < 0 { argc as i32 + last } else { last };
+        (first..=last.min(argc as i32 - 1))
+            .step_by(step as usize)
+            .map(|i| i as usize)
+            .collect()
+    }
+}
+
+/// The whole table, in the order families are listed here.
+pub fn table() -> impl Iterator<Item = &'static Command> {
+    [
+        connection::COMMANDS,
+        strings::COMMANDS,
+        keys::COMMANDS,
+        server::COMMANDS,
+        introspection::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn index() -> &'static HashMap<&'static str, &'static Command> {
+    static INDEX: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
+    INDEX.get_or_init(|| table().map(|command| (command.name, command)).collect())
+}
+
+fn find<'t>(commands: impl IntoIterator<Item = &'t Command>, name: &[u8]) -> Option<&'t Command> {
+    commands
+        .into_iter()
+        .find(|command| command.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Looks a command up by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (dst, src) in lower.iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
+    index().get(lower).copied()
+}
+
+/// Resolves `args` to the command (or subcommand) that will run, or the
+/// error reply Redis gives for an unknown command, subcommand or arity.
+pub fn resolve(args: &[Bytes]) -> Result<(&'static Command, String), Frame> {
+    let Some(command) = args.first().and_then(|name| lookup(name)) else {
+        return Err(unknown_command(args));
+    };
+    let (command, full_name) = if command.subcommands.is_empty() || args.len() < 2 {
+        (command, command.name.to_string())
+    } else {
+        let Some(sub) = find(command.subcommands, &args[1]) else {
+            return Err(err(format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncated(&args[1]),
+                command.name.to_ascii_uppercase()
+            )));
+        };
+        (sub, format!("{}|{}", command.name, sub.name))
+    };
+    if !command.arity_ok(args.len()) {
+        return Err(wrong_arity(&full_name));
+    }
+    Ok((command, full_name))
+}
+
+fn truncated(arg: &[u8]) -> String {
+    String::from_utf8_lossy(&arg[..arg.len().min(128)]).into_owned()
+}
+
+fn unknown_command(args: &[Bytes]) -> Frame {
+    let mut listed = String::new();
+    for arg in args.iter().skip(1) {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        listed.push('\'');
+        listed.push_str(&truncated(&arg[..arg.len().min(room)]));
+        listed.push_str("' ");
+    }
+    let name = args.first().map(|n| truncated(n)).unwrap_or_default();
+    err(format!(
+        "ERR unknown command '{name}', with args beginning with: {listed}"
+    ))
+}
+
+pub fn wrong_arity(full_name: &str) -> Frame {
+    err(format!(
+        "ERR wrong number of arguments for '{full_name}' command"
+    ))
+}
+
+/// Runs one client request and returns its reply.
+pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
+    let command = match resolve(args) {
+        Ok((command, _)) => command,
+        Err(reply) => return reply,
+    };
+    if !ctx.client.authenticated && !command.has_flag("no_auth") {
+        return err("NOAUTH Authentication required.");
+    }
+    (command.handler)(ctx, args).unwrap_or_else(|reply| reply)
+}
+
+/// Turns a storage failure into the error reply the client sees.
+pub fn storage_error(error: crate::engine::EngineError) -> Frame {
+    err(format!("ERR {error}"))
+}
+
+impl From<crate::engine::EngineError> for Frame {
+    fn from(error: crate::engine::EngineError) -> Frame {
+        storage_error(error)
+    }
+}
+
+impl Ctx<'_> {
+    pub fn db(&self) -> usize {
+        self.client.db
+    }
+
+    /// A key's live metadata, read without the write lock.
+    pub fn read(&self, key: &[u8]) -> Result<Option<crate::keyspace::Meta>, Frame> {
+        self.shared
+            .store
+            .get(self.client.db, key, self.now_ms)
+            .map_err(storage_error)
+    }
+
+    /// Runs `body` in a write transaction and commits it if it succeeds.
+    /// A failing body leaves the keyspace untouched.
+    pub fn write<T>(
+        &mut self,
+        body: impl FnOnce(&mut crate::keyspace::Txn, usize) -> Result<T, Frame>,
+    ) -> Result<T, Frame> {
+        let mut txn = self.shared.store.begin(self.now_ms);
+        let result = body(&mut txn, self.client.db)?;
+        if txn.commit().map_err(storage_error)? {
+            self.client.wrote = true;
+            self.shared
+                .save
+                .changes_since_save
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(result)
+    }
+}

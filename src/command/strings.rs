@@ -1,0 +1,461 @@
+//! String commands: GET, SET and friends, counters, ranges.
+
+use super::args::{
+    err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_NOT_INTEGER,
+    ERR_SYNTAX, ERR_WRONGTYPE,
+};
+use super::{Command, Ctx};
+use crate::keyspace::{KeyType, Meta, Txn};
+use crate::resp::Frame;
+use bytes::{Bytes, BytesMut};
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("get", 2, &["readonly", "fast"], (1, 1, 1), "string", "Returns the string value of a key.", get),
+    Command::new("set", -3, &["write", "denyoom"], (1, 1, 1), "string", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", set),
+    Command::new("setnx", 3, &["write", "denyoom", "fast"], (1, 1, 1), "string", "Set the string value of a key only when the key doesn't exist.", setnx),
+    Command::new("setex", 4, &["write", "denyoom"], (1, 1, 1), "string", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", setex),
+    Command::new("psetex", 4, &["write", "denyoom"], (1, 1, 1), "string", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", psetex),
+    Command::new("mget", -2, &["readonly", "fast"], (1, -1, 1), "string", "Atomically returns the string values of one or more keys.", mget),
+    Command::new("mset", -3, &["write", "denyoom"], (1, -1, 2), "string", "Atomically creates or modifies the string values of one or more keys.", mset),
+    Command::new("msetnx", -3, &["write", "denyoom"], (1, -1, 2), "string", "Atomically modifies the string values of one or more keys only when all keys don't exist.", msetnx),
+    Command::new("getset", 3, &["write", "denyoom", "fast"], (1, 1, 1), "string", "Returns the previous string value of a key after setting it to a new value.", getset),
+    Command::new("getdel", 2, &["write", "fast"], (1, 1, 1), "string", "Returns the string value of a key after deleting the key.", getdel),
+    Command::new("getex", -2, &["write", "fast"], (1, 1, 1), "string", "Returns the string value of a key after setting its expiration time.", getex),
+    Command::new("append", 3, &["write", "denyoom", "fast"], (1, 1, 1), "string", "Appends a string to the value of a key. Creates the key if it doesn't exist.", append),
+    Command::new("strlen", 2, &["readonly", "fast"], (1, 1, 1), "string", "Returns the length of a string value.", strlen),
+    Command::new("getrange", 4, &["readonly"], (1, 1, 1), "string", "Returns a substring of the string stored at a key.", getrange),
+    Command::new("substr", 4, &["readonly"], (1, 1, 1), "string", "Returns a substring from a string value.", getrange),
+    Command::new("setrange", 4, &["write", "denyoom"], (1, 1, 1), "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", setrange),
+    Command::new("incr", 2, &["write", "denyoom", "fast"], (1, 1, 1), "string", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
+    Command::new("decr", 2, &["write", "denyoom", "fast"], (1, 1, 1), "string", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", decr),
+    Command::new("incrby", 3, &["write", "denyoom", "fast"], (1, 1, 1), "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrby),
+    Command::new("decrby", 3, &["write", "denyoom", "fast"], (1, 1, 1), "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", decrby),
+    Command::new("incrbyfloat", 3, &["write", "denyoom", "fast"], (1, 1, 1), "string", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
+];
+
+/// The string value of live metadata, or WRONGTYPE.
+fn string_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
+    match meta {
+        Some(meta) if meta.kind != KeyType::String => Err(err(ERR_WRONGTYPE)),
+        other => Ok(other),
+    }
+}
+
+fn bulk_or_null(meta: Option<Meta>) -> Frame {
+    meta.map_or(Frame::Null, |m| Frame::Bulk(m.payload))
+}
+
+fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let meta = string_of(ctx.read(&args[1])?)?;
+    let stats = &ctx.shared.stats;
+    let counter = if meta.is_some() {
+        &stats.keyspace_hits
+    } else {
+        &stats.keyspace_misses
+    };
+    super::context::Stats::add(counter, 1);
+    Ok(bulk_or_null(meta))
+}
+
+/// When a written key expires.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expiry {
+    /// No expiry option: the key loses any TTL.
+    Clear,
+    /// KEEPTTL.
+    Keep,
+    /// An absolute unix time in ms.
+    At(u64),
+}
+
+/// Turns `EX`/`PX`/`EXAT`/`PXAT` values into an absolute time in ms, with
+/// Redis' checks and its error naming the command.
+fn expire_at(
+    unit_ms: i64,
+    relative: bool,
+    value: &[u8],
+    now_ms: u64,
+    command: &str,
+) -> Result<u64, Frame> {
+    let invalid = || err(format!("ERR invalid expire time in '{command}' command"));
+    let value = parse_i64(value).ok_or_else(|| err(ERR_NOT_INTEGER))?;
+    if value <= 0 {
+        return Err(invalid());
+    }
+    let ms = value.checked_mul(unit_ms).ok_or_else(invalid)?;
+    let at = if relative {
+        ms.checked_add(now_ms as i64).ok_or_else(invalid)?
+    } else {
+        ms
+    };
+    Ok(at as u64)
+}
+
+/// Parses the expiry keywords shared by SET and GETEX. Returns None if
+/// `args[i]` is not one of them.
+fn parse_expiry_option(
+    args: &[Bytes],
+    i: &mut usize,
+    now_ms: u64,
+    command: &str,
+) -> Option<Result<Expiry, Frame>> {
+    let (unit, relative) = match &args[*i] {
+        a if is(a, "ex") => (1000, true),
+        a if is(a, "px") => (1, true),
+        a if is(a, "exat") => (1000, false),
+        a if is(a, "pxat") => (1, false),
+        _ => return None,
+    };
+    let Some(value) = args.get(*i + 1) else {
+        return Some(Err(err(ERR_SYNTAX)));
+    };
+    *i += 1;
+    Some(expire_at(unit, relative, value, now_ms, command).map(Expiry::At))
+}
+
+/// Writes a string value with the given expiry policy; a deadline already in
+/// the past deletes the key instead, as Redis does.
+fn store_string(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    value: Bytes,
+    expiry: Expiry,
+    old: Option<&Meta>,
+) -> Result<(), Frame> {
+    let expire_at = match expiry {
+        Expiry::Clear => 0,
+        Expiry::Keep => old.map_or(0, |m| m.expire_at),
+        Expiry::At(at) if at <= txn.now_ms() => {
+            txn.delete(db, key)?;
+            return Ok(());
+        }
+        Expiry::At(at) => at,
+    };
+    txn.put(db, key, Meta::string(value, expire_at))?;
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Condition {
+    Always,
+    IfAbsent,
+    IfPresent,
+}
+
+fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut condition = Condition::Always;
+    let mut expiry = Expiry::Clear;
+    let mut want_old = false;
+    let mut i = 3;
+    while i < args.len() {
+        let arg = &args[i];
+        if is(arg, "nx") && condition != Condition::IfPresent {
+            condition = Condition::IfAbsent;
+        } else if is(arg, "xx") && condition != Condition::IfAbsent {
+            condition = Condition::IfPresent;
+        } else if is(arg, "get") {
+            want_old = true;
+        } else if is(arg, "keepttl") && expiry == Expiry::Clear {
+            expiry = Expiry::Keep;
+        } else if expiry == Expiry::Clear {
+            match parse_expiry_option(args, &mut i, ctx.now_ms, "set") {
+                Some(parsed) => expiry = parsed?,
+                None => return Err(err(ERR_SYNTAX)),
+            }
+        } else {
+            return Err(err(ERR_SYNTAX));
+        }
+        i += 1;
+    }
+    let (key, value) = (&args[1], args[2].clone());
+    ctx.write(|txn, db| {
+        let old = txn.get(db, key)?;
+        if want_old {
+            string_of(old.clone())?;
+        }
+        let allowed = match condition {
+            Condition::Always => true,
+            Condition::IfAbsent => old.is_none(),
+            Condition::IfPresent => old.is_some(),
+        };
+        if allowed {
+            store_string(txn, db, key, value, expiry, old.as_ref())?;
+        }
+        Ok(match (want_old, allowed) {
+            (true, _) => bulk_or_null(old),
+            (false, true) => Frame::ok(),
+            (false, false) => Frame::Null,
+        })
+    })
+}
+
+fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.write(|txn, db| {
+        if txn.exists(db, &args[1])? {
+            return Ok(Frame::Integer(0));
+        }
+        txn.put(db, &args[1], Meta::string(args[2].clone(), 0))?;
+        Ok(Frame::Integer(1))
+    })
+}
+
+fn setex_with_unit(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, command: &str) -> CmdResult {
+    let at = expire_at(unit_ms, true, &args[2], ctx.now_ms, command)?;
+    ctx.write(|txn, db| {
+        store_string(txn, db, &args[1], args[3].clone(), Expiry::At(at), None)?;
+        Ok(Frame::ok())
+    })
+}
+
+fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    setex_with_unit(ctx, args, 1000, "setex")
+}
+
+fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    setex_with_unit(ctx, args, 1, "psetex")
+}
+
+fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // Read under the write lock so the values form one consistent view.
+    let mut txn = ctx.shared.store.begin(ctx.now_ms);
+    let db = ctx.client.db;
+    let mut values = Vec::with_capacity(args.len() - 1);
+    for key in &args[1..] {
+        values.push(match txn.get(db, key)? {
+            Some(meta) if meta.kind == KeyType::String => Frame::Bulk(meta.payload),
+            _ => Frame::Null,
+        });
+    }
+    // Lazily expired keys found on the way are deleted.
+    if txn.commit()? {
+        ctx.client.wrote = true;
+    }
+    Ok(Frame::Array(values))
+}
+
+fn pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {
+    if args.len() % 2 == 0 {
+        return Err(super::wrong_arity(command));
+    }
+    Ok(())
+}
+
+fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    pairs(args, "mset")?;
+    ctx.write(|txn, db| {
+        for pair in args[1..].chunks_exact(2) {
+            txn.put(db, &pair[0], Meta::string(pair[1].clone(), 0))?;
+        }
+        Ok(Frame::ok())
+    })
+}
+
+fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    pairs(args, "msetnx")?;
+    ctx.write(|txn, db| {
+        for pair in args[1..].chunks_exact(2) {
+            if txn.exists(db, &pair[0])? {
+                return Ok(Frame::Integer(0));
+            }
+        }
+        for pair in args[1..].chunks_exact(2) {
+            txn.put(db, &pair[0], Meta::string(pair[1].clone(), 0))?;
+        }
+        Ok(Frame::Integer(1))
+    })
+}
+
+fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.write(|txn, db| {
+        let old = string_of(txn.get(db, &args[1])?)?;
+        txn.put(db, &args[1], Meta::string(args[2].clone(), 0))?;
+        Ok(bulk_or_null(old))
+    })
+}
+
+fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.write(|txn, db| {
+        let old = string_of(txn.get(db, &args[1])?)?;
+        if old.is_some() {
+            txn.delete(db, &args[1])?;
+        }
+        Ok(bulk_or_null(old))
+    })
+}
+
+fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // None = leave the TTL alone; Some(Clear) = PERSIST.
+    let mut expiry = None;
+    let mut i = 2;
+    while i < args.len() {
+        if is(&args[i], "persist") && expiry.is_none() {
+            expiry = Some(Expiry::Clear);
+        } else if expiry.is_none() {
+            match parse_expiry_option(args, &mut i, ctx.now_ms, "getex") {
+                Some(parsed) => expiry = Some(parsed?),
+                None => return Err(err(ERR_SYNTAX)),
+            }
+        } else {
+            return Err(err(ERR_SYNTAX));
+        }
+        i += 1;
+    }
+    ctx.write(|txn, db| {
+        let old = string_of(txn.get(db, &args[1])?)?;
+        if let (Some(meta), Some(expiry)) = (&old, expiry) {
+            store_string(txn, db, &args[1], meta.payload.clone(), expiry, Some(meta))?;
+        }
+        Ok(bulk_or_null(old))
+    })
+}
+
+fn max_len(ctx: &Ctx) -> u64 {
+    ctx.shared.config().proto_max_bulk_len
+}
+
+const ERR_TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+
+fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limit = max_len(ctx);
+    ctx.write(|txn, db| {
+        let old = string_of(txn.get(db, &args[1])?)?;
+        let (value, expire_at) = match old {
+            Some(meta) => {
+                if meta.payload.len() as u64 + args[2].len() as u64 > limit {
+                    return Err(err(ERR_TOO_BIG));
+                }
+                let mut joined = BytesMut::with_capacity(meta.payload.len() + args[2].len());
+                joined.extend_from_slice(&meta.payload);
+                joined.extend_from_slice(&args[2]);
+                (joined.freeze(), meta.expire_at)
+            }
+            None => (args[2].clone(), 0),
+        };
+        let len = value.len() as i64;
+        txn.put(db, &args[1], Meta::string(value, expire_at))?;
+        Ok(Frame::Integer(len))
+    })
+}
+
+fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let meta = string_of(ctx.read(&args[1])?)?;
+    Ok(Frame::Integer(meta.map_or(0, |m| m.payload.len() as i64)))
+}
+
+fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (start, end) = (int_arg(&args[2])?, int_arg(&args[3])?);
+    let value = string_of(ctx.read(&args[1])?)?
+        .map(|m| m.payload)
+        .unwrap_or_default();
+    let len = value.len() as i64;
+    if (start < 0 && end < 0 && start > end) || len == 0 {
+        return Ok(Frame::Bulk(Bytes::new()));
+    }
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let end = if end < 0 {
+        (len + end).max(0)
+    } else {
+        end.min(len - 1)
+    };
+    if start > end {
+        return Ok(Frame::Bulk(Bytes::new()));
+    }
+    Ok(Frame::Bulk(value.slice(start as usize..=end as usize)))
+}
+
+fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let offset = int_arg(&args[2])?;
+    if offset < 0 {
+        return Err(err("ERR offset is out of range"));
+    }
+    let patch = &args[3];
+    let limit = max_len(ctx);
+    ctx.write(|txn, db| {
+        let old = string_of(txn.get(db, &args[1])?)?;
+        let current_len = old.as_ref().map_or(0, |m| m.payload.len());
+        if patch.is_empty() {
+            return Ok(Frame::Integer(current_len as i64));
+        }
+        if offset as u64 + patch.len() as u64 > limit {
+            return Err(err(ERR_TOO_BIG));
+        }
+        let offset = offset as usize;
+        let mut value = BytesMut::from(old.as_ref().map_or(&[][..], |m| &m.payload[..]));
+        if value.len() < offset + patch.len() {
+            value.resize(offset + patch.len(), 0);
+        }
+        value[offset..offset + patch.len()].copy_from_slice(patch);
+        let len = value.len() as i64;
+        let expire_at = old.map_or(0, |m| m.expire_at);
+        txn.put(db, &args[1], Meta::string(value.freeze(), expire_at))?;
+        Ok(Frame::Integer(len))
+    })
+}
+
+/// Adds `delta` to the integer stored at `key`, keeping its TTL.
+fn add_to_integer(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
+    ctx.write(|txn, db| {
+        let old = string_of(txn.get(db, key)?)?;
+        let current = match &old {
+            Some(meta) => parse_i64(&meta.payload).ok_or_else(|| err(ERR_NOT_INTEGER))?,
+            None => 0,
+        };
+        let new = current
+            .checked_add(delta)
+            .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
+        let expire_at = old.map_or(0, |m| m.expire_at);
+        txn.put(
+            db,
+            key,
+            Meta::string(Bytes::from(new.to_string()), expire_at),
+        )?;
+        Ok(Frame::Integer(new))
+    })
+}
+
+fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    add_to_integer(ctx, &args[1], 1)
+}
+
+fn decr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    add_to_integer(ctx, &args[1], -1)
+}
+
+fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let delta = int_arg(&args[2])?;
+    add_to_integer(ctx, &args[1], delta)
+}
+
+fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let delta = int_arg(&args[2])?;
+    let delta = delta
+        .checked_neg()
+        .ok_or_else(|| err("ERR decrement would overflow"))?;
+    add_to_integer(ctx, &args[1], delta)
+}
+
+fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let delta = float_arg(&args[2])?;
+    ctx.write(|txn, db| {
+        let old = string_of(txn.get(db, &args[1])?)?;
+        let current = match &old {
+            Some(meta) => {
+                parse_f64(&meta.payload).ok_or_else(|| err("ERR value is not a valid float"))?
+            }
+            None => 0.0,
+        };
+        let new = current + delta;
+        if !new.is_finite() {
+            return Err(err("ERR increment would produce NaN or Infinity"));
+        }
+        let text = Bytes::from(format_float(new));
+        let expire_at = old.map_or(0, |m| m.expire_at);
+        txn.put(db, &args[1], Meta::string(text.clone(), expire_at))?;
+        Ok(Frame::Bulk(text))
+    })
+}

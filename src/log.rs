@@ -1,0 +1,56 @@
+//! A small logger in Redis' line format: `pid:M dd Mon yyyy hh:mm:ss.mmm * message`.
+//! Writes to stdout, or to `logfile` when one is configured.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
+
+static LEVEL: AtomicU8 = AtomicU8::new(2);
+static FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
+/// 0 debug, 1 verbose, 2 notice, 3 warning.
+pub fn init(level: u8, logfile: &str) -> std::io::Result<()> {
+    LEVEL.store(level, Ordering::Relaxed);
+    if !logfile.is_empty() {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logfile)?;
+        *FILE.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
+    }
+    Ok(())
+}
+
+fn write(level: u8, mark: char, message: &str) {
+    if level < LEVEL.load(Ordering::Relaxed) {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let line = format!(
+        "{}:M {}.{:03} {} {}\n",
+        std::process::id(),
+        now.as_secs(),
+        now.subsec_millis(),
+        mark,
+        message
+    );
+    let mut file = FILE.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = match file.as_mut() {
+        Some(file) => file.write_all(line.as_bytes()),
+        None => std::io::stdout().write_all(line.as_bytes()),
+    };
+}
+
+pub fn verbose(message: &str) {
+    write(1, '-', message);
+}
+
+pub fn notice(message: &str) {
+    write(2, '*', message);
+}
+
+pub fn warning(message: &str) {
+    write(3, '#', message);
+}

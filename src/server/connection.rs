@@ -1,0 +1,224 @@
+//! One client connection: read, parse every complete request, execute, and
+//! answer the whole batch with one write (pipelining).
+
+use super::durability::Durability;
+use crate::command::context::{lock, ClientHandle, Stats};
+use crate::command::{self, Client, Ctx, Shared};
+use crate::config::AppendFsync;
+use crate::resp::{encode, Frame, Limits, RequestParser};
+use bytes::{Bytes, BytesMut};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast;
+
+const READ_CHUNK: usize = 16 * 1024;
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn limits(shared: &Shared) -> Limits {
+    let config = shared.config();
+    Limits {
+        max_bulk_len: config.proto_max_bulk_len,
+        max_inline_len: 64 * 1024,
+    }
+}
+
+/// Why a connection ends.
+enum Close {
+    Now,
+    AfterReply,
+}
+
+pub struct Connection {
+    shared: Arc<Shared>,
+    durability: Arc<Durability>,
+    stream: TcpStream,
+    client: Client,
+    parser: RequestParser,
+    input: BytesMut,
+    output: BytesMut,
+    monitor: Option<broadcast::Receiver<Bytes>>,
+}
+
+impl Connection {
+    pub fn new(
+        shared: Arc<Shared>,
+        durability: Arc<Durability>,
+        stream: TcpStream,
+        handle: Arc<ClientHandle>,
+    ) -> Connection {
+        let authenticated = shared.config().requirepass.is_none();
+        let parser = RequestParser::new(limits(&shared));
+        Connection {
+            client: Client::new(handle, authenticated),
+            shared,
+            durability,
+            stream,
+            parser,
+            input: BytesMut::with_capacity(READ_CHUNK),
+            output: BytesMut::with_capacity(READ_CHUNK),
+            monitor: None,
+        }
+    }
+
+    pub async fn run(mut self) {
+        let handle = self.client.handle.clone();
+        let mut shutdown = self.shared.shutdown.subscribe();
+        loop {
+            let idle = self.shared.config().timeout;
+            let (stream, input, monitor) = (&mut self.stream, &mut self.input, &mut self.monitor);
+            let read = async move {
+                let read = stream.read_buf(input);
+                if idle == 0 {
+                    Some(read.await)
+                } else {
+                    tokio::time::timeout(Duration::from_secs(idle), read)
+                        .await
+                        .ok()
+                }
+            };
+            let monitor = async move {
+                match monitor.as_mut() {
+                    Some(receiver) => receiver.recv().await.ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                read = read => match read {
+                    Some(Ok(0)) | Some(Err(_)) | None => break,
+                    Some(Ok(n)) => {
+                        Stats::add(&self.shared.stats.total_net_input_bytes, n as u64);
+                        if self.handle_input().await.is_some() {
+                            break;
+                        }
+                    }
+                },
+                line = monitor => {
+                    if let Some(line) = line {
+                        if self.stream.write_all(&line).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                _ = handle.kill_signal.notified() => break,
+                _ = shutdown.changed() => break,
+            }
+            if handle.is_killed() {
+                break;
+            }
+        }
+        let _ = self.stream.shutdown().await;
+        self.shared.clients.unregister(handle.id);
+    }
+
+    /// Executes every complete request in the input buffer and writes the
+    /// replies. Returns `Some` when the connection must close.
+    async fn handle_input(&mut self) -> Option<Close> {
+        let limit = self.shared.config().client_query_buffer_limit;
+        if self.input.len() as u64 > limit {
+            crate::log::warning("Closing client that reached max query buffer length");
+            return Some(Close::Now);
+        }
+        let close = self.execute_batch();
+        let policy = self.shared.appendfsync();
+        if self.client.wrote && policy == AppendFsync::Always {
+            self.durability
+                .wait_synced(self.shared.store.write_seq())
+                .await;
+        }
+        self.client.wrote = false;
+        if !self.output.is_empty() {
+            Stats::add(
+                &self.shared.stats.total_net_output_bytes,
+                self.output.len() as u64,
+            );
+            let written = self.stream.write_all(&self.output).await;
+            self.output.clear();
+            written.ok()?;
+            let _ = self.stream.flush().await;
+        }
+        close
+    }
+
+    fn execute_batch(&mut self) -> Option<Close> {
+        let now = now_ms();
+        let mut executed = 0;
+        let mut close = None;
+        let mut last_command = None;
+        loop {
+            let auth_required = !self.client.authenticated;
+            let args = match self.parser.parse(&mut self.input, auth_required) {
+                Ok(Some(args)) => args,
+                Ok(None) => break,
+                Err(error) => {
+                    encode(
+                        &Frame::error(format!("ERR {}", error.message())),
+                        self.client.protocol,
+                        &mut self.output,
+                    );
+                    close = Some(Close::AfterReply);
+                    break;
+                }
+            };
+            executed += 1;
+            self.feed_monitors(&args, now);
+            last_command = args.first().cloned();
+            let started = std::time::Instant::now();
+            let mut ctx = Ctx {
+                shared: &self.shared,
+                client: &mut self.client,
+                now_ms: now,
+            };
+            let reply = command::execute(&mut ctx, &args);
+            command::server::record_slow(
+                &self.shared,
+                &self.client,
+                &args,
+                started.elapsed().as_micros() as u64,
+            );
+            if matches!(reply, Frame::Error(_)) {
+                Stats::add(&self.shared.stats.total_error_replies, 1);
+            }
+            if !self.client.suppress_reply {
+                encode(&reply, self.client.protocol, &mut self.output);
+            }
+            if self.client.monitor && self.monitor.is_none() {
+                self.monitor = Some(self.shared.monitor.subscribe());
+            }
+            if self.client.close_after_reply {
+                close = Some(Close::AfterReply);
+                break;
+            }
+        }
+        if executed > 0 {
+            Stats::add(&self.shared.stats.total_commands_processed, executed);
+            let mut info = lock(&self.client.handle.info);
+            info.last_active_ms = now;
+            info.db = self.client.db;
+            if let Some(name) = last_command {
+                info.last_command = String::from_utf8_lossy(&name).to_ascii_lowercase();
+            }
+        }
+        close
+    }
+
+    fn feed_monitors(&self, args: &[Bytes], now: u64) {
+        if self.shared.monitor.receiver_count() == 0 {
+            return;
+        }
+        let name = &args[0];
+        if name.eq_ignore_ascii_case(b"auth") || name.eq_ignore_ascii_case(b"hello") {
+            return;
+        }
+        let micros = now * 1000;
+        let line =
+            command::server::monitor_line(micros, self.client.db, &self.client.handle.addr, args);
+        let _ = self.shared.monitor.send(line);
+    }
+}

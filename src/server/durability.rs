@@ -1,0 +1,100 @@
+//! When written batches are synced to disk, following `appendfsync`:
+//!
+//! - `always`: a connection whose batch of commands wrote waits, before it
+//!   replies, until a sync covers its writes. One sync serves every waiting
+//!   client (group commit).
+//! - `everysec`: a sync every second, when something was written.
+//! - `no`: only at shutdown; committed batches already reached the OS, so
+//!   a crash of the process alone loses nothing.
+//!
+//! Syncing runs on its own OS thread so that an fsync never stalls the
+//! async workers.
+
+use crate::command::Shared;
+use crate::config::AppendFsync;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub struct Durability {
+    /// The highest write sequence a client is waiting for.
+    requested: Mutex<u64>,
+    wake: Condvar,
+    synced: watch::Sender<u64>,
+}
+
+impl Durability {
+    pub fn new() -> Durability {
+        Durability {
+            requested: Mutex::new(0),
+            wake: Condvar::new(),
+            synced: watch::channel(0).0,
+        }
+    }
+
+    /// Waits until every batch up to `seq` is synced.
+    pub async fn wait_synced(&self, seq: u64) {
+        if *self.synced.borrow() >= seq {
+            return;
+        }
+        let mut receiver = self.synced.subscribe();
+        {
+            let mut requested = crate::command::context::lock(&self.requested);
+            *requested = (*requested).max(seq);
+            self.wake.notify_one();
+        }
+        // The sender lives as long as `self`, so this only ends when synced.
+        let _ = receiver.wait_for(|synced| *synced >= seq).await;
+    }
+
+    /// Syncs everything written so far and publishes it.
+    pub fn sync_now(&self, shared: &Shared) {
+        let target = shared.store.write_seq();
+        if *self.synced.borrow() >= target {
+            return;
+        }
+        match shared.store.engine().sync() {
+            Ok(()) => {
+                self.synced.send_replace(target);
+            }
+            Err(e) => crate::log::warning(&format!("sync failed: {e}")),
+        }
+    }
+
+    /// The sync loop; returns when `stop` says so.
+    pub fn run(self: Arc<Self>, shared: Arc<Shared>, stop: Arc<std::sync::atomic::AtomicBool>) {
+        let mut last_periodic = std::time::Instant::now();
+        while !stop.load(std::sync::atomic::Ordering::Acquire) {
+            let requested = {
+                let guard = crate::command::context::lock(&self.requested);
+                let (guard, _) = self
+                    .wake
+                    .wait_timeout_while(guard, Duration::from_millis(100), |requested| {
+                        *requested <= *self.synced.borrow()
+                    })
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                *guard
+            };
+            let periodic_due = shared.appendfsync() == AppendFsync::EverySec
+                && last_periodic.elapsed() >= Duration::from_secs(1);
+            if requested > *self.synced.borrow() || periodic_due {
+                self.sync_now(&shared);
+                if periodic_due {
+                    last_periodic = std::time::Instant::now();
+                }
+            }
+        }
+        self.sync_now(&shared);
+    }
+
+    /// Wakes the loop (used at shutdown).
+    pub fn wake(&self) {
+        self.wake.notify_all();
+    }
+}
+
+impl Default for Durability {
+    fn default() -> Self {
+        Durability::new()
+    }
+}

@@ -1,0 +1,243 @@
+//! The tokio driver: the only code that does network I/O. It opens the
+//! engine, accepts connections, runs the background tasks (active expiry,
+//! reclaiming flushed data, syncing) and shuts down cleanly.
+
+pub mod connection;
+pub mod durability;
+
+use crate::command::context::{ClientRegistry, CursorTable, SaveState, SlowLog, Stats};
+use crate::command::Shared;
+use crate::config::Config;
+use crate::engine::fjall::{FjallEngine, FjallOptions};
+use crate::engine::Engine;
+use crate::keyspace::Store;
+use durability::Durability;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+/// A start-up failure, with what was being done.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn random_hex_id() -> String {
+    (0..40)
+        .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'))
+        .collect()
+}
+
+/// Opens the data directory: the engine lives in `<dir>/db`.
+pub fn open_engine(config: &Config) -> Result<Arc<dyn Engine>, StartError> {
+    std::fs::create_dir_all(&config.dir).map_err(|e| {
+        StartError(format!(
+            "Can't create data directory {}: {e}",
+            config.dir.display()
+        ))
+    })?;
+    let options = FjallOptions {
+        cache_bytes: config.storage_cache_size,
+        write_buffer_bytes: config.storage_write_buffer_size,
+    };
+    let engine = FjallEngine::open(&config.dir.join("db"), options).map_err(|e| {
+        StartError(format!(
+            "Can't open the database in {}: {e}",
+            config.dir.display()
+        ))
+    })?;
+    Ok(Arc::new(engine))
+}
+
+pub fn build_shared(config: Config, engine: Arc<dyn Engine>) -> Result<Arc<Shared>, StartError> {
+    let store = Store::open(engine, config.databases).map_err(|e| StartError(e.to_string()))?;
+    let now = connection::now_ms();
+    let data_dir = config.dir.clone();
+    let appendfsync = AtomicU8::new(0);
+    Ok(Arc::new_cyclic(|self_ref| {
+        let shared = Shared {
+            store,
+            appendfsync,
+            stats: Stats::default(),
+            clients: ClientRegistry::default(),
+            slowlog: Mutex::new(SlowLog::default()),
+            save: SaveState::default(),
+            cursors: Mutex::new(CursorTable::default()),
+            started_ms: now,
+            run_id: random_hex_id(),
+            data_dir,
+            shutdown: tokio::sync::watch::channel(false).0,
+            monitor: tokio::sync::broadcast::channel(4096).0,
+            self_ref: self_ref.clone(),
+            config: RwLock::new(config),
+        };
+        let policy = shared.config().appendfsync;
+        shared.set_appendfsync(policy);
+        shared
+            .save
+            .last_save_unix
+            .store(now / 1000, Ordering::Relaxed);
+        shared.save.last_ok.store(true, Ordering::Relaxed);
+        shared
+    }))
+}
+
+async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
+    let mut listeners = Vec::new();
+    for address in &config.bind {
+        let address = address.strip_prefix('-').unwrap_or(address);
+        let listener = TcpListener::bind((address, config.port))
+            .await
+            .map_err(|e| {
+                StartError(format!(
+                    "Could not create server TCP listening socket {address}:{}: {e}",
+                    config.port
+                ))
+            })?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+fn accept_client(shared: &Arc<Shared>, durability: &Arc<Durability>, stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let addr = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    Stats::add(&shared.stats.total_connections_received, 1);
+    let maxclients = shared.config().maxclients as usize;
+    if shared.clients.count() >= maxclients {
+        Stats::add(&shared.stats.rejected_connections, 1);
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let mut stream = stream;
+            let _ = stream
+                .write_all(b"-ERR max number of clients reached\r\n")
+                .await;
+            let _ = stream.flush().await;
+        });
+        return;
+    }
+    let handle = shared.clients.register(addr, laddr, connection::now_ms());
+    let connection =
+        connection::Connection::new(shared.clone(), durability.clone(), stream, handle);
+    tokio::spawn(connection.run());
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, durability: Arc<Durability>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => accept_client(&shared, &durability, stream),
+            Err(e) => {
+                crate::log::warning(&format!("Accepting client connection: {e}"));
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Active expiry: walks the expire index in time order, `hz` times a second.
+async fn expire_loop(shared: Arc<Shared>) {
+    const BUDGET: usize = 256;
+    loop {
+        let hz = shared.config().hz.max(1);
+        tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
+        loop {
+            match shared.store.expire_cycle(connection::now_ms(), BUDGET) {
+                Ok(n) if n == BUDGET => tokio::task::yield_now().await,
+                Ok(_) => break,
+                Err(e) => {
+                    crate::log::warning(&format!("active expiry: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Reclaims the data of flushed databases, a chunk at a time.
+async fn sweep_loop(shared: Arc<Shared>) {
+    loop {
+        match shared.store.sweep_dead(1024) {
+            Ok(0) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+            Err(e) => {
+                crate::log::warning(&format!("reclaiming flushed data: {e}"));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn termination_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs a server until SHUTDOWN, SIGTERM or SIGINT.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let engine = open_engine(&config)?;
+    let listeners = bind(&config).await?;
+    let pidfile = config.pidfile.clone();
+    if !pidfile.is_empty() {
+        std::fs::write(&pidfile, format!("{}\n", std::process::id()))
+            .map_err(|e| StartError(format!("Can't write pidfile {pidfile}: {e}")))?;
+    }
+    let shared = build_shared(config, engine)?;
+    let durability = Arc::new(Durability::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sync_thread = {
+        let (durability, shared, stop) = (durability.clone(), shared.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("redstone-sync".into())
+            .spawn(move || durability.run(shared, stop))
+            .map_err(|e| StartError(format!("Can't start the sync thread: {e}")))?
+    };
+    for listener in listeners {
+        if let Ok(addr) = listener.local_addr() {
+            crate::log::notice(&format!("Ready to accept connections tcp {addr}"));
+        }
+        tokio::spawn(accept_loop(listener, shared.clone(), durability.clone()));
+    }
+    tokio::spawn(expire_loop(shared.clone()));
+    tokio::spawn(sweep_loop(shared.clone()));
+
+    let mut shutdown = shared.shutdown.subscribe();
+    tokio::select! {
+        _ = termination_signal() => crate::log::notice("Received SIGTERM/SIGINT scheduling shutdown..."),
+        _ = shutdown.wait_for(|requested| *requested) => crate::log::notice("User requested shutdown..."),
+    }
+    shared.shutdown.send_replace(true);
+    stop.store(true, Ordering::Release);
+    durability.wake();
+    let _ = sync_thread.join();
+    if let Err(e) = shared.store.engine().sync() {
+        crate::log::warning(&format!("final sync failed: {e}"));
+    }
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(Path::new(&pidfile));
+    }
+    crate::log::notice("Redstone is now ready to exit, bye bye...");
+    Ok(())
+}
