@@ -232,7 +232,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     if !ctx.client.authenticated {
-        return Err(err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(name) = name {
         ctx.client.info().name = (!name.is_empty()).then_some(name);
@@ -354,45 +354,50 @@ fn describe(handle: &ClientHandle, now_ms: u64) -> String {
     )
 }
 
-fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let mut ids = None;
-    let mut i = 2;
-    while i < args.len() {
-        if is(&args[i], "type") && i + 1 < args.len() {
-            let kind = &args[i + 1];
-            if !["normal", "master", "replica", "slave", "pubsub"]
-                .iter()
-                .any(|k| is(kind, k))
-            {
-                return Err(err(format!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(kind)
-                )));
-            }
-            if !is(kind, "normal") {
-                ids = Some(Vec::new());
-            }
-            i += 2;
-        } else if is(&args[i], "id") && i + 1 < args.len() {
-            let mut wanted = Vec::new();
-            for id in &args[i + 1..] {
-                let id = super::args::parse_i64(id)
-                    .filter(|&id| id > 0)
-                    .ok_or_else(|| err("ERR Invalid client ID"))?;
-                wanted.push(id as u64);
-            }
-            ids = Some(wanted);
-            i = args.len();
-        } else {
-            return Err(err(ERR_SYNTAX));
-        }
+/// Checks a client type name of a `TYPE` filter. Every client here is a
+/// normal one: true if `kind` is that type.
+fn client_type_is_normal(kind: &[u8]) -> Result<bool, Frame> {
+    if !["normal", "master", "replica", "slave", "pubsub"]
+        .iter()
+        .any(|k| is(kind, k))
+    {
+        return Err(err(format!(
+            "ERR Unknown client type '{}'",
+            String::from_utf8_lossy(kind)
+        )));
     }
-    let mut text = String::new();
-    for handle in ctx.shared.clients.all() {
-        if ids.as_ref().is_none_or(|ids| ids.contains(&handle.id)) {
-            text.push_str(&describe(&handle, ctx.now_ms));
-            text.push('\n');
+    Ok(is(kind, "normal"))
+}
+
+fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let all = ctx.shared.clients.all();
+    // Like Redis: no filter, `TYPE <type>`, or `ID <id> [<id> ...]` (in the
+    // order given, unknown ids skipped).
+    let listed = match &args[2..] {
+        [] => all,
+        [keyword, kind] if is(keyword, "type") => {
+            if client_type_is_normal(kind)? {
+                all
+            } else {
+                Vec::new()
+            }
         }
+        [keyword, ids @ ..] if is(keyword, "id") && !ids.is_empty() => {
+            let mut listed = Vec::new();
+            for id in ids {
+                let id = super::args::parse_i64(id).ok_or_else(|| err("ERR Invalid client ID"))?;
+                if let Some(handle) = all.iter().find(|h| h.id as i64 == id) {
+                    listed.push(handle.clone());
+                }
+            }
+            listed
+        }
+        _ => return Err(err(ERR_SYNTAX)),
+    };
+    let mut text = String::new();
+    for handle in listed {
+        text.push_str(&describe(&handle, ctx.now_ms));
+        text.push('\n');
     }
     Ok(Frame::verbatim_text(text))
 }
@@ -410,6 +415,8 @@ struct KillFilter {
     addr: Option<Bytes>,
     laddr: Option<Bytes>,
     skip_me: bool,
+    /// A `TYPE` other than normal: no client here is of that type.
+    no_match: bool,
 }
 
 impl KillFilter {
@@ -437,11 +444,15 @@ impl KillFilter {
                     v if is(v, "no") => false,
                     _ => return Err(err(ERR_SYNTAX)),
                 };
-            } else if is(name, "type") || is(name, "user") || is(name, "maxage") {
-                // Every client is a normal one of the default user: these
-                // filters are accepted and match by their value below.
-                if is(name, "type") && !is(value, "normal") {
-                    filter.id = Some(0);
+            } else if is(name, "type") {
+                filter.no_match |= !client_type_is_normal(value)?;
+            } else if is(name, "user") {
+                // Every client is authenticated as the only user, `default`.
+                if value.as_ref() != b"default" {
+                    return Err(err(format!(
+                        "ERR No such user '{}'",
+                        String::from_utf8_lossy(value)
+                    )));
                 }
             } else {
                 return Err(err(ERR_SYNTAX));
@@ -451,7 +462,8 @@ impl KillFilter {
     }
 
     fn matches(&self, handle: &ClientHandle, me: u64) -> bool {
-        self.id.is_none_or(|id| id == handle.id)
+        !self.no_match
+            && self.id.is_none_or(|id| id == handle.id)
             && self
                 .addr
                 .as_ref()

@@ -69,6 +69,15 @@ const OBJECT: &[Command] = &[
         object_idletime,
     ),
     Command::new(
+        "freq",
+        3,
+        &["readonly"],
+        (2, 2, 1),
+        "generic",
+        "Returns the logarithmic access frequency counter of a Redis object.",
+        object_freq,
+    ),
+    Command::new(
         "help",
         2,
         &["loading", "stale"],
@@ -315,7 +324,8 @@ fn pttl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn expiretime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    report_expiry(ctx, &args[1], |at, _| (at / 1000) as i64)
+    // Rounded to the nearest second, like TTL.
+    report_expiry(ctx, &args[1], |at, _| ((at + 500) / 1000) as i64)
 }
 
 fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -363,11 +373,33 @@ fn type_matches(meta: &Meta, wanted: Option<&Bytes>) -> bool {
     wanted.is_none_or(|name| is(name, meta.kind.name()))
 }
 
+/// Parses a SCAN cursor like Redis' `strtoul`: an optional sign (a
+/// negative value wraps around), then digits that fit in 64 bits. An empty
+/// string is cursor 0.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    if arg.is_empty() {
+        return Some(0);
+    }
+    let (negative, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(if negative { value.wrapping_neg() } else { value })
+}
+
 fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = std::str::from_utf8(&args[1])
-        .ok()
-        .and_then(|text| text.parse::<u64>().ok())
-        .ok_or_else(|| err("ERR invalid cursor"))?;
+    let cursor = parse_cursor(&args[1]).ok_or_else(|| err("ERR invalid cursor"))?;
     let mut pattern = None;
     let mut count = 10usize;
     let mut wanted_type = None;
@@ -524,6 +556,15 @@ fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .map_or(Frame::Null, |_| Frame::Integer(0)))
 }
 
+/// The maxmemory policy is never an LFU one, so like Redis in that case
+/// FREQ refuses (for an existing key; a missing one is nil).
+fn object_freq(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    match ctx.read(&args[2])? {
+        None => Ok(Frame::Null),
+        Some(_) => Err(err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")),
+    }
+}
+
 fn object_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(super::server::help(
         "OBJECT",
@@ -531,6 +572,9 @@ fn object_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
             "ENCODING <key>",
             "    Return the kind of internal representation used in order to store the value",
             "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
             "IDLETIME <key>",
             "    Return the idle time of the <key>, that is the approximated number of",
             "    seconds elapsed since the last access to the key.",

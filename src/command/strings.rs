@@ -91,26 +91,109 @@ fn expire_at(
     Ok(at as u64)
 }
 
-/// Parses the expiry keywords shared by SET and GETEX. Returns None if
-/// `args[i]` is not one of them.
-fn parse_expiry_option(
-    args: &[Bytes],
+/// An expiry keyword of SET or GETEX, before its value is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ExpiryOption<'a> {
+    None,
+    /// KEEPTTL (SET only).
+    Keep,
+    /// PERSIST (GETEX only).
+    Persist,
+    /// EX / PX / EXAT / PXAT and the unchecked value.
+    Time {
+        unit_ms: i64,
+        relative: bool,
+        value: &'a [u8],
+    },
+}
+
+impl<'a> ExpiryOption<'a> {
+    /// Reads the expiry keyword at `args[i]` (and its value), or None if
+    /// there is none or its value is missing.
+    fn parse(args: &'a [Bytes], i: usize) -> Option<ExpiryOption<'a>> {
+        let (unit_ms, relative) = match &args[i] {
+            a if is(a, "keepttl") => return Some(ExpiryOption::Keep),
+            a if is(a, "persist") => return Some(ExpiryOption::Persist),
+            a if is(a, "ex") => (1000, true),
+            a if is(a, "px") => (1, true),
+            a if is(a, "exat") => (1000, false),
+            a if is(a, "pxat") => (1, false),
+            _ => return None,
+        };
+        let value = args.get(i + 1)?;
+        Some(ExpiryOption::Time {
+            unit_ms,
+            relative,
+            value,
+        })
+    }
+
+    /// Like Redis, a keyword may repeat (the last value wins), but two
+    /// different ones are a syntax error.
+    fn can_follow(&self, current: &ExpiryOption) -> bool {
+        match (current, self) {
+            (ExpiryOption::None, _) => true,
+            (
+                ExpiryOption::Time {
+                    unit_ms, relative, ..
+                },
+                ExpiryOption::Time {
+                    unit_ms: new_unit,
+                    relative: new_relative,
+                    ..
+                },
+            ) => unit_ms == new_unit && relative == new_relative,
+            (current, new) => current == new,
+        }
+    }
+
+    /// How many arguments the keyword takes, itself included.
+    fn width(&self) -> usize {
+        match self {
+            ExpiryOption::Time { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Parses the expiry options SET (`persist` false) or GETEX (`persist`
+/// true) accept at `args[*i]`, advancing `i` past them. Returns false if
+/// the argument is not one of them or conflicts with `current`.
+fn parse_expiry_option<'a>(
+    args: &'a [Bytes],
     i: &mut usize,
-    now_ms: u64,
-    command: &str,
-) -> Option<Result<Expiry, Frame>> {
-    let (unit, relative) = match &args[*i] {
-        a if is(a, "ex") => (1000, true),
-        a if is(a, "px") => (1, true),
-        a if is(a, "exat") => (1000, false),
-        a if is(a, "pxat") => (1, false),
-        _ => return None,
-    };
-    let Some(value) = args.get(*i + 1) else {
-        return Some(Err(err(ERR_SYNTAX)));
-    };
-    *i += 1;
-    Some(expire_at(unit, relative, value, now_ms, command).map(Expiry::At))
+    current: &mut ExpiryOption<'a>,
+    persist: bool,
+) -> bool {
+    let accepted = ExpiryOption::parse(args, *i).filter(|option| {
+        let keyword_ok = match option {
+            ExpiryOption::Keep => !persist,
+            ExpiryOption::Persist => persist,
+            _ => true,
+        };
+        keyword_ok && option.can_follow(current)
+    });
+    match accepted {
+        Some(option) => {
+            *i += option.width();
+            *current = option;
+            true
+        }
+        None => false,
+    }
+}
+
+/// The expiry policy an option asks for, once its value is checked.
+fn resolve_expiry(option: ExpiryOption, now_ms: u64, command: &str) -> Result<Expiry, Frame> {
+    Ok(match option {
+        ExpiryOption::None | ExpiryOption::Persist => Expiry::Clear,
+        ExpiryOption::Keep => Expiry::Keep,
+        ExpiryOption::Time {
+            unit_ms,
+            relative,
+            value,
+        } => Expiry::At(expire_at(unit_ms, relative, value, now_ms, command)?),
+    })
 }
 
 /// Writes a string value with the given expiry policy; a deadline already in
@@ -145,7 +228,7 @@ enum Condition {
 
 fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut condition = Condition::Always;
-    let mut expiry = Expiry::Clear;
+    let mut option = ExpiryOption::None;
     let mut want_old = false;
     let mut i = 3;
     while i < args.len() {
@@ -156,18 +239,15 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             condition = Condition::IfPresent;
         } else if is(arg, "get") {
             want_old = true;
-        } else if is(arg, "keepttl") && expiry == Expiry::Clear {
-            expiry = Expiry::Keep;
-        } else if expiry == Expiry::Clear {
-            match parse_expiry_option(args, &mut i, ctx.now_ms, "set") {
-                Some(parsed) => expiry = parsed?,
-                None => return Err(err(ERR_SYNTAX)),
-            }
+        } else if parse_expiry_option(args, &mut i, &mut option, false) {
+            continue;
         } else {
             return Err(err(ERR_SYNTAX));
         }
         i += 1;
     }
+    // Like Redis, the expire time is checked only once the syntax is valid.
+    let expiry = resolve_expiry(option, ctx.now_ms, "set")?;
     let (key, value) = (&args[1], args[2].clone());
     ctx.write(|txn, db| {
         let old = txn.get(db, key)?;
@@ -285,25 +365,19 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    // None = leave the TTL alone; Some(Clear) = PERSIST.
-    let mut expiry = None;
+    let mut option = ExpiryOption::None;
     let mut i = 2;
     while i < args.len() {
-        if is(&args[i], "persist") && expiry.is_none() {
-            expiry = Some(Expiry::Clear);
-        } else if expiry.is_none() {
-            match parse_expiry_option(args, &mut i, ctx.now_ms, "getex") {
-                Some(parsed) => expiry = Some(parsed?),
-                None => return Err(err(ERR_SYNTAX)),
-            }
-        } else {
+        if !parse_expiry_option(args, &mut i, &mut option, true) {
             return Err(err(ERR_SYNTAX));
         }
-        i += 1;
     }
+    let now_ms = ctx.now_ms;
     ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
-        if let (Some(meta), Some(expiry)) = (&old, expiry) {
+        // A missing key is a nil reply even with an invalid expire time.
+        if let (Some(meta), false) = (&old, option == ExpiryOption::None) {
+            let expiry = resolve_expiry(option, now_ms, "getex")?;
             store_string(txn, db, &args[1], meta.payload.clone(), expiry, Some(meta))?;
         }
         Ok(bulk_or_null(old))

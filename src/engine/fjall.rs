@@ -33,6 +33,9 @@ impl FjallEngine {
     pub fn open(path: &Path, options: FjallOptions) -> Result<FjallEngine> {
         let db = Database::builder(path)
             .cache_size(options.cache_bytes)
+            // We flush the journal ourselves, once per batch of client
+            // commands rather than once per write (see `Engine::flush`).
+            .manual_journal_persist(true)
             .open()
             .map_err(err("opening the database"))?;
         // Each partition gets its own memtable of this size; the meta partition
@@ -101,9 +104,13 @@ impl Engine for FjallEngine {
                 Op::Delete(k) => fjall_batch.remove(keyspace, k),
             }
         }
-        // `Database::batch` flushes the journal to the OS on commit
-        // (PersistMode::Buffer), so a committed batch survives kill -9.
         fjall_batch.commit().map_err(err("committing a batch"))
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db
+            .persist(PersistMode::Buffer)
+            .map_err(err("flushing the journal"))
     }
 
     fn sync(&self) -> Result<()> {

@@ -135,6 +135,11 @@ impl Engine for MemoryEngine {
         Ok(())
     }
 
+    fn flush(&self) -> Result<()> {
+        // Nothing sits in a process buffer here; only a power cut loses data.
+        Ok(())
+    }
+
     fn sync(&self) -> Result<()> {
         let mut durable = lock(&self.durable);
         let (maps, pending) = &mut *durable;

@@ -7,8 +7,10 @@
 //! [`memory::MemoryEngine`] for tests and simulation (it can simulate a power
 //! cut: writes that were not synced vanish).
 //!
-//! Invariant: a committed batch survives a crash of the process (its bytes
-//! reached the OS); it survives a power cut only after [`Engine::sync`].
+//! Invariant: a committed batch survives a crash of the process once
+//! [`Engine::flush`] returned (its bytes reached the OS), and a power cut
+//! once [`Engine::sync`] returned. Callers acknowledge a write only after
+//! the step their durability policy asks for.
 
 pub mod copy;
 pub mod fjall;
@@ -131,10 +133,12 @@ pub struct EngineStats {
 }
 
 pub trait Engine: Reader {
-    /// Applies every op of `batch` atomically. Returns once the bytes reached
-    /// the OS, so they survive a crash of this process.
+    /// Applies every op of `batch` atomically; readers see it at once.
     fn write(&self, batch: Batch) -> Result<()>;
-    /// Makes every batch written so far survive a power cut.
+    /// Hands every batch written so far to the OS, so it survives a crash of
+    /// this process. One call covers many batches (group flush).
+    fn flush(&self) -> Result<()>;
+    /// Makes every batch written so far survive a power cut (implies flush).
     fn sync(&self) -> Result<()>;
     /// A consistent, point-in-time read view.
     fn snapshot(&self) -> Arc<dyn Reader>;

@@ -126,13 +126,18 @@ impl Connection {
             return Some(Close::Now);
         }
         let close = self.execute_batch();
-        let policy = self.shared.appendfsync();
-        if self.client.wrote && policy == AppendFsync::Always {
-            self.durability
-                .wait_synced(self.shared.store.write_seq())
-                .await;
+        // Acknowledge writes only once they are as durable as the policy
+        // says; the flush or sync may well have been done by another client.
+        if self.client.wrote {
+            let seq = self.shared.store.write_seq();
+            if self.shared.appendfsync() == AppendFsync::Always {
+                self.durability.wait_synced(seq).await;
+            } else {
+                self.durability.flush_upto(&self.shared, seq);
+            }
+            self.client.wrote = false;
         }
-        self.client.wrote = false;
+
         if !self.output.is_empty() {
             Stats::add(
                 &self.shared.stats.total_net_output_bytes,

@@ -1,4 +1,9 @@
-//! When written batches are synced to disk, following `appendfsync`:
+//! When written batches are flushed to the OS and synced to disk.
+//!
+//! Every connection flushes (or waits for a flush that covers) its writes
+//! before it replies, so an acknowledged write survives `kill -9` whatever
+//! the policy. A flush already done by another connection is not repeated.
+//! Then, following `appendfsync`:
 //!
 //! - `always`: a connection whose batch of commands wrote waits, before it
 //!   replies, until a sync covers its writes. One sync serves every waiting
@@ -17,6 +22,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub struct Durability {
+    /// The highest write sequence known to be flushed to the OS.
+    flushed: std::sync::atomic::AtomicU64,
+    flush_lock: Mutex<()>,
     /// The highest write sequence a client is waiting for.
     requested: Mutex<u64>,
     wake: Condvar,
@@ -26,10 +34,32 @@ pub struct Durability {
 impl Durability {
     pub fn new() -> Durability {
         Durability {
+            flushed: std::sync::atomic::AtomicU64::new(0),
+            flush_lock: Mutex::new(()),
             requested: Mutex::new(0),
             wake: Condvar::new(),
             synced: watch::channel(0).0,
         }
+    }
+
+    /// Makes sure every batch up to `seq` reached the OS.
+    pub fn flush_upto(&self, shared: &Shared, seq: u64) {
+        use std::sync::atomic::Ordering;
+        if self.flushed.load(Ordering::Acquire) >= seq {
+            return;
+        }
+        let _guard = crate::command::context::lock(&self.flush_lock);
+        if self.flushed.load(Ordering::Acquire) >= seq {
+            return;
+        }
+        let target = shared.store.write_seq();
+        match shared.store.engine().flush() {
+            Ok(()) => self.flushed.fetch_max(target, Ordering::AcqRel),
+            Err(e) => {
+                crate::log::warning(&format!("flush failed: {e}"));
+                0
+            }
+        };
     }
 
     /// Waits until every batch up to `seq` is synced.
@@ -55,6 +85,8 @@ impl Durability {
         }
         match shared.store.engine().sync() {
             Ok(()) => {
+                self.flushed
+                    .fetch_max(target, std::sync::atomic::Ordering::AcqRel);
                 self.synced.send_replace(target);
             }
             Err(e) => crate::log::warning(&format!("sync failed: {e}")),
