@@ -16,7 +16,13 @@ fn clean_shutdown_keeps_values_ttls_and_counts() {
     for i in 0..500 {
         let _: () = con.set(format!("key:{i}"), format!("value:{i}")).unwrap();
     }
-    let _: () = redis::cmd("SET").arg("ttl").arg("x").arg("EX").arg(1000).query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("ttl")
+        .arg("x")
+        .arg("EX")
+        .arg(1000)
+        .query(&mut con)
+        .unwrap();
     let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
     let _: () = con.set("in-db-3", "yes").unwrap();
     drop(con);
@@ -67,7 +73,11 @@ fn acknowledged_writes_survive_kill9(policy: &str, trials: usize) {
             writer.join().unwrap();
         }
         let acknowledged = acknowledged.lock().unwrap().clone();
-        assert!(acknowledged.len() > 50, "too few writes to mean anything: {}", acknowledged.len());
+        assert!(
+            acknowledged.len() > 50,
+            "too few writes to mean anything: {}",
+            acknowledged.len()
+        );
 
         server.restart();
         let mut con = server.client();
@@ -77,7 +87,13 @@ fn acknowledged_writes_survive_kill9(policy: &str, trials: usize) {
                 lost.push(key.clone());
             }
         }
-        assert!(lost.is_empty(), "trial {trial} ({policy}): {} of {} acknowledged writes lost, e.g. {:?}", lost.len(), acknowledged.len(), &lost[..lost.len().min(5)]);
+        assert!(
+            lost.is_empty(),
+            "trial {trial} ({policy}): {} of {} acknowledged writes lost, e.g. {:?}",
+            lost.len(),
+            acknowledged.len(),
+            &lost[..lost.len().min(5)]
+        );
         server.kill9();
     }
 }

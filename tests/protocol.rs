@@ -23,14 +23,20 @@ fn reply_to(server: &Server, bytes: &[u8]) -> String {
 #[test]
 fn invalid_multibulk_length_is_answered_and_closed() {
     let server = Server::start(&[]);
-    assert_eq!(reply_to(&server, b"*abc\r\n"), "-ERR Protocol error: invalid multibulk length\r\n");
+    assert_eq!(
+        reply_to(&server, b"*abc\r\n"),
+        "-ERR Protocol error: invalid multibulk length\r\n"
+    );
     assert_still_serving(&server);
 }
 
 #[test]
 fn missing_dollar_is_answered_and_closed() {
     let server = Server::start(&[]);
-    assert_eq!(reply_to(&server, b"*1\r\nfoo\r\n"), "-ERR Protocol error: expected '$', got 'f'\r\n");
+    assert_eq!(
+        reply_to(&server, b"*1\r\nfoo\r\n"),
+        "-ERR Protocol error: expected '$', got 'f'\r\n"
+    );
     assert_still_serving(&server);
 }
 
@@ -41,7 +47,10 @@ fn huge_bulk_length_is_rejected() {
         reply_to(&server, b"*1\r\n$99999999999999\r\n"),
         "-ERR Protocol error: invalid bulk length\r\n"
     );
-    assert_eq!(reply_to(&server, b"*1\r\n$-5\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+    assert_eq!(
+        reply_to(&server, b"*1\r\n$-5\r\n"),
+        "-ERR Protocol error: invalid bulk length\r\n"
+    );
     assert_still_serving(&server);
 }
 
@@ -67,15 +76,24 @@ fn commands_before_a_protocol_error_still_run() {
 fn inline_commands_work() {
     let server = Server::start(&[]);
     let mut stream = server.raw();
-    let reply = exchange(&mut stream, b"SET \"hello world\" 'it\\'s'\r\nGET \"hello world\"\r\nQUIT\r\n", WAIT);
-    assert_eq!(String::from_utf8_lossy(&reply), "+OK\r\n$4\r\nit's\r\n+OK\r\n");
+    let reply = exchange(
+        &mut stream,
+        b"SET \"hello world\" 'it\\'s'\r\nGET \"hello world\"\r\nQUIT\r\n",
+        WAIT,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&reply),
+        "+OK\r\n$4\r\nit's\r\n+OK\r\n"
+    );
 }
 
 #[test]
 fn unterminated_frame_waits_without_blocking_others() {
     let server = Server::start(&[]);
     let mut partial = server.raw();
-    partial.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval").unwrap();
+    partial
+        .write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval")
+        .unwrap();
     assert_still_serving(&server);
     partial.write_all(b"ue\r\n").unwrap();
     let mut buf = [0u8; 5];
@@ -90,7 +108,9 @@ fn disconnect_mid_pipeline_leaves_server_serving() {
         let mut stream = server.raw();
         let mut pipeline = Vec::new();
         for i in 0..2000 {
-            pipeline.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n$6\r\nk{i:05}\r\n$1\r\nv\r\n").as_bytes());
+            pipeline.extend_from_slice(
+                format!("*3\r\n$3\r\nSET\r\n$6\r\nk{i:05}\r\n$1\r\nv\r\n").as_bytes(),
+            );
         }
         // Cut the last command in half and hang up without reading replies.
         pipeline.truncate(pipeline.len() - 7);
@@ -125,7 +145,10 @@ fn unauthenticated_clients_get_small_limits() {
         reply_to(&server, b"*100\r\n"),
         "-ERR Protocol error: unauthenticated multibulk length\r\n"
     );
-    assert_eq!(reply_to(&server, b"*1\r\n$100000\r\n"), "-ERR Protocol error: unauthenticated bulk length\r\n");
+    assert_eq!(
+        reply_to(&server, b"*1\r\n$100000\r\n"),
+        "-ERR Protocol error: unauthenticated bulk length\r\n"
+    );
 }
 
 #[test]
@@ -136,7 +159,10 @@ fn idle_clients_are_closed_after_timeout() {
     let reply = exchange(&mut stream, b"", Duration::from_secs(5));
     assert!(reply.is_empty());
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(4), "closed after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "closed after {waited:?}"
+    );
 }
 
 #[test]
@@ -144,5 +170,8 @@ fn maxclients_rejects_extra_connections() {
     let server = Server::start(&["--maxclients", "2"]);
     let _a = server.client();
     let _b = server.client();
-    assert_eq!(reply_to(&server, b"PING\r\n"), "-ERR max number of clients reached\r\n");
+    assert_eq!(
+        reply_to(&server, b"PING\r\n"),
+        "-ERR max number of clients reached\r\n"
+    );
 }

@@ -5,6 +5,7 @@ use super::context::ClientHandle;
 use super::{Command, Ctx};
 use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
+use std::sync::Arc;
 
 pub const COMMANDS: &[Command] = &[
     Command::new(
@@ -369,8 +370,16 @@ fn client_type_is_normal(kind: &[u8]) -> Result<bool, Frame> {
     Ok(is(kind, "normal"))
 }
 
+/// The open connections; a killed one is gone, even if its task has not
+/// finished yet.
+fn live_clients(ctx: &Ctx) -> Vec<Arc<ClientHandle>> {
+    let mut all = ctx.shared.clients.all();
+    all.retain(|handle| !handle.is_killed());
+    all
+}
+
 fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let all = ctx.shared.clients.all();
+    let all = live_clients(ctx);
     // Like Redis: no filter, `TYPE <type>`, or `ID <id> [<id> ...]` (in the
     // order given, unknown ids skipped).
     let listed = match &args[2..] {
@@ -480,10 +489,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let me = ctx.client.id();
     if args.len() == 3 {
         // The old form: CLIENT KILL addr:port.
-        let target = ctx
-            .shared
-            .clients
-            .all()
+        let target = live_clients(ctx)
             .into_iter()
             .find(|h| h.addr.as_bytes() == args[2].as_ref());
         return match target {
@@ -496,7 +502,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let filter = KillFilter::parse(&args[2..])?;
     let mut killed = 0;
-    for handle in ctx.shared.clients.all() {
+    for handle in live_clients(ctx) {
         if filter.matches(&handle, me) {
             kill(ctx, &handle, me);
             killed += 1;

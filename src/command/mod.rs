@@ -258,3 +258,6 @@ impl Ctx<'_> {
         Ok(result)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -389,16 +389,16 @@ fn flush_scripts(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 const SLOWLOG_MAX_ARGS: usize = 32;
 const SLOWLOG_MAX_ARG_LEN: usize = 128;
 
-/// Records a command that took `micros` if it crossed
-/// `slowlog-log-slower-than`, trimming its arguments like Redis does.
+/// Whether a command that took `micros` belongs in the slow log, given
+/// `slowlog-log-slower-than` (negative disables it).
+pub fn is_slow(threshold: i64, micros: u64) -> bool {
+    threshold >= 0 && micros >= threshold as u64
+}
+
+/// Records a slow command, trimming its arguments like Redis does.
 pub fn record_slow(shared: &Shared, client: &super::Client, args: &[Bytes], micros: u64) {
-    let (threshold, max_len) = {
-        let config = shared.config();
-        (config.slowlog_log_slower_than, config.slowlog_max_len)
-    };
-    if threshold < 0 || micros < threshold as u64 {
-        return;
-    }
+    let max_len = shared.config().slowlog_max_len;
+
     let mut kept: Vec<Bytes> = Vec::new();
     for (i, arg) in args.iter().enumerate() {
         if i == SLOWLOG_MAX_ARGS - 1 && args.len() > SLOWLOG_MAX_ARGS {

@@ -315,7 +315,7 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(super::wrong_arity(command));
     }
     Ok(())

@@ -156,6 +156,8 @@ impl Connection {
         let mut executed = 0;
         let mut close = None;
         let mut last_command = None;
+        let slow_threshold = self.shared.config().slowlog_log_slower_than;
+
         loop {
             let auth_required = !self.client.authenticated;
             let args = match self.parser.parse(&mut self.input, auth_required) {
@@ -181,12 +183,11 @@ impl Connection {
                 now_ms: now,
             };
             let reply = command::execute(&mut ctx, &args);
-            command::server::record_slow(
-                &self.shared,
-                &self.client,
-                &args,
-                started.elapsed().as_micros() as u64,
-            );
+            let micros = started.elapsed().as_micros() as u64;
+            if command::server::is_slow(slow_threshold, micros) {
+                command::server::record_slow(&self.shared, &self.client, &args, micros);
+            }
+
             if matches!(reply, Frame::Error(_)) {
                 Stats::add(&self.shared.stats.total_error_replies, 1);
             }
