@@ -27,7 +27,7 @@
 /// Redis refuses to nest deeper than this many `*` (see `stringmatchlen_impl`).
 const MAX_STAR_NESTING: usize = 1000;
 
-/// The byte as a C `char` on x86/ARM-Linux-x86 style signed-char platforms,
+/// The byte as a signed C `char` (x86-64, where Redis is normally built),
 /// lower-cased in the C locale when `nocase` is set.
 fn fold(b: u8, nocase: bool) -> i32 {
     let b = if nocase { b.to_ascii_lowercase() } else { b };
@@ -286,6 +286,9 @@ mod tests {
         assert!(!m(&p, &s));
         assert!(!m(&"*".repeat(100_000), ""));
         assert!(m(&"*".repeat(100_000), &s));
+        // Worst case for backtracking to the last star: O(pattern * string).
+        let long_segment = format!("*{}b", "a".repeat(1000));
+        assert!(!m(&long_segment, &s));
         let mut huge = "*a".repeat(50_000);
         huge.push('b');
         assert!(!m(&huge, &s));

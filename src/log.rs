@@ -1,6 +1,7 @@
 //! A small logger in Redis' line format: `pid:M dd Mon yyyy hh:mm:ss.mmm * message`.
 //! Writes to stdout, or to `logfile` when one is configured.
 
+use crate::config::LogLevel;
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
@@ -8,9 +9,21 @@ use std::sync::Mutex;
 static LEVEL: AtomicU8 = AtomicU8::new(2);
 static FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
 
-/// 0 debug, 1 verbose, 2 notice, 3 warning.
-pub fn init(level: u8, logfile: &str) -> std::io::Result<()> {
-    LEVEL.store(level, Ordering::Relaxed);
+/// Lines below `level` are dropped.
+pub fn set_level(level: LogLevel) {
+    let rank = match level {
+        LogLevel::Debug => 0,
+        LogLevel::Verbose => 1,
+        LogLevel::Notice => 2,
+        LogLevel::Warning => 3,
+    };
+    LEVEL.store(rank, Ordering::Relaxed);
+}
+
+/// Sets the level and opens `logfile` (empty = stdout).
+pub fn init(level: LogLevel, logfile: &str) -> std::io::Result<()> {
+    set_level(level);
+
     if !logfile.is_empty() {
         let file = std::fs::OpenOptions::new()
             .create(true)

@@ -1,6 +1,6 @@
 //! `redstone-server [path/to/redstone.conf] [--name value ...]`
 
-use redstone::config::{Config, LogLevel};
+use redstone::config::Config;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -12,13 +12,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let level = match config.loglevel {
-        LogLevel::Debug => 0,
-        LogLevel::Verbose => 1,
-        LogLevel::Notice => 2,
-        LogLevel::Warning => 3,
-    };
-    if let Err(error) = redstone::log::init(level, &config.logfile) {
+    if let Err(error) = redstone::log::init(config.loglevel, &config.logfile) {
         eprintln!("Can't open the log file {}: {error}", config.logfile);
         return ExitCode::FAILURE;
     }

@@ -130,7 +130,8 @@ fn random_garbage_never_kills_the_server() {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            garbage.push(b"*$\r\n-+:0123456789abc\x00\xff "[(seed % 26) as usize]);
+            const ALPHABET: &[u8] = b"*$\r\n-+:0123456789abc\x00\xff ";
+            garbage.push(ALPHABET[(seed % ALPHABET.len() as u64) as usize]);
         }
         let mut stream = server.raw();
         let _ = exchange(&mut stream, &garbage, Duration::from_millis(50));

@@ -329,9 +329,14 @@ fn client_setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::ok())
 }
 
-/// One `CLIENT LIST` line, with the fields Redis 7 prints.
-fn describe(handle: &ClientHandle, now_ms: u64) -> String {
+/// One `CLIENT LIST` line, with the fields Redis 7 prints. `running` is the
+/// command the described client runs now, when that is the caller itself.
+fn describe(handle: &ClientHandle, now_ms: u64, running: Option<super::Resolved>) -> String {
     let info = super::context::lock(&handle.info);
+    let command = running
+        .or(info.last_command)
+        .map_or_else(|| "NULL".to_string(), |c| c.full_name());
+
     let text = |v: &Option<Bytes>| {
         v.as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -348,7 +353,8 @@ fn describe(handle: &ClientHandle, now_ms: u64) -> String {
         now_ms.saturating_sub(info.last_active_ms) / 1000,
         flags,
         info.db,
-        if info.last_command.is_empty() { "NULL" } else { &info.last_command },
+        command,
+
         info.resp,
         text(&info.lib_name),
         text(&info.lib_ver),
@@ -405,14 +411,20 @@ fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     let mut text = String::new();
     for handle in listed {
-        text.push_str(&describe(&handle, ctx.now_ms));
+        text.push_str(&describe(
+            &handle,
+            ctx.now_ms,
+            (handle.id == ctx.client.id())
+                .then_some(ctx.client.current)
+                .flatten(),
+        ));
         text.push('\n');
     }
     Ok(Frame::verbatim_text(text))
 }
 
 fn client_info(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
-    let mut line = describe(&ctx.client.handle, ctx.now_ms);
+    let mut line = describe(&ctx.client.handle, ctx.now_ms, ctx.client.current);
     line.push('\n');
     Ok(Frame::verbatim_text(line))
 }

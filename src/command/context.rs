@@ -51,13 +51,14 @@ impl Stats {
 }
 
 /// What `CLIENT LIST` shows of a connection, updated by its task.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ClientInfo {
     pub name: Option<Bytes>,
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
     pub db: usize,
-    pub last_command: String,
+    pub last_command: Option<super::Resolved>,
+
     pub last_active_ms: u64,
     pub monitor: bool,
     pub resp: i64,
@@ -246,6 +247,8 @@ pub struct Client {
     /// replies wait for the sync.
     pub wrote: bool,
     pub monitor: bool,
+    /// The command running now (or last run): CLIENT LIST's `cmd` field.
+    pub current: Option<super::Resolved>,
 }
 
 impl Client {
@@ -259,6 +262,7 @@ impl Client {
             suppress_reply: false,
             wrote: false,
             monitor: false,
+            current: None,
         }
     }
 

@@ -56,7 +56,7 @@ const SUBCOMMANDS: &[Command] = &[
     ),
     Command::new(
         "getkeys",
-        -3,
+        -4,
         &["loading", "stale"],
         (0, 0, 0),
         "server",
@@ -74,9 +74,17 @@ const SUBCOMMANDS: &[Command] = &[
     ),
 ];
 
+/// Commands of the "server" group that act on the keyspace.
+const KEYSPACE_SERVER_COMMANDS: &[&str] = &["dbsize", "flushdb", "flushall", "swapdb"];
+/// Non-admin commands Redis still marks @dangerous.
+const DANGEROUS: &[&str] = &["keys", "flushdb", "flushall", "swapdb", "info", "sort"];
+
 /// ACL categories, derived from flags and group the way Redis assigns them.
 fn categories(command: &Command) -> Vec<Frame> {
     let mut out = Vec::new();
+    if command.group == "generic" || KEYSPACE_SERVER_COMMANDS.contains(&command.name) {
+        out.push("@keyspace");
+    }
     if command.has_flag("write") {
         out.push("@write");
     }
@@ -85,20 +93,75 @@ fn categories(command: &Command) -> Vec<Frame> {
     }
     match command.group {
         "string" => out.push("@string"),
-        "generic" => out.push("@keyspace"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}
     }
     if command.has_flag("admin") {
-        out.extend(["@admin", "@dangerous"]);
+        out.push("@admin");
     }
     out.push(if command.has_flag("fast") {
         "@fast"
     } else {
         "@slow"
     });
+    if command.has_flag("admin") || DANGEROUS.contains(&command.name) {
+        out.push("@dangerous");
+    }
     out.into_iter().map(Frame::simple).collect()
+}
+
+/// Redis 7 key specifications for a command whose keys are a range
+/// (first, last, step): one `index` search and one `range` find.
+fn key_specs(command: &Command) -> Vec<Frame> {
+    let (first, last, step) = command.keys;
+    if first <= 0 {
+        return Vec::new();
+    }
+    let map = |pairs: Vec<(&'static str, Frame)>| {
+        Frame::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Frame::bulk(k), v))
+                .collect(),
+        )
+    };
+    let flags = if command.has_flag("write") {
+        ["RW", "update"]
+    } else {
+        ["RO", "access"]
+    };
+    let last_key = if last < 0 { last } else { last - first };
+    vec![map(vec![
+        (
+            "flags",
+            Frame::Set(flags.iter().map(|f| Frame::simple(*f)).collect()),
+        ),
+        (
+            "begin_search",
+            map(vec![
+                ("type", Frame::bulk("index")),
+                (
+                    "spec",
+                    map(vec![("index", Frame::Integer(i64::from(first)))]),
+                ),
+            ]),
+        ),
+        (
+            "find_keys",
+            map(vec![
+                ("type", Frame::bulk("range")),
+                (
+                    "spec",
+                    map(vec![
+                        ("lastkey", Frame::Integer(i64::from(last_key))),
+                        ("keystep", Frame::Integer(i64::from(step))),
+                        ("limit", Frame::Integer(0)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])]
 }
 
 fn describe(command: &Command, full_name: &str) -> Frame {
@@ -117,7 +180,7 @@ fn describe(command: &Command, full_name: &str) -> Frame {
         Frame::Integer(i64::from(step)),
         Frame::Set(categories(command)),
         Frame::Array(Vec::new()),
-        Frame::Array(Vec::new()),
+        Frame::Array(key_specs(command)),
         Frame::Array(subcommands),
     ])
 }
@@ -132,18 +195,44 @@ fn count(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(super::table().count() as i64))
 }
 
-fn info(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() == 2 {
-        return command(_ctx, args);
+        return command(ctx, args);
     }
     Ok(Frame::Array(
         args[2..]
             .iter()
-            .map(|name| super::lookup(name).map_or(Frame::Null, |c| describe(c, c.name)))
+            .map(|name| by_full_name(name).map_or(Frame::Null, |(c, full)| describe(c, &full)))
             .collect(),
     ))
 }
 
+/// Finds `get` or `config|get`, with its full name.
+fn by_full_name(name: &[u8]) -> Option<(&'static Command, String)> {
+    let mut parts = name.splitn(2, |&b| b == b'|');
+    let parent = super::lookup(parts.next()?)?;
+    match parts.next() {
+        None => Some((parent, parent.name.to_string())),
+        Some(sub) => {
+            let sub = parent
+                .subcommands
+                .iter()
+                .find(|c| c.name.as_bytes().eq_ignore_ascii_case(sub))?;
+            Some((sub, format!("{}|{}", parent.name, sub.name)))
+        }
+    }
+}
+
+/// Every command and subcommand with its full name, as COMMAND LIST shows them.
+fn all_names() -> impl Iterator<Item = (String, &'static Command)> {
+    super::table().flat_map(|c| {
+        std::iter::once((c.name.to_string(), c)).chain(
+            c.subcommands
+                .iter()
+                .map(move |sub| (format!("{}|{}", c.name, sub.name), sub)),
+        )
+    })
+}
 fn doc(command: &Command) -> Frame {
     let field = |k: &'static str, v: Frame| (Frame::bulk(k), v);
     let mut fields = vec![
@@ -189,43 +278,52 @@ fn docs(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn list(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let names = super::table().map(|c| c.name);
-    match &args[2..] {
-        [] => Ok(Frame::bulk_array(names)),
+    let names: Vec<(String, &Command)> = match &args[2..] {
+        [] => all_names().collect(),
         [filter, kind, value] if super::args::is(filter, "filterby") => {
-            let kind = String::from_utf8_lossy(kind).to_ascii_lowercase();
-            let matches = |c: &Command| match kind.as_str() {
-                "pattern" => crate::glob::glob_match(value, c.name.as_bytes(), true),
-                "aclcat" => categories(c).contains(&Frame::simple(format!(
-                    "@{}",
-                    String::from_utf8_lossy(value).to_ascii_lowercase()
-                ))),
-                _ => false,
-            };
-            Ok(Frame::bulk_array(
-                super::table().filter(|c| matches(c)).map(|c| c.name),
-            ))
+            let wanted = String::from_utf8_lossy(value).to_ascii_lowercase();
+            if super::args::is(kind, "pattern") {
+                all_names()
+                    .filter(|(name, _)| crate::glob::glob_match(value, name.as_bytes(), true))
+                    .collect()
+            } else if super::args::is(kind, "aclcat") {
+                let category = Frame::simple(format!("@{wanted}"));
+                all_names()
+                    .filter(|(_, c)| categories(c).contains(&category))
+                    .collect()
+            } else if super::args::is(kind, "module") {
+                Vec::new()
+            } else {
+                return Err(err(super::args::ERR_SYNTAX));
+            }
         }
-        _ => Err(err(super::args::ERR_SYNTAX)),
-    }
+        _ => return Err(err(super::args::ERR_SYNTAX)),
+    };
+    Ok(Frame::bulk_array(names.into_iter().map(|(name, _)| name)))
 }
-
+/// Checks in Redis' order: a known command, one that has keys, the arity.
 fn getkeys(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let target = &args[2..];
-    if super::lookup(&target[0]).is_none() {
-        return Err(err("ERR Invalid command specified"));
+    let invalid = || err("ERR Invalid command specified");
+    let mut command = super::lookup(&target[0]).ok_or_else(invalid)?;
+    if !command.subcommands.is_empty() && target.len() >= 2 {
+        command = command
+            .subcommands
+            .iter()
+            .find(|c| c.name.as_bytes().eq_ignore_ascii_case(&target[1]))
+            .ok_or_else(invalid)?;
     }
-    let (command, _) = super::resolve(target)
-        .map_err(|_| err("ERR Invalid number of arguments specified for command"))?;
-    let positions = command.key_positions(target.len());
-    if positions.is_empty() {
+    if command.keys.0 <= 0 {
         return Err(err("ERR The command has no key arguments"));
+    }
+    let positions = command.key_positions(target.len());
+    if !command.arity_ok(target.len()) || positions.is_empty() {
+        return Err(err("ERR Invalid number of arguments specified for command"));
     }
     Ok(Frame::bulk_array(
         positions.into_iter().map(|i| target[i].clone()),
     ))
 }
-
 fn help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(super::server::help(
         "COMMAND",

@@ -539,6 +539,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(match ctx.read(&args[2])? {
         None => Frame::Null,
         Some(meta) => Frame::bulk(match meta.kind {
+            KeyType::String if meta.encoding == crate::keyspace::encoding::ENCODING_RAW => "raw",
             KeyType::String => string_encoding(&meta.payload),
             KeyType::Hash => "hashtable",
             KeyType::List => "quicklist",

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod connection;
 pub mod context;
+pub mod decimal;
 pub mod info;
 pub mod introspection;
 pub mod keys;
@@ -92,7 +93,7 @@ impl Command {
         self.flags.contains(&flag)
     }
 
-    fn arity_ok(&self, argc: usize) -> bool {
+    pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i64;
         let arity = i64::from(self.arity);
         if arity >= 0 {
@@ -153,14 +154,34 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     index().get(lower).copied()
 }
 
+/// The table row a request runs, and its container when it is a subcommand.
+#[derive(Clone, Copy)]
+pub struct Resolved {
+    pub command: &'static Command,
+    pub parent: Option<&'static Command>,
+}
+
+impl Resolved {
+    /// `get`, or `config|get` for a subcommand: the name Redis reports.
+    pub fn full_name(&self) -> String {
+        match self.parent {
+            Some(parent) => format!("{}|{}", parent.name, self.command.name),
+            None => self.command.name.to_string(),
+        }
+    }
+}
+
 /// Resolves `args` to the command (or subcommand) that will run, or the
 /// error reply Redis gives for an unknown command, subcommand or arity.
-pub fn resolve(args: &[Bytes]) -> Result<(&'static Command, String), Frame> {
+pub fn resolve(args: &[Bytes]) -> Result<Resolved, Frame> {
     let Some(command) = args.first().and_then(|name| lookup(name)) else {
         return Err(unknown_command(args));
     };
-    let (command, full_name) = if command.subcommands.is_empty() || args.len() < 2 {
-        (command, command.name.to_string())
+    let resolved = if command.subcommands.is_empty() || args.len() < 2 {
+        Resolved {
+            command,
+            parent: None,
+        }
     } else {
         let Some(sub) = find(command.subcommands, &args[1]) else {
             return Err(err(format!(
@@ -169,12 +190,15 @@ pub fn resolve(args: &[Bytes]) -> Result<(&'static Command, String), Frame> {
                 command.name.to_ascii_uppercase()
             )));
         };
-        (sub, format!("{}|{}", command.name, sub.name))
+        Resolved {
+            command: sub,
+            parent: Some(command),
+        }
     };
-    if !command.arity_ok(args.len()) {
-        return Err(wrong_arity(&full_name));
+    if !resolved.command.arity_ok(args.len()) {
+        return Err(wrong_arity(&resolved.full_name()));
     }
-    Ok((command, full_name))
+    Ok(resolved)
 }
 
 fn truncated(arg: &[u8]) -> String {
@@ -206,10 +230,12 @@ pub fn wrong_arity(full_name: &str) -> Frame {
 
 /// Runs one client request and returns its reply.
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
-    let command = match resolve(args) {
-        Ok((command, _)) => command,
+    let resolved = match resolve(args) {
+        Ok(resolved) => resolved,
         Err(reply) => return reply,
     };
+    ctx.client.current = Some(resolved);
+    let command = resolved.command;
     if !ctx.client.authenticated && !command.has_flag("no_auth") {
         return err("NOAUTH Authentication required.");
     }

@@ -1,7 +1,7 @@
 //! Server commands: CONFIG, INFO, TIME, SAVE/BGSAVE/LASTSAVE, SHUTDOWN,
 //! SLOWLOG, MONITOR, and the FUNCTION/SCRIPT flushes.
 
-use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
+use super::args::{err, is, CmdResult, ERR_SYNTAX};
 use super::context::{lock, Shared, SlowEntry};
 use super::{Command, Ctx};
 use crate::resp::Frame;
@@ -219,7 +219,8 @@ pub fn help(container: &str, lines: &[&str]) -> Frame {
     ))];
     out.extend(lines.iter().map(|line| Frame::simple(line.to_string())));
     out.push(Frame::simple("HELP"));
-    out.push(Frame::simple("    Print this help."));
+    out.push(Frame::simple("    Prints this help."));
+
     Frame::Array(out)
 }
 
@@ -235,18 +236,30 @@ fn config_get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(super::wrong_arity("config|set"));
     }
     let pairs: Vec<(&[u8], &[u8])> = args[2..]
         .chunks_exact(2)
         .map(|p| (p[0].as_ref(), p[1].as_ref()))
         .collect();
+    // Listeners are bound once at start-up: refuse to pretend otherwise.
+    for pair in &pairs {
+        if is(pair.0, "port") || is(pair.0, "bind") {
+            return Err(err(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
+                String::from_utf8_lossy(pair.0).to_ascii_lowercase()
+            )));
+        }
+    }
     let mut config = ctx.shared.config.write().unwrap_or_else(|p| p.into_inner());
+
     config
         .set(&pairs)
         .map_err(|message| err(format!("ERR {message}")))?;
     ctx.shared.set_appendfsync(config.appendfsync);
+    crate::log::set_level(config.loglevel);
+
     Ok(Frame::ok())
 }
 
@@ -434,13 +447,18 @@ pub fn record_slow(shared: &Shared, client: &super::Client, args: &[Bytes], micr
 }
 
 fn slowlog_get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(err(
+            "ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.",
+        ));
+    }
     let count = match args.get(2) {
         None => 10,
         Some(arg) => {
-            let n = int_arg(arg)?;
-            if n < -1 {
-                return Err(err("ERR count should be greater than or equal to -1"));
-            }
+            let n = super::args::parse_i64(arg)
+                .filter(|&n| n >= -1)
+                .ok_or_else(|| err("ERR count should be greater than or equal to -1"))?;
+
             if n == -1 {
                 usize::MAX
             } else {

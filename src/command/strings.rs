@@ -5,6 +5,7 @@ use super::args::{
     ERR_SYNTAX, ERR_WRONGTYPE,
 };
 use super::{Command, Ctx};
+use crate::keyspace::encoding::ENCODING_RAW;
 use crate::keyspace::{KeyType, Meta, Txn};
 use crate::resp::Frame;
 use bytes::{Bytes, BytesMut};
@@ -394,7 +395,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let limit = max_len(ctx);
     ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
-        let (value, expire_at) = match old {
+        let (value, expire_at, encoding) = match old {
             Some(meta) => {
                 if meta.payload.len() as u64 + args[2].len() as u64 > limit {
                     return Err(err(ERR_TOO_BIG));
@@ -402,12 +403,20 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 let mut joined = BytesMut::with_capacity(meta.payload.len() + args[2].len());
                 joined.extend_from_slice(&meta.payload);
                 joined.extend_from_slice(&args[2]);
-                (joined.freeze(), meta.expire_at)
+                (joined.freeze(), meta.expire_at, ENCODING_RAW)
             }
-            None => (args[2].clone(), 0),
+            None => (args[2].clone(), 0, 0),
         };
         let len = value.len() as i64;
-        txn.put(db, &args[1], Meta::string(value, expire_at))?;
+        txn.put(
+            db,
+            &args[1],
+            Meta {
+                encoding,
+                ..Meta::string(value, expire_at)
+            },
+        )?;
+
         Ok(Frame::Integer(len))
     })
 }
@@ -466,7 +475,14 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         value[offset..offset + patch.len()].copy_from_slice(patch);
         let len = value.len() as i64;
         let expire_at = old.map_or(0, |m| m.expire_at);
-        txn.put(db, &args[1], Meta::string(value.freeze(), expire_at))?;
+        txn.put(
+            db,
+            &args[1],
+            Meta {
+                encoding: ENCODING_RAW,
+                ..Meta::string(value.freeze(), expire_at)
+            },
+        )?;
         Ok(Frame::Integer(len))
     })
 }
@@ -527,7 +543,11 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if !new.is_finite() {
             return Err(err("ERR increment would produce NaN or Infinity"));
         }
-        let text = Bytes::from(format_float(new));
+        let current_text = old.as_ref().map_or(&b"0"[..], |m| &m.payload[..]);
+        let text =
+            super::decimal::exact_sum(current_text, &args[2]).unwrap_or_else(|| format_float(new));
+        let text = Bytes::from(text);
+
         let expire_at = old.map_or(0, |m| m.expire_at);
         txn.put(db, &args[1], Meta::string(text.clone(), expire_at))?;
         Ok(Frame::Bulk(text))

@@ -48,7 +48,12 @@ impl KeyType {
     }
 }
 
+/// `Meta::encoding` of a string built in place by APPEND or SETRANGE, which
+/// Redis reports as `raw` whatever its length.
+pub const ENCODING_RAW: u8 = 1;
+
 /// A key's metadata. For strings `payload` is the value itself.
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
     pub kind: KeyType,

@@ -120,7 +120,14 @@ impl Connection {
     /// Executes every complete request in the input buffer and writes the
     /// replies. Returns `Some` when the connection must close.
     async fn handle_input(&mut self) -> Option<Close> {
-        let limit = self.shared.config().client_query_buffer_limit;
+        let (limit, bulk_limit) = {
+            let config = self.shared.config();
+            (config.client_query_buffer_limit, config.proto_max_bulk_len)
+        };
+        // CONFIG SET may have changed the limit since the last batch.
+        if self.parser.limits().max_bulk_len != bulk_limit {
+            self.parser.set_limits(limits(&self.shared));
+        }
         if self.input.len() as u64 > limit {
             crate::log::warning("Closing client that reached max query buffer length");
             return Some(Close::Now);
@@ -155,7 +162,7 @@ impl Connection {
         let now = now_ms();
         let mut executed = 0;
         let mut close = None;
-        let mut last_command = None;
+
         let slow_threshold = self.shared.config().slowlog_log_slower_than;
 
         loop {
@@ -174,9 +181,9 @@ impl Connection {
                 }
             };
             executed += 1;
-            self.feed_monitors(&args, now);
-            last_command = args.first().cloned();
+            self.client.current = None;
             let started = std::time::Instant::now();
+
             let mut ctx = Ctx {
                 shared: &self.shared,
                 client: &mut self.client,
@@ -188,9 +195,11 @@ impl Connection {
                 command::server::record_slow(&self.shared, &self.client, &args, micros);
             }
 
+            self.feed_monitors(&args, now);
             if matches!(reply, Frame::Error(_)) {
                 Stats::add(&self.shared.stats.total_error_replies, 1);
             }
+
             if !self.client.suppress_reply {
                 encode(&reply, self.client.protocol, &mut self.output);
             }
@@ -207,24 +216,31 @@ impl Connection {
             let mut info = lock(&self.client.handle.info);
             info.last_active_ms = now;
             info.db = self.client.db;
-            if let Some(name) = last_command {
-                info.last_command = String::from_utf8_lossy(&name).to_ascii_lowercase();
-            }
+            info.last_command = self.client.current;
         }
         close
     }
 
+    /// Shows a command that ran to clients in MONITOR mode, after it ran
+    /// (so SELECT shows its new database), except admin commands and
+    /// AUTH/HELLO whose arguments hold passwords, as Redis does.
     fn feed_monitors(&self, args: &[Bytes], now: u64) {
         if self.shared.monitor.receiver_count() == 0 {
             return;
         }
-        let name = &args[0];
-        if name.eq_ignore_ascii_case(b"auth") || name.eq_ignore_ascii_case(b"hello") {
+        let Some(resolved) = self.client.current else {
+            return;
+        };
+        let command = resolved.parent.unwrap_or(resolved.command);
+        if resolved.command.has_flag("admin") || matches!(command.name, "auth" | "hello") {
             return;
         }
-        let micros = now * 1000;
-        let line =
-            command::server::monitor_line(micros, self.client.db, &self.client.handle.addr, args);
+        let line = command::server::monitor_line(
+            now * 1000,
+            self.client.db,
+            &self.client.handle.addr,
+            args,
+        );
         let _ = self.shared.monitor.send(line);
     }
 }

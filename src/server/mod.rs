@@ -196,9 +196,16 @@ async fn termination_signal() {
 }
 
 /// Runs a server until SHUTDOWN, SIGTERM or SIGINT.
-pub async fn run(config: Config) -> Result<(), StartError> {
+pub async fn run(mut config: Config) -> Result<(), StartError> {
     let engine = open_engine(&config)?;
     let listeners = bind(&config).await?;
+    // `port 0` asks the OS for a free port; report the one we got.
+    if config.port == 0 {
+        if let Some(Ok(address)) = listeners.first().map(|l| l.local_addr()) {
+            config.port = address.port();
+        }
+    }
+
     let pidfile = config.pidfile.clone();
     if !pidfile.is_empty() {
         std::fs::write(&pidfile, format!("{}\n", std::process::id()))

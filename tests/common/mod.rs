@@ -2,8 +2,8 @@
 //! port with a temporary data directory, and cleans up after itself.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,11 +16,6 @@ pub struct Server {
     extra: Vec<String>,
 }
 
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local addr").port()
-}
-
 impl Server {
     /// A server with a fresh data directory and these extra `--name value` arguments.
     pub fn start(extra: &[&str]) -> Server {
@@ -28,7 +23,7 @@ impl Server {
         let dir = temp.path().to_path_buf();
         let mut server = Server {
             child: None,
-            port: free_port(),
+            port: 0,
             dir,
             _temp: Some(temp),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -41,7 +36,7 @@ impl Server {
     pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
         let mut server = Server {
             child: None,
-            port: free_port(),
+            port: 0,
             dir: dir.to_path_buf(),
             _temp: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -50,27 +45,47 @@ impl Server {
         server
     }
 
+    /// Starts the binary with `--port 0` and learns the port the OS gave it
+    /// from its "Ready to accept connections" log line, so that parallel
+    /// tests can never race for the same port.
     fn spawn(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_redstone-server"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_redstone-server"))
             .arg("--port")
-            .arg(self.port.to_string())
+            .arg("0")
             .arg("--dir")
             .arg(&self.dir)
             .args(&self.extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start redstone-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let port = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(address) = line.split("Ready to accept connections tcp ").nth(1) {
+                        let port = address
+                            .rsplit(':')
+                            .next()
+                            .and_then(|p| p.trim().parse().ok());
+                        break port.expect("a port in the ready line");
+                    }
+                }
+                _ => {
+                    let mut stderr = String::new();
+                    if let Some(mut err) = child.stderr.take() {
+                        let _ = err.read_to_string(&mut stderr);
+                    }
+                    let _ = child.wait();
+                    panic!("redstone-server exited before listening: {stderr}");
+                }
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.port = port;
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "server did not start on port {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     pub fn url(&self) -> String {

@@ -1,0 +1,549 @@
+//! Server configuration: redis.conf-style file plus `--name value` command
+//! line overrides, CONFIG GET / SET / REWRITE.
+//!
+//! The options themselves live in one table (`options::OPTIONS`); this module
+//! only implements the file format and the commands on top of it, mirroring
+//! Redis 7.0 (`config.c`, `server.c` main) including its error messages.
+
+mod options;
+mod syntax;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::glob::glob_match;
+use options::{lookup, IMMUTABLE, MULTI_ARG, OPTIONS, PROTECTED};
+use syntax::{repr, split_args, trim};
+
+/// Defines a config enum whose variants map to Redis' spelling, listed in
+/// Redis' order (which is also the order of its "must be one of" message).
+macro_rules! config_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            /// Accepted spellings, in Redis' order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+            const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The lowercase name CONFIG GET shows.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            fn index(self) -> usize {
+                Self::ALL.iter().position(|v| *v == self).unwrap_or(0)
+            }
+
+            fn from_index(i: usize) -> Self {
+                Self::ALL.get(i).copied().unwrap_or(Self::ALL[0])
+            }
+        }
+    };
+}
+
+config_enum!(
+    /// `appendfsync`: how often the storage engine syncs its journal.
+    AppendFsync { EverySec => "everysec", Always => "always", No => "no" }
+);
+config_enum!(
+    /// `loglevel`.
+    LogLevel { Debug => "debug", Verbose => "verbose", Notice => "notice", Warning => "warning" }
+);
+config_enum!(
+    /// `supervised` (accepted for redis.conf compatibility, ignored).
+    Supervised { Upstart => "upstart", Systemd => "systemd", Auto => "auto", No => "no" }
+);
+
+/// Redis options that Redstone accepts, validates and stores so that
+/// existing redis.conf files load, but otherwise ignores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompatOptions {
+    pub daemonize: bool,
+    pub protected_mode: bool,
+    pub tcp_backlog: u32,
+    pub supervised: Supervised,
+    pub always_show_logo: bool,
+    pub appendfilename: String,
+    pub dbfilename: String,
+}
+
+impl Default for CompatOptions {
+    fn default() -> Self {
+        CompatOptions {
+            daemonize: false,
+            protected_mode: true,
+            tcp_backlog: 511,
+            supervised: Supervised::No,
+            always_show_logo: false,
+            appendfilename: "appendonly.aof".to_string(),
+            dbfilename: "dump.rdb".to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// TCP port, 0..=65535.
+    pub port: u16,
+    /// Addresses to listen on (Redis' default is "* -::*", ours loopback).
+    pub bind: Vec<String>,
+    /// Data directory (created by the server at start).
+    pub dir: PathBuf,
+    /// Accepted for compatibility; the storage engine is always durable.
+    pub appendonly: bool,
+    pub appendfsync: AppendFsync,
+    /// Normalised save points ("900 1 300 10"), only for CONFIG GET save.
+    pub save: String,
+    pub requirepass: Option<Vec<u8>>,
+    /// 1..=65536 (Redis allows up to INT_MAX; we cap it).
+    pub databases: u32,
+    pub maxclients: u32,
+    /// Seconds of client idleness before closing it; 0 = never.
+    pub timeout: u64,
+    /// Seconds.
+    pub tcp_keepalive: u64,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    /// Microseconds; negative (-1) disables the slowlog.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    pub loglevel: LogLevel,
+    /// "" = stdout.
+    pub logfile: String,
+    pub pidfile: String,
+    /// `storage-cache-size`: fjall block cache bytes.
+    pub storage_cache_size: u64,
+    /// `storage-write-buffer-size`: fjall max write buffer (memtables) bytes.
+    pub storage_write_buffer_size: u64,
+    /// Active expiry frequency, always within 1..=500.
+    pub hz: u32,
+    /// Absolute path of the config file we were started with (CONFIG REWRITE).
+    pub config_file: Option<PathBuf>,
+    /// Redis-only directives that are accepted but ignored.
+    pub compat: CompatOptions,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: vec!["127.0.0.1".to_string()],
+            dir: PathBuf::from("./data"),
+            appendonly: true,
+            appendfsync: AppendFsync::EverySec,
+            save: String::new(),
+            requirepass: None,
+            databases: 16,
+            maxclients: 10000,
+            timeout: 0,
+            tcp_keepalive: 300,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            slowlog_log_slower_than: 10000,
+            slowlog_max_len: 128,
+            loglevel: LogLevel::Notice,
+            logfile: String::new(),
+            pidfile: String::new(),
+            storage_cache_size: 64 * 1024 * 1024,
+            storage_write_buffer_size: 64 * 1024 * 1024,
+            hz: 10,
+            config_file: None,
+            compat: CompatOptions::default(),
+        }
+    }
+}
+
+/// A fatal error while loading the configuration at startup. `Display`
+/// renders it the way redis-server prints it before exiting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// 1-based line of the combined text (file lines, one blank separator
+    /// line, then one line per `--option`), or None for an unreadable file.
+    line: Option<usize>,
+    /// The offending line, trimmed (or the file path for an open error).
+    text: String,
+    message: String,
+}
+
+impl ConfigError {
+    /// Line number in the combined config text, None if the file could not be read.
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+
+    /// The reason alone, e.g. "argument couldn't be parsed into an integer".
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(
+                f,
+                "*** FATAL CONFIG FILE ERROR (Redstone {}) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}",
+                env!("CARGO_PKG_VERSION"),
+                line,
+                self.text,
+                self.message
+            ),
+            None => write!(f, "Fatal error, can't open config file '{}': {}", self.text, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// `strerror`-like text: io::Error's message without " (os error N)".
+fn io_reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(pos) => s[..pos].to_string(),
+        None => s,
+    }
+}
+
+/// One directive of a config text, split and looked up.
+enum Directive {
+    /// Blank line or comment.
+    Nothing,
+    /// Known option with its (possibly re-split) values.
+    Option { index: usize, values: Vec<Vec<u8>> },
+}
+
+/// Parse one (untrimmed) line; errors are Redis' messages.
+fn parse_line(raw: &[u8]) -> Result<Directive, &'static str> {
+    let line = trim(raw);
+    if line.is_empty() || line[0] == b'#' {
+        return Ok(Directive::Nothing);
+    }
+    let args = split_args(line).ok_or("Unbalanced quotes in configuration line")?;
+    let Some((name, rest)) = args.split_first() else {
+        return Ok(Directive::Nothing);
+    };
+    let index = lookup(name).ok_or("Bad directive or wrong number of arguments")?;
+    let multi = OPTIONS[index].has(MULTI_ARG);
+    if !multi && rest.len() != 1 {
+        return Err("wrong number of arguments");
+    }
+    let values = match rest {
+        // A single non-empty argument of a multi-arg option is split again,
+        // so that `--save "900 1 300 10"` works (an unbalanced one yields no
+        // argument at all, as in Redis).
+        [one] if multi && !one.is_empty() => split_args(one).unwrap_or_default(),
+        _ => rest.to_vec(),
+    };
+    Ok(Directive::Option { index, values })
+}
+
+impl Config {
+    /// `args` = process arguments without argv[0]. The first argument, if it
+    /// does not start with "--", is the config file; the rest are `--name
+    /// value...` overrides applied after the file, exactly like redis-server
+    /// (values may start with "--" when they directly follow an option name).
+    pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        let (file, opts) = match args.split_first() {
+            Some((first, rest)) if !first.starts_with("--") => (Some(first), rest),
+            _ => (None, args),
+        };
+        let mut text = Vec::new();
+        let mut config_file = None;
+        if let Some(file) = file {
+            let open_err = |e: &io::Error| ConfigError {
+                line: None,
+                text: file.clone(),
+                message: io_reason(e),
+            };
+            let abs = std::path::absolute(file).map_err(|e| open_err(&e))?;
+            text = fs::read(&abs).map_err(|e| ConfigError {
+                text: abs.to_string_lossy().into_owned(),
+                ..open_err(&e)
+            })?;
+            config_file = Some(abs);
+        }
+        text.push(b'\n');
+        text.extend_from_slice(&options_text(opts));
+        let mut cfg = Config::load(&text)?;
+        cfg.config_file = config_file;
+        Ok(cfg)
+    }
+
+    /// Parse a config file's content (no file attached: REWRITE will fail).
+    pub fn from_text(text: &str) -> Result<Config, ConfigError> {
+        Config::load(text.as_bytes())
+    }
+
+    fn load(text: &[u8]) -> Result<Config, ConfigError> {
+        let mut cfg = Config::default();
+        let mut seen = vec![false; OPTIONS.len()];
+        for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+            let fail = |message: String| ConfigError {
+                line: Some(i + 1),
+                text: String::from_utf8_lossy(trim(raw)).into_owned(),
+                message,
+            };
+            match parse_line(raw).map_err(|m| fail(m.to_string()))? {
+                Directive::Nothing => {}
+                Directive::Option { index, values } => {
+                    OPTIONS[index]
+                        .apply(&mut cfg, &values, seen[index])
+                        .map_err(fail)?;
+                    seen[index] = true;
+                }
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// CONFIG GET: every option whose name matches one of the glob patterns
+    /// (case-insensitive), each at most once, in the order first matched.
+    /// A pattern without `*?[` is an exact lookup and, like Redis, answers
+    /// with the name as it was spelled in the request.
+    pub fn get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let mut found: Vec<(usize, String)> = Vec::new();
+        let mut add = |index: usize, name: String| {
+            if !found.iter().any(|(seen, _)| *seen == index) {
+                found.push((index, name));
+            }
+        };
+        for pattern in patterns {
+            if pattern.iter().any(|b| b"[*?".contains(b)) {
+                for (index, opt) in OPTIONS.iter().enumerate() {
+                    if glob_match(pattern, opt.name.as_bytes(), true) {
+                        add(index, opt.name.to_string());
+                    }
+                }
+            } else if let Some(index) = lookup(pattern) {
+                add(index, String::from_utf8_lossy(pattern).into_owned());
+            }
+        }
+        found
+            .into_iter()
+            .map(|(i, name)| (name, OPTIONS[i].render(self)))
+            .collect()
+    }
+
+    /// CONFIG SET name value [name value ...], all-or-nothing. Errors are
+    /// Redis 7.0's messages without the "ERR " prefix.
+    pub fn set(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<(), String> {
+        let mut chosen = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            let shown = String::from_utf8_lossy(name);
+            let Some(index) = lookup(name) else {
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{shown}'"
+                ));
+            };
+            let opt = &OPTIONS[index];
+            let refusal = if opt.has(IMMUTABLE) {
+                Some("can't set immutable config")
+            } else if opt.has(PROTECTED) {
+                Some("can't set protected config")
+            } else if chosen.iter().any(|(i, _)| *i == index) {
+                Some("duplicate parameter")
+            } else {
+                None
+            };
+            if let Some(why) = refusal {
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{shown}') - {why}"
+                ));
+            }
+            chosen.push((index, value));
+        }
+        let mut next = self.clone();
+        for (index, value) in chosen {
+            let opt = &OPTIONS[index];
+            let values = if opt.has(MULTI_ARG) {
+                // Redis splits multi-arg values on single spaces (sdssplitlen).
+                if value.is_empty() {
+                    Vec::new()
+                } else {
+                    value.split(|&b| b == b' ').map(<[u8]>::to_vec).collect()
+                }
+            } else {
+                vec![value.to_vec()]
+            };
+            opt.apply(&mut next, &values, false).map_err(|e| {
+                format!(
+                    "CONFIG SET failed (possibly related to argument '{}') - {e}",
+                    opt.name
+                )
+            })?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// CONFIG REWRITE: update `config_file` in place (atomically), keeping
+    /// comments, blank lines and lines whose value is still current,
+    /// replacing stale ones, dropping duplicates and appending options that
+    /// differ from their defaults. Errors are Redis' messages.
+    pub fn rewrite(&self) -> Result<(), String> {
+        let path = self
+            .config_file
+            .as_ref()
+            .ok_or("The server is running without a config file")?;
+        let fail = |e: io::Error| format!("Rewriting config file: {}", io_reason(&e));
+        // Write through symlinks to the real file, as editors do.
+        let path = fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        let old = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(fail(e)),
+        };
+        write_atomically(&path, &self.rewrite_text(&old)).map_err(fail)
+    }
+
+    /// The new content of a config file whose current content is `old`.
+    fn rewrite_text(&self, old: &[u8]) -> Vec<u8> {
+        const SIGNATURE: &[u8] = b"# Generated by CONFIG REWRITE";
+        let mut lines: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut per_option: Vec<Vec<(usize, Vec<Vec<u8>>)>> = vec![Vec::new(); OPTIONS.len()];
+        let body = old.strip_suffix(b"\n").unwrap_or(old);
+        if !old.is_empty() {
+            for raw in body.split(|&b| b == b'\n') {
+                let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+                match parse_line(raw) {
+                    Ok(Directive::Nothing) => lines.push(Some(raw.to_vec())),
+                    Ok(Directive::Option { index, values }) => {
+                        per_option[index].push((lines.len(), values));
+                        lines.push(Some(raw.to_vec()));
+                    }
+                    // Unparsable or unknown: keep it, commented out (Redis does the same).
+                    Err(_) => lines.push(Some([b"# ??? ".as_slice(), trim(raw)].concat())),
+                }
+            }
+        }
+        let has_signature = lines.iter().flatten().any(|l| trim(l) == SIGNATURE);
+        let defaults = Config::default();
+        let mut appended = Vec::new();
+        for (index, opt) in OPTIONS.iter().enumerate() {
+            // Compare file lines (exact bytes), not CONFIG GET renderings.
+            let current = opt.config_line(self);
+            let occurrences = &per_option[index];
+            let Some(((first, _), rest)) = occurrences.split_first() else {
+                if current != opt.config_line(&defaults) {
+                    appended.push(current);
+                }
+                continue;
+            };
+            // What the file's lines for this option evaluate to on their own.
+            let mut scratch = Config::default();
+            let mut ok = true;
+            for (n, (_, values)) in occurrences.iter().enumerate() {
+                ok &= opt.apply(&mut scratch, values, n > 0).is_ok();
+            }
+            let accumulates = matches!(
+                opt.kind,
+                options::Kind::List {
+                    accumulate: true,
+                    ..
+                }
+            );
+            if ok && opt.config_line(&scratch) == current && (rest.is_empty() || accumulates) {
+                continue;
+            }
+            lines[*first] = Some(current);
+            for (line, _) in rest {
+                lines[*line] = None;
+            }
+        }
+        if !appended.is_empty() && !has_signature {
+            lines.push(Some(SIGNATURE.to_vec()));
+        }
+        lines.extend(appended.into_iter().map(Some));
+        let mut out = Vec::new();
+        for line in lines.into_iter().flatten() {
+            out.extend_from_slice(&line);
+            out.push(b'\n');
+        }
+        out
+    }
+}
+
+/// Build the text redis-server appends after the config file for the
+/// command-line options (`main()` in server.c): each `--name` starts a new
+/// line, following arguments are appended quoted, `--save` without a value
+/// means `save ""`.
+fn options_text(args: &[String]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut handled_last = true;
+    for (j, arg) in args.iter().enumerate() {
+        let bytes = arg.as_bytes();
+        if handled_last && bytes.starts_with(b"--") {
+            if !out.is_empty() {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(&bytes[2..]);
+            out.push(b' ');
+            if split_args(bytes).is_some_and(|a| a.len() == 1) {
+                // Only a name ("--port"): its value(s) follow.
+                handled_last = false;
+                let next_is_option = args.get(j + 1).is_some_and(|n| n.starts_with("--"));
+                if arg.eq_ignore_ascii_case("--save") && (next_is_option || j + 1 == args.len()) {
+                    out.extend_from_slice(b"\"\"");
+                    handled_last = true;
+                }
+            } else {
+                // Name and value in one argument ("--port 6380").
+                handled_last = true;
+            }
+        } else {
+            out.extend_from_slice(&repr(bytes));
+            out.push(b' ');
+            handled_last = true;
+        }
+    }
+    out
+}
+
+/// Write `data` to `path` via a temporary file in the same directory:
+/// write, fsync, keep the old file's permissions, rename, fsync the directory.
+fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.rewrite-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        if let Ok(meta) = fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.write_all(data)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        fs::File::open(&dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

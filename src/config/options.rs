@@ -1,0 +1,441 @@
+//! The option table. Each directive is exactly one `OptionDef` in `OPTIONS`;
+//! that entry alone drives config-file / command-line parsing, CONFIG GET,
+//! CONFIG SET and CONFIG REWRITE. To add an option: add a field to `Config`
+//! (and its default) and one entry below.
+
+use super::syntax::{format_memory, memtoull, quote_if_needed, repr, string2ll, strtoll_whole};
+use super::{AppendFsync, Config, LogLevel, Supervised};
+
+/// CONFIG SET refuses it: "can't set immutable config".
+pub(super) const IMMUTABLE: u8 = 1;
+/// CONFIG SET refuses it: "can't set protected config" (Redis'
+/// enable-protected-configs, which Redstone does not offer).
+pub(super) const PROTECTED: u8 = 2;
+/// Takes any number of arguments (`bind a b`, `save 900 1 300 10`).
+pub(super) const MULTI_ARG: u8 = 4;
+
+const INT_MAX: i64 = i32::MAX as i64;
+const LLONG_MAX: i64 = i64::MAX;
+const UINT_MAX: i64 = u32::MAX as i64;
+const MB: u64 = 1024 * 1024;
+
+/// Validates and normalises the arguments of a list option.
+pub(super) type ListParser = fn(&[Vec<u8>]) -> Result<Vec<String>, &'static str>;
+
+/// How an option's value is parsed, stored, shown and rewritten.
+pub(super) enum Kind {
+    /// `yes` / `no`.
+    Bool {
+        get: fn(&Config) -> bool,
+        set: fn(&mut Config, bool),
+    },
+    /// Strict integer (Redis `string2ll`) within `min..=max`.
+    Int {
+        min: i64,
+        max: i64,
+        get: fn(&Config) -> i64,
+        set: fn(&mut Config, i64),
+    },
+    /// Byte count with optional unit (Redis `memtoull`) within `min..=max`.
+    Memory {
+        min: u64,
+        max: u64,
+        get: fn(&Config) -> u64,
+        set: fn(&mut Config, u64),
+    },
+    /// One of `names` (case-insensitive); accessors use the index in `names`.
+    Enum {
+        names: &'static [&'static str],
+        get: fn(&Config) -> usize,
+        set: fn(&mut Config, usize),
+    },
+    /// UTF-8 string, validated by `check`.
+    Str {
+        check: fn(&str) -> Result<(), &'static str>,
+        get: fn(&Config) -> String,
+        set: fn(&mut Config, String),
+    },
+    /// Binary-safe string (passwords).
+    Bytes {
+        get: fn(&Config) -> Vec<u8>,
+        set: fn(&mut Config, Vec<u8>),
+    },
+    /// Several arguments (use with MULTI_ARG). `parse` validates and
+    /// normalises them; with `accumulate`, repeated lines of the same config
+    /// file append (Redis `save`) instead of replacing.
+    List {
+        parse: ListParser,
+        accumulate: bool,
+        get: fn(&Config) -> Vec<String>,
+        set: fn(&mut Config, Vec<String>),
+    },
+}
+
+pub(super) struct OptionDef {
+    pub name: &'static str,
+    pub flags: u8,
+    pub kind: Kind,
+}
+
+/// Every option, in the order CONFIG GET and CONFIG REWRITE list them.
+/// Accessors are plain closures; integer setters may cast with `as` because
+/// `apply` has already checked the value against the entry's range.
+#[rustfmt::skip]
+pub(super) static OPTIONS: &[OptionDef] = &[
+    int("port", 0, 0, 65535, |c| c.port.into(), |c, v| c.port = v as u16),
+    list("bind", parse_bind, false, |c| c.bind.clone(), |c, v| c.bind = v),
+    string("dir", IMMUTABLE, check_dir, |c| c.dir.to_string_lossy().into_owned(), |c, v| c.dir = v.into()),
+    boolean("appendonly", 0, |c| c.appendonly, |c, v| c.appendonly = v),
+    enumeration("appendfsync", 0, AppendFsync::NAMES,
+        |c| c.appendfsync.index(), |c, i| c.appendfsync = AppendFsync::from_index(i)),
+    list("save", parse_save, true,
+        |c| c.save.split_whitespace().map(str::to_owned).collect(), |c, v| c.save = v.join(" ")),
+    bytes("requirepass", 0,
+        |c| c.requirepass.clone().unwrap_or_default(), |c, v| c.requirepass = (!v.is_empty()).then_some(v)),
+    // Redis allows up to INT_MAX databases; we cap at 65536 so that a typo
+    // cannot make the server allocate per-database state for billions.
+    int("databases", IMMUTABLE, 1, 65536, |c| c.databases.into(), |c, v| c.databases = v as u32),
+    int("maxclients", 0, 1, UINT_MAX, |c| c.maxclients.into(), |c, v| c.maxclients = v as u32),
+    int("timeout", 0, 0, INT_MAX, |c| c.timeout as i64, |c, v| c.timeout = v as u64),
+    int("tcp-keepalive", 0, 0, INT_MAX, |c| c.tcp_keepalive as i64, |c, v| c.tcp_keepalive = v as u64),
+    memory("proto-max-bulk-len", 0, MB, |c| c.proto_max_bulk_len, |c, v| c.proto_max_bulk_len = v),
+    memory("client-query-buffer-limit", 0, MB,
+        |c| c.client_query_buffer_limit, |c, v| c.client_query_buffer_limit = v),
+    int("slowlog-log-slower-than", 0, -1, LLONG_MAX,
+        |c| c.slowlog_log_slower_than, |c, v| c.slowlog_log_slower_than = v),
+    int("slowlog-max-len", 0, 0, LLONG_MAX, |c| c.slowlog_max_len as i64, |c, v| c.slowlog_max_len = v as u64),
+    enumeration("loglevel", 0, LogLevel::NAMES, |c| c.loglevel.index(), |c, i| c.loglevel = LogLevel::from_index(i)),
+    string("logfile", IMMUTABLE, any_string, |c| c.logfile.clone(), |c, v| c.logfile = v),
+    string("pidfile", IMMUTABLE, any_string, |c| c.pidfile.clone(), |c, v| c.pidfile = v),
+    memory("storage-cache-size", IMMUTABLE, MB, |c| c.storage_cache_size, |c, v| c.storage_cache_size = v),
+    memory("storage-write-buffer-size", IMMUTABLE, MB,
+        |c| c.storage_write_buffer_size, |c, v| c.storage_write_buffer_size = v),
+    // Like Redis: any 0..=INT_MAX is accepted, then clamped to 1..=500.
+    int("hz", 0, 0, INT_MAX, |c| c.hz.into(), |c, v| c.hz = v.clamp(1, 500) as u32),
+
+    // Accepted for redis.conf compatibility, validated and stored, otherwise ignored.
+    boolean("daemonize", IMMUTABLE, |c| c.compat.daemonize, |c, v| c.compat.daemonize = v),
+    boolean("protected-mode", 0, |c| c.compat.protected_mode, |c, v| c.compat.protected_mode = v),
+    int("tcp-backlog", IMMUTABLE, 0, INT_MAX, |c| c.compat.tcp_backlog.into(), |c, v| c.compat.tcp_backlog = v as u32),
+    enumeration("supervised", IMMUTABLE, Supervised::NAMES,
+        |c| c.compat.supervised.index(), |c, i| c.compat.supervised = Supervised::from_index(i)),
+    boolean("always-show-logo", IMMUTABLE, |c| c.compat.always_show_logo, |c, v| c.compat.always_show_logo = v),
+    string("appendfilename", IMMUTABLE, check_appendfilename,
+        |c| c.compat.appendfilename.clone(), |c, v| c.compat.appendfilename = v),
+    string("dbfilename", PROTECTED, check_dbfilename,
+        |c| c.compat.dbfilename.clone(), |c, v| c.compat.dbfilename = v),
+];
+
+/// A list option always takes any number of arguments.
+const fn list(
+    name: &'static str,
+    parse: ListParser,
+    accumulate: bool,
+    get: fn(&Config) -> Vec<String>,
+    set: fn(&mut Config, Vec<String>),
+) -> OptionDef {
+    OptionDef {
+        name,
+        flags: MULTI_ARG,
+        kind: Kind::List {
+            parse,
+            accumulate,
+            get,
+            set,
+        },
+    }
+}
+
+const fn bytes(
+    name: &'static str,
+    flags: u8,
+    get: fn(&Config) -> Vec<u8>,
+    set: fn(&mut Config, Vec<u8>),
+) -> OptionDef {
+    OptionDef {
+        name,
+        flags,
+        kind: Kind::Bytes { get, set },
+    }
+}
+
+const fn int(
+    name: &'static str,
+    flags: u8,
+    min: i64,
+    max: i64,
+    get: fn(&Config) -> i64,
+    set: fn(&mut Config, i64),
+) -> OptionDef {
+    OptionDef {
+        name,
+        flags,
+        kind: Kind::Int { min, max, get, set },
+    }
+}
+
+/// Memory options all share Redis' upper bound LLONG_MAX.
+const fn memory(
+    name: &'static str,
+    flags: u8,
+    min: u64,
+    get: fn(&Config) -> u64,
+    set: fn(&mut Config, u64),
+) -> OptionDef {
+    OptionDef {
+        name,
+        flags,
+        kind: Kind::Memory {
+            min,
+            max: LLONG_MAX as u64,
+            get,
+            set,
+        },
+    }
+}
+
+const fn boolean(
+    name: &'static str,
+    flags: u8,
+    get: fn(&Config) -> bool,
+    set: fn(&mut Config, bool),
+) -> OptionDef {
+    OptionDef {
+        name,
+        flags,
+        kind: Kind::Bool { get, set },
+    }
+}
+
+const fn enumeration(
+    name: &'static str,
+    flags: u8,
+    names: &'static [&'static str],
+    get: fn(&Config) -> usize,
+    set: fn(&mut Config, usize),
+) -> OptionDef {
+    OptionDef {
+        name,
+        flags,
+        kind: Kind::Enum { names, get, set },
+    }
+}
+
+const fn string(
+    name: &'static str,
+    flags: u8,
+    check: fn(&str) -> Result<(), &'static str>,
+    get: fn(&Config) -> String,
+    set: fn(&mut Config, String),
+) -> OptionDef {
+    OptionDef {
+        name,
+        flags,
+        kind: Kind::Str { check, get, set },
+    }
+}
+
+fn any_string(_: &str) -> Result<(), &'static str> {
+    Ok(())
+}
+
+fn check_dir(v: &str) -> Result<(), &'static str> {
+    if v.is_empty() {
+        Err("dir can't be empty")
+    } else {
+        Ok(())
+    }
+}
+
+/// Redis `pathIsBaseName`.
+fn is_base_name(v: &str) -> bool {
+    !v.contains(['/', '\\'])
+}
+
+fn check_dbfilename(v: &str) -> Result<(), &'static str> {
+    if is_base_name(v) {
+        Ok(())
+    } else {
+        Err("dbfilename can't be a path, just a filename")
+    }
+}
+
+fn check_appendfilename(v: &str) -> Result<(), &'static str> {
+    if v.is_empty() {
+        Err("appendfilename can't be empty")
+    } else if !is_base_name(v) {
+        Err("appendfilename can't be a path, just a filename")
+    } else {
+        Ok(())
+    }
+}
+
+/// Redis `setConfigBindOption`: at most 16 addresses, a single empty
+/// argument means "no address". Addresses are checked when listening.
+fn parse_bind(args: &[Vec<u8>]) -> Result<Vec<String>, &'static str> {
+    if args.len() > 16 {
+        return Err("Too many bind addresses specified.");
+    }
+    if args.len() == 1 && args[0].is_empty() {
+        return Ok(Vec::new());
+    }
+    args.iter()
+        .map(|a| String::from_utf8(a.clone()).map_err(|_| "argument must be a valid UTF-8 string"))
+        .collect()
+}
+
+/// Redis `setConfigSaveOption`: pairs of `<seconds >= 1> <changes >= 0>`
+/// (parsed with strtoll), a single empty argument means "no save points".
+fn parse_save(args: &[Vec<u8>]) -> Result<Vec<String>, &'static str> {
+    const ERR: &str = "Invalid save parameters";
+    if args.len() == 1 && args[0].is_empty() {
+        return Ok(Vec::new());
+    }
+    if args.len() % 2 == 1 {
+        return Err(ERR);
+    }
+    let mut out = Vec::with_capacity(args.len());
+    for pair in args.chunks(2) {
+        let seconds = strtoll_whole(&pair[0]).filter(|v| *v >= 1).ok_or(ERR)?;
+        // Redis keeps `changes` in a C int.
+        let changes = strtoll_whole(&pair[1]).filter(|v| *v >= 0).ok_or(ERR)? as i32;
+        out.push(seconds.to_string());
+        out.push(changes.to_string());
+    }
+    Ok(out)
+}
+
+fn range_error<T: std::fmt::Display>(min: T, max: T) -> String {
+    format!("argument must be between {min} and {max} inclusive")
+}
+
+fn utf8(v: &[u8]) -> Result<String, String> {
+    String::from_utf8(v.to_vec()).map_err(|_| "argument must be a valid UTF-8 string".to_string())
+}
+
+impl OptionDef {
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Validate `args` and store them into `cfg`; on error `cfg` is
+    /// untouched and the error is Redis' message. `append` is true for a
+    /// repeated line of an accumulating option inside one config file.
+    pub fn apply(&self, cfg: &mut Config, args: &[Vec<u8>], append: bool) -> Result<(), String> {
+        if let Kind::List {
+            parse,
+            accumulate,
+            get,
+            set,
+        } = self.kind
+        {
+            let mut values = parse(args)?;
+            let reset = args.len() == 1 && args[0].is_empty();
+            if accumulate && append && !reset {
+                let mut all = get(cfg);
+                all.append(&mut values);
+                values = all;
+            }
+            set(cfg, values);
+            return Ok(());
+        }
+        let [arg] = args else {
+            return Err("wrong number of arguments".to_string());
+        };
+        match self.kind {
+            Kind::Bool { set, .. } => {
+                let v = if arg.eq_ignore_ascii_case(b"yes") {
+                    true
+                } else if arg.eq_ignore_ascii_case(b"no") {
+                    false
+                } else {
+                    return Err("argument must be 'yes' or 'no'".to_string());
+                };
+                set(cfg, v);
+            }
+            Kind::Int { min, max, set, .. } => {
+                let v = string2ll(arg).ok_or("argument couldn't be parsed into an integer")?;
+                if v < min || v > max {
+                    return Err(range_error(min, max));
+                }
+                set(cfg, v);
+            }
+            Kind::Memory { min, max, set, .. } => {
+                let v = memtoull(arg).ok_or("argument must be a memory value")?;
+                if v < min || v > max {
+                    return Err(range_error(min, max));
+                }
+                set(cfg, v);
+            }
+            Kind::Enum { names, set, .. } => {
+                let idx = names
+                    .iter()
+                    .position(|n| n.as_bytes().eq_ignore_ascii_case(arg));
+                let idx = idx.ok_or_else(|| {
+                    format!(
+                        "argument(s) must be one of the following: {}",
+                        names.join(", ")
+                    )
+                })?;
+                set(cfg, idx);
+            }
+            Kind::Str { check, set, .. } => {
+                let v = utf8(arg)?;
+                check(&v)?;
+                set(cfg, v);
+            }
+            Kind::Bytes { set, .. } => set(cfg, arg.clone()),
+            Kind::List { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The value as CONFIG GET shows it.
+    pub fn render(&self, cfg: &Config) -> String {
+        match &self.kind {
+            Kind::Bool { get, .. } => if get(cfg) { "yes" } else { "no" }.to_string(),
+            Kind::Int { get, .. } => get(cfg).to_string(),
+            Kind::Memory { get, .. } => get(cfg).to_string(),
+            Kind::Enum { names, get, .. } => {
+                names.get(get(cfg)).copied().unwrap_or_default().to_string()
+            }
+            Kind::Str { get, .. } => get(cfg),
+            Kind::Bytes { get, .. } => String::from_utf8_lossy(&get(cfg)).into_owned(),
+            Kind::List { get, .. } => get(cfg).join(" "),
+        }
+    }
+
+    /// The value as a config file line (`name value`), which parses back to
+    /// the same value. Strings are always quoted, as Redis rewrites them.
+    pub fn config_line(&self, cfg: &Config) -> Vec<u8> {
+        let value = match &self.kind {
+            Kind::Memory { get, .. } => format_memory(get(cfg)).into_bytes(),
+            Kind::Str { get, .. } => repr(get(cfg).as_bytes()),
+            Kind::Bytes { get, .. } => repr(&get(cfg)),
+            Kind::List { get, .. } => {
+                let items = get(cfg);
+                if items.is_empty() {
+                    b"\"\"".to_vec()
+                } else {
+                    let quoted: Vec<Vec<u8>> = items
+                        .iter()
+                        .map(|i| quote_if_needed(i.as_bytes()))
+                        .collect();
+                    quoted.join(&b' ')
+                }
+            }
+            _ => self.render(cfg).into_bytes(),
+        };
+        let mut line = self.name.as_bytes().to_vec();
+        line.push(b' ');
+        line.extend_from_slice(&value);
+        line
+    }
+}
+
+/// Case-insensitive lookup of an option by name.
+pub(super) fn lookup(name: &[u8]) -> Option<usize> {
+    OPTIONS
+        .iter()
+        .position(|o| o.name.as_bytes().eq_ignore_ascii_case(name))
+}
