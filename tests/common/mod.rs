@@ -49,12 +49,14 @@ impl Server {
     /// from its "Ready to accept connections" log line, so that parallel
     /// tests can never race for the same port.
     fn spawn(&mut self) {
+        // Extra arguments first: a config file path must be the first one.
         let mut child = Command::new(env!("CARGO_BIN_EXE_redstone-server"))
+            .args(&self.extra)
             .arg("--port")
             .arg("0")
             .arg("--dir")
             .arg(&self.dir)
-            .args(&self.extra)
+
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
