@@ -107,3 +107,68 @@ fn key_positions_follow_first_last_step() {
     assert_eq!(rename.key_positions(3), vec![1, 2]);
     assert!(lookup(b"ping").expect("ping").key_positions(1).is_empty());
 }
+
+/// Runs commands on a fresh in-memory server state and renders every reply
+/// as the exact bytes a client receives, for snapshot tests.
+fn transcript(protocol: crate::resp::Protocol, commands: &[&[&str]]) -> String {
+    let engine = std::sync::Arc::new(crate::engine::memory::MemoryEngine::new());
+    let shared =
+        crate::server::build_shared(crate::config::Config::default(), engine).expect("state");
+    let handle = shared
+        .clients
+        .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), 0);
+    let mut client = Client::new(handle, true);
+    client.protocol = protocol;
+    let mut out = String::new();
+    for words in commands {
+        let mut ctx = Ctx {
+            shared: &shared,
+            client: &mut client,
+            now_ms: 1_700_000_000_000,
+        };
+        let reply = execute(&mut ctx, &args(words));
+        let mut bytes = bytes::BytesMut::new();
+        crate::resp::encode(&reply, client.protocol, &mut bytes);
+        out.push_str(&format!(
+            "> {}\n{}\n",
+            words.join(" "),
+            String::from_utf8_lossy(&bytes).escape_debug()
+        ));
+    }
+    out
+}
+
+const SESSION: &[&[&str]] = &[
+    &["SET", "k", "v", "EX", "100"],
+    &["GET", "k"],
+    &["GET", "missing"],
+    &["TTL", "k"],
+    &["INCR", "n"],
+    &["INCRBYFLOAT", "n", "0.5"],
+    &["MGET", "k", "missing", "n"],
+    &["SET", "k", "v", "NX", "GET"],
+    &["SET", "k", "v", "EX", "0"],
+    &["INCR", "k"],
+    &["GETRANGE", "k", "0", "-1"],
+    &["TYPE", "k"],
+    &["EXISTS", "k", "k", "missing"],
+    &["SCAN", "0", "COUNT", "100"],
+    &["DBSIZE"],
+    &["OBJECT", "ENCODING", "n"],
+    &["COMMAND", "INFO", "get"],
+    &["CONFIG", "GET", "maxclients"],
+    &["CLIENT", "GETNAME"],
+    &["ECHO", "hi"],
+    &["PING"],
+    &["NOPE", "a"],
+];
+
+#[test]
+fn replies_in_resp2() {
+    insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp2, SESSION));
+}
+
+#[test]
+fn replies_in_resp3() {
+    insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp3, SESSION));
+}

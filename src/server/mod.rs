@@ -105,8 +105,23 @@ async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
     Ok(listeners)
 }
 
+/// Applies `tcp-keepalive` (seconds; 0 = off) to an accepted socket, the way
+/// Redis does: probes after that much idle time, then every third of it.
+fn set_keepalive(stream: &TcpStream, seconds: u64) {
+    if seconds == 0 {
+        return;
+    }
+    let idle = Duration::from_secs(seconds);
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(idle)
+        .with_interval((idle / 3).max(Duration::from_secs(1)));
+    let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
+}
+
 fn accept_client(shared: &Arc<Shared>, durability: &Arc<Durability>, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
+    set_keepalive(&stream, shared.config().tcp_keepalive);
+
     let addr = stream
         .peer_addr()
         .map(|a| a.to_string())
@@ -247,4 +262,25 @@ pub async fn run(mut config: Config) -> Result<(), StartError> {
     }
     crate::log::notice("Redstone is now ready to exit, bye bye...");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keepalive_is_set_on_accepted_sockets() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let _client = TcpStream::connect(address).await.expect("connect");
+        let (accepted, _) = listener.accept().await.expect("accept");
+        let socket = socket2::SockRef::from(&accepted);
+        assert!(!socket.keepalive().expect("read option"));
+        set_keepalive(&accepted, 300);
+        assert!(socket.keepalive().expect("read option"));
+        assert_eq!(
+            socket.tcp_keepalive_time().expect("read time"),
+            Duration::from_secs(300)
+        );
+    }
 }

@@ -56,7 +56,6 @@ impl Server {
             .arg("0")
             .arg("--dir")
             .arg(&self.dir)
-
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
