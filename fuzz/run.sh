@@ -13,7 +13,10 @@ cd "$(dirname "$0")"
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
-cargo build --release --bin "$target"
+# An explicit --target keeps the instrumentation flags away from build
+# scripts and proc macros, as cargo-fuzz does.
+triple=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --release --target "$triple" --bin "$target"
 mkdir -p "corpus/$target" "artifacts/$target"
-"target/release/$target" "corpus/$target" -artifact_prefix="artifacts/$target/" \
+"target/$triple/release/$target" "corpus/$target" -artifact_prefix="artifacts/$target/" \
   -max_total_time="$seconds" -print_final_stats=1

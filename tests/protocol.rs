@@ -176,3 +176,18 @@ fn maxclients_rejects_extra_connections() {
         "-ERR max number of clients reached\r\n"
     );
 }
+
+#[test]
+fn a_client_over_the_query_buffer_limit_is_closed() {
+    let server = Server::start(&["--client-query-buffer-limit", "1mb"]);
+    let mut stream = server.raw();
+    let mut request = b"*2\r\n$3\r\nSET\r\n$5000000\r\n".to_vec();
+    request.extend(std::iter::repeat_n(b'x', 2_000_000));
+    let started = std::time::Instant::now();
+    let reply = exchange(&mut stream, &request, WAIT);
+    assert!(reply.is_empty(), "{:?}", String::from_utf8_lossy(&reply));
+    // Closed by the server, not left waiting for the rest of the bulk.
+    assert!(started.elapsed() < WAIT / 2, "took {:?}", started.elapsed());
+    assert_still_serving(&server);
+
+}
