@@ -189,5 +189,4 @@ fn a_client_over_the_query_buffer_limit_is_closed() {
     // Closed by the server, not left waiting for the rest of the bulk.
     assert!(started.elapsed() < WAIT / 2, "took {:?}", started.elapsed());
     assert_still_serving(&server);
-
 }

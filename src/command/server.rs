@@ -524,27 +524,8 @@ pub fn monitor_line(unix_micros: u64, db: usize, addr: &str, args: &[Bytes]) -> 
     );
     for arg in args {
         line.push(' ');
-        quote_into(&mut line, arg);
+        line.push_str(&String::from_utf8_lossy(&crate::sds::repr(arg)));
     }
     line.push_str("\r\n");
     Bytes::from(line)
-}
-
-/// Quotes bytes like Redis' `sdscatrepr`.
-fn quote_into(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
-            b => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
 }

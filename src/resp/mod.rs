@@ -40,7 +40,6 @@ pub mod double;
 pub mod encode;
 pub mod error;
 pub mod frame;
-mod inline;
 mod number;
 pub mod parse;
 pub mod request;

@@ -14,7 +14,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use super::frame::Frame;
-use super::number::string2ll;
+use crate::sds::string2ll;
 
 /// The deepest nesting of aggregates accepted; deeper input is an error.
 pub const MAX_DEPTH: usize = 512;

@@ -24,8 +24,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::error::{ProtocolError, ProtocolErrorKind};
-use super::inline::{split_args, Piece};
-use super::number::string2ll;
+use crate::sds::string2ll;
+use crate::sds::{split_args, Piece};
 
 /// Redis' cap on the element count of a request from a client that must
 /// still authenticate.

@@ -13,9 +13,19 @@
 /// One argument: a span of the line when it needed no unescaping (so the
 /// caller can slice the buffer without copying), or the unescaped bytes.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Piece {
+pub enum Piece {
     Span(usize, usize),
     Owned(Vec<u8>),
+}
+
+impl Piece {
+    /// The argument's bytes, copying a span out of `line`.
+    pub fn into_bytes(self, line: &[u8]) -> Vec<u8> {
+        match self {
+            Piece::Span(start, end) => line.get(start..end).unwrap_or_default().to_vec(),
+            Piece::Owned(bytes) => bytes,
+        }
+    }
 }
 
 /// The argument being built. Starts as a span and becomes owned when a
@@ -63,7 +73,7 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Splits one line (without its line ending). `None` means unbalanced
 /// quotes. An empty or all-blank line gives no arguments.
-pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Piece>> {
+pub fn split_args(line: &[u8]) -> Option<Vec<Piece>> {
     // Reading past the end yields 0, mirroring the C string terminator.
     let at = |i: usize| line.get(i).copied().unwrap_or(0);
     let mut args = Vec::new();
