@@ -348,14 +348,16 @@ const KEYS_CHUNK: usize = 1024;
 fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let pattern = &args[1];
     let match_all = pattern.as_ref() == b"*";
+    let store = ctx.commit_pending()?;
     let mut found = Vec::new();
+
     let mut start: Option<(u16, Bytes)> = None;
     loop {
         let bound = match &start {
             Some((slot, key)) => Bound::Excluded((*slot, key.as_ref())),
             None => Bound::Unbounded,
         };
-        let chunk = ctx.shared.store.scan_keys(ctx.db(), bound, KEYS_CHUNK)?;
+        let chunk = store.scan_keys(ctx.db(), bound, KEYS_CHUNK)?;
         let done = chunk.len() < KEYS_CHUNK;
         for (slot, key, meta) in chunk {
             if !meta.is_expired(ctx.now_ms) && (match_all || glob_match(pattern, &key, false)) {
@@ -432,7 +434,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some((slot, Some(key))) => Bound::Excluded((*slot, key.as_ref())),
         Some((slot, None)) => Bound::Included((*slot, &b""[..])),
     };
-    let chunk = ctx.shared.store.scan_keys(ctx.db(), start, count)?;
+    let chunk = ctx.commit_pending()?.scan_keys(ctx.db(), start, count)?;
     let next_cursor = match chunk.last() {
         Some((slot, key, _)) if chunk.len() == count => {
             super::context::lock(&ctx.shared.cursors).remember(*slot, key.clone())
@@ -455,7 +457,8 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
-    if ctx.shared.store.counts(ctx.db()).keys == 0 {
+    let store = ctx.commit_pending()?;
+    if store.counts(ctx.db()).keys == 0 {
         return Ok(Frame::Null);
     }
     // Seek to a random point of the key order and take the next live key,
@@ -463,9 +466,9 @@ fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     for _ in 0..16 {
         let slot = rand::random::<u16>() % crate::slot::SLOT_COUNT;
         let from = Bound::Included((slot, &b""[..]));
-        let candidates = ctx.shared.store.scan_keys(ctx.db(), from, 1)?;
+        let candidates = store.scan_keys(ctx.db(), from, 1)?;
         let candidates = match candidates.is_empty() {
-            true => ctx.shared.store.scan_keys(ctx.db(), Bound::Unbounded, 1)?,
+            true => store.scan_keys(ctx.db(), Bound::Unbounded, 1)?,
             false => candidates,
         };
         if let Some((_, key, meta)) = candidates.into_iter().next() {
@@ -479,7 +482,7 @@ fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(
-        ctx.shared.store.counts(ctx.db()).keys as i64,
+        ctx.commit_pending()?.counts(ctx.db()).keys as i64,
     ))
 }
 

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod server;
 pub mod strings;
 
+use crate::keyspace::{Store, Txn};
 use crate::resp::Frame;
 use args::{err, CmdResult};
 use bytes::Bytes;
@@ -22,11 +23,20 @@ pub use context::{Client, Shared};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// What a handler gets: the shared server state, its connection, the time.
-pub struct Ctx<'a> {
-    pub shared: &'a Shared,
-    pub client: &'a mut Client,
+/// What a handler gets: the shared server state, its connection, the time,
+/// and the write transaction the commands of one pipeline share.
+///
+/// Consecutive commands of a pipeline write into one [`Txn`] that the
+/// connection commits once, after the batch (or earlier, see
+/// [`Ctx::commit_pending`]): one lock acquisition and one engine batch for
+/// many commands. Each command stays atomic: a failing one is rolled back to
+/// its savepoint. Nobody can observe the difference, because replies are sent
+/// only after the commit.
+pub struct Ctx<'c, 's> {
+    pub shared: &'s Shared,
+    pub client: &'c mut Client,
     pub now_ms: u64,
+    pub txn: &'c mut Option<Txn<'s>>,
 }
 
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
@@ -253,35 +263,58 @@ impl From<crate::engine::EngineError> for Frame {
     }
 }
 
-impl Ctx<'_> {
+impl<'s> Ctx<'_, 's> {
     pub fn db(&self) -> usize {
         self.client.db
     }
 
-    /// A key's live metadata, read without the write lock.
-    pub fn read(&self, key: &[u8]) -> Result<Option<crate::keyspace::Meta>, Frame> {
-        self.shared
-            .store
-            .get(self.client.db, key, self.now_ms)
-            .map_err(storage_error)
+    /// A key's live metadata: through the pipeline's transaction when one is
+    /// open (so a pipeline reads its own writes), else straight from the
+    /// engine without taking the write lock.
+    pub fn read(&mut self, key: &[u8]) -> Result<Option<crate::keyspace::Meta>, Frame> {
+        match self.txn.as_mut() {
+            Some(txn) => Ok(txn.get(self.client.db, key)?),
+            None => Ok(self.shared.store.get(self.client.db, key, self.now_ms)?),
+        }
     }
 
-    /// Runs `body` in a write transaction and commits it if it succeeds.
-    /// A failing body leaves the keyspace untouched.
+    /// Runs `body` in the pipeline's write transaction (opening it if
+    /// needed). A failing body leaves no trace.
     pub fn write<T>(
         &mut self,
-        body: impl FnOnce(&mut crate::keyspace::Txn, usize) -> Result<T, Frame>,
+        body: impl FnOnce(&mut Txn, usize) -> Result<T, Frame>,
     ) -> Result<T, Frame> {
-        let mut txn = self.shared.store.begin(self.now_ms);
-        let result = body(&mut txn, self.client.db)?;
-        if txn.commit().map_err(storage_error)? {
-            self.client.wrote = true;
-            self.shared
-                .save
-                .changes_since_save
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (shared, now_ms, db) = (self.shared, self.now_ms, self.client.db);
+        let txn = self.txn.get_or_insert_with(|| shared.store.begin(now_ms));
+        let pending_before = txn.pending_ops();
+        let savepoint = txn.savepoint();
+        match body(txn, db) {
+            Ok(value) => {
+                if txn.pending_ops() > pending_before {
+                    shared
+                        .save
+                        .changes_since_save
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(value)
+            }
+            Err(reply) => {
+                txn.rollback_to(savepoint);
+                Err(reply)
+            }
         }
-        Ok(result)
+    }
+
+    /// Commits the pipeline's transaction, if one is open. Commands that read
+    /// the store other than through [`Ctx::read`] (scans, counts, snapshots)
+    /// call this first so that they see every earlier write.
+    pub fn commit_pending(&mut self) -> Result<&'s Store, Frame> {
+        if let Some(txn) = self.txn.take() {
+            if txn.commit()? {
+                self.client.wrote = true;
+            }
+        }
+        Ok(&self.shared.store)
     }
 }
 

@@ -295,6 +295,7 @@ fn config_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 }
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.commit_pending()?;
     let sections: Vec<String> = args[1..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
@@ -335,6 +336,7 @@ pub fn save_snapshot(shared: &Shared) -> Result<(), String> {
 }
 
 fn save(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    ctx.commit_pending()?;
     if ctx.shared.save.in_progress.swap(true, Ordering::AcqRel) {
         return Err(err("ERR Background save already in progress"));
     }
@@ -350,6 +352,7 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(_) => return Err(err(ERR_SYNTAX)),
         None => {}
     }
+    ctx.commit_pending()?;
     if ctx.shared.save.in_progress.swap(true, Ordering::AcqRel) {
         return Err(err("ERR Background save already in progress"));
     }
@@ -375,6 +378,7 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(err(ERR_SYNTAX));
         }
     }
+    ctx.commit_pending()?;
     if save_first {
         save_snapshot(ctx.shared)
             .map_err(|e| err(format!("ERR Errors trying to SHUTDOWN. Check logs. ({e})")))?;

@@ -298,21 +298,18 @@ fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    // Read under the write lock so the values form one consistent view.
-    let mut txn = ctx.shared.store.begin(ctx.now_ms);
-    let db = ctx.client.db;
-    let mut values = Vec::with_capacity(args.len() - 1);
-    for key in &args[1..] {
-        values.push(match txn.get(db, key)? {
-            Some(meta) if meta.kind == KeyType::String => Frame::Bulk(meta.payload),
-            _ => Frame::Null,
-        });
-    }
-    // Lazily expired keys found on the way are deleted.
-    if txn.commit()? {
-        ctx.client.wrote = true;
-    }
-    Ok(Frame::Array(values))
+    // Read through the write transaction so the values form one consistent
+    // view (lazily expired keys found on the way are deleted).
+    ctx.write(|txn, db| {
+        let mut values = Vec::with_capacity(args.len() - 1);
+        for key in &args[1..] {
+            values.push(match txn.get(db, key)? {
+                Some(meta) if meta.kind == KeyType::String => Frame::Bulk(meta.payload),
+                _ => Frame::Null,
+            });
+        }
+        Ok(Frame::Array(values))
+    })
 }
 
 fn pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {

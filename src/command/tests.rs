@@ -121,12 +121,16 @@ fn transcript(protocol: crate::resp::Protocol, commands: &[&[&str]]) -> String {
     client.protocol = protocol;
     let mut out = String::new();
     for words in commands {
+        let mut txn = None;
         let mut ctx = Ctx {
             shared: &shared,
             client: &mut client,
             now_ms: 1_700_000_000_000,
+            txn: &mut txn,
         };
         let reply = execute(&mut ctx, &args(words));
+        ctx.commit_pending().expect("commit");
+
         let mut bytes = bytes::BytesMut::new();
         crate::resp::encode(&reply, client.protocol, &mut bytes);
         out.push_str(&format!(

@@ -205,6 +205,7 @@ impl Store {
             now_ms,
             batch: Batch::default(),
             overlay: HashMap::new(),
+            undo: Vec::new(),
             ns_override: HashMap::new(),
             count_changes: HashMap::new(),
             dead: Vec::new(),
@@ -303,8 +304,27 @@ impl Store {
     }
 }
 
+/// An overlay entry as it was before a write: `None` if it was not cached.
+type OverlayUndo = ((u32, Bytes), Option<Option<Meta>>);
+
+/// Where a transaction stood, to go back to when one command of several
+/// sharing the transaction fails (see [`Txn::rollback_to`]).
+pub struct Savepoint {
+    batch_len: usize,
+    undo_len: usize,
+    ns_override: HashMap<usize, u32>,
+    count_changes: HashMap<u32, KeyCounts>,
+    dead_len: usize,
+    next_ns: u32,
+    version_next: u64,
+    version_ceiling: u64,
+    expired: u64,
+}
+
 /// A write transaction: reads see its own writes; nothing is visible to
-/// others until [`Txn::commit`]. Dropping it discards every change.
+/// others until [`Txn::commit`]. Dropping it discards every change. Several
+/// commands may share one (a pipeline, later MULTI/EXEC); a savepoint taken
+/// before each lets a failing command leave no trace.
 pub struct Txn<'a> {
     store: &'a Store,
     state: MutexGuard<'a, WriteState>,
@@ -312,6 +332,9 @@ pub struct Txn<'a> {
     batch: Batch,
     /// Raw (expiry-unfiltered) metadata of keys read or written, by (ns, key).
     overlay: HashMap<(u32, Bytes), Option<Meta>>,
+    /// What each write to `overlay` replaced, so a savepoint can be restored.
+    undo: Vec<OverlayUndo>,
+
     /// Database → namespace changes made by this transaction.
     ns_override: HashMap<usize, u32>,
     count_changes: HashMap<u32, KeyCounts>,
@@ -417,8 +440,7 @@ impl<'a> Txn<'a> {
         }
         self.batch
             .put(Partition::Meta, encoding::meta_key(ns, key), meta.encode());
-        self.overlay
-            .insert((ns, Bytes::copy_from_slice(key)), Some(meta));
+        self.set_overlay(ns, key, Some(meta));
         Ok(())
     }
 
@@ -446,7 +468,53 @@ impl<'a> Txn<'a> {
         }
         self.batch
             .delete(Partition::Meta, encoding::meta_key(ns, key));
-        self.overlay.insert((ns, Bytes::copy_from_slice(key)), None);
+        self.set_overlay(ns, key, None);
+    }
+
+    fn set_overlay(&mut self, ns: u32, key: &[u8], meta: Option<Meta>) {
+        let overlay_key = (ns, Bytes::copy_from_slice(key));
+        let previous = self.overlay.insert(overlay_key.clone(), meta);
+        self.undo.push((overlay_key, previous));
+    }
+
+    /// Number of engine operations waiting to be committed.
+    pub fn pending_ops(&self) -> usize {
+        self.batch.len()
+    }
+
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            batch_len: self.batch.len(),
+            undo_len: self.undo.len(),
+            ns_override: self.ns_override.clone(),
+            count_changes: self.count_changes.clone(),
+            dead_len: self.dead.len(),
+            next_ns: self.next_ns,
+            version_next: self.version_next,
+            version_ceiling: self.version_ceiling,
+            expired: self.expired,
+        }
+    }
+
+    /// Forgets every change made since `savepoint` was taken.
+    pub fn rollback_to(&mut self, savepoint: Savepoint) {
+        self.batch.ops.truncate(savepoint.batch_len);
+        while self.undo.len() > savepoint.undo_len {
+            let Some((key, previous)) = self.undo.pop() else {
+                break;
+            };
+            match previous {
+                Some(meta) => self.overlay.insert(key, meta),
+                None => self.overlay.remove(&key),
+            };
+        }
+        self.ns_override = savepoint.ns_override;
+        self.count_changes = savepoint.count_changes;
+        self.dead.truncate(savepoint.dead_len);
+        self.next_ns = savepoint.next_ns;
+        self.version_next = savepoint.version_next;
+        self.version_ceiling = savepoint.version_ceiling;
+        self.expired = savepoint.expired;
     }
 
     /// A version number never handed out before, also across restarts.
@@ -504,9 +572,13 @@ impl<'a> Txn<'a> {
     /// was written.
     pub fn commit(mut self) -> Result<bool> {
         for (ns, counts) in &self.count_changes {
-            self.batch
-                .put(Partition::Sys, sys_key(SYS_COUNTS, *ns), counts.encode());
+            // Overwriting a key leaves the counts alone: skip the write.
+            if self.state.counts.get(ns).copied().unwrap_or_default() != *counts {
+                self.batch
+                    .put(Partition::Sys, sys_key(SYS_COUNTS, *ns), counts.encode());
+            }
         }
+
         if self.batch.is_empty() {
             return Ok(false);
         }

@@ -246,3 +246,42 @@ quickcheck! {
         })
     }
 }
+
+#[test]
+fn rollback_to_a_savepoint_forgets_later_changes_only() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    set(&store, 1, "in-db-1", value("x"), 0);
+    let mut txn = store.begin(0);
+    txn.put(0, b"a", value("1")).expect("put");
+    let savepoint = txn.savepoint();
+    txn.put(0, b"b", value("2")).expect("put");
+    txn.put(0, b"a", Meta::string(Bytes::from("changed"), 500))
+        .expect("put");
+    txn.flush_db(1);
+    txn.new_version();
+    txn.rollback_to(savepoint);
+    assert_eq!(txn.get(0, b"a").expect("get"), Some(value("1")));
+    assert_eq!(txn.get(0, b"b").expect("get"), None);
+    assert_eq!(
+        txn.counts(0),
+        KeyCounts {
+            keys: 1,
+            expires: 0
+        }
+    );
+    assert!(txn.exists(1, b"in-db-1").expect("exists"));
+    txn.commit().expect("commit");
+    assert_eq!(store.get(0, b"a", 0).expect("get"), Some(value("1")));
+    assert_eq!(store.get(0, b"b", 0).expect("get"), None);
+    assert_eq!(
+        store.counts(0),
+        KeyCounts {
+            keys: 1,
+            expires: 0
+        }
+    );
+    assert_eq!(store.counts(1).keys, 1);
+    // Nothing of the rolled-back deadline reached the expire index.
+    assert_eq!(store.expire_cycle(10_000, 100).expect("cycle"), 0);
+}

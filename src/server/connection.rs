@@ -5,6 +5,7 @@ use super::durability::Durability;
 use crate::command::context::{lock, ClientHandle, Stats};
 use crate::command::{self, Client, Ctx, Shared};
 use crate::config::AppendFsync;
+use crate::keyspace::Txn;
 use crate::resp::{encode, Frame, Limits, RequestParser};
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
@@ -14,6 +15,9 @@ use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 
 const READ_CHUNK: usize = 16 * 1024;
+/// A pipeline's shared transaction is committed once it holds this many
+/// engine operations, so one client never holds the write lock for long.
+const MAX_PENDING_OPS: usize = 1024;
 
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -162,6 +166,10 @@ impl Connection {
         let now = now_ms();
         let mut executed = 0;
         let mut close = None;
+        // The write transaction this batch's commands share; it borrows the
+        // shared state, hence the local handle.
+        let shared = Arc::clone(&self.shared);
+        let mut txn: Option<Txn> = None;
 
         let slow_threshold = self.shared.config().slowlog_log_slower_than;
 
@@ -185,11 +193,19 @@ impl Connection {
             let started = std::time::Instant::now();
 
             let mut ctx = Ctx {
-                shared: &self.shared,
+                shared: &shared,
                 client: &mut self.client,
                 now_ms: now,
+                txn: &mut txn,
             };
             let reply = command::execute(&mut ctx, &args);
+            if txn
+                .as_ref()
+                .is_some_and(|t| t.pending_ops() >= MAX_PENDING_OPS)
+                && !self.commit(&mut txn)
+            {
+                return Some(Close::Now);
+            }
             let micros = started.elapsed().as_micros() as u64;
             if command::server::is_slow(slow_threshold, micros) {
                 command::server::record_slow(&self.shared, &self.client, &args, micros);
@@ -211,6 +227,9 @@ impl Connection {
                 break;
             }
         }
+        if !self.commit(&mut txn) {
+            return Some(Close::Now);
+        }
         if executed > 0 {
             Stats::add(&self.shared.stats.total_commands_processed, executed);
             let mut info = lock(&self.client.handle.info);
@@ -219,6 +238,26 @@ impl Connection {
             info.last_command = self.client.current;
         }
         close
+    }
+
+    /// Commits the batch's shared transaction. A storage failure closes the
+    /// connection without sending the replies: no write is acknowledged
+    /// that did not happen.
+    fn commit(&mut self, txn: &mut Option<Txn>) -> bool {
+        let Some(pending) = txn.take() else {
+            return true;
+        };
+        match pending.commit() {
+            Ok(wrote) => {
+                self.client.wrote |= wrote;
+                true
+            }
+            Err(e) => {
+                crate::log::warning(&format!("closing a client after a failed commit: {e}"));
+                self.output.clear();
+                false
+            }
+        }
     }
 
     /// Shows a command that ran to clients in MONITOR mode, after it ran

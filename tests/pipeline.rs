@@ -1,0 +1,112 @@
+//! Pipelined commands share one write transaction per batch: they must
+//! behave exactly as if sent one at a time.
+
+mod common;
+use common::{exchange, Server};
+use redis::Commands;
+use std::time::Duration;
+
+fn inline(commands: &[&str]) -> Vec<u8> {
+    commands
+        .iter()
+        .flat_map(|c| format!("{c}\r\n").into_bytes())
+        .collect()
+}
+
+#[test]
+fn a_pipeline_answers_like_commands_sent_one_by_one() {
+    let commands = [
+        "SET a 1",
+        "INCR a",
+        "GET a",
+        "SET b x EX 0",
+        "INCR b",
+        "SET b x",
+        "INCR b",
+        "MGET a b c",
+        "DBSIZE",
+        "KEYS *",
+        "SELECT 2",
+        "SET a in-db-2",
+        "SWAPDB 0 2",
+        "GET a",
+        "SELECT 0",
+        "GET a",
+        "FLUSHDB",
+        "DBSIZE",
+        "SET c 1",
+        "RENAME c d",
+        "EXISTS c d",
+        "QUIT",
+    ];
+    let pipelined = {
+        let server = Server::start(&[]);
+        exchange(
+            &mut server.raw(),
+            &inline(&commands),
+            Duration::from_secs(5),
+        )
+    };
+    let one_by_one = {
+        let server = Server::start(&[]);
+        let mut stream = server.raw();
+        let mut replies = Vec::new();
+        for command in commands {
+            stream
+                .set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            replies.extend(exchange(
+                &mut stream,
+                &inline(&[command]),
+                Duration::from_millis(300),
+            ));
+        }
+        replies
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&pipelined),
+        String::from_utf8_lossy(&one_by_one)
+    );
+    assert!(String::from_utf8_lossy(&pipelined).starts_with("+OK\r\n:2\r\n$1\r\n2\r\n"));
+}
+
+#[test]
+fn concurrent_pipelines_lose_no_increment() {
+    let server = Server::start(&[]);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let url = server.url();
+            std::thread::spawn(move || {
+                let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+                for _ in 0..50 {
+                    let mut pipe = redis::pipe();
+                    for _ in 0..100 {
+                        pipe.incr("counter", 1).ignore();
+                    }
+                    pipe.query::<()>(&mut con).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let total: i64 = server.client().get("counter").unwrap();
+    assert_eq!(total, 4 * 50 * 100);
+}
+
+#[test]
+fn other_clients_read_a_pipeline_only_after_it_is_answered() {
+    let server = Server::start(&[]);
+    let mut writer = server.client();
+    let mut pipe = redis::pipe();
+    for i in 0..2000 {
+        pipe.set(format!("k{i}"), i).ignore();
+    }
+    pipe.query::<()>(&mut writer).unwrap();
+    // Acknowledged means visible to everyone.
+    let mut reader = server.client();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut reader).unwrap();
+    assert_eq!(n, 2000);
+    assert_eq!(reader.get::<_, i64>("k1999").unwrap(), 1999);
+}
