@@ -107,6 +107,8 @@ async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
 
 /// Applies `tcp-keepalive` (seconds; 0 = off) to an accepted socket, the way
 /// Redis does: probes after that much idle time, then every third of it.
+/// (Simulated sockets under madsim have no options to set.)
+#[cfg(not(madsim))]
 fn set_keepalive(stream: &TcpStream, seconds: u64) {
     if seconds == 0 {
         return;
@@ -117,6 +119,9 @@ fn set_keepalive(stream: &TcpStream, seconds: u64) {
         .with_interval((idle / 3).max(Duration::from_secs(1)));
     let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
 }
+
+#[cfg(madsim)]
+fn set_keepalive(_stream: &TcpStream, _seconds: u64) {}
 
 fn accept_client(shared: &Arc<Shared>, durability: &Arc<Durability>, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
@@ -196,7 +201,7 @@ async fn sweep_loop(shared: Arc<Shared>) {
 }
 
 async fn termination_signal() {
-    #[cfg(unix)]
+    #[cfg(all(unix, not(madsim)))]
     {
         use tokio::signal::unix::{signal, SignalKind};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
@@ -264,7 +269,7 @@ pub async fn run(mut config: Config) -> Result<(), StartError> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(madsim)))]
 mod tests {
     use super::*;
 
