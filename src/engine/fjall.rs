@@ -36,6 +36,11 @@ impl FjallEngine {
             // We flush the journal ourselves, once per batch of client
             // commands rather than once per write (see `Engine::flush`).
             .manual_journal_persist(true)
+            // fjall 3.1's worker 0 re-queues compaction messages while other
+            // workers are busy, spinning a core; one worker avoids that and
+            // leaves the second core to the server on small machines.
+            .worker_threads(1)
+
             .open()
             .map_err(err("opening the database"))?;
         // Each partition gets its own memtable of this size; the meta partition
