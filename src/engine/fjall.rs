@@ -40,7 +40,6 @@ impl FjallEngine {
             // workers are busy, spinning a core; one worker avoids that and
             // leaves the second core to the server on small machines.
             .worker_threads(1)
-
             .open()
             .map_err(err("opening the database"))?;
         // Each partition gets its own memtable of this size; the meta partition

@@ -130,3 +130,59 @@ impl Default for Durability {
         Durability::new()
     }
 }
+
+#[cfg(all(test, not(madsim)))]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::memory::MemoryEngine;
+    use crate::keyspace::Meta;
+    use bytes::Bytes;
+    use std::sync::atomic::AtomicBool;
+
+    fn write(shared: &Shared, key: &str) -> u64 {
+        let mut txn = shared.store.begin(0);
+        txn.put(0, key.as_bytes(), Meta::string(Bytes::from("v"), 0))
+            .expect("put");
+        txn.commit().expect("commit");
+        shared.store.write_seq()
+    }
+
+    #[tokio::test]
+    async fn a_waited_for_write_survives_a_power_cut_and_an_unsynced_one_does_not() {
+        let engine = Arc::new(MemoryEngine::new());
+        let config = Config {
+            appendfsync: AppendFsync::No,
+            ..Config::default()
+        };
+        let shared = crate::server::build_shared(config, engine.clone()).expect("state");
+        let durability = Arc::new(Durability::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (durability, shared, stop) = (durability.clone(), shared.clone(), stop.clone());
+            std::thread::spawn(move || durability.run(shared, stop))
+        };
+
+        let seq = write(&shared, "acknowledged");
+        durability.wait_synced(seq).await;
+        write(&shared, "never-synced");
+        // With `appendfsync no` nothing syncs on its own before the cut.
+        std::thread::sleep(Duration::from_millis(250));
+        engine.power_cut();
+
+        let now = 0;
+        assert!(shared
+            .store
+            .get(0, b"acknowledged", now)
+            .expect("get")
+            .is_some());
+        assert!(shared
+            .store
+            .get(0, b"never-synced", now)
+            .expect("get")
+            .is_none());
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        durability.wake();
+        thread.join().expect("join");
+    }
+}
