@@ -283,7 +283,15 @@ impl Store {
             .next();
         let Some(item) = dead else { return Ok(0) };
         let (marker, _) = item?;
+        if marker.len() != SYS_DEAD_NS.len() + 4 {
+            // Not a marker we wrote: drop it rather than trip over it forever.
+            let mut batch = Batch::default();
+            batch.delete(Partition::Sys, marker);
+            self.engine.write(batch)?;
+            return Ok(1);
+        }
         let ns = encoding::read_u32(&marker[SYS_DEAD_NS.len()..]);
+
         let mut batch = Batch::default();
         for partition in [Partition::Meta, Partition::Data, Partition::ZScore] {
             let left = budget.saturating_sub(batch.len());
@@ -417,7 +425,7 @@ impl<'a> Txn<'a> {
         let counts = self.counts_mut(ns);
         match &old {
             None => counts.keys += 1,
-            Some(old) if old.expire_at != 0 => counts.expires -= 1,
+            Some(old) if old.expire_at != 0 => counts.expires = counts.expires.saturating_sub(1),
             Some(_) => {}
         }
         if meta.expire_at != 0 {
@@ -458,9 +466,9 @@ impl<'a> Txn<'a> {
 
     fn remove(&mut self, ns: u32, key: &[u8], meta: &Meta) {
         let counts = self.counts_mut(ns);
-        counts.keys -= 1;
+        counts.keys = counts.keys.saturating_sub(1);
         if meta.expire_at != 0 {
-            counts.expires -= 1;
+            counts.expires = counts.expires.saturating_sub(1);
             self.batch.delete(
                 Partition::Expire,
                 encoding::expire_key(meta.expire_at, ns, key),
