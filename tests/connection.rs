@@ -6,25 +6,12 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{bulk, error, int, Raw, NIL, OK};
+use resp::{arity, bulk, error, int, start, Raw, NIL, OK, SYNTAX};
 
-const SYNTAX: &str = "-ERR syntax error\r\n";
 const NOAUTH: &str = "-NOAUTH Authentication required.\r\n";
 const WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
 const BAD_NAME: &str =
     "-ERR Client names cannot contain spaces, newlines or special characters.\r\n";
-
-fn start() -> (Server, Raw) {
-    let server = Server::start(&[]);
-    let raw = Raw::connect(server.port);
-    (server, raw)
-}
-
-fn arity(command: &str) -> String {
-    error(&format!(
-        "ERR wrong number of arguments for '{command}' command"
-    ))
-}
 
 /// The HELLO reply for `proto` and connection `id`, as Redis 7.0.15 sends it
 /// (a flat array in RESP2, a map in RESP3).

@@ -5,30 +5,15 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{bulk, bulks, error, int, strings, Raw, NIL, OK};
+use resp::{
+    arity, bulk, bulks, error, int, invalid_expire, start, strings, Raw, NIL, NOT_INTEGER, OK,
+    SYNTAX,
+};
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
-const SYNTAX: &str = "-ERR syntax error\r\n";
-const NOT_INTEGER: &str = "-ERR value is not an integer or out of range\r\n";
 const DB_RANGE: &str = "-ERR DB index is out of range\r\n";
 const SAME_OBJECT: &str = "-ERR source and destination objects are the same\r\n";
-
-fn start() -> (Server, Raw) {
-    let server = Server::start(&[]);
-    let raw = Raw::connect(server.port);
-    (server, raw)
-}
-
-fn arity(command: &str) -> String {
-    error(&format!(
-        "ERR wrong number of arguments for '{command}' command"
-    ))
-}
-
-fn invalid_expire(command: &str) -> String {
-    error(&format!("ERR invalid expire time in '{command}' command"))
-}
 
 fn sorted(value: &redis::Value) -> BTreeSet<String> {
     strings(value).into_iter().collect()

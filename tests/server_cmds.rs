@@ -6,22 +6,8 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{bulk, bulks, error, int, strings, Raw, OK};
+use resp::{arity, bulk, bulks, error, int, start, strings, Raw, OK, SYNTAX};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const SYNTAX: &str = "-ERR syntax error\r\n";
-
-fn start() -> (Server, Raw) {
-    let server = Server::start(&[]);
-    let raw = Raw::connect(server.port);
-    (server, raw)
-}
-
-fn arity(command: &str) -> String {
-    error(&format!(
-        "ERR wrong number of arguments for '{command}' command"
-    ))
-}
 
 fn unix_now() -> i64 {
     SystemTime::now()

@@ -5,27 +5,9 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{bulk, bulks, error, int, Raw, NIL, OK};
+use resp::{arity, bulk, bulks, error, int, invalid_expire, start, NIL, NOT_INTEGER, OK, SYNTAX};
 
-const SYNTAX: &str = "-ERR syntax error\r\n";
-const NOT_INTEGER: &str = "-ERR value is not an integer or out of range\r\n";
 const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
-
-fn start() -> (Server, Raw) {
-    let server = Server::start(&[]);
-    let raw = Raw::connect(server.port);
-    (server, raw)
-}
-
-fn invalid_expire(command: &str) -> String {
-    error(&format!("ERR invalid expire time in '{command}' command"))
-}
-
-fn arity(command: &str) -> String {
-    error(&format!(
-        "ERR wrong number of arguments for '{command}' command"
-    ))
-}
 
 // ---- GET / SET ----
 

@@ -208,3 +208,26 @@ pub fn strings(value: &redis::Value) -> Vec<String> {
         other => panic!("not an array: {other:?}"),
     }
 }
+
+/// Redis' error replies that many tests expect.
+pub const SYNTAX: &str = "-ERR syntax error\r\n";
+pub const NOT_INTEGER: &str = "-ERR value is not an integer or out of range\r\n";
+
+/// A fresh server and a raw connection to it.
+pub fn start() -> (crate::common::Server, Raw) {
+    let server = crate::common::Server::start(&[]);
+    let raw = Raw::connect(server.port);
+    (server, raw)
+}
+
+/// The wrong-arity error for `command` (e.g. `get` or `config|get`).
+pub fn arity(command: &str) -> String {
+    error(&format!(
+        "ERR wrong number of arguments for '{command}' command"
+    ))
+}
+
+/// The invalid-expire error SET, GETEX, EXPIRE and friends give.
+pub fn invalid_expire(command: &str) -> String {
+    error(&format!("ERR invalid expire time in '{command}' command"))
+}
