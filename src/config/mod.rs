@@ -123,9 +123,10 @@ pub struct Config {
     /// "" = stdout.
     pub logfile: String,
     pub pidfile: String,
-    /// `storage-cache-size`: fjall block cache bytes.
+    /// `storage-cache-size`: fjall block cache bytes (filled as blocks are
+    /// read, so an idle or small server uses far less).
     pub storage_cache_size: u64,
-    /// `storage-write-buffer-size`: fjall max write buffer (memtables) bytes.
+    /// `storage-write-buffer-size`: memtable size of each storage partition.
     pub storage_write_buffer_size: u64,
     /// Active expiry frequency, always within 1..=500.
     pub hz: u32,
@@ -156,7 +157,7 @@ impl Default for Config {
             loglevel: LogLevel::Notice,
             logfile: String::new(),
             pidfile: String::new(),
-            storage_cache_size: 64 * 1024 * 1024,
+            storage_cache_size: 512 * 1024 * 1024,
             storage_write_buffer_size: 64 * 1024 * 1024,
             hz: 10,
             config_file: None,

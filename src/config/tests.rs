@@ -135,7 +135,7 @@ fn defaults() {
         ("loglevel", "notice"),
         ("logfile", ""),
         ("pidfile", ""),
-        ("storage-cache-size", "67108864"),
+        ("storage-cache-size", "536870912"),
         ("storage-write-buffer-size", "67108864"),
         ("hz", "10"),
         ("daemonize", "no"),
