@@ -362,7 +362,7 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     std::thread::spawn(move || {
         if let Err(e) = save_snapshot(&shared) {
-            eprintln!("Background saving error: {e}");
+            crate::log::warning(&format!("Background saving error: {e}"));
         }
         shared.save.in_progress.store(false, Ordering::Release);
     });
