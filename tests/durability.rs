@@ -41,9 +41,10 @@ fn clean_shutdown_keeps_values_ttls_and_counts() {
     assert_eq!(con.get::<_, String>("in-db-3").unwrap(), "yes");
 }
 
-/// Writers set `w{writer}:{n}` as fast as they can and remember every
-/// acknowledged `n`; the server is killed mid-stream and restarted.
-fn acknowledged_writes_survive_kill9(policy: &str, trials: usize) {
+/// Writers set `w{writer}:{n}` as fast as they can, `batch` SETs per round
+/// trip (a pipeline when more than one), and remember every acknowledged `n`;
+/// the server is killed mid-stream and restarted.
+fn acknowledged_writes_survive_kill9(policy: &str, trials: usize, batch: u64) {
     let dir = tempfile::tempdir().unwrap();
     for trial in 0..trials {
         let mut server = Server::start_in(dir.path(), &["--appendfsync", policy]);
@@ -56,12 +57,18 @@ fn acknowledged_writes_survive_kill9(policy: &str, trials: usize) {
                     let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
                     let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) {
-                        let key = format!("t{trial}:w{writer}:{n}");
-                        match con.set::<_, _, ()>(&key, n) {
-                            Ok(()) => acknowledged.lock().unwrap().push((key, n)),
+                        let keys: Vec<(String, u64)> = (n..n + batch)
+                            .map(|i| (format!("t{trial}:w{writer}:{i}"), i))
+                            .collect();
+                        let mut pipe = redis::pipe();
+                        for (key, i) in &keys {
+                            pipe.set(key, *i).ignore();
+                        }
+                        match pipe.query::<()>(&mut con) {
+                            Ok(()) => acknowledged.lock().unwrap().extend(keys),
                             Err(_) => return,
                         }
-                        n += 1;
+                        n += batch;
                     }
                 })
             })
@@ -100,12 +107,17 @@ fn acknowledged_writes_survive_kill9(policy: &str, trials: usize) {
 
 #[test]
 fn appendfsync_always_loses_no_acknowledged_write_on_kill9() {
-    acknowledged_writes_survive_kill9("always", 3);
+    acknowledged_writes_survive_kill9("always", 3, 1);
 }
 
 #[test]
 fn appendfsync_everysec_loses_no_acknowledged_write_on_process_crash() {
-    acknowledged_writes_survive_kill9("everysec", 2);
+    acknowledged_writes_survive_kill9("everysec", 2, 1);
+}
+
+#[test]
+fn appendfsync_always_loses_no_acknowledged_pipelined_write_on_kill9() {
+    acknowledged_writes_survive_kill9("always", 3, 20);
 }
 
 #[test]
