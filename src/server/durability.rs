@@ -13,12 +13,13 @@
 //!   a crash of the process alone loses nothing.
 //!
 //! Syncing runs on its own OS thread so that an fsync never stalls the
-//! async workers.
+//! async workers (a task under madsim, where threads are not allowed).
 
 use crate::command::Shared;
 use crate::config::AppendFsync;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 pub struct Durability {
@@ -93,28 +94,45 @@ impl Durability {
         }
     }
 
-    /// The sync loop; returns when `stop` says so.
-    pub fn run(self: Arc<Self>, shared: Arc<Shared>, stop: Arc<std::sync::atomic::AtomicBool>) {
-        let mut last_periodic = std::time::Instant::now();
-        while !stop.load(std::sync::atomic::Ordering::Acquire) {
-            let requested = {
+    /// Syncs if a client waits for it or the `everysec` second is over.
+    fn step(&self, shared: &Shared, last_periodic: &mut Instant) {
+        let requested = *crate::command::context::lock(&self.requested);
+        let periodic_due = shared.appendfsync() == AppendFsync::EverySec
+            && last_periodic.elapsed() >= Duration::from_secs(1);
+        if requested > *self.synced.borrow() || periodic_due {
+            self.sync_now(shared);
+            if periodic_due {
+                *last_periodic = Instant::now();
+            }
+        }
+    }
+
+    /// The sync loop on its own OS thread; returns when `stop` says so.
+    pub fn run(self: Arc<Self>, shared: Arc<Shared>, stop: Arc<AtomicBool>) {
+        let mut last_periodic = Instant::now();
+        while !stop.load(Ordering::Acquire) {
+            {
                 let guard = crate::command::context::lock(&self.requested);
-                let (guard, _) = self
+                let _ = self
                     .wake
                     .wait_timeout_while(guard, Duration::from_millis(100), |requested| {
                         *requested <= *self.synced.borrow()
                     })
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                *guard
-            };
-            let periodic_due = shared.appendfsync() == AppendFsync::EverySec
-                && last_periodic.elapsed() >= Duration::from_secs(1);
-            if requested > *self.synced.borrow() || periodic_due {
-                self.sync_now(&shared);
-                if periodic_due {
-                    last_periodic = std::time::Instant::now();
-                }
             }
+            self.step(&shared, &mut last_periodic);
+        }
+        self.sync_now(&shared);
+    }
+
+    /// The same loop as a task, for madsim, which forbids OS threads: it
+    /// polls every millisecond of simulated time.
+    #[cfg(madsim)]
+    pub async fn run_task(self: Arc<Self>, shared: Arc<Shared>, stop: Arc<AtomicBool>) {
+        let mut last_periodic = Instant::now();
+        while !stop.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            self.step(&shared, &mut last_periodic);
         }
         self.sync_now(&shared);
     }

@@ -215,9 +215,50 @@ async fn termination_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Runs a server until SHUTDOWN, SIGTERM or SIGINT.
-pub async fn run(mut config: Config) -> Result<(), StartError> {
+/// Runs a server on the fjall engine in `dir` until SHUTDOWN, SIGTERM or
+/// SIGINT.
+pub async fn run(config: Config) -> Result<(), StartError> {
     let engine = open_engine(&config)?;
+    serve(config, engine).await
+}
+
+/// The background sync loop: an OS thread, or a task under madsim.
+struct SyncLoop {
+    stop: Arc<AtomicBool>,
+    #[cfg(not(madsim))]
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl SyncLoop {
+    fn start(durability: &Arc<Durability>, shared: &Arc<Shared>) -> Result<SyncLoop, StartError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (durability, shared, stop_flag) = (durability.clone(), shared.clone(), stop.clone());
+        #[cfg(not(madsim))]
+        {
+            let thread = std::thread::Builder::new()
+                .name("redstone-sync".into())
+                .spawn(move || durability.run(shared, stop_flag))
+                .map_err(|e| StartError(format!("Can't start the sync thread: {e}")))?;
+            Ok(SyncLoop { stop, thread })
+        }
+        #[cfg(madsim)]
+        {
+            tokio::spawn(durability.run_task(shared, stop_flag));
+            Ok(SyncLoop { stop })
+        }
+    }
+
+    fn stop(self, durability: &Durability) {
+        self.stop.store(true, Ordering::Release);
+        durability.wake();
+        #[cfg(not(madsim))]
+        let _ = self.thread.join();
+    }
+}
+
+/// Runs a server on `engine` (the memory engine under simulation) until
+/// SHUTDOWN, SIGTERM or SIGINT.
+pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), StartError> {
     let listeners = bind(&config).await?;
     // `port 0` asks the OS for a free port; report the one we got.
     if config.port == 0 {
@@ -225,7 +266,6 @@ pub async fn run(mut config: Config) -> Result<(), StartError> {
             config.port = address.port();
         }
     }
-
     let pidfile = config.pidfile.clone();
     if !pidfile.is_empty() {
         std::fs::write(&pidfile, format!("{}\n", std::process::id()))
@@ -233,14 +273,7 @@ pub async fn run(mut config: Config) -> Result<(), StartError> {
     }
     let shared = build_shared(config, engine)?;
     let durability = Arc::new(Durability::new());
-    let stop = Arc::new(AtomicBool::new(false));
-    let sync_thread = {
-        let (durability, shared, stop) = (durability.clone(), shared.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("redstone-sync".into())
-            .spawn(move || durability.run(shared, stop))
-            .map_err(|e| StartError(format!("Can't start the sync thread: {e}")))?
-    };
+    let sync_loop = SyncLoop::start(&durability, &shared)?;
     for listener in listeners {
         if let Ok(addr) = listener.local_addr() {
             crate::log::notice(&format!("Ready to accept connections tcp {addr}"));
@@ -256,9 +289,7 @@ pub async fn run(mut config: Config) -> Result<(), StartError> {
         _ = shutdown.wait_for(|requested| *requested) => crate::log::notice("User requested shutdown..."),
     }
     shared.shutdown.send_replace(true);
-    stop.store(true, Ordering::Release);
-    durability.wake();
-    let _ = sync_thread.join();
+    sync_loop.stop(&durability);
     if let Err(e) = shared.store.engine().sync() {
         crate::log::warning(&format!("final sync failed: {e}"));
     }
