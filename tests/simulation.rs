@@ -29,7 +29,7 @@ fn run_madsim_suite(env: &[(&str, &str)]) {
          CARGO_TARGET_DIR=target/madsim cargo test --test madsim_smoke\n\
          --- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
     );
-    assert!(stdout.contains("test result: ok. 1 passed"), "{stdout}");
+    assert!(stdout.contains("test result: ok."), "{stdout}");
 }
 
 #[test]
