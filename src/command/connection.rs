@@ -157,15 +157,7 @@ const CLIENT: &[Command] = &[
         "Sets information specific to the client or connection.",
         client_setinfo,
     ),
-    Command::new(
-        "help",
-        2,
-        &["loading", "stale"],
-        (0, 0, 0),
-        "connection",
-        "Returns helpful text about the different subcommands.",
-        client_help,
-    ),
+    Command::help("connection", client_help),
 ];
 
 fn ping(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

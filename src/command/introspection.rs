@@ -63,15 +63,7 @@ const SUBCOMMANDS: &[Command] = &[
         "Extracts the key names from an arbitrary command.",
         getkeys,
     ),
-    Command::new(
-        "help",
-        2,
-        &["loading", "stale"],
-        (0, 0, 0),
-        "server",
-        "Returns helpful text about the different subcommands.",
-        help,
-    ),
+    Command::help("server", help),
 ];
 
 /// Commands of the "server" group that act on the keyspace.

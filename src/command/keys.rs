@@ -77,15 +77,7 @@ const OBJECT: &[Command] = &[
         "Returns the logarithmic access frequency counter of a Redis object.",
         object_freq,
     ),
-    Command::new(
-        "help",
-        2,
-        &["loading", "stale"],
-        (0, 0, 0),
-        "generic",
-        "Returns helpful text about the different subcommands.",
-        object_help,
-    ),
+    Command::help("generic", object_help),
 ];
 
 fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

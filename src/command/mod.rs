@@ -80,6 +80,19 @@ impl Command {
         }
     }
 
+    /// The `HELP` subcommand every container has.
+    pub const fn help(group: &'static str, handler: Handler) -> Command {
+        Command::new(
+            "help",
+            2,
+            &["loading", "stale"],
+            (0, 0, 0),
+            group,
+            "Returns helpful text about the different subcommands.",
+            handler,
+        )
+    }
+
     /// A container such as CONFIG or CLIENT, whose work is done by subcommands.
     pub const fn container(
         name: &'static str,

@@ -142,15 +142,7 @@ const CONFIG: &[Command] = &[
         "Resets the server's statistics.",
         config_resetstat,
     ),
-    Command::new(
-        "help",
-        2,
-        &["loading", "stale"],
-        (0, 0, 0),
-        "server",
-        "Returns helpful text about the different subcommands.",
-        config_help,
-    ),
+    Command::help("server", config_help),
 ];
 
 const SLOWLOG: &[Command] = &[
@@ -181,15 +173,7 @@ const SLOWLOG: &[Command] = &[
         "Clears all entries from the slow log.",
         slowlog_reset,
     ),
-    Command::new(
-        "help",
-        2,
-        &["loading", "stale"],
-        (0, 0, 0),
-        "server",
-        "Show helpful text about the different subcommands",
-        slowlog_help,
-    ),
+    Command::help("server", slowlog_help),
 ];
 
 const FUNCTION: &[Command] = &[Command::new(
