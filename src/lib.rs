@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod config;
+pub mod cluster;
 pub mod engine;
 pub mod glob;
 pub mod keyspace;

@@ -93,6 +93,47 @@ impl Default for CompatOptions {
     }
 }
 
+/// Cluster mode settings, with redis.conf's names and defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterOptions {
+    pub enabled: bool,
+    /// nodes.conf, relative to `dir` unless absolute.
+    pub config_file: String,
+    /// Milliseconds without a PONG before a node is suspected (PFAIL).
+    pub node_timeout: u64,
+    /// Bus port; 0 means client port + 10000.
+    pub port: u16,
+    /// Address, ports and hostname other nodes and clients are told to use;
+    /// empty / 0 means "the real one".
+    pub announce_ip: String,
+    pub announce_port: u16,
+    pub announce_bus_port: u16,
+    pub announce_hostname: String,
+    pub require_full_coverage: bool,
+    pub allow_reads_when_down: bool,
+    pub migration_barrier: u32,
+    pub replica_no_failover: bool,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            enabled: false,
+            config_file: "nodes.conf".to_string(),
+            node_timeout: 15000,
+            port: 0,
+            announce_ip: String::new(),
+            announce_port: 0,
+            announce_bus_port: 0,
+            announce_hostname: String::new(),
+            require_full_coverage: true,
+            allow_reads_when_down: false,
+            migration_barrier: 1,
+            replica_no_failover: false,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// TCP port, 0..=65535.
@@ -134,6 +175,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// Redis-only directives that are accepted but ignored.
     pub compat: CompatOptions,
+    /// The `cluster-*` directives.
+    pub cluster: ClusterOptions,
 }
 
 impl Default for Config {
@@ -162,6 +205,7 @@ impl Default for Config {
             hz: 10,
             config_file: None,
             compat: CompatOptions::default(),
+            cluster: ClusterOptions::default(),
         }
     }
 }

@@ -113,6 +113,29 @@ pub(super) static OPTIONS: &[OptionDef] = &[
     // Like Redis: any 0..=INT_MAX is accepted, then clamped to 1..=500.
     int("hz", 0, 0, INT_MAX, |c| c.hz.into(), |c, v| c.hz = v.clamp(1, 500) as u32),
 
+    boolean("cluster-enabled", IMMUTABLE, |c| c.cluster.enabled, |c, v| c.cluster.enabled = v),
+    string("cluster-config-file", IMMUTABLE, check_cluster_config_file,
+        |c| c.cluster.config_file.clone(), |c, v| c.cluster.config_file = v),
+    int("cluster-node-timeout", 0, 0, LLONG_MAX,
+        |c| c.cluster.node_timeout as i64, |c, v| c.cluster.node_timeout = v as u64),
+    int("cluster-port", IMMUTABLE, 0, 65535, |c| c.cluster.port.into(), |c, v| c.cluster.port = v as u16),
+    string("cluster-announce-ip", 0, any_string,
+        |c| c.cluster.announce_ip.clone(), |c, v| c.cluster.announce_ip = v),
+    int("cluster-announce-port", 0, 0, 65535,
+        |c| c.cluster.announce_port.into(), |c, v| c.cluster.announce_port = v as u16),
+    int("cluster-announce-bus-port", 0, 0, 65535,
+        |c| c.cluster.announce_bus_port.into(), |c, v| c.cluster.announce_bus_port = v as u16),
+    string("cluster-announce-hostname", 0, check_hostname,
+        |c| c.cluster.announce_hostname.clone(), |c, v| c.cluster.announce_hostname = v),
+    boolean("cluster-require-full-coverage", 0,
+        |c| c.cluster.require_full_coverage, |c, v| c.cluster.require_full_coverage = v),
+    boolean("cluster-allow-reads-when-down", 0,
+        |c| c.cluster.allow_reads_when_down, |c, v| c.cluster.allow_reads_when_down = v),
+    int("cluster-migration-barrier", 0, 0, INT_MAX,
+        |c| c.cluster.migration_barrier.into(), |c, v| c.cluster.migration_barrier = v as u32),
+    boolean("cluster-replica-no-failover", 0,
+        |c| c.cluster.replica_no_failover, |c, v| c.cluster.replica_no_failover = v),
+
     // Accepted for redis.conf compatibility, validated and stored, otherwise ignored.
     boolean("daemonize", IMMUTABLE, |c| c.compat.daemonize, |c, v| c.compat.daemonize = v),
     boolean("protected-mode", 0, |c| c.compat.protected_mode, |c, v| c.compat.protected_mode = v),
@@ -237,6 +260,23 @@ const fn string(
 
 fn any_string(_: &str) -> Result<(), &'static str> {
     Ok(())
+}
+
+fn check_cluster_config_file(v: &str) -> Result<(), &'static str> {
+    if v.is_empty() {
+        Err("cluster-config-file can't be empty")
+    } else {
+        Ok(())
+    }
+}
+
+/// Redis `isValidAuxString` for hostnames: letters, digits, '-' and '.'.
+fn check_hostname(v: &str) -> Result<(), &'static str> {
+    if v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+        Ok(())
+    } else {
+        Err("Hostnames must be less than 256 characters and only contain alphanumeric characters, '-' or '.'")
+    }
 }
 
 fn check_dir(v: &str) -> Result<(), &'static str> {

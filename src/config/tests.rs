@@ -66,6 +66,18 @@ pidfile /tmp/redstone.pid
 storage-cache-size 128mb
 storage-write-buffer-size 16MB
 hz 100
+cluster-enabled yes
+cluster-config-file nodes-7000.conf
+cluster-node-timeout 5000
+cluster-port 17001
+cluster-announce-ip 10.1.2.3
+cluster-announce-port 7100
+cluster-announce-bus-port 17100
+cluster-announce-hostname node-1.example
+cluster-require-full-coverage no
+cluster-allow-reads-when-down yes
+cluster-migration-barrier 2
+cluster-replica-no-failover yes
 daemonize yes
 protected-mode no
 tcp-backlog 1024
@@ -108,6 +120,20 @@ fn non_default() -> Config {
             appendfilename: "x.aof".to_string(),
             dbfilename: "x.rdb".to_string(),
         },
+        cluster: ClusterOptions {
+            enabled: true,
+            config_file: "nodes-7000.conf".to_string(),
+            node_timeout: 5000,
+            port: 17001,
+            announce_ip: "10.1.2.3".to_string(),
+            announce_port: 7100,
+            announce_bus_port: 17100,
+            announce_hostname: "node-1.example".to_string(),
+            require_full_coverage: false,
+            allow_reads_when_down: true,
+            migration_barrier: 2,
+            replica_no_failover: true,
+        },
     }
 }
 
@@ -138,6 +164,18 @@ fn defaults() {
         ("storage-cache-size", "536870912"),
         ("storage-write-buffer-size", "67108864"),
         ("hz", "10"),
+        ("cluster-enabled", "no"),
+        ("cluster-config-file", "nodes.conf"),
+        ("cluster-node-timeout", "15000"),
+        ("cluster-port", "0"),
+        ("cluster-announce-ip", ""),
+        ("cluster-announce-port", "0"),
+        ("cluster-announce-bus-port", "0"),
+        ("cluster-announce-hostname", ""),
+        ("cluster-require-full-coverage", "yes"),
+        ("cluster-allow-reads-when-down", "no"),
+        ("cluster-migration-barrier", "1"),
+        ("cluster-replica-no-failover", "no"),
         ("daemonize", "no"),
         ("protected-mode", "yes"),
         ("tcp-backlog", "511"),
@@ -548,7 +586,10 @@ fn config_get_globs() {
             "bind",
             "proto-max-bulk-len",
             "pidfile",
-            "protected-mode"
+            "protected-mode",
+            "cluster-port",
+            "cluster-announce-port",
+            "cluster-announce-bus-port"
         ]
     );
     assert_eq!(get(&c, "storage-*").len(), 2);

@@ -130,6 +130,14 @@ pub fn meta_key_in_slot(ns: u32, slot: u16, key: &[u8]) -> Bytes {
     out.freeze()
 }
 
+/// The prefix shared by the meta keys of one hash slot of a namespace.
+pub fn slot_prefix(ns: u32, slot: u16) -> [u8; META_PREFIX_LEN] {
+    let mut prefix = [0u8; META_PREFIX_LEN];
+    prefix[..4].copy_from_slice(&ns.to_be_bytes());
+    prefix[4..].copy_from_slice(&slot.to_be_bytes());
+    prefix
+}
+
 /// The prefix shared by every meta key of a namespace.
 pub fn ns_prefix(ns: u32) -> [u8; NS_LEN] {
     ns.to_be_bytes()

@@ -242,6 +242,27 @@ impl Store {
         Ok(out)
     }
 
+    /// Live keys of `db` in hash slot `slot`, in storage order, at most
+    /// `limit`: a range read over the slot's contiguous meta keys
+    /// (CLUSTER GETKEYSINSLOT / COUNTKEYSINSLOT), never a keyspace scan.
+    pub fn slot_keys(&self, db: usize, slot: u16, limit: usize, now_ms: u64) -> Result<Vec<Bytes>> {
+        let range = prefix_range(&encoding::slot_prefix(self.ns(db), slot));
+        let mut out = Vec::new();
+        for item in self.engine.scan(Partition::Meta, range) {
+            if out.len() >= limit {
+                break;
+            }
+            let (raw_key, raw_meta) = item?;
+            if decode_meta(raw_meta)?.is_expired(now_ms) {
+                continue;
+            }
+            let (_, _, key) =
+                encoding::split_meta_key(&raw_key).ok_or_else(|| corrupt("meta key"))?;
+            out.push(key);
+        }
+        Ok(out)
+    }
+
     /// Runs one step of active expiry: deletes up to `budget` keys whose time
     /// has come. Returns how many expire-index entries were processed, so the
     /// caller can run again at once when the budget was used up.
