@@ -238,13 +238,20 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         field("version", Frame::bulk(crate::REDIS_VERSION)),
         field("proto", Frame::Integer(protocol.version())),
         field("id", Frame::Integer(ctx.client.id() as i64)),
-        field("mode", Frame::bulk("standalone")),
+        field(
+            "mode",
+            Frame::bulk(if ctx.shared.cluster.is_some() { "cluster" } else { "standalone" }),
+        ),
         field("role", Frame::bulk("master")),
         field("modules", Frame::Array(Vec::new())),
     ]))
 }
 
 fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = super::args::int_arg(&args[1])?;
+    if ctx.shared.cluster.is_some() && db != 0 {
+        return Err(err("ERR SELECT is not allowed in cluster mode"));
+    }
     ctx.client.db = super::keys::db_index(ctx, &args[1])?;
     ctx.client.info().db = ctx.client.db;
     Ok(Frame::ok())

@@ -206,6 +206,8 @@ pub struct Shared {
     pub monitor: tokio::sync::broadcast::Sender<Bytes>,
     /// Lets a command hand the shared state to a background thread (BGSAVE).
     pub self_ref: std::sync::Weak<Shared>,
+    /// The cluster node, when `cluster-enabled yes`.
+    pub cluster: Option<Arc<super::cluster::ClusterHandle>>,
 }
 
 impl Shared {
@@ -249,6 +251,9 @@ pub struct Client {
     pub monitor: bool,
     /// The command running now (or last run): CLIENT LIST's `cmd` field.
     pub current: Option<super::Resolved>,
+    /// READONLY was sent: a replica serves this client's reads of its
+    /// master's slots instead of redirecting them.
+    pub cluster_readonly: bool,
 }
 
 impl Client {
@@ -263,6 +268,7 @@ impl Client {
             wrote: false,
             monitor: false,
             current: None,
+            cluster_readonly: false,
         }
     }
 

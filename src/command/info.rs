@@ -12,6 +12,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "cluster",
     "keyspace",
 ];
 
@@ -62,7 +63,10 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("redis_git_sha1", "00000000".into()),
                 ("redis_git_dirty", "0".into()),
                 ("redis_build_id", "0".into()),
-                ("redis_mode", "standalone".into()),
+                (
+                    "redis_mode",
+                    if config.cluster.enabled { "cluster" } else { "standalone" }.into(),
+                ),
                 (
                     "os",
                     format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
@@ -207,6 +211,10 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("used_cpu_user", format!("{user:.6}")),
             ]
         }
+        "cluster" => vec![(
+            "cluster_enabled",
+            u8::from(config.cluster.enabled).to_string(),
+        )],
         "keyspace" => (0..shared.store.databases())
             .filter_map(|db| {
                 let counts = shared.store.counts(db);

@@ -180,6 +180,9 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.shared.cluster.is_some() {
+        return Err(err("ERR MOVE is not allowed in cluster mode"));
+    }
     let target_db = db_index(ctx, &args[2])?;
     if target_db == ctx.db() {
         return Err(err("ERR source and destination objects are the same"));
@@ -507,6 +510,9 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.shared.cluster.is_some() {
+        return Err(err("ERR SWAPDB is not allowed in cluster mode"));
+    }
     let first = parse_i64(&args[1]).ok_or_else(|| err("ERR invalid first DB index"))?;
     let second = parse_i64(&args[2]).ok_or_else(|| err("ERR invalid second DB index"))?;
     let databases = ctx.shared.store.databases() as i64;

@@ -6,6 +6,7 @@
 //! error reply with Redis' wording.
 
 pub mod args;
+pub mod cluster;
 pub mod connection;
 pub mod context;
 pub mod decimal;
@@ -148,6 +149,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         keys::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
+        cluster::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -261,6 +263,9 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     let command = resolved.command;
     if !ctx.client.authenticated && !command.has_flag("no_auth") {
         return err("NOAUTH Authentication required.");
+    }
+    if let Err(redirect) = cluster::route(ctx, resolved, args) {
+        return redirect;
     }
     (command.handler)(ctx, args).unwrap_or_else(|reply| reply)
 }

@@ -113,7 +113,7 @@ fn key_positions_follow_first_last_step() {
 fn transcript(protocol: crate::resp::Protocol, commands: &[&[&str]]) -> String {
     let engine = std::sync::Arc::new(crate::engine::memory::MemoryEngine::new());
     let shared =
-        crate::server::build_shared(crate::config::Config::default(), engine).expect("state");
+        crate::server::build_shared(crate::config::Config::default(), engine, None).expect("state");
     let handle = shared
         .clients
         .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), 0);

@@ -173,7 +173,7 @@ mod tests {
             appendfsync: AppendFsync::No,
             ..Config::default()
         };
-        let shared = crate::server::build_shared(config, engine.clone()).expect("state");
+        let shared = crate::server::build_shared(config, engine.clone(), None).expect("state");
         let durability = Arc::new(Durability::new());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

@@ -2,10 +2,12 @@
 //! engine, accepts connections, runs the background tasks (active expiry,
 //! reclaiming flushed data, syncing) and shuts down cleanly.
 
+pub mod cluster_bus;
 pub mod connection;
 pub mod durability;
 
 use crate::command::context::{ClientRegistry, CursorTable, SaveState, SlowLog, Stats};
+use crate::command::cluster::ClusterHandle;
 use crate::command::Shared;
 use crate::config::Config;
 use crate::engine::fjall::{FjallEngine, FjallOptions};
@@ -55,7 +57,11 @@ pub fn open_engine(config: &Config) -> Result<Arc<dyn Engine>, StartError> {
     Ok(Arc::new(engine))
 }
 
-pub fn build_shared(config: Config, engine: Arc<dyn Engine>) -> Result<Arc<Shared>, StartError> {
+pub fn build_shared(
+    config: Config,
+    engine: Arc<dyn Engine>,
+    cluster: Option<Arc<ClusterHandle>>,
+) -> Result<Arc<Shared>, StartError> {
     let store = Store::open(engine, config.databases).map_err(|e| StartError(e.to_string()))?;
     let now = connection::now_ms();
     let data_dir = config.dir.clone();
@@ -75,6 +81,7 @@ pub fn build_shared(config: Config, engine: Arc<dyn Engine>) -> Result<Arc<Share
             shutdown: tokio::sync::watch::channel(false).0,
             monitor: tokio::sync::broadcast::channel(4096).0,
             self_ref: self_ref.clone(),
+            cluster,
             config: RwLock::new(config),
         };
         let policy = shared.config().appendfsync;
@@ -271,7 +278,15 @@ pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), St
         std::fs::write(&pidfile, format!("{}\n", std::process::id()))
             .map_err(|e| StartError(format!("Can't write pidfile {pidfile}: {e}")))?;
     }
-    let shared = build_shared(config, engine)?;
+    let cluster = if config.cluster.enabled {
+        Some(cluster_bus::open(&config).await?)
+    } else {
+        None
+    };
+    let shared = build_shared(config, engine, cluster.as_ref().map(|(handle, _)| handle.clone()))?;
+    if let Some((handle, bus)) = cluster {
+        bus.spawn(handle);
+    }
     let durability = Arc::new(Durability::new());
     let sync_loop = SyncLoop::start(&durability, &shared)?;
     for listener in listeners {

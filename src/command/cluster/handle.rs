@@ -1,0 +1,140 @@
+//! The running node as commands and the bus driver share it: the sans-IO
+//! [`Node`] behind a lock, the routing snapshot connections read without that
+//! lock, and the outbox of bus messages the driver sends.
+//!
+//! Every change to the node goes through [`ClusterHandle::with_node`], which
+//! after the change, in this order: writes nodes.conf if the persisted state
+//! changed (so nothing is acted on or acknowledged before it is durable),
+//! hands the messages to send to the driver, applies the events, and
+//! refreshes the routing snapshot.
+
+use crate::cluster::node::{Event, Node, Transmit};
+use crate::cluster::nodes_conf;
+use crate::cluster::routing::Routing;
+use crate::cluster::ClusterConfig;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// A bus link as CLUSTER LINKS shows it, kept up to date by the driver.
+#[derive(Clone, Debug)]
+pub struct LinkInfo {
+    /// "to" (we connected) or "from" (they connected).
+    pub direction: &'static str,
+    pub node: String,
+    pub created_ms: u64,
+}
+
+pub struct ClusterHandle {
+    node: Mutex<Node>,
+    routing: RwLock<Arc<Routing>>,
+    nodes_conf: PathBuf,
+    allow_reads_when_down: std::sync::atomic::AtomicBool,
+    outbox: tokio::sync::mpsc::UnboundedSender<Transmit>,
+    /// The bus links the driver has open, for CLUSTER LINKS.
+    pub links: Mutex<Vec<LinkInfo>>,
+}
+
+impl ClusterHandle {
+    /// Wraps `node`; the returned receiver yields what the bus must send.
+    pub fn new(
+        node: Node,
+        nodes_conf: PathBuf,
+        allow_reads_when_down: bool,
+    ) -> (ClusterHandle, tokio::sync::mpsc::UnboundedReceiver<Transmit>) {
+        let (outbox, transmits) = tokio::sync::mpsc::unbounded_channel();
+        let handle = ClusterHandle {
+            node: Mutex::new(node),
+            routing: RwLock::new(Arc::new(Routing::empty())),
+            nodes_conf,
+            allow_reads_when_down: allow_reads_when_down.into(),
+            outbox,
+            links: Mutex::new(Vec::new()),
+        };
+        (handle, transmits)
+    }
+
+    /// Runs `change` on the node, then persists, sends, applies events and
+    /// refreshes routing (see the module comment). A failure to write
+    /// nodes.conf is returned after the change: Redis treats it as fatal
+    /// for the change being acknowledged.
+    pub fn with_node<T>(&self, change: impl FnOnce(&mut Node) -> T) -> Result<T, String> {
+        let mut node = super::super::context::lock(&self.node);
+        let value = change(&mut node);
+        let mut saved = Ok(());
+        while let Some(config) = node.poll_save() {
+            saved = write_nodes_conf(&self.nodes_conf, &config);
+            if let Err(e) = &saved {
+                crate::log::warning(&format!("Writing {}: {e}", self.nodes_conf.display()));
+            }
+        }
+        while let Some(transmit) = node.poll_transmit() {
+            let _ = self.outbox.send(transmit);
+        }
+        while let Some(event) = node.poll_event() {
+            match event {
+                Event::Log { warning: true, text } => crate::log::warning(&text),
+                Event::Log { warning: false, text } => crate::log::notice(&text),
+                // Routing is refreshed below whatever happened; pub/sub across
+                // nodes comes with pub/sub itself.
+                _ => {}
+            }
+        }
+        self.refresh_routing(&node);
+        saved.map(|()| value)
+    }
+
+    /// Reads the node without changing it.
+    pub fn read<T>(&self, look: impl FnOnce(&Node) -> T) -> T {
+        look(&super::super::context::lock(&self.node))
+    }
+
+    pub fn routing(&self) -> Arc<Routing> {
+        self.routing
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub fn set_allow_reads_when_down(&self, allow: bool) {
+        self.allow_reads_when_down
+            .store(allow, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn nodes_conf_path(&self) -> &Path {
+        &self.nodes_conf
+    }
+
+    fn refresh_routing(&self, node: &Node) {
+        let allow_reads = self
+            .allow_reads_when_down
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let routing = Routing::new(node.myself(), &node.records(), node.state_ok(), allow_reads);
+        *self
+            .routing
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(routing);
+    }
+}
+
+/// Writes nodes.conf the crash-safe way: a temporary file in the same
+/// directory, fsync, rename over the old one, fsync the directory.
+pub fn write_nodes_conf(path: &Path, config: &ClusterConfig) -> std::io::Result<()> {
+    let text = nodes_conf::serialize(config);
+    let temp = path.with_extension("tmp-redstone");
+    {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temp, path)?;
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! The cluster bus driver: the I/O around the sans-IO `cluster::Node`.
+//!
+//! - The listener on the bus port accepts peers' links; each link's bytes
+//!   are cut into messages by `cluster::codec` and fed to the node. A
+//!   malformed or foreign message is logged and its link dropped.
+//! - Messages the node wants sent go out on one outgoing link per peer
+//!   address, connected on demand and reconnected with backoff. While a
+//!   link is down its messages are dropped, as Redis does: the node's
+//!   PING/PONG timers notice and retry.
+//! - A timer calls the node's `handle_timeout` (clusterCron) at least every
+//!   100 ms.
+
+use crate::cluster::codec;
+use crate::cluster::node::{Config as NodeConfig, Node, Transmit};
+use crate::cluster::nodes_conf;
+use crate::command::cluster::handle::{ClusterHandle, LinkInfo};
+use crate::command::context::lock;
+use crate::config::Config;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use super::connection::now_ms;
+use super::StartError;
+
+/// How often clusterCron runs at least.
+const TICK: Duration = Duration::from_millis(100);
+/// Messages queued for one peer before newer ones are dropped.
+const LINK_QUEUE: usize = 1024;
+/// Longest a bus frame may be (matches the codec's own limit).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Where nodes.conf lives: `cluster-config-file`, relative to `dir`.
+pub fn nodes_conf_path(config: &Config) -> PathBuf {
+    let file = PathBuf::from(&config.cluster.config_file);
+    if file.is_absolute() {
+        file
+    } else {
+        config.dir.join(file)
+    }
+}
+
+/// The bus port we listen on: `cluster-port`, or client port + 10000.
+fn bus_port(config: &Config) -> Result<u16, StartError> {
+    if config.cluster.port != 0 {
+        return Ok(config.cluster.port);
+    }
+    config.port.checked_add(10000).ok_or_else(|| {
+        StartError(format!(
+            "The client port {} is too high to derive the cluster bus port (port + 10000); set cluster-port",
+            config.port
+        ))
+    })
+}
+
+/// The address this node announces: `cluster-announce-ip`, else the bind
+/// address when it is a specific one, else empty (peers then use the
+/// address our messages come from).
+fn announced_ip(config: &Config) -> String {
+    if !config.cluster.announce_ip.is_empty() {
+        return config.cluster.announce_ip.clone();
+    }
+    let first = config.bind.first().map(|a| a.trim_start_matches('-'));
+    match first {
+        Some(address) if !matches!(address, "*" | "0.0.0.0" | "::" | "::*") => address.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn node_config(config: &Config, bus_port: u16) -> NodeConfig {
+    let cluster = &config.cluster;
+    let nonzero = |announced: u16, real: u16| if announced != 0 { announced } else { real };
+    NodeConfig {
+        node_timeout: cluster.node_timeout,
+        require_full_coverage: cluster.require_full_coverage,
+        migration_barrier: cluster.migration_barrier,
+        replica_no_failover: cluster.replica_no_failover,
+        ip: announced_ip(config),
+        port: nonzero(cluster.announce_port, config.port),
+        bus_port: nonzero(cluster.announce_bus_port, bus_port),
+        hostname: cluster.announce_hostname.clone(),
+    }
+}
+
+/// The running bus: created before the server's shared state (which holds
+/// the handle), started once that exists.
+pub struct Bus {
+    listener: TcpListener,
+    transmits: mpsc::UnboundedReceiver<Transmit>,
+}
+
+/// Loads or creates the node (a corrupt nodes.conf stops start-up) and binds
+/// the bus port. `config.port` must already be the real client port.
+pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartError> {
+    let path = nodes_conf_path(config);
+    let bus_port = bus_port(config)?;
+    let node_config = node_config(config, bus_port);
+    let seed: u64 = rand::random();
+    let node = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let saved = nodes_conf::parse(&text)
+                .map_err(|e| StartError(format!("Unrecoverable error: corrupted cluster config file {}: {e}", path.display())))?;
+            Node::load(node_config, saved, seed, now_ms())
+                .map_err(|e| StartError(format!("Can't load {}: {e}", path.display())))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Node::new(node_config, seed, now_ms()),
+        Err(e) => return Err(StartError(format!("Can't read {}: {e}", path.display()))),
+    };
+    let bind = config
+        .bind
+        .first()
+        .map(|a| a.trim_start_matches('-').to_string())
+        .unwrap_or_else(|| "0.0.0.0".to_string());
+    let listener = TcpListener::bind((bind.as_str(), bus_port))
+        .await
+        .map_err(|e| StartError(format!("Could not bind the cluster bus port {bind}:{bus_port}: {e}")))?;
+    let allow_reads = config.cluster.allow_reads_when_down;
+    let (handle, transmits) = ClusterHandle::new(node, path, allow_reads);
+    let handle = Arc::new(handle);
+    // Persist at once: a new node's id must survive a restart.
+    let persisted = handle.read(|node| node.persisted());
+    crate::command::cluster::handle::write_nodes_conf(handle.nodes_conf_path(), &persisted)
+        .map_err(|e| StartError(format!("Can't write the cluster config file: {e}")))?;
+    // Build the routing table before the first client arrives.
+    let _ = handle.with_node(|_| ());
+    crate::log::notice(&format!(
+        "Cluster node {} listening for the cluster bus on {bind}:{bus_port}",
+        handle.read(|node| node.myself())
+    ));
+    Ok((handle, Bus { listener, transmits }))
+}
+
+/// A message read from a peer, for the node task.
+struct Inbound {
+    from_ip: String,
+    message: crate::cluster::message::Message,
+}
+
+impl Bus {
+    /// Runs the bus until the process ends.
+    pub fn spawn(self, handle: Arc<ClusterHandle>) {
+        let (inbound_tx, inbound_rx) = mpsc::channel(4096);
+        tokio::spawn(accept_loop(self.listener, inbound_tx, handle.clone()));
+        tokio::spawn(node_loop(handle, inbound_rx, self.transmits));
+    }
+}
+
+async fn node_loop(
+    handle: Arc<ClusterHandle>,
+    mut inbound: mpsc::Receiver<Inbound>,
+    mut transmits: mpsc::UnboundedReceiver<Transmit>,
+) {
+    let mut links: HashMap<(String, u16), mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            Some(Inbound { from_ip, message }) = inbound.recv() => {
+                let _ = handle.with_node(|node| node.handle_message(now_ms(), &from_ip, message));
+            }
+            Some(transmit) = transmits.recv() => send(&handle, &mut links, transmit),
+            _ = ticker.tick() => {
+                let _ = handle.with_node(|node| node.handle_timeout(now_ms()));
+            }
+        }
+    }
+}
+
+/// Queues a message on the link to its destination, opening the link if
+/// there is none (or the old one has ended).
+fn send(
+    handle: &Arc<ClusterHandle>,
+    links: &mut HashMap<(String, u16), mpsc::Sender<Vec<u8>>>,
+    transmit: Transmit,
+) {
+    let mut frame = Vec::new();
+    codec::encode(&transmit.message, &mut frame);
+    let key = (transmit.ip.clone(), transmit.bus_port);
+    let alive = links.get(&key).is_some_and(|link| !link.is_closed());
+    if !alive {
+        let (tx, rx) = mpsc::channel(LINK_QUEUE);
+        tokio::spawn(outgoing_link(
+            handle.clone(),
+            transmit.to.to_string(),
+            key.clone(),
+            rx,
+        ));
+        links.insert(key.clone(), tx);
+    }
+    if let Some(link) = links.get(&key) {
+        // A full queue means the peer is not reading: drop, like Redis.
+        let _ = link.try_send(frame);
+    }
+}
+
+/// One outgoing link: connects, writes queued frames, reconnects with
+/// backoff after an error, and ends when the peer has been idle long
+/// enough that the node stopped sending to it (queue closed).
+async fn outgoing_link(
+    handle: Arc<ClusterHandle>,
+    node: String,
+    (ip, port): (String, u16),
+    mut queue: mpsc::Receiver<Vec<u8>>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let connect = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect((ip.as_str(), port)));
+        let mut stream = match connect.await {
+            Ok(Ok(stream)) => stream,
+            _ => {
+                // Drop what piled up while we could not connect.
+                let deadline = tokio::time::Instant::now() + backoff;
+                while let Ok(Some(_)) = tokio::time::timeout_at(deadline, queue.recv()).await {}
+                if queue.is_closed() {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        let _ = stream.set_nodelay(true);
+        let link = LinkInfo {
+            direction: "to",
+            node: node.clone(),
+            created_ms: now_ms(),
+        };
+        lock(&handle.links).push(link.clone());
+        let ended = write_frames(&mut stream, &mut queue).await;
+        lock(&handle.links).retain(|l| !(l.direction == "to" && l.created_ms == link.created_ms && l.node == link.node));
+        if ended {
+            return;
+        }
+    }
+}
+
+/// Writes frames until the queue closes (true) or the socket fails (false).
+async fn write_frames(stream: &mut TcpStream, queue: &mut mpsc::Receiver<Vec<u8>>) -> bool {
+    while let Some(frame) = queue.recv().await {
+        let mut batch = frame;
+        while let Ok(more) = queue.try_recv() {
+            batch.extend_from_slice(&more);
+        }
+        if stream.write_all(&batch).await.is_err() || stream.flush().await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+async fn accept_loop(listener: TcpListener, inbound: mpsc::Sender<Inbound>, handle: Arc<ClusterHandle>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                tokio::spawn(incoming_link(stream, peer, inbound.clone(), handle.clone()));
+            }
+            Err(e) => {
+                crate::log::warning(&format!("Accepting cluster bus connection: {e}"));
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Reads one peer's link until it closes or sends something that is not a
+/// valid bus message.
+async fn incoming_link(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    inbound: mpsc::Sender<Inbound>,
+    handle: Arc<ClusterHandle>,
+) {
+    let from_ip = peer.ip().to_string();
+    let created_ms = now_ms();
+    lock(&handle.links).push(LinkInfo {
+        direction: "from",
+        node: String::new(),
+        created_ms,
+    });
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; READ_CHUNK];
+    'read: loop {
+        let n = match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        buffer.extend_from_slice(&chunk[..n]);
+        loop {
+            match codec::decode(&buffer) {
+                Ok(Some((message, used))) => {
+                    buffer.drain(..used);
+                    let from_ip = from_ip.clone();
+                    if inbound.send(Inbound { from_ip, message }).await.is_err() {
+                        break 'read;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    crate::log::warning(&format!(
+                        "Dropping the cluster bus link from {peer}: {e}"
+                    ));
+                    break 'read;
+                }
+            }
+        }
+    }
+    lock(&handle.links).retain(|l| !(l.direction == "from" && l.created_ms == created_ms && l.node.is_empty()));
+}
