@@ -3,7 +3,10 @@
 //! state machine driven by `handle_*` inputs and drained through `poll_*`.
 //! `codec` turns bus messages into bytes; `nodes_conf` persists a node's view.
 
+pub mod codec;
 pub mod message;
+pub mod node;
+pub mod nodes_conf;
 pub mod routing;
 
 use std::fmt;

@@ -14,6 +14,9 @@ pub struct Server {
     pub dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     extra: Vec<String>,
+    /// Listen on this port instead of an OS-chosen one (cluster nodes: the
+    /// bus port is port + 10000, which redis-cli assumes).
+    fixed_port: Option<u16>,
 }
 
 impl Server {
@@ -27,6 +30,7 @@ impl Server {
             dir,
             _temp: Some(temp),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            fixed_port: None,
         };
         server.spawn();
         server
@@ -40,6 +44,7 @@ impl Server {
             dir: dir.to_path_buf(),
             _temp: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            fixed_port: None,
         };
         server.spawn();
         server
@@ -49,11 +54,17 @@ impl Server {
     /// from its "Ready to accept connections" log line, so that parallel
     /// tests can never race for the same port.
     fn spawn(&mut self) {
+        if let Err(stderr) = self.try_spawn() {
+            panic!("redstone-server exited before listening: {stderr}");
+        }
+    }
+
+    fn try_spawn(&mut self) -> Result<(), String> {
         // Extra arguments first: a config file path must be the first one.
         let mut child = Command::new(env!("CARGO_BIN_EXE_redstone-server"))
             .args(&self.extra)
             .arg("--port")
-            .arg("0")
+            .arg(self.fixed_port.unwrap_or(0).to_string())
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::piped())
@@ -79,7 +90,7 @@ impl Server {
                         let _ = err.read_to_string(&mut stderr);
                     }
                     let _ = child.wait();
-                    panic!("redstone-server exited before listening: {stderr}");
+                    return Err(stderr);
                 }
             }
         };
@@ -87,6 +98,30 @@ impl Server {
         std::thread::spawn(move || for _ in lines {});
         self.port = port;
         self.child = Some(child);
+        Ok(())
+    }
+
+    /// A cluster-enabled node on a port P whose bus port P + 10000 is free
+    /// too (both probed; a start that loses a race tries another pair).
+    pub fn start_cluster_node(extra: &[&str]) -> Server {
+        let mut args = vec!["--cluster-enabled", "yes"];
+        args.extend_from_slice(extra);
+        for attempt in 0..20 {
+            let port = free_port_pair(attempt);
+            let temp = tempfile::tempdir().expect("temp dir");
+            let mut server = Server {
+                child: None,
+                port: 0,
+                dir: temp.path().to_path_buf(),
+                _temp: Some(temp),
+                extra: args.iter().map(|s| s.to_string()).collect(),
+                fixed_port: Some(port),
+            };
+            if server.try_spawn().is_ok() {
+                return server;
+            }
+        }
+        panic!("no free port pair for a cluster node");
     }
 
     pub fn url(&self) -> String {
@@ -166,6 +201,24 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// A port in 20000..30000 that, with port + 10000, can be bound right now.
+fn free_port_pair(attempt: u64) -> u16 {
+    use std::net::TcpListener;
+    let seed = std::process::id() as u64 * 7919
+        + attempt * 104_729
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as u64);
+    for i in 0..10_000u64 {
+        let port = 20000 + ((seed + i * 7) % 10_000) as u16;
+        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(port) && free(port + 10000) {
+            return port;
+        }
+    }
+    panic!("no free port pair");
 }
 
 /// Sends raw bytes and reads until the server closes or `timeout` passes.
