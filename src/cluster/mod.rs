@@ -4,10 +4,19 @@
 //! `codec` turns bus messages into bytes; `nodes_conf` persists a node's view.
 
 pub mod codec;
+mod cron;
+mod error;
+mod failover;
 pub mod message;
 pub mod node;
 pub mod nodes_conf;
 pub mod routing;
+mod receive;
+#[cfg(test)]
+mod tests;
+
+pub use error::ClusterError;
+pub use node::{ClusterInfo, Config, Event, FailoverMode, Node, SlotOwner, Transmit};
 
 use std::fmt;
 
@@ -202,8 +211,23 @@ impl SlotSet {
         self.0.iter().map(|b| b.count_ones() as usize).sum()
     }
 
+    /// The slots in the set, ascending. Skips empty bytes, so sparse sets
+    /// are cheap to walk even in debug builds.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        (0..SLOT_COUNT).filter(|&slot| self.contains(slot))
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, &byte)| byte != 0)
+            .flat_map(|(index, &byte)| {
+                (0..8u16)
+                    .filter(move |bit| byte & (1 << bit) != 0)
+                    .map(move |bit| index as u16 * 8 + bit)
+            })
+    }
+
+    /// Whether the two sets share a slot.
+    pub fn intersects(&self, other: &SlotSet) -> bool {
+        self.0.iter().zip(other.0.iter()).any(|(a, b)| a & b != 0)
     }
 
     /// Maximal runs of consecutive slots, as `(first, last)` inclusive —

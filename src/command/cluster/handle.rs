@@ -61,9 +61,9 @@ impl ClusterHandle {
     pub fn with_node<T>(&self, change: impl FnOnce(&mut Node) -> T) -> Result<T, String> {
         let mut node = super::super::context::lock(&self.node);
         let value = change(&mut node);
-        let mut saved = Ok(());
+        let mut saved: Result<(), String> = Ok(());
         while let Some(config) = node.poll_save() {
-            saved = write_nodes_conf(&self.nodes_conf, &config);
+            saved = write_nodes_conf(&self.nodes_conf, &config).map_err(|e| e.to_string());
             if let Err(e) = &saved {
                 crate::log::warning(&format!("Writing {}: {e}", self.nodes_conf.display()));
             }

@@ -8,7 +8,7 @@ mod reply;
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx, Resolved};
-use crate::cluster::node::{ClusterError, FailoverMode, Node};
+use crate::cluster::{ClusterError, FailoverMode, Node};
 use crate::cluster::routing::{Access, Route};
 use crate::resp::Frame;
 use crate::slot::{key_slot, SLOT_COUNT};
@@ -336,7 +336,9 @@ fn myid(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 }
 
 fn myshardid(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    let id = cluster(ctx)?.read(|node| node.shard_id());
+    // A shard is named after its master (Redis 7.2 has random shard ids;
+    // naming it after the master keeps it stable without persisting more).
+    let id = cluster(ctx)?.read(|node| node.master_of_myself().unwrap_or(node.myself()));
     Ok(Frame::bulk(id.as_str().to_string()))
 }
 

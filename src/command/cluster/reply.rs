@@ -3,7 +3,7 @@
 //! these, so field names and order matter.
 
 use super::handle::LinkInfo;
-use crate::cluster::node::{ClusterInfo, Node};
+use crate::cluster::{ClusterInfo, Node};
 use crate::cluster::nodes_conf::node_line;
 use crate::cluster::{NodeFlags, NodeId, NodeRecord};
 use crate::resp::Frame;
