@@ -1,9 +1,9 @@
 //! Redstone: a persistent, Redis-compatible key-value server. See
 //! ARCHITECTURE.md for the map of modules.
 
+pub mod cluster;
 pub mod command;
 pub mod config;
-pub mod cluster;
 pub mod engine;
 pub mod glob;
 pub mod keyspace;

@@ -42,14 +42,20 @@ fn address(node: &Server) -> String {
 }
 
 fn start_nodes(count: usize, extra: &[&str]) -> Vec<Server> {
-    (0..count).map(|_| Server::start_cluster_node(extra)).collect()
+    (0..count)
+        .map(|_| Server::start_cluster_node(extra))
+        .collect()
 }
 
 /// `redis-cli --cluster create` over `nodes`, asserting it succeeds.
 fn create(nodes: &[Server], replicas: usize) -> String {
     let mut args = vec!["create".to_string()];
     args.extend(nodes.iter().map(address));
-    args.extend(["--cluster-replicas".into(), replicas.to_string(), "--cluster-yes".into()]);
+    args.extend([
+        "--cluster-replicas".into(),
+        replicas.to_string(),
+        "--cluster-yes".into(),
+    ]);
     let output = cluster_tool(&args);
     assert!(
         output.contains("[OK] All 16384 slots covered."),
@@ -87,9 +93,16 @@ fn redis_cli_creates_and_checks_a_three_master_cluster() {
     let nodes = start_nodes(3, &[]);
     create(&nodes, 0);
     let check = cluster_tool(&["check".into(), address(&nodes[0])]);
-    assert!(check.contains("[OK] All nodes agree about slots configuration."), "{check}");
+    assert!(
+        check.contains("[OK] All nodes agree about slots configuration."),
+        "{check}"
+    );
     assert!(check.contains("[OK] All 16384 slots covered."), "{check}");
-    wait_until("cluster_state:ok everywhere", Duration::from_secs(10), || all_ok(&nodes));
+    wait_until(
+        "cluster_state:ok everywhere",
+        Duration::from_secs(10),
+        || all_ok(&nodes),
+    );
     for node in &nodes {
         assert_eq!(info_field(node, "cluster_known_nodes"), "3");
         assert_eq!(info_field(node, "cluster_size"), "3");
@@ -97,8 +110,16 @@ fn redis_cli_creates_and_checks_a_three_master_cluster() {
     }
     // Every node tells the same story in CLUSTER NODES.
     let masters = cli(&nodes[1], &["CLUSTER", "NODES"]);
-    assert_eq!(masters.lines().filter(|l| l.contains("master")).count(), 3, "{masters}");
-    assert_eq!(masters.lines().filter(|l| l.contains("myself")).count(), 1, "{masters}");
+    assert_eq!(
+        masters.lines().filter(|l| l.contains("master")).count(),
+        3,
+        "{masters}"
+    );
+    assert_eq!(
+        masters.lines().filter(|l| l.contains("myself")).count(),
+        1,
+        "{masters}"
+    );
 }
 
 #[test]
@@ -110,15 +131,21 @@ fn six_nodes_with_one_replica_each_form_the_topology() {
     create(&nodes, 1);
     let check = cluster_tool(&["check".into(), address(&nodes[0])]);
     assert!(check.contains("[OK] All 16384 slots covered."), "{check}");
-    wait_until("every node to see 3 masters and 3 replicas", Duration::from_secs(15), || {
-        nodes.iter().all(|node| {
-            let text = cli(node, &["CLUSTER", "NODES"]);
-            let replicas: Vec<&str> = text.lines().filter(|l| l.contains("slave")).collect();
-            text.lines().filter(|l| l.contains("master")).count() == 3
-                && replicas.len() == 3
-                && replicas.iter().all(|l| l.split(' ').nth(3).is_some_and(|m| m.len() == 40))
-        })
-    });
+    wait_until(
+        "every node to see 3 masters and 3 replicas",
+        Duration::from_secs(15),
+        || {
+            nodes.iter().all(|node| {
+                let text = cli(node, &["CLUSTER", "NODES"]);
+                let replicas: Vec<&str> = text.lines().filter(|l| l.contains("slave")).collect();
+                text.lines().filter(|l| l.contains("master")).count() == 3
+                    && replicas.len() == 3
+                    && replicas
+                        .iter()
+                        .all(|l| l.split(' ').nth(3).is_some_and(|m| m.len() == 40))
+            })
+        },
+    );
 }
 
 #[test]
@@ -128,8 +155,13 @@ fn keys_are_served_by_their_slot_owner_and_others_redirect() {
     }
     let nodes = start_nodes(3, &[]);
     create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || all_ok(&nodes));
-    let slot: u16 = cli(&nodes[0], &["CLUSTER", "KEYSLOT", "foo"]).trim().parse().expect("slot");
+    wait_until("cluster_state:ok", Duration::from_secs(10), || {
+        all_ok(&nodes)
+    });
+    let slot: u16 = cli(&nodes[0], &["CLUSTER", "KEYSLOT", "foo"])
+        .trim()
+        .parse()
+        .expect("slot");
     assert_eq!(slot, 12182);
     let owner = nodes
         .iter()
@@ -151,8 +183,18 @@ fn keys_are_served_by_their_slot_owner_and_others_redirect() {
         .find(|n| cli(n, &["MSET", "{user1}.a", "1", "{user1}.b", "2"]).trim() == "OK")
         .expect("one node owns {user1}");
     let tag_slot = cli(tagged_owner, &["CLUSTER", "KEYSLOT", "user1"]);
-    assert_eq!(cli(tagged_owner, &["CLUSTER", "COUNTKEYSINSLOT", tag_slot.trim()]).trim(), "2");
-    let keys = cli(tagged_owner, &["CLUSTER", "GETKEYSINSLOT", tag_slot.trim(), "10"]);
+    assert_eq!(
+        cli(
+            tagged_owner,
+            &["CLUSTER", "COUNTKEYSINSLOT", tag_slot.trim()]
+        )
+        .trim(),
+        "2"
+    );
+    let keys = cli(
+        tagged_owner,
+        &["CLUSTER", "GETKEYSINSLOT", tag_slot.trim(), "10"],
+    );
     assert_eq!(keys.lines().collect::<Vec<_>>(), ["{user1}.a", "{user1}.b"]);
     // Commands without keys run anywhere; SELECT is limited to db 0.
     assert_eq!(cli(&nodes[0], &["PING"]).trim(), "PONG");
@@ -172,26 +214,71 @@ fn cluster_command_errors_match_redis() {
     let myid = cli(&node, &["CLUSTER", "MYID"]).trim().to_string();
     assert_eq!(myid.len(), 40);
     let cases: &[(&[&str], &str)] = &[
-        (&["CLUSTER", "ADDSLOTS", "99999"], "ERR Invalid or out of range slot"),
-        (&["CLUSTER", "ADDSLOTS", "abc"], "ERR Invalid or out of range slot"),
-        (&["CLUSTER", "ADDSLOTSRANGE", "5", "3"], "ERR start slot number 5 is greater than end slot number 3"),
-        (&["CLUSTER", "ADDSLOTSRANGE", "0"], "ERR wrong number of arguments for 'cluster|addslotsrange' command"),
+        (
+            &["CLUSTER", "ADDSLOTS", "99999"],
+            "ERR Invalid or out of range slot",
+        ),
+        (
+            &["CLUSTER", "ADDSLOTS", "abc"],
+            "ERR Invalid or out of range slot",
+        ),
+        (
+            &["CLUSTER", "ADDSLOTSRANGE", "5", "3"],
+            "ERR start slot number 5 is greater than end slot number 3",
+        ),
+        (
+            &["CLUSTER", "ADDSLOTSRANGE", "0"],
+            "ERR wrong number of arguments for 'cluster|addslotsrange' command",
+        ),
         (&["CLUSTER", "COUNTKEYSINSLOT", "99999"], "ERR Invalid slot"),
-        (&["CLUSTER", "COUNTKEYSINSLOT", "abc"], "ERR value is not an integer or out of range"),
-        (&["CLUSTER", "GETKEYSINSLOT", "0", "-1"], "ERR Invalid slot or number of keys"),
-        (&["CLUSTER", "GETKEYSINSLOT", "16384", "1"], "ERR Invalid slot or number of keys"),
+        (
+            &["CLUSTER", "COUNTKEYSINSLOT", "abc"],
+            "ERR value is not an integer or out of range",
+        ),
+        (
+            &["CLUSTER", "GETKEYSINSLOT", "0", "-1"],
+            "ERR Invalid slot or number of keys",
+        ),
+        (
+            &["CLUSTER", "GETKEYSINSLOT", "16384", "1"],
+            "ERR Invalid slot or number of keys",
+        ),
         (&["CLUSTER", "FORGET", "abc"], "ERR Unknown node abc"),
         (&["CLUSTER", "REPLICATE", "abc"], "ERR Unknown node abc"),
-        (&["CLUSTER", "MEET", "127.0.0.1", "abc"], "ERR Invalid TCP base port specified: abc"),
-        (&["CLUSTER", "MEET", "nohost", "1234"], "ERR Invalid node address specified: nohost:1234"),
-        (&["CLUSTER", "SET-CONFIG-EPOCH", "-1"], "ERR Invalid config epoch specified: -1"),
-        (&["CLUSTER", "FAILOVER"], "ERR You should send CLUSTER FAILOVER to a replica"),
+        (
+            &["CLUSTER", "MEET", "127.0.0.1", "abc"],
+            "ERR Invalid TCP base port specified: abc",
+        ),
+        (
+            &["CLUSTER", "MEET", "nohost", "1234"],
+            "ERR Invalid node address specified: nohost:1234",
+        ),
+        (
+            &["CLUSTER", "SET-CONFIG-EPOCH", "-1"],
+            "ERR Invalid config epoch specified: -1",
+        ),
+        (
+            &["CLUSTER", "FAILOVER"],
+            "ERR You should send CLUSTER FAILOVER to a replica",
+        ),
         (&["CLUSTER", "FAILOVER", "foo"], "ERR syntax error"),
         (&["CLUSTER", "RESET", "foo"], "ERR syntax error"),
-        (&["CLUSTER", "COUNT-FAILURE-REPORTS", "abc"], "ERR Unknown node abc"),
-        (&["CLUSTER", "INFO", "extra"], "ERR wrong number of arguments for 'cluster|info' command"),
-        (&["CLUSTER", "FOO"], "ERR unknown subcommand 'FOO'. Try CLUSTER HELP."),
-        (&["SWAPDB", "0", "1"], "ERR SWAPDB is not allowed in cluster mode"),
+        (
+            &["CLUSTER", "COUNT-FAILURE-REPORTS", "abc"],
+            "ERR Unknown node abc",
+        ),
+        (
+            &["CLUSTER", "INFO", "extra"],
+            "ERR wrong number of arguments for 'cluster|info' command",
+        ),
+        (
+            &["CLUSTER", "FOO"],
+            "ERR unknown subcommand 'FOO'. Try CLUSTER HELP.",
+        ),
+        (
+            &["SWAPDB", "0", "1"],
+            "ERR SWAPDB is not allowed in cluster mode",
+        ),
         // No slot is assigned yet: keyed commands cannot run.
         (&["SET", "foo", "bar"], "CLUSTERDOWN Hash slot not served"),
     ];
@@ -199,21 +286,36 @@ fn cluster_command_errors_match_redis() {
         assert_eq!(cli(&node, args).trim(), *expected, "{args:?}");
     }
     let forget_myself = cli(&node, &["CLUSTER", "FORGET", &myid]);
-    assert_eq!(forget_myself.trim(), "ERR I tried hard but I can't forget myself...");
+    assert_eq!(
+        forget_myself.trim(),
+        "ERR I tried hard but I can't forget myself..."
+    );
     assert_eq!(
         cli(&node, &["CLUSTER", "REPLICATE", &myid]).trim(),
         "ERR Can't replicate myself"
     );
     assert_eq!(cli(&node, &["CLUSTER", "ADDSLOTS", "0", "1"]).trim(), "OK");
-    assert_eq!(cli(&node, &["CLUSTER", "ADDSLOTS", "1"]).trim(), "ERR Slot 1 is already busy");
-    assert_eq!(cli(&node, &["CLUSTER", "DELSLOTS", "5"]).trim(), "ERR Slot 5 is already unassigned");
-    assert_eq!(cli(&node, &["CLUSTER", "SET-CONFIG-EPOCH", "5"]).trim(), "OK");
+    assert_eq!(
+        cli(&node, &["CLUSTER", "ADDSLOTS", "1"]).trim(),
+        "ERR Slot 1 is already busy"
+    );
+    assert_eq!(
+        cli(&node, &["CLUSTER", "DELSLOTS", "5"]).trim(),
+        "ERR Slot 5 is already unassigned"
+    );
+    assert_eq!(
+        cli(&node, &["CLUSTER", "SET-CONFIG-EPOCH", "5"]).trim(),
+        "OK"
+    );
     assert_eq!(
         cli(&node, &["CLUSTER", "SET-CONFIG-EPOCH", "6"]).trim(),
         "ERR Node config epoch is already non-zero"
     );
     let slots = cli(&node, &["CLUSTER", "SLOTS"]);
-    assert_eq!(slots.lines().take(5).collect::<Vec<_>>(), ["0", "1", "127.0.0.1", &node.port.to_string(), &myid]);
+    assert_eq!(
+        slots.lines().take(5).collect::<Vec<_>>(),
+        ["0", "1", "127.0.0.1", &node.port.to_string(), &myid]
+    );
 }
 
 #[test]
@@ -224,21 +326,35 @@ fn a_killed_master_is_marked_fail_and_rejoins_after_restart() {
     const NODE_TIMEOUT_MS: u64 = 2000;
     let mut nodes = start_nodes(3, &["--cluster-node-timeout", "2000"]);
     create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || all_ok(&nodes));
+    wait_until("cluster_state:ok", Duration::from_secs(10), || {
+        all_ok(&nodes)
+    });
     let victim_id = cli(&nodes[2], &["CLUSTER", "MYID"]).trim().to_string();
     nodes[2].kill9();
     let limit = Duration::from_millis(2 * NODE_TIMEOUT_MS + 1000);
-    let took = wait_until("the others to mark the killed master FAIL", limit + Duration::from_secs(5), || {
-        nodes[..2].iter().all(|n| {
-            let text = cli(n, &["CLUSTER", "NODES"]);
-            text.lines().any(|l| l.starts_with(&victim_id) && l.contains(",fail") && !l.contains("fail?"))
-                && info_field(n, "cluster_state") == "fail"
-        })
-    });
+    let took = wait_until(
+        "the others to mark the killed master FAIL",
+        limit + Duration::from_secs(5),
+        || {
+            nodes[..2].iter().all(|n| {
+                let text = cli(n, &["CLUSTER", "NODES"]);
+                text.lines().any(|l| {
+                    l.starts_with(&victim_id) && l.contains(",fail") && !l.contains("fail?")
+                }) && info_field(n, "cluster_state") == "fail"
+            })
+        },
+    );
     eprintln!("FAIL reached after {took:?} (limit {limit:?})");
-    assert!(took <= limit, "FAIL took {took:?}, more than 2 × node-timeout + 1 s");
+    assert!(
+        took <= limit,
+        "FAIL took {took:?}, more than 2 × node-timeout + 1 s"
+    );
     nodes[2].restart();
-    wait_until("cluster_state:ok after the restart", Duration::from_secs(15), || all_ok(&nodes));
+    wait_until(
+        "cluster_state:ok after the restart",
+        Duration::from_secs(15),
+        || all_ok(&nodes),
+    );
     // It came back as itself, with its slots.
     assert_eq!(cli(&nodes[2], &["CLUSTER", "MYID"]).trim(), victim_id);
 }
@@ -250,7 +366,9 @@ fn restarting_every_node_keeps_the_cluster_configuration() {
     }
     let mut nodes = start_nodes(3, &[]);
     create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || all_ok(&nodes));
+    wait_until("cluster_state:ok", Duration::from_secs(10), || {
+        all_ok(&nodes)
+    });
     let before: Vec<String> = nodes.iter().map(|n| cli(n, &["CLUSTER", "MYID"])).collect();
     let slots_before = cli(&nodes[0], &["CLUSTER", "SLOTS"]);
     for node in &mut nodes {
@@ -259,7 +377,11 @@ fn restarting_every_node_keeps_the_cluster_configuration() {
     for node in &mut nodes {
         node.restart();
     }
-    wait_until("cluster_state:ok after restarting everything", Duration::from_secs(15), || all_ok(&nodes));
+    wait_until(
+        "cluster_state:ok after restarting everything",
+        Duration::from_secs(15),
+        || all_ok(&nodes),
+    );
     let after: Vec<String> = nodes.iter().map(|n| cli(n, &["CLUSTER", "MYID"])).collect();
     assert_eq!(before, after);
     assert_eq!(cli(&nodes[0], &["CLUSTER", "SLOTS"]), slots_before);
@@ -273,7 +395,9 @@ fn the_redis_crate_cluster_client_works() {
     }
     let nodes = start_nodes(3, &[]);
     create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || all_ok(&nodes));
+    wait_until("cluster_state:ok", Duration::from_secs(10), || {
+        all_ok(&nodes)
+    });
     let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
     let client = redis::cluster::ClusterClient::new(urls).expect("cluster client");
     let mut conn = client.get_connection().expect("connect to the cluster");
@@ -299,7 +423,10 @@ fn the_redis_crate_cluster_client_works() {
         .map(|n| cli(n, &["DBSIZE"]).trim().parse::<usize>().expect("dbsize"))
         .sum();
     assert_eq!(total, 200 + 2 + 50, "every key landed on exactly one node");
-    assert!(nodes.iter().all(|n| cli(n, &["DBSIZE"]).trim() != "0"), "keys spread over all nodes");
+    assert!(
+        nodes.iter().all(|n| cli(n, &["DBSIZE"]).trim() != "0"),
+        "keys spread over all nodes"
+    );
 }
 
 #[test]
@@ -317,8 +444,13 @@ fn redis_py_cluster_client_smoke_test() {
     }
     let nodes = start_nodes(3, &[]);
     create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || all_ok(&nodes));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/redis_py_cluster.py");
+    wait_until("cluster_state:ok", Duration::from_secs(10), || {
+        all_ok(&nodes)
+    });
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/redis_py_cluster.py"
+    );
     let out = Command::new("python3")
         .arg(script)
         .args(nodes.iter().map(|n| n.port.to_string()))
@@ -329,5 +461,25 @@ fn redis_py_cluster_client_smoke_test() {
         "stdout: {}\nstderr: {}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_corrupt_nodes_conf_stops_start_up_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("nodes.conf"), "this is not a node line\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_redstone-server"))
+        .args(["--port", "0", "--cluster-enabled", "yes", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run redstone-server");
+    assert!(
+        !out.status.success(),
+        "started despite a corrupt nodes.conf"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("corrupted cluster config file") && stderr.contains("nodes.conf line 1"),
+        "{stderr}"
     );
 }

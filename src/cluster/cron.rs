@@ -76,7 +76,7 @@ impl Node {
 
         // Every second, ping the node with the oldest pong among a few
         // random ones.
-        if self.iteration % 10 == 0 {
+        if self.iteration.is_multiple_of(10) {
             let candidates: Vec<NodeId> = self.peers().map(|e| e.id).collect();
             let mut oldest: Option<(u64, NodeId)> = None;
             for _ in 0..5 {
@@ -123,11 +123,16 @@ impl Node {
                 }
                 continue;
             }
-            if e.link && e.ping_sent == 0 && now.saturating_sub(e.pong_received) > node_timeout / 2 {
+            if e.link && e.ping_sent == 0 && now.saturating_sub(e.pong_received) > node_timeout / 2
+            {
                 self.send_ping(id);
                 continue;
             }
-            if self.manual.end != 0 && self.me().is_master() && self.manual.replica == Some(id) && e.link {
+            if self.manual.end != 0
+                && self.me().is_master()
+                && self.manual.replica == Some(id)
+                && e.link
+            {
                 self.send_ping(id);
                 continue;
             }
@@ -235,7 +240,10 @@ impl Node {
     pub(crate) fn update_state(&mut self) {
         let now = self.now;
         let i_am_master = self.me().is_master();
-        if i_am_master && !self.state_ok && now.saturating_sub(self.first_call_time) < WRITABLE_DELAY {
+        if i_am_master
+            && !self.state_ok
+            && now.saturating_sub(self.first_call_time) < WRITABLE_DELAY
+        {
             return;
         }
         let mut ok = true;
@@ -265,8 +273,16 @@ impl Node {
         if ok == self.state_ok {
             return;
         }
-        let rejoin_delay = self.config.node_timeout.clamp(MIN_REJOIN_DELAY, MAX_REJOIN_DELAY);
-        if ok && i_am_master && self.among_minority_time.is_some_and(|t| now.saturating_sub(t) < rejoin_delay) {
+        let rejoin_delay = self
+            .config
+            .node_timeout
+            .clamp(MIN_REJOIN_DELAY, MAX_REJOIN_DELAY);
+        if ok
+            && i_am_master
+            && self
+                .among_minority_time
+                .is_some_and(|t| now.saturating_sub(t) < rejoin_delay)
+        {
             return;
         }
         self.state_ok = ok;

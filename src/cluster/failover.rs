@@ -18,10 +18,17 @@ impl Node {
     pub fn failover(&mut self, now: u64, mode: FailoverMode) -> Result<(), ClusterError> {
         self.tick(now);
         if self.me().is_master() {
-            return Err(ClusterError::new("ERR You should send CLUSTER FAILOVER to a replica"));
+            return Err(ClusterError::new(
+                "ERR You should send CLUSTER FAILOVER to a replica",
+            ));
         }
-        let Some(master) = self.master_of_myself().filter(|m| self.nodes.contains_key(m)) else {
-            return Err(ClusterError::new("ERR I'm a replica but my master is unknown to me"));
+        let Some(master) = self
+            .master_of_myself()
+            .filter(|m| self.nodes.contains_key(m))
+        else {
+            return Err(ClusterError::new(
+                "ERR I'm a replica but my master is unknown to me",
+            ));
         };
         let master_down = self
             .nodes
@@ -157,7 +164,10 @@ impl Node {
             self.save_pending = true;
             self.log(
                 false,
-                format!("Starting a failover election for epoch {}.", self.current_epoch),
+                format!(
+                    "Starting a failover election for epoch {}.",
+                    self.current_epoch
+                ),
             );
             let mut header = self.header();
             header.force_ack = self.manual.end != 0;
@@ -214,7 +224,10 @@ impl Node {
         };
         let me = self.myself;
         self.set_as_master(me);
-        let slots: Vec<u16> = self.nodes.get(&old).map_or(Vec::new(), |e| e.slots.iter().collect());
+        let slots: Vec<u16> = self
+            .nodes
+            .get(&old)
+            .map_or(Vec::new(), |e| e.slots.iter().collect());
         for slot in slots {
             self.assign_slot(slot, me);
         }
@@ -265,7 +278,10 @@ impl Node {
         let Some(node) = self.nodes.get(&requester) else {
             return;
         };
-        let master = node.master.filter(|_| node.is_replica()).and_then(|m| self.nodes.get(&m));
+        let master = node
+            .master
+            .filter(|_| node.is_replica())
+            .and_then(|m| self.nodes.get(&m));
         let Some(master) = master else {
             self.log(
                 true,
@@ -348,9 +364,8 @@ impl Node {
         let Some(my_master) = self.master_of_myself() else {
             return;
         };
-        let working = |n: &Node, master: NodeId| {
-            n.replicas_of(master).filter(|e| e.reachable()).count()
-        };
+        let working =
+            |n: &Node, master: NodeId| n.replicas_of(master).filter(|e| e.reachable()).count();
         let ok_replicas = working(self, my_master);
         if ok_replicas <= self.config.migration_barrier as usize {
             return;

@@ -58,12 +58,20 @@ pub struct Gossip {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
-    Ping { gossip: Vec<Gossip> },
-    Pong { gossip: Vec<Gossip> },
+    Ping {
+        gossip: Vec<Gossip>,
+    },
+    Pong {
+        gossip: Vec<Gossip>,
+    },
     /// A PING that also asks the receiver to add the sender to its table.
-    Meet { gossip: Vec<Gossip> },
+    Meet {
+        gossip: Vec<Gossip>,
+    },
     /// `node` has been marked FAIL; everyone should agree.
-    Fail { node: NodeId },
+    Fail {
+        node: NodeId,
+    },
     /// PUBLISH (or SPUBLISH when `sharded`) relayed to other nodes.
     Publish {
         sharded: bool,

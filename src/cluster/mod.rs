@@ -10,8 +10,8 @@ mod failover;
 pub mod message;
 pub mod node;
 pub mod nodes_conf;
-pub mod routing;
 mod receive;
+pub mod routing;
 #[cfg(test)]
 mod tests;
 

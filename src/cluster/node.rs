@@ -68,10 +68,14 @@ pub struct Transmit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// `cluster_state` flipped: when not ok, the driver rejects commands.
-    StateChanged { ok: bool },
+    StateChanged {
+        ok: bool,
+    },
     /// Myself became a replica of `Some(master)` or a master (`None`): the
     /// driver starts or stops replication.
-    RoleChanged { master: Option<NodeId> },
+    RoleChanged {
+        master: Option<NodeId>,
+    },
     /// The slot map changed; the driver may drop keys of slots myself no
     /// longer serves.
     SlotsChanged,
@@ -83,8 +87,13 @@ pub enum Event {
     },
     /// Manual failover on a master: pause client writes until `until`
     /// (milliseconds, same clock as `now`), or resume them when `None`.
-    ClientsPaused { until: Option<u64> },
-    Log { warning: bool, text: String },
+    ClientsPaused {
+        until: Option<u64>,
+    },
+    Log {
+        warning: bool,
+        text: String,
+    },
 }
 
 /// CLUSTER FAILOVER's modes.
@@ -446,7 +455,13 @@ impl Node {
     // ----- admin commands -----
 
     /// CLUSTER MEET: starts a handshake with the node at that address.
-    pub fn meet(&mut self, now: u64, ip: &str, port: u16, bus_port: u16) -> Result<(), ClusterError> {
+    pub fn meet(
+        &mut self,
+        now: u64,
+        ip: &str,
+        port: u16,
+        bus_port: u16,
+    ) -> Result<(), ClusterError> {
         self.tick(now);
         let normalized = match ip.parse::<std::net::IpAddr>() {
             Ok(addr) if port != 0 && bus_port != 0 => addr.to_string(),
@@ -506,13 +521,19 @@ impl Node {
             }
             let owned = self.slot_owner[usize::from(slot)].is_some();
             if del && !owned {
-                return Err(ClusterError::new(format!("ERR Slot {slot} is already unassigned")));
+                return Err(ClusterError::new(format!(
+                    "ERR Slot {slot} is already unassigned"
+                )));
             }
             if !del && owned {
-                return Err(ClusterError::new(format!("ERR Slot {slot} is already busy")));
+                return Err(ClusterError::new(format!(
+                    "ERR Slot {slot} is already busy"
+                )));
             }
             if seen.contains(slot) {
-                return Err(ClusterError::new(format!("ERR Slot {slot} specified multiple times")));
+                return Err(ClusterError::new(format!(
+                    "ERR Slot {slot} specified multiple times"
+                )));
             }
             seen.insert(slot);
         }
@@ -533,7 +554,9 @@ impl Node {
         self.tick(now);
         let target = self.lookup(id)?;
         if target == self.myself {
-            return Err(ClusterError::new("ERR I tried hard but I can't forget myself..."));
+            return Err(ClusterError::new(
+                "ERR I tried hard but I can't forget myself...",
+            ));
         }
         if self.me().is_replica() && self.me().master == Some(target) {
             return Err(ClusterError::new("ERR Can't forget my master!"));
@@ -551,7 +574,9 @@ impl Node {
             return Err(ClusterError::new("ERR Can't replicate myself"));
         }
         if self.nodes.get(&target).is_some_and(Entry::is_replica) {
-            return Err(ClusterError::new("ERR I can only replicate a master, not a replica."));
+            return Err(ClusterError::new(
+                "ERR I can only replicate a master, not a replica.",
+            ));
         }
         if self.me().is_master() && self.me().numslots != 0 {
             return Err(ClusterError::new(
@@ -603,7 +628,9 @@ impl Node {
             ));
         }
         if self.me().config_epoch != 0 {
-            return Err(ClusterError::new("ERR Node config epoch is already non-zero"));
+            return Err(ClusterError::new(
+                "ERR Node config epoch is already non-zero",
+            ));
         }
         self.me_mut().config_epoch = epoch;
         if self.current_epoch < epoch {
@@ -641,10 +668,9 @@ impl Node {
     pub fn count_failure_reports(&self, id: &[u8]) -> Result<usize, ClusterError> {
         let target = self.lookup(id)?;
         let oldest = self.oldest_valid_report();
-        Ok(self
-            .nodes
-            .get(&target)
-            .map_or(0, |e| e.failure_reports.values().filter(|&&t| t >= oldest).count()))
+        Ok(self.nodes.get(&target).map_or(0, |e| {
+            e.failure_reports.values().filter(|&&t| t >= oldest).count()
+        }))
     }
 
     // ----- outputs -----
@@ -799,11 +825,15 @@ impl Node {
     // ----- table helpers -----
 
     pub(crate) fn me(&self) -> &Entry {
-        self.nodes.get(&self.myself).expect("myself is always in the table")
+        self.nodes
+            .get(&self.myself)
+            .expect("myself is always in the table")
     }
 
     pub(crate) fn me_mut(&mut self) -> &mut Entry {
-        self.nodes.get_mut(&self.myself).expect("myself is always in the table")
+        self.nodes
+            .get_mut(&self.myself)
+            .expect("myself is always in the table")
     }
 
     /// Every entry but myself, by id.
@@ -844,7 +874,11 @@ impl Node {
     }
 
     pub(crate) fn max_config_epoch(&self) -> u64 {
-        self.nodes.values().map(|e| e.config_epoch).max().unwrap_or(0)
+        self.nodes
+            .values()
+            .map(|e| e.config_epoch)
+            .max()
+            .unwrap_or(0)
     }
 
     pub(crate) fn oldest_valid_report(&self) -> u64 {
@@ -882,7 +916,10 @@ impl Node {
 
     /// clusterDelNodeSlots.
     pub(crate) fn del_node_slots(&mut self, id: NodeId) -> usize {
-        let slots: Vec<u16> = self.nodes.get(&id).map_or(Vec::new(), |e| e.slots.iter().collect());
+        let slots: Vec<u16> = self
+            .nodes
+            .get(&id)
+            .map_or(Vec::new(), |e| e.slots.iter().collect());
         for &slot in &slots {
             self.unassign_slot(slot);
         }
@@ -957,7 +994,9 @@ impl Node {
         self.reset_manual_failover();
         self.save_pending = true;
         self.log(false, format!("Configured as a replica of {master}"));
-        self.events.push_back(Event::RoleChanged { master: Some(master) });
+        self.events.push_back(Event::RoleChanged {
+            master: Some(master),
+        });
     }
 
     // ----- sending -----
@@ -1011,7 +1050,13 @@ impl Node {
         self.send_to_address(to, ip, bus_port, Message { header, body });
     }
 
-    pub(crate) fn send_to_address(&mut self, to: NodeId, ip: String, bus_port: u16, message: Message) {
+    pub(crate) fn send_to_address(
+        &mut self,
+        to: NodeId,
+        ip: String,
+        bus_port: u16,
+        message: Message,
+    ) {
         *self.stats_sent.entry(message.body.kind_name()).or_insert(0) += 1;
         self.transmits.push_back(Transmit {
             to,
@@ -1064,7 +1109,10 @@ impl Node {
                 assert!(self.nodes[owner].slots.contains(slot as u16));
             }
         }
-        assert_eq!(total, self.nodes.values().map(|e| e.numslots).sum::<usize>());
+        assert_eq!(
+            total,
+            self.nodes.values().map(|e| e.numslots).sum::<usize>()
+        );
         for e in self.nodes.values() {
             assert_eq!(e.numslots, e.slots.len());
         }

@@ -190,7 +190,9 @@ impl Node {
         let mut cleared = None;
         if let Some(e) = self.nodes.get_mut(&sender) {
             // Address and announced properties.
-            if matches!(kind, Kind::Ping) && (e.ip != ip || e.port != header.port || e.bus_port != header.bus_port) {
+            if matches!(kind, Kind::Ping)
+                && (e.ip != ip || e.port != header.port || e.bus_port != header.bus_port)
+            {
                 e.ip = ip.to_string();
                 e.port = header.port;
                 e.bus_port = header.bus_port;
@@ -212,7 +214,8 @@ impl Node {
                     // clearNodeFailureIfNeeded
                     let slotless = e.is_replica() || e.numslots == 0;
                     if slotless
-                        || now.saturating_sub(e.fail_time) > node_timeout * super::node::FAIL_UNDO_TIME_MULT
+                        || now.saturating_sub(e.fail_time)
+                            > node_timeout * super::node::FAIL_UNDO_TIME_MULT
                     {
                         e.flags.remove(NodeFlags::FAIL);
                         cleared = Some(if slotless {
@@ -281,7 +284,11 @@ impl Node {
             return;
         };
         let sender_is_master = s.is_master();
-        let sender_master = if sender_is_master { Some(sender) } else { s.master };
+        let sender_master = if sender_is_master {
+            Some(sender)
+        } else {
+            s.master
+        };
         let dirty = sender_master
             .and_then(|m| self.nodes.get(&m))
             .is_some_and(|m| m.slots != header.slots);
@@ -347,7 +354,9 @@ impl Node {
         if new_master.is_some() && cur_master_empty {
             self.log(
                 false,
-                format!("Configuration change detected. Reconfiguring myself as a replica of {sender}"),
+                format!(
+                    "Configuration change detected. Reconfiguring myself as a replica of {sender}"
+                ),
             );
             self.set_my_master(sender);
         } else if let Some(grand) = self.chained_master() {
@@ -425,7 +434,12 @@ impl Node {
                 // An unreachable node may have moved: take the address a
                 // node that can reach it sees.
                 let moved = e.ip != g.ip || e.port != g.port || e.bus_port != g.bus_port;
-                if !e.reachable() && !bad && !g.flags.contains(NodeFlags::NOADDR) && moved && !g.ip.is_empty() {
+                if !e.reachable()
+                    && !bad
+                    && !g.flags.contains(NodeFlags::NOADDR)
+                    && moved
+                    && !g.ip.is_empty()
+                {
                     e.ip.clone_from(&g.ip);
                     e.port = g.port;
                     e.bus_port = g.bus_port;
@@ -506,7 +520,8 @@ impl Node {
         let until = self.now + MANUAL_FAILOVER_TIMEOUT;
         self.manual.end = until;
         self.manual.replica = Some(sender);
-        self.events.push_back(Event::ClientsPaused { until: Some(until) });
+        self.events
+            .push_back(Event::ClientsPaused { until: Some(until) });
         self.log(
             false,
             format!("Manual failover requested by replica {sender}."),

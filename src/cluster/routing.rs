@@ -38,9 +38,7 @@ impl Down {
         match self {
             Down::Unbound => "CLUSTERDOWN Hash slot not served",
             Down::State => "CLUSTERDOWN The cluster is down",
-            Down::ReadOnlyState => {
-                "CLUSTERDOWN The cluster is down and only accepts read commands"
-            }
+            Down::ReadOnlyState => "CLUSTERDOWN The cluster is down and only accepts read commands",
         }
     }
 }
@@ -229,7 +227,10 @@ mod tests {
 
     #[test]
     fn a_down_cluster_refuses_or_serves_only_reads() {
-        assert_eq!(cluster(false, false).route(0, READ), Route::Down(Down::State));
+        assert_eq!(
+            cluster(false, false).route(0, READ),
+            Route::Down(Down::State)
+        );
         let reads_allowed = cluster(false, true);
         assert_eq!(reads_allowed.route(0, READ), Route::Local);
         assert_eq!(
@@ -237,7 +238,10 @@ mod tests {
             Route::Down(Down::ReadOnlyState)
         );
         // An unserved slot is reported before the cluster state.
-        assert_eq!(cluster(false, false).route(5, READ), Route::Down(Down::Unbound));
+        assert_eq!(
+            cluster(false, false).route(5, READ),
+            Route::Down(Down::Unbound)
+        );
     }
 
     #[test]
@@ -256,6 +260,9 @@ mod tests {
             client_readonly: true,
             ..WRITE
         };
-        assert!(matches!(routing.route(2, readonly_write), Route::Moved(2, _)));
+        assert!(matches!(
+            routing.route(2, readonly_write),
+            Route::Moved(2, _)
+        ));
     }
 }

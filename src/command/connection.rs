@@ -240,7 +240,11 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         field("id", Frame::Integer(ctx.client.id() as i64)),
         field(
             "mode",
-            Frame::bulk(if ctx.shared.cluster.is_some() { "cluster" } else { "standalone" }),
+            Frame::bulk(if ctx.shared.cluster.is_some() {
+                "cluster"
+            } else {
+                "standalone"
+            }),
         ),
         field("role", Frame::bulk("master")),
         field("modules", Frame::Array(Vec::new())),

@@ -65,7 +65,12 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("redis_build_id", "0".into()),
                 (
                     "redis_mode",
-                    if config.cluster.enabled { "cluster" } else { "standalone" }.into(),
+                    if config.cluster.enabled {
+                        "cluster"
+                    } else {
+                        "standalone"
+                    }
+                    .into(),
                 ),
                 (
                     "os",

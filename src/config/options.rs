@@ -272,7 +272,9 @@ fn check_cluster_config_file(v: &str) -> Result<(), &'static str> {
 
 /// Redis `isValidAuxString` for hostnames: letters, digits, '-' and '.'.
 fn check_hostname(v: &str) -> Result<(), &'static str> {
-    if v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+    if v.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
         Ok(())
     } else {
         Err("Hostnames must be less than 256 characters and only contain alphanumeric characters, '-' or '.'")

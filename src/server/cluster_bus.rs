@@ -102,13 +102,21 @@ pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartErr
     let node_config = node_config(config, bus_port);
     let seed: u64 = rand::random();
     let node = match std::fs::read_to_string(&path) {
+        // An empty file is what an interrupted first start leaves: no config yet.
+        Ok(text) if text.trim().is_empty() => Node::new(node_config, seed, now_ms()),
         Ok(text) => {
-            let saved = nodes_conf::parse(&text)
-                .map_err(|e| StartError(format!("Unrecoverable error: corrupted cluster config file {}: {e}", path.display())))?;
+            let saved = nodes_conf::parse(&text).map_err(|e| {
+                StartError(format!(
+                    "Unrecoverable error: corrupted cluster config file {}: {e}",
+                    path.display()
+                ))
+            })?;
             Node::load(node_config, saved, seed, now_ms())
                 .map_err(|e| StartError(format!("Can't load {}: {e}", path.display())))?
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Node::new(node_config, seed, now_ms()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Node::new(node_config, seed, now_ms())
+        }
         Err(e) => return Err(StartError(format!("Can't read {}: {e}", path.display()))),
     };
     let bind = config
@@ -118,7 +126,11 @@ pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartErr
         .unwrap_or_else(|| "0.0.0.0".to_string());
     let listener = TcpListener::bind((bind.as_str(), bus_port))
         .await
-        .map_err(|e| StartError(format!("Could not bind the cluster bus port {bind}:{bus_port}: {e}")))?;
+        .map_err(|e| {
+            StartError(format!(
+                "Could not bind the cluster bus port {bind}:{bus_port}: {e}"
+            ))
+        })?;
     let allow_reads = config.cluster.allow_reads_when_down;
     let (handle, transmits) = ClusterHandle::new(node, path, allow_reads);
     let handle = Arc::new(handle);
@@ -132,7 +144,13 @@ pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartErr
         "Cluster node {} listening for the cluster bus on {bind}:{bus_port}",
         handle.read(|node| node.myself())
     ));
-    Ok((handle, Bus { listener, transmits }))
+    Ok((
+        handle,
+        Bus {
+            listener,
+            transmits,
+        },
+    ))
 }
 
 /// A message read from a peer, for the node task.
@@ -209,7 +227,10 @@ async fn outgoing_link(
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let connect = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect((ip.as_str(), port)));
+        let connect = tokio::time::timeout(
+            Duration::from_secs(1),
+            TcpStream::connect((ip.as_str(), port)),
+        );
         let mut stream = match connect.await {
             Ok(Ok(stream)) => stream,
             _ => {
@@ -232,7 +253,9 @@ async fn outgoing_link(
         };
         lock(&handle.links).push(link.clone());
         let ended = write_frames(&mut stream, &mut queue).await;
-        lock(&handle.links).retain(|l| !(l.direction == "to" && l.created_ms == link.created_ms && l.node == link.node));
+        lock(&handle.links).retain(|l| {
+            !(l.direction == "to" && l.created_ms == link.created_ms && l.node == link.node)
+        });
         if ended {
             return;
         }
@@ -253,7 +276,11 @@ async fn write_frames(stream: &mut TcpStream, queue: &mut mpsc::Receiver<Vec<u8>
     true
 }
 
-async fn accept_loop(listener: TcpListener, inbound: mpsc::Sender<Inbound>, handle: Arc<ClusterHandle>) {
+async fn accept_loop(
+    listener: TcpListener,
+    inbound: mpsc::Sender<Inbound>,
+    handle: Arc<ClusterHandle>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -301,13 +328,12 @@ async fn incoming_link(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    crate::log::warning(&format!(
-                        "Dropping the cluster bus link from {peer}: {e}"
-                    ));
+                    crate::log::warning(&format!("Dropping the cluster bus link from {peer}: {e}"));
                     break 'read;
                 }
             }
         }
     }
-    lock(&handle.links).retain(|l| !(l.direction == "from" && l.created_ms == created_ms && l.node.is_empty()));
+    lock(&handle.links)
+        .retain(|l| !(l.direction == "from" && l.created_ms == created_ms && l.node.is_empty()));
 }

@@ -6,8 +6,8 @@ pub mod cluster_bus;
 pub mod connection;
 pub mod durability;
 
-use crate::command::context::{ClientRegistry, CursorTable, SaveState, SlowLog, Stats};
 use crate::command::cluster::ClusterHandle;
+use crate::command::context::{ClientRegistry, CursorTable, SaveState, SlowLog, Stats};
 use crate::command::Shared;
 use crate::config::Config;
 use crate::engine::fjall::{FjallEngine, FjallOptions};
@@ -283,7 +283,11 @@ pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), St
     } else {
         None
     };
-    let shared = build_shared(config, engine, cluster.as_ref().map(|(handle, _)| handle.clone()))?;
+    let shared = build_shared(
+        config,
+        engine,
+        cluster.as_ref().map(|(handle, _)| handle.clone()),
+    )?;
     if let Some((handle, bus)) = cluster {
         bus.spawn(handle);
     }

@@ -41,7 +41,10 @@ impl ClusterHandle {
         node: Node,
         nodes_conf: PathBuf,
         allow_reads_when_down: bool,
-    ) -> (ClusterHandle, tokio::sync::mpsc::UnboundedReceiver<Transmit>) {
+    ) -> (
+        ClusterHandle,
+        tokio::sync::mpsc::UnboundedReceiver<Transmit>,
+    ) {
         let (outbox, transmits) = tokio::sync::mpsc::unbounded_channel();
         let handle = ClusterHandle {
             node: Mutex::new(node),
@@ -73,8 +76,14 @@ impl ClusterHandle {
         }
         while let Some(event) = node.poll_event() {
             match event {
-                Event::Log { warning: true, text } => crate::log::warning(&text),
-                Event::Log { warning: false, text } => crate::log::notice(&text),
+                Event::Log {
+                    warning: true,
+                    text,
+                } => crate::log::warning(&text),
+                Event::Log {
+                    warning: false,
+                    text,
+                } => crate::log::notice(&text),
                 // Routing is refreshed below whatever happened; pub/sub across
                 // nodes comes with pub/sub itself.
                 _ => {}

@@ -8,8 +8,8 @@ mod reply;
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx, Resolved};
-use crate::cluster::{ClusterError, FailoverMode, Node};
 use crate::cluster::routing::{Access, Route};
+use crate::cluster::{ClusterError, FailoverMode, Node};
 use crate::resp::Frame;
 use crate::slot::{key_slot, SLOT_COUNT};
 use bytes::Bytes;
@@ -36,41 +36,206 @@ pub static COMMANDS: &[Command] = &[
         "cluster",
         "A container for Redis Cluster commands.",
         &[
-            sub("addslots", -3, ADMIN, "Assigns new hash slots to a node.", addslots),
-            sub("addslotsrange", -4, ADMIN, "Assigns new hash slot ranges to a node.", addslotsrange),
-            sub("bumpepoch", 2, ADMIN, "Advances the cluster config epoch.", bumpepoch),
-            sub("count-failure-reports", 3, ADMIN, "Returns the number of active failure reports active for a node.", count_failure_reports),
-            sub("countkeysinslot", 3, READ, "Returns the number of keys in a hash slot.", countkeysinslot),
-            sub("delslots", -3, ADMIN, "Sets hash slots as unbound for a node.", delslots),
-            sub("delslotsrange", -4, ADMIN, "Sets hash slot ranges as unbound for a node.", delslotsrange),
-            sub("failover", -2, ADMIN, "Forces a replica to perform a manual failover of its master.", failover),
-            sub("flushslots", 2, ADMIN, "Deletes all slots information from a node.", flushslots),
-            sub("forget", 3, ADMIN, "Removes a node from the nodes table.", forget),
-            sub("getkeysinslot", 4, READ, "Returns the key names in a hash slot.", getkeysinslot),
+            sub(
+                "addslots",
+                -3,
+                ADMIN,
+                "Assigns new hash slots to a node.",
+                addslots,
+            ),
+            sub(
+                "addslotsrange",
+                -4,
+                ADMIN,
+                "Assigns new hash slot ranges to a node.",
+                addslotsrange,
+            ),
+            sub(
+                "bumpepoch",
+                2,
+                ADMIN,
+                "Advances the cluster config epoch.",
+                bumpepoch,
+            ),
+            sub(
+                "count-failure-reports",
+                3,
+                ADMIN,
+                "Returns the number of active failure reports active for a node.",
+                count_failure_reports,
+            ),
+            sub(
+                "countkeysinslot",
+                3,
+                READ,
+                "Returns the number of keys in a hash slot.",
+                countkeysinslot,
+            ),
+            sub(
+                "delslots",
+                -3,
+                ADMIN,
+                "Sets hash slots as unbound for a node.",
+                delslots,
+            ),
+            sub(
+                "delslotsrange",
+                -4,
+                ADMIN,
+                "Sets hash slot ranges as unbound for a node.",
+                delslotsrange,
+            ),
+            sub(
+                "failover",
+                -2,
+                ADMIN,
+                "Forces a replica to perform a manual failover of its master.",
+                failover,
+            ),
+            sub(
+                "flushslots",
+                2,
+                ADMIN,
+                "Deletes all slots information from a node.",
+                flushslots,
+            ),
+            sub(
+                "forget",
+                3,
+                ADMIN,
+                "Removes a node from the nodes table.",
+                forget,
+            ),
+            sub(
+                "getkeysinslot",
+                4,
+                READ,
+                "Returns the key names in a hash slot.",
+                getkeysinslot,
+            ),
             Command::help("cluster", help),
-            sub("info", 2, READ, "Returns information about the state of a node.", info),
-            sub("keyslot", 3, READ, "Returns the hash slot for a key.", keyslot),
-            sub("links", 2, READ, "Returns a list of all TCP links to and from peer nodes.", links),
-            sub("meet", -4, ADMIN, "Forces a node to handshake with another node.", meet),
+            sub(
+                "info",
+                2,
+                READ,
+                "Returns information about the state of a node.",
+                info,
+            ),
+            sub(
+                "keyslot",
+                3,
+                READ,
+                "Returns the hash slot for a key.",
+                keyslot,
+            ),
+            sub(
+                "links",
+                2,
+                READ,
+                "Returns a list of all TCP links to and from peer nodes.",
+                links,
+            ),
+            sub(
+                "meet",
+                -4,
+                ADMIN,
+                "Forces a node to handshake with another node.",
+                meet,
+            ),
             sub("myid", 2, READ, "Returns the ID of a node.", myid),
-            sub("myshardid", 2, READ, "Returns the shard ID of a node.", myshardid),
-            sub("nodes", 2, READ, "Returns the cluster configuration for a node.", nodes),
-            sub("replicas", 3, ADMIN, "Lists the replica nodes of a master node.", replicas),
-            sub("replicate", 3, ADMIN, "Configure a node as replica of a master node.", replicate),
+            sub(
+                "myshardid",
+                2,
+                READ,
+                "Returns the shard ID of a node.",
+                myshardid,
+            ),
+            sub(
+                "nodes",
+                2,
+                READ,
+                "Returns the cluster configuration for a node.",
+                nodes,
+            ),
+            sub(
+                "replicas",
+                3,
+                ADMIN,
+                "Lists the replica nodes of a master node.",
+                replicas,
+            ),
+            sub(
+                "replicate",
+                3,
+                ADMIN,
+                "Configure a node as replica of a master node.",
+                replicate,
+            ),
             sub("reset", -2, ADMIN, "Resets a node.", reset),
-            sub("saveconfig", 2, ADMIN, "Forces a node to save the cluster configuration to disk.", saveconfig),
-            sub("set-config-epoch", 3, ADMIN, "Sets the configuration epoch for a new node.", set_config_epoch),
-            sub("shards", 2, READ, "Returns the mapping of cluster slots to shards.", shards),
-            sub("slaves", 3, ADMIN, "Lists the replica nodes of a master node.", replicas),
-            sub("slots", 2, READ, "Returns the mapping of cluster slots to nodes.", slots),
+            sub(
+                "saveconfig",
+                2,
+                ADMIN,
+                "Forces a node to save the cluster configuration to disk.",
+                saveconfig,
+            ),
+            sub(
+                "set-config-epoch",
+                3,
+                ADMIN,
+                "Sets the configuration epoch for a new node.",
+                set_config_epoch,
+            ),
+            sub(
+                "shards",
+                2,
+                READ,
+                "Returns the mapping of cluster slots to shards.",
+                shards,
+            ),
+            sub(
+                "slaves",
+                3,
+                ADMIN,
+                "Lists the replica nodes of a master node.",
+                replicas,
+            ),
+            sub(
+                "slots",
+                2,
+                READ,
+                "Returns the mapping of cluster slots to nodes.",
+                slots,
+            ),
         ],
     ),
-    Command::new("readonly", 1, &["fast", "loading", "stale"], (0, 0, 0), "cluster",
-        "Enables read-only queries for a connection to a Redis Cluster replica node.", readonly),
-    Command::new("readwrite", 1, &["fast", "loading", "stale"], (0, 0, 0), "cluster",
-        "Enables read-write queries for a connection to a Reids Cluster replica node.", readwrite),
-    Command::new("asking", 1, &["fast"], (0, 0, 0), "cluster",
-        "Signals that a cluster client is following an -ASK redirect.", asking),
+    Command::new(
+        "readonly",
+        1,
+        &["fast", "loading", "stale"],
+        (0, 0, 0),
+        "cluster",
+        "Enables read-only queries for a connection to a Redis Cluster replica node.",
+        readonly,
+    ),
+    Command::new(
+        "readwrite",
+        1,
+        &["fast", "loading", "stale"],
+        (0, 0, 0),
+        "cluster",
+        "Enables read-write queries for a connection to a Reids Cluster replica node.",
+        readwrite,
+    ),
+    Command::new(
+        "asking",
+        1,
+        &["fast"],
+        (0, 0, 0),
+        "cluster",
+        "Signals that a cluster client is following an -ASK redirect.",
+        asking,
+    ),
 ];
 
 fn cluster<'s>(ctx: &Ctx<'_, 's>) -> Result<&'s ClusterHandle, Frame> {
@@ -138,7 +303,7 @@ fn slot_list(args: &[Bytes]) -> Result<Vec<u16>, Frame> {
 
 /// `start end [start end ...]` pairs, expanded, with Redis' checks.
 fn slot_ranges(ctx: &Ctx, args: &[Bytes]) -> Result<Vec<u16>, Frame> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(super::wrong_arity(&ctx.client.current.map_or_else(
             || "cluster".to_string(),
             |resolved| resolved.full_name(),
@@ -236,7 +401,9 @@ fn getkeysinslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let now = ctx.now_ms;
     let limit = usize::try_from(count).unwrap_or(usize::MAX);
-    let keys = ctx.commit_pending()?.slot_keys(0, slot as u16, limit, now)?;
+    let keys = ctx
+        .commit_pending()?
+        .slot_keys(0, slot as u16, limit, now)?;
     Ok(Frame::Array(keys.into_iter().map(Frame::Bulk).collect()))
 }
 
@@ -268,8 +435,12 @@ fn meet(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(err(ERR_SYNTAX));
     }
     let text = |arg: &Bytes| String::from_utf8_lossy(arg).into_owned();
-    let port = crate::sds::string2ll(&args[3])
-        .ok_or_else(|| err(format!("ERR Invalid TCP base port specified: {}", text(&args[3]))))?;
+    let port = crate::sds::string2ll(&args[3]).ok_or_else(|| {
+        err(format!(
+            "ERR Invalid TCP base port specified: {}",
+            text(&args[3])
+        ))
+    })?;
     let bus_port = match args.get(4) {
         Some(arg) => crate::sds::string2ll(arg)
             .ok_or_else(|| err(format!("ERR Invalid TCP bus port specified: {}", text(arg))))?,
@@ -286,7 +457,10 @@ fn meet(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         )));
     }
     let now = ctx.now_ms;
-    change(ctx, |node| node.meet(now, &ip, port as u16, bus_port as u16)).map(|()| Frame::ok())
+    change(ctx, |node| {
+        node.meet(now, &ip, port as u16, bus_port as u16)
+    })
+    .map(|()| Frame::ok())
 }
 
 fn replicate(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -352,9 +526,7 @@ fn nodes(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 
 fn replicas(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let lines = cluster(ctx)?.read(|node| reply::replica_lines(node, &args[2]));
-    Ok(Frame::Array(
-        lines?.into_iter().map(|line| Frame::bulk(line)).collect(),
-    ))
+    Ok(Frame::Array(lines?.into_iter().map(Frame::bulk).collect()))
 }
 
 fn info(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {

@@ -3,8 +3,8 @@
 //! these, so field names and order matter.
 
 use super::handle::LinkInfo;
-use crate::cluster::{ClusterInfo, Node};
 use crate::cluster::nodes_conf::node_line;
+use crate::cluster::{ClusterInfo, Node};
 use crate::cluster::{NodeFlags, NodeId, NodeRecord};
 use crate::resp::Frame;
 use std::fmt::Write;
@@ -19,12 +19,7 @@ pub fn nodes_text(records: &[NodeRecord]) -> String {
 
 /// CLUSTER REPLICAS: the CLUSTER NODES lines of a master's replicas.
 pub fn replica_lines(node: &Node, id: &[u8]) -> Result<Vec<String>, Frame> {
-    let unknown = || {
-        Frame::error(format!(
-            "ERR Unknown node {}",
-            String::from_utf8_lossy(id)
-        ))
-    };
+    let unknown = || Frame::error(format!("ERR Unknown node {}", String::from_utf8_lossy(id)));
     let id = NodeId::parse(id).ok_or_else(unknown)?;
     let records = node.records();
     let master = records.iter().find(|r| r.id == id).ok_or_else(unknown)?;
@@ -70,7 +65,10 @@ pub fn info_text(info: &ClusterInfo) -> String {
     for (name, value) in fields {
         let _ = write!(out, "{name}:{value}\r\n");
     }
-    for (direction, counts) in [("sent", &info.messages_sent), ("received", &info.messages_received)] {
+    for (direction, counts) in [
+        ("sent", &info.messages_sent),
+        ("received", &info.messages_received),
+    ] {
         let mut total = 0;
         for kind in MESSAGE_KINDS {
             let count = counts.get(kind).copied().unwrap_or(0);
@@ -94,7 +92,10 @@ fn node_entry(record: &NodeRecord) -> Frame {
     let metadata = if record.hostname.is_empty() {
         Vec::new()
     } else {
-        vec![(Frame::bulk("hostname"), Frame::bulk(record.hostname.clone()))]
+        vec![(
+            Frame::bulk("hostname"),
+            Frame::bulk(record.hostname.clone()),
+        )]
     };
     Frame::Array(vec![
         Frame::bulk(record.ip.clone()),
@@ -156,7 +157,11 @@ fn shard_node(record: &NodeRecord) -> Frame {
     if !record.hostname.is_empty() {
         fields.push((text("hostname"), text(&record.hostname)));
     }
-    let role = if is_master(record) { "master" } else { "replica" };
+    let role = if is_master(record) {
+        "master"
+    } else {
+        "replica"
+    };
     fields.push((text("role"), text(role)));
     fields.push((text("replication-offset"), Frame::Integer(0)));
     fields.push((text("health"), text(health(record))));
@@ -199,7 +204,10 @@ pub fn links(links: &[LinkInfo]) -> Frame {
                     (text("direction"), text(link.direction)),
                     (text("node"), text(&link.node)),
                     (text("create-time"), Frame::Integer(link.created_ms as i64)),
-                    (text("events"), text(if link.direction == "to" { "rw" } else { "r" })),
+                    (
+                        text("events"),
+                        text(if link.direction == "to" { "rw" } else { "r" }),
+                    ),
                     (text("send-buffer-allocated"), Frame::Integer(0)),
                     (text("send-buffer-used"), Frame::Integer(0)),
                 ])
