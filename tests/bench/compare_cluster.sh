@@ -81,7 +81,8 @@ create "${redstone_ports[@]}"
 # bench PORT -> lines "test rps"; errors from redis-benchmark abort the run.
 bench() {
   redis-benchmark --cluster -p "$1" -t "$TESTS" -d "$SIZE" -r "$KEYSPACE" -c "$CLIENTS" \
-    -n "$REQUESTS" --csv 2>"$work/bench.err" | awk -F'","' 'NR > 1 { gsub(/"/, "", $1); print $1, $2 }'
+    -n "$REQUESTS" --csv 2>"$work/bench.err" | tee -a "$work/bench.out" |
+    awk -F'","' '/^"[A-Z]/ { gsub(/"/, "", $1); print $1, $2 }'
   if grep -qi 'error' "$work/bench.err"; then cat "$work/bench.err" >&2; exit 1; fi
 }
 
