@@ -21,6 +21,13 @@ impl Node {
     pub fn handle_timeout(&mut self, now: u64) {
         self.tick(now);
         if self.now < self.next_cron {
+            // Woken for a scheduled election start: starting exactly then,
+            // not at the next cron tick, keeps sibling replicas' random
+            // delays apart (split votes otherwise need a retry).
+            if self.election_due() {
+                self.handle_replica_failover();
+                self.update_state();
+            }
             return;
         }
         self.next_cron = self.now + CRON_PERIOD;
@@ -28,6 +35,23 @@ impl Node {
         self.cron();
         self.update_state();
         self.debug_check();
+    }
+
+    /// An election is scheduled and its start time has come.
+    fn election_due(&self) -> bool {
+        self.me().is_replica()
+            && !self.election.sent
+            && self.election.time != 0
+            && self.now >= self.election.time
+    }
+
+    /// When `handle_timeout` wants to be called next: the next cron, or a
+    /// scheduled election start if sooner.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let election =
+            (self.me().is_replica() && !self.election.sent && self.election.time > self.now)
+                .then_some(self.election.time);
+        Some(election.map_or(self.next_cron, |t| t.min(self.next_cron)))
     }
 
     fn cron(&mut self) {
@@ -111,12 +135,14 @@ impl Node {
             let ping_delay = now.saturating_sub(e.ping_sent);
             let data_delay = now.saturating_sub(e.data_received);
             // No answer for half the timeout: "reconnect", which resends a
-            // PING at the next cron (what a lost message needs here).
+            // PING at the next cron. Redis also requires no data for half
+            // the timeout, trusting TCP; without links a ping lost while
+            // the peer was down would otherwise never be resent, and a FAIL
+            // flag only clears on a PONG.
             if e.link
                 && e.ping_sent != 0
                 && now.saturating_sub(e.link_time) > node_timeout
                 && ping_delay > node_timeout / 2
-                && data_delay > node_timeout / 2
             {
                 if let Some(e) = self.nodes.get_mut(&id) {
                     e.link = false;

@@ -3,6 +3,7 @@
 //! state machine driven by `handle_*` inputs and drained through `poll_*`.
 //! `codec` turns bus messages into bytes; `nodes_conf` persists a node's view.
 
+mod admin;
 pub mod codec;
 mod cron;
 mod error;
