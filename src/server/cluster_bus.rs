@@ -236,7 +236,13 @@ async fn outgoing_link(
             _ => {
                 // Drop what piled up while we could not connect.
                 let deadline = tokio::time::Instant::now() + backoff;
-                while let Ok(Some(_)) = tokio::time::timeout_at(deadline, queue.recv()).await {}
+                loop {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    match tokio::time::timeout(left, queue.recv()).await {
+                        Ok(Some(_)) => continue,
+                        _ => break,
+                    }
+                }
                 if queue.is_closed() {
                     return;
                 }
