@@ -174,3 +174,170 @@ async fn acknowledged_writes_survive_a_power_cut_with_appendfsync_always() {
         .await
         .expect("check");
 }
+
+/// Reads one RESP reply (simple, error, integer or bulk) from `stream`.
+async fn read_reply(stream: &mut TcpStream) -> String {
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(text) = complete_reply(&reply) {
+            return text;
+        }
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+        let n = read.expect("a reply in time").expect("read");
+        assert!(n > 0, "server closed");
+        reply.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The text of a whole single reply in `bytes`, if it has arrived.
+fn complete_reply(bytes: &[u8]) -> Option<String> {
+    let line_end = bytes.windows(2).position(|w| w == b"\r\n")?;
+    let line = String::from_utf8_lossy(&bytes[1..line_end]).into_owned();
+    match bytes[0] {
+        b'$' => {
+            let len: usize = line.parse().ok()?;
+            let body = bytes.get(line_end + 2..line_end + 2 + len)?;
+            Some(String::from_utf8_lossy(body).into_owned())
+        }
+        _ => Some(line),
+    }
+}
+
+async fn command(stream: &mut TcpStream, args: &[&str]) -> String {
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    stream.write_all(request.as_bytes()).await.expect("write");
+    stream.flush().await.expect("flush");
+    read_reply(stream).await
+}
+
+async fn cluster_state(address: SocketAddr) -> Option<String> {
+    let connect = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(address));
+    let mut stream = connect.await.ok()?.ok()?;
+    let info = command(&mut stream, &["CLUSTER", "INFO"]).await;
+    info.lines()
+        .find_map(|l| l.strip_prefix("cluster_state:"))
+        .map(|s| s.trim().to_string())
+}
+
+/// Polls until `address` reports `state`; returns how long that took.
+async fn wait_for_state(address: SocketAddr, state: &str, limit: Duration) -> Duration {
+    let start = tokio::time::Instant::now();
+    loop {
+        if cluster_state(address).await.as_deref() == Some(state) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{address} never reported cluster_state:{state}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The whole stack in cluster mode: three server nodes form a cluster the
+/// way `redis-cli --cluster create` builds one, serve and redirect keys,
+/// detect a killed master (FAIL within 2 × node-timeout + 1 s of simulated
+/// time) and take it back after a restart from its nodes.conf.
+#[madsim::test]
+async fn three_nodes_form_a_cluster_detect_a_crash_and_recover() {
+    const NODE_TIMEOUT_MS: u64 = 1000;
+    let handle = madsim::runtime::Handle::current();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let ips: Vec<std::net::IpAddr> = (0..3)
+        .map(|i| format!("192.0.2.{}", 11 + i).parse().expect("ip"))
+        .collect();
+    let mut nodes = Vec::new();
+    for (i, ip) in ips.iter().copied().enumerate() {
+        let dir = dirs[i].path().to_path_buf();
+        let node = handle
+            .create_node()
+            .name(format!("node{i}"))
+            .ip(ip)
+            .init(move || {
+                let dir = dir.clone();
+                async move {
+                    let mut config = Config {
+                        bind: vec![ip.to_string()],
+                        port: 7000,
+                        dir,
+                        ..Config::default()
+                    };
+                    config.cluster.enabled = true;
+                    config.cluster.node_timeout = NODE_TIMEOUT_MS;
+                    let _ = redstone::server::serve(config, Arc::new(MemoryEngine::new())).await;
+                }
+            })
+            .build();
+        nodes.push(node);
+    }
+    let client = handle
+        .create_node()
+        .name("client")
+        .ip("192.0.2.20".parse().expect("ip"))
+        .build();
+    let addresses: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(*ip, 7000)).collect();
+    let setup = addresses.clone();
+    client
+        .spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let ranges = [("0", "5460"), ("5461", "10922"), ("10923", "16383")];
+            for (i, address) in setup.iter().enumerate() {
+                let mut stream = TcpStream::connect(*address).await.expect("connect");
+                let (first, last) = ranges[i];
+                let epoch = (i + 1).to_string();
+                assert_eq!(
+                    command(&mut stream, &["CLUSTER", "ADDSLOTSRANGE", first, last]).await,
+                    "OK"
+                );
+                assert_eq!(
+                    command(&mut stream, &["CLUSTER", "SET-CONFIG-EPOCH", &epoch]).await,
+                    "OK"
+                );
+                if i > 0 {
+                    let meet = ["CLUSTER", "MEET", "192.0.2.11", "7000"];
+                    assert_eq!(command(&mut stream, &meet).await, "OK");
+                }
+            }
+            for address in &setup {
+                wait_for_state(*address, "ok", Duration::from_secs(20)).await;
+            }
+            // Each key is served by its slot's owner; the others redirect.
+            let mut first = TcpStream::connect(setup[0]).await.expect("connect");
+            assert_eq!(command(&mut first, &["SET", "bar", "1"]).await, "OK"); // slot 5061
+            assert_eq!(
+                command(&mut first, &["SET", "foo", "1"]).await,
+                "MOVED 12182 192.0.2.13:7000"
+            );
+        })
+        .await
+        .expect("cluster setup");
+
+    handle.kill(nodes[2].id());
+    let watcher = addresses.clone();
+    let took = client
+        .spawn(async move { wait_for_state(watcher[0], "fail", Duration::from_secs(30)).await })
+        .await
+        .expect("failure detection");
+    assert!(
+        took <= Duration::from_millis(2 * NODE_TIMEOUT_MS + 1000),
+        "FAIL took {took:?}"
+    );
+
+    handle.restart(nodes[2].id());
+    let watcher = addresses.clone();
+    client
+        .spawn(async move {
+            for address in &watcher {
+                wait_for_state(*address, "ok", Duration::from_secs(30)).await;
+            }
+            // The restarted node kept its slots (and its identity) from nodes.conf.
+            let mut third = TcpStream::connect(watcher[2]).await.expect("connect");
+            assert_eq!(command(&mut third, &["SET", "foo", "2"]).await, "OK");
+        })
+        .await
+        .expect("recovery");
+}
