@@ -1101,6 +1101,7 @@ impl Node {
 
     /// Full slot-table check (16384 slots): for tests.
     #[cfg(test)]
+    #[allow(dead_code)] // no unit test calls it at the moment
     pub(crate) fn check_slot_table(&self) {
         let mut total = 0;
         for (slot, owner) in self.slot_owner.iter().enumerate() {

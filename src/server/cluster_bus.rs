@@ -235,8 +235,15 @@ async fn outgoing_link(
             Ok(Ok(stream)) => stream,
             _ => {
                 // Drop what piled up while we could not connect.
+                // (`timeout`, not `timeout_at`: madsim only has the former.)
                 let deadline = tokio::time::Instant::now() + backoff;
-                while let Ok(Some(_)) = tokio::time::timeout_at(deadline, queue.recv()).await {}
+                loop {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    match tokio::time::timeout(left, queue.recv()).await {
+                        Ok(Some(_)) => {}
+                        _ => break,
+                    }
+                }
                 if queue.is_closed() {
                     return;
                 }
