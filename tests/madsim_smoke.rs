@@ -82,6 +82,16 @@ async fn the_driver_serves_clients_in_simulation() {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let reply = exchange(&mut stream, b"EXISTS t\r\nDBSIZE\r\n", 8).await;
             assert_eq!(reply, ":0\r\n:1\r\n");
+            // Pub/sub: a publish on one connection is written out by the
+            // subscriber's own task.
+            let mut subscriber = TcpStream::connect(address).await.expect("connect");
+            let confirm = "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n";
+            let reply = exchange(&mut subscriber, b"SUBSCRIBE news\r\n", confirm.len()).await;
+            assert_eq!(reply, confirm);
+            let reply = exchange(&mut stream, b"PUBLISH news hi\r\n", 4).await;
+            assert_eq!(reply, ":1\r\n");
+            let message = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
+            assert_eq!(exchange(&mut subscriber, b"", message.len()).await, message);
         })
         .await
         .expect("client");

@@ -160,7 +160,18 @@ const CLIENT: &[Command] = &[
     Command::help("connection", client_help),
 ];
 
-fn ping(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 2 {
+        return Err(super::wrong_arity("ping"));
+    }
+    // A subscribed RESP2 connection carries arrays: PING answers in kind.
+    if ctx.client.protocol == Protocol::Resp2 && ctx.client.pubsub.active() {
+        let payload = args.get(1).cloned().unwrap_or_default();
+        return Ok(Frame::Array(vec![
+            Frame::bulk("pong"),
+            Frame::Bulk(payload),
+        ]));
+    }
     match args.len() {
         1 => Ok(Frame::simple("PONG")),
         2 => Ok(Frame::Bulk(args[1].clone())),
@@ -267,6 +278,7 @@ fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    super::pubsub::reset(ctx);
     ctx.client.db = 0;
     ctx.client.protocol = Protocol::Resp2;
     ctx.client.monitor = false;
@@ -334,7 +346,11 @@ fn client_setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// One `CLIENT LIST` line, with the fields Redis 7 prints. `running` is the
 /// command the described client runs now, when that is the caller itself.
-fn describe(handle: &ClientHandle, now_ms: u64, running: Option<super::Resolved>) -> String {
+pub(crate) fn describe(
+    handle: &ClientHandle,
+    now_ms: u64,
+    running: Option<super::Resolved>,
+) -> String {
     let info = super::context::lock(&handle.info);
     let command = running
         .or(info.last_command)
@@ -345,9 +361,20 @@ fn describe(handle: &ClientHandle, now_ms: u64, running: Option<super::Resolved>
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default()
     };
-    let flags = if info.monitor { "O" } else { "N" };
+    let mut flags = String::new();
+    if info.monitor {
+        flags.push('O');
+    }
+    if is_pubsub(&info) {
+        flags.push('P');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let [sub, psub, ssub] = info.subscriptions;
+    let omem = info.subscriber.as_ref().map_or(0, |s| s.pending_bytes());
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         handle.id,
         handle.addr,
         handle.laddr,
@@ -356,6 +383,10 @@ fn describe(handle: &ClientHandle, now_ms: u64, running: Option<super::Resolved>
         now_ms.saturating_sub(info.last_active_ms) / 1000,
         flags,
         info.db,
+        sub,
+        psub,
+        ssub,
+        omem,
         command,
 
         info.resp,
@@ -364,19 +395,44 @@ fn describe(handle: &ClientHandle, now_ms: u64, running: Option<super::Resolved>
     )
 }
 
-/// Checks a client type name of a `TYPE` filter. Every client here is a
-/// normal one: true if `kind` is that type.
-fn client_type_is_normal(kind: &[u8]) -> Result<bool, Frame> {
-    if !["normal", "master", "replica", "slave", "pubsub"]
-        .iter()
-        .any(|k| is(kind, k))
-    {
-        return Err(err(format!(
+/// Redis' CLIENT_PUBSUB flag: subscribed to anything.
+fn is_pubsub(info: &super::context::ClientInfo) -> bool {
+    info.subscriptions.iter().any(|&n| n > 0)
+}
+
+/// The client types of a `TYPE` filter (Redis `getClientTypeByName`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    Master,
+    PubSub,
+}
+
+fn client_type(kind: &[u8]) -> Result<ClientType, Frame> {
+    if is(kind, "normal") {
+        Ok(ClientType::Normal)
+    } else if is(kind, "replica") || is(kind, "slave") {
+        Ok(ClientType::Replica)
+    } else if is(kind, "master") {
+        Ok(ClientType::Master)
+    } else if is(kind, "pubsub") {
+        Ok(ClientType::PubSub)
+    } else {
+        Err(err(format!(
             "ERR Unknown client type '{}'",
             String::from_utf8_lossy(kind)
-        )));
+        )))
     }
-    Ok(is(kind, "normal"))
+}
+
+/// A connection's type: no replicas or masters here, so normal or pubsub.
+fn type_of(handle: &ClientHandle) -> ClientType {
+    if is_pubsub(&super::context::lock(&handle.info)) {
+        ClientType::PubSub
+    } else {
+        ClientType::Normal
+    }
 }
 
 /// The open connections; a killed one is gone, even if its task has not
@@ -394,11 +450,8 @@ fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let listed = match &args[2..] {
         [] => all,
         [keyword, kind] if is(keyword, "type") => {
-            if client_type_is_normal(kind)? {
-                all
-            } else {
-                Vec::new()
-            }
+            let kind = client_type(kind)?;
+            all.into_iter().filter(|h| type_of(h) == kind).collect()
         }
         [keyword, ids @ ..] if is(keyword, "id") && !ids.is_empty() => {
             let mut listed = Vec::new();
@@ -439,8 +492,7 @@ struct KillFilter {
     addr: Option<Bytes>,
     laddr: Option<Bytes>,
     skip_me: bool,
-    /// A `TYPE` other than normal: no client here is of that type.
-    no_match: bool,
+    kind: Option<ClientType>,
 }
 
 impl KillFilter {
@@ -469,7 +521,7 @@ impl KillFilter {
                     _ => return Err(err(ERR_SYNTAX)),
                 };
             } else if is(name, "type") {
-                filter.no_match |= !client_type_is_normal(value)?;
+                filter.kind = Some(client_type(value)?);
             } else if is(name, "user") {
                 // Every client is authenticated as the only user, `default`.
                 if value.as_ref() != b"default" {
@@ -486,7 +538,7 @@ impl KillFilter {
     }
 
     fn matches(&self, handle: &ClientHandle, me: u64) -> bool {
-        !self.no_match
+        self.kind.is_none_or(|kind| type_of(handle) == kind)
             && self.id.is_none_or(|id| id == handle.id)
             && self
                 .addr

@@ -62,6 +62,10 @@ pub struct ClientInfo {
     pub last_active_ms: u64,
     pub monitor: bool,
     pub resp: i64,
+    /// Channel, pattern and shard channel subscriptions (`sub`, `psub`,
+    /// `ssub`), and the outbox whose size is `omem`.
+    pub subscriptions: [usize; 3],
+    pub subscriber: Option<Arc<crate::pubsub::Subscriber>>,
 }
 
 /// A connection as the rest of the server sees it.
@@ -208,6 +212,8 @@ pub struct Shared {
     pub self_ref: std::sync::Weak<Shared>,
     /// The cluster node, when `cluster-enabled yes`.
     pub cluster: Option<Arc<super::cluster::ClusterHandle>>,
+    /// Who is subscribed to which channels and patterns.
+    pub pubsub: crate::pubsub::Registry,
 }
 
 impl Shared {
@@ -254,6 +260,12 @@ pub struct Client {
     /// READONLY was sent: a replica serves this client's reads of its
     /// master's slots instead of redirecting them.
     pub cluster_readonly: bool,
+    /// Channels, patterns and shard channels this client is subscribed to.
+    pub pubsub: crate::pubsub::Subscriptions,
+    /// Replies a command sends before the one its handler returns (one
+    /// confirmation per channel of SUBSCRIBE a b c); the connection sends
+    /// and clears them.
+    pub extra_replies: Vec<crate::resp::Frame>,
 }
 
 impl Client {
@@ -269,6 +281,8 @@ impl Client {
             monitor: false,
             current: None,
             cluster_readonly: false,
+            pubsub: crate::pubsub::Subscriptions::default(),
+            extra_replies: Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The text of `INFO`, with Redis' section and field names.
 
 use super::Ctx;
+use crate::pubsub::Kind as PubSubKind;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
@@ -191,8 +192,18 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("evicted_keys", "0".into()),
                 ("keyspace_hits", stat(&s.keyspace_hits)),
                 ("keyspace_misses", stat(&s.keyspace_misses)),
-                ("pubsub_channels", "0".into()),
-                ("pubsub_patterns", "0".into()),
+                (
+                    "pubsub_channels",
+                    shared.pubsub.len(PubSubKind::Channel).to_string(),
+                ),
+                (
+                    "pubsub_patterns",
+                    shared.pubsub.len(PubSubKind::Pattern).to_string(),
+                ),
+                (
+                    "pubsubshard_channels",
+                    shared.pubsub.len(PubSubKind::Shard).to_string(),
+                ),
                 ("total_error_replies", stat(&s.total_error_replies)),
             ]
         }

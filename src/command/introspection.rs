@@ -89,6 +89,9 @@ fn categories(command: &Command) -> Vec<Frame> {
         "scripting" => out.push("@scripting"),
         _ => {}
     }
+    if command.has_flag("pubsub") {
+        out.push("@pubsub");
+    }
     if command.has_flag("admin") {
         out.push("@admin");
     }
@@ -118,10 +121,13 @@ fn key_specs(command: &Command) -> Vec<Frame> {
                 .collect(),
         )
     };
-    let flags = if command.has_flag("write") {
-        ["RW", "update"]
+    // Shard channels are routed like keys but are not keys.
+    let flags: &[&str] = if command.has_flag("pubsub") {
+        &["not_key"]
+    } else if command.has_flag("write") {
+        &["RW", "update"]
     } else {
-        ["RO", "access"]
+        &["RO", "access"]
     };
     let last_key = if last < 0 { last } else { last - first };
     vec![map(vec![
@@ -305,7 +311,8 @@ fn getkeys(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .find(|c| c.name.as_bytes().eq_ignore_ascii_case(&target[1]))
             .ok_or_else(invalid)?;
     }
-    if command.keys.0 <= 0 {
+    // Shard channels have key specs (for routing) flagged not_key.
+    if command.keys.0 <= 0 || command.has_flag("pubsub") {
         return Err(err("ERR The command has no key arguments"));
     }
     let positions = command.key_positions(target.len());

@@ -13,6 +13,7 @@ pub mod decimal;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod pubsub;
 pub mod server;
 pub mod strings;
 
@@ -150,6 +151,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         server::COMMANDS,
         introspection::COMMANDS,
         cluster::COMMANDS,
+        pubsub::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -266,6 +268,9 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     }
     if let Err(redirect) = cluster::route(ctx, resolved, args) {
         return redirect;
+    }
+    if let Err(refusal) = pubsub::check_subscribed_mode(ctx, resolved) {
+        return refusal;
     }
     (command.handler)(ctx, args).unwrap_or_else(|reply| reply)
 }

@@ -131,7 +131,15 @@ fn transcript(protocol: crate::resp::Protocol, commands: &[&[&str]]) -> String {
         let reply = execute(&mut ctx, &args(words));
         ctx.commit_pending().expect("commit");
 
+        // Like the connection: messages this command caused, then extra
+        // replies (one per channel of SUBSCRIBE), then the reply.
         let mut bytes = bytes::BytesMut::new();
+        if let Some(subscriber) = &client.pubsub.subscriber {
+            subscriber.drain_into(&mut bytes);
+        }
+        for extra in client.extra_replies.drain(..) {
+            crate::resp::encode(&extra, client.protocol, &mut bytes);
+        }
         crate::resp::encode(&reply, client.protocol, &mut bytes);
         out.push_str(&format!(
             "> {}\n{}\n",
@@ -175,4 +183,43 @@ fn replies_in_resp2() {
 #[test]
 fn replies_in_resp3() {
     insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp3, SESSION));
+}
+
+/// Pub/sub on one connection that publishes to itself, checked against
+/// redis-server 7.0.15.
+const PUBSUB_SESSION: &[&[&str]] = &[
+    &["UNSUBSCRIBE"],
+    &["PUNSUBSCRIBE"],
+    &["SUBSCRIBE", "news", "sport", "news"],
+    &["PSUBSCRIBE", "n*"],
+    &["SSUBSCRIBE", "s1"],
+    &["PING"],
+    &["PING", "hi"],
+    &["GET", "k"],
+    &["CLIENT", "INFO"],
+    &["PUBLISH", "news", "hello"],
+    &["SPUBLISH", "s1", "shard"],
+    &["PUBSUB", "NUMSUB", "news", "none"],
+    &["UNSUBSCRIBE", "nope"],
+    &["UNSUBSCRIBE"],
+    &["PUNSUBSCRIBE"],
+    &["SUNSUBSCRIBE"],
+    &["PUBSUB", "CHANNELS"],
+    &["PUBSUB", "NUMPAT"],
+    &["PUBSUB", "CHANNELS", "a", "b"],
+    &["PUBSUB", "HELP"],
+    &["SUBSCRIBE", "x"],
+    &["RESET"],
+    &["PUBSUB", "CHANNELS"],
+    &["PING"],
+];
+
+#[test]
+fn pubsub_replies_in_resp2() {
+    insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp2, PUBSUB_SESSION));
+}
+
+#[test]
+fn pubsub_replies_in_resp3() {
+    insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp3, PUBSUB_SESSION));
 }

@@ -134,6 +134,45 @@ impl Default for ClusterOptions {
     }
 }
 
+/// One client class's `client-output-buffer-limit`: a client whose pending
+/// output reaches `hard` bytes, or stays at or above `soft` bytes for more
+/// than `soft_seconds`, is disconnected. 0 disables a limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct BufferLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
+/// `client-output-buffer-limit` for Redis' three classes (only `pubsub` is
+/// enforced: normal clients get their replies in one write per batch, and
+/// there are no replicas yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputBufferLimits {
+    pub normal: BufferLimit,
+    pub replica: BufferLimit,
+    pub pubsub: BufferLimit,
+}
+
+impl Default for OutputBufferLimits {
+    fn default() -> Self {
+        const MB: u64 = 1024 * 1024;
+        OutputBufferLimits {
+            normal: BufferLimit::default(),
+            replica: BufferLimit {
+                hard: 256 * MB,
+                soft: 64 * MB,
+                soft_seconds: 60,
+            },
+            pubsub: BufferLimit {
+                hard: 32 * MB,
+                soft: 8 * MB,
+                soft_seconds: 60,
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// TCP port, 0..=65535.
@@ -157,6 +196,7 @@ pub struct Config {
     pub tcp_keepalive: u64,
     pub proto_max_bulk_len: u64,
     pub client_query_buffer_limit: u64,
+    pub client_output_buffer_limit: OutputBufferLimits,
     /// Microseconds; negative (-1) disables the slowlog.
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
@@ -195,6 +235,7 @@ impl Default for Config {
             tcp_keepalive: 300,
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
+            client_output_buffer_limit: OutputBufferLimits::default(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             loglevel: LogLevel::Notice,

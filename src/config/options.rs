@@ -4,7 +4,7 @@
 //! (and its default) and one entry below.
 
 use super::syntax::{format_memory, memtoull, quote_if_needed, repr, string2ll, strtoll_whole};
-use super::{AppendFsync, Config, LogLevel, Supervised};
+use super::{AppendFsync, BufferLimit, Config, LogLevel, OutputBufferLimits, Supervised};
 
 /// CONFIG SET refuses it: "can't set immutable config".
 pub(super) const IMMUTABLE: u8 = 1;
@@ -101,6 +101,10 @@ pub(super) static OPTIONS: &[OptionDef] = &[
     memory("proto-max-bulk-len", 0, MB, |c| c.proto_max_bulk_len, |c, v| c.proto_max_bulk_len = v),
     memory("client-query-buffer-limit", 0, MB,
         |c| c.client_query_buffer_limit, |c, v| c.client_query_buffer_limit = v),
+    // Each group of four sets one class and leaves the others alone, so
+    // repeated lines in a file (one per class) all apply.
+    list("client-output-buffer-limit", parse_output_buffer_limits, true,
+        render_output_buffer_limits, set_output_buffer_limits),
     int("slowlog-log-slower-than", 0, -1, LLONG_MAX,
         |c| c.slowlog_log_slower_than, |c, v| c.slowlog_log_slower_than = v),
     int("slowlog-max-len", 0, 0, LLONG_MAX, |c| c.slowlog_max_len as i64, |c, v| c.slowlog_max_len = v as u64),
@@ -345,6 +349,89 @@ fn parse_save(args: &[Vec<u8>]) -> Result<Vec<String>, &'static str> {
         out.push(changes.to_string());
     }
     Ok(out)
+}
+
+/// Redis `updateClientOutputBufferLimit`: groups of `<class> <hard> <soft>
+/// <soft-seconds>`, class normal / replica (slave) / pubsub, sizes with
+/// units (memtoull), seconds a C int parsed with strtoll. All groups are
+/// checked before any applies. Normalised to `class hard soft seconds`.
+fn parse_output_buffer_limits(args: &[Vec<u8>]) -> Result<Vec<String>, &'static str> {
+    if !args.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.");
+    }
+    let mut out = Vec::with_capacity(args.len());
+    for group in args.chunks(4) {
+        let class = buffer_class(&group[0])
+            .ok_or("Invalid client class specified in buffer limit configuration.")?;
+        const BAD: &str =
+            "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = memtoull(&group[1]).ok_or(BAD)?;
+        let soft = memtoull(&group[2]).ok_or(BAD)?;
+        // Redis stores the seconds in an int: larger values wrap.
+        let seconds = strtoll_whole(&group[3]).ok_or(BAD)? as i32;
+        if seconds < 0 {
+            return Err(BAD);
+        }
+        out.extend([
+            class.to_string(),
+            hard.to_string(),
+            soft.to_string(),
+            seconds.to_string(),
+        ]);
+    }
+    Ok(out)
+}
+
+/// The class name CONFIG GET shows, for a name `getClientTypeByName` knows
+/// (master is refused, as in Redis).
+fn buffer_class(name: &[u8]) -> Option<&'static str> {
+    let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
+    if is("normal") {
+        Some("normal")
+    } else if is("slave") || is("replica") {
+        Some("slave")
+    } else if is("pubsub") {
+        Some("pubsub")
+    } else {
+        None
+    }
+}
+
+fn render_output_buffer_limits(c: &Config) -> Vec<String> {
+    let limits = &c.client_output_buffer_limit;
+    let mut out = Vec::with_capacity(12);
+    for (class, limit) in [
+        ("normal", &limits.normal),
+        ("slave", &limits.replica),
+        ("pubsub", &limits.pubsub),
+    ] {
+        out.extend([
+            class.to_string(),
+            limit.hard.to_string(),
+            limit.soft.to_string(),
+            limit.soft_seconds.to_string(),
+        ]);
+    }
+    out
+}
+
+/// Applies normalised groups (see `parse_output_buffer_limits`) on top of
+/// the current limits.
+fn set_output_buffer_limits(c: &mut Config, values: Vec<String>) {
+    let limits: &mut OutputBufferLimits = &mut c.client_output_buffer_limit;
+    for group in values.chunks_exact(4) {
+        let slot = match group[0].as_str() {
+            "normal" => &mut limits.normal,
+            "slave" => &mut limits.replica,
+            _ => &mut limits.pubsub,
+        };
+        let number = |s: &String| s.parse::<u64>().unwrap_or(0);
+        *slot = BufferLimit {
+            hard: number(&group[1]),
+            soft: number(&group[2]),
+            soft_seconds: number(&group[3]),
+        };
+    }
 }
 
 fn range_error<T: std::fmt::Display>(min: T, max: T) -> String {

@@ -58,6 +58,8 @@ timeout 60
 tcp-keepalive 0
 proto-max-bulk-len 2mb
 client-query-buffer-limit 1g
+client-output-buffer-limit normal 1mb 0 0
+client-output-buffer-limit pubsub 64mb 16mb 120
 slowlog-log-slower-than -1
 slowlog-max-len 5
 loglevel warning
@@ -102,6 +104,19 @@ fn non_default() -> Config {
         tcp_keepalive: 0,
         proto_max_bulk_len: 2 * 1024 * 1024,
         client_query_buffer_limit: 1_000_000_000,
+        client_output_buffer_limit: OutputBufferLimits {
+            normal: BufferLimit {
+                hard: 1024 * 1024,
+                soft: 0,
+                soft_seconds: 0,
+            },
+            pubsub: BufferLimit {
+                hard: 64 * 1024 * 1024,
+                soft: 16 * 1024 * 1024,
+                soft_seconds: 120,
+            },
+            ..OutputBufferLimits::default()
+        },
         slowlog_log_slower_than: -1,
         slowlog_max_len: 5,
         loglevel: LogLevel::Warning,
@@ -156,6 +171,10 @@ fn defaults() {
         ("tcp-keepalive", "300"),
         ("proto-max-bulk-len", "536870912"),
         ("client-query-buffer-limit", "1073741824"),
+        (
+            "client-output-buffer-limit",
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        ),
         ("slowlog-log-slower-than", "10000"),
         ("slowlog-max-len", "128"),
         ("loglevel", "notice"),
@@ -1169,4 +1188,92 @@ quickcheck! {
         let _ = Config::from_args(&args);
         true
     }
+}
+
+#[test]
+fn client_output_buffer_limit_sets_only_the_classes_given() {
+    let mut c = Config::default();
+    set(
+        &mut c,
+        &[("client-output-buffer-limit", "pubsub 1mb 2mb 10")],
+    )
+    .expect("set");
+    assert_eq!(
+        get1(&c, "client-output-buffer-limit"),
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 2097152 10"
+    );
+    set(
+        &mut c,
+        &[(
+            "client-output-buffer-limit",
+            "replica 1k 1kb 5 PUBSUB 3 4 5",
+        )],
+    )
+    .expect("set");
+    assert_eq!(
+        get1(&c, "client-output-buffer-limit"),
+        "normal 0 0 0 slave 1000 1024 5 pubsub 3 4 5"
+    );
+    // An empty value changes nothing; seconds wrap like Redis' C int.
+    set(&mut c, &[("client-output-buffer-limit", "")]).expect("set");
+    set(
+        &mut c,
+        &[("client-output-buffer-limit", "pubsub 1 1 99999999999")],
+    )
+    .expect("set");
+    assert_eq!(
+        get1(&c, "client-output-buffer-limit"),
+        "normal 0 0 0 slave 1000 1024 5 pubsub 1 1 1215752191"
+    );
+    assert_eq!(c.client_output_buffer_limit.pubsub.soft_seconds, 1215752191);
+}
+
+#[test]
+fn client_output_buffer_limit_errors_match_redis() {
+    const COUNT: &str = "Wrong number of arguments in buffer limit configuration.";
+    const CLASS: &str = "Invalid client class specified in buffer limit configuration.";
+    const VALUE: &str =
+        "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+    for (value, message) in [
+        ("pubsub 1", COUNT),
+        ("pubsub 1  1 5", COUNT),
+        ("master 1 1 1", CLASS),
+        ("foo 1 1 1", CLASS),
+        ("pubsub 1x 1 1", VALUE),
+        ("pubsub -1 1 5", VALUE),
+        ("pubsub 1 1 -1", VALUE),
+        ("pubsub 1 1 1x", VALUE),
+        // All groups are checked before any applies.
+        ("pubsub 1 1 1 normal 1 1 x", VALUE),
+    ] {
+        let mut c = Config::default();
+        assert_eq!(
+            set(&mut c, &[("client-output-buffer-limit", value)]),
+            Err(format!(
+                "CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - {message}"
+            )),
+            "{value}"
+        );
+        assert_eq!(c, Config::default(), "{value}");
+    }
+    let e = load_err("client-output-buffer-limit pubsub 1 1\n");
+    assert_eq!(e.message(), COUNT);
+}
+
+#[test]
+fn client_output_buffer_limit_lines_in_a_file_each_apply() {
+    let c = parse(
+        "client-output-buffer-limit pubsub 1mb 1mb 1\nclient-output-buffer-limit \"slave 2mb 2mb 2\"\n",
+    );
+    assert_eq!(
+        get1(&c, "client-output-buffer-limit"),
+        "normal 0 0 0 slave 2097152 2097152 2 pubsub 1048576 1048576 1"
+    );
+    // What CONFIG REWRITE writes loads back to the same limits.
+    let line = String::from_utf8(
+        OPTIONS[super::options::lookup(b"client-output-buffer-limit").expect("option")]
+            .config_line(&c),
+    )
+    .expect("utf8");
+    assert_eq!(parse(&line), c);
 }

@@ -235,6 +235,7 @@ async fn outgoing_link(
             Ok(Ok(stream)) => stream,
             _ => {
                 // Drop what piled up while we could not connect.
+                // (`timeout`, not `timeout_at`: madsim only has the former.)
                 let deadline = tokio::time::Instant::now() + backoff;
                 loop {
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());

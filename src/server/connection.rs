@@ -6,6 +6,7 @@ use crate::command::context::{lock, ClientHandle, Stats};
 use crate::command::{self, Client, Ctx, Shared};
 use crate::config::AppendFsync;
 use crate::keyspace::Txn;
+use crate::pubsub::Subscriber;
 use crate::resp::{encode, Frame, Limits, RequestParser};
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
@@ -75,7 +76,13 @@ impl Connection {
         let handle = self.client.handle.clone();
         let mut shutdown = self.shared.shutdown.subscribe();
         loop {
-            let idle = self.shared.config().timeout;
+            // Like Redis, `timeout` does not apply to subscribers: they
+            // listen without sending anything.
+            let idle = if self.client.pubsub.active() {
+                0
+            } else {
+                self.shared.config().timeout
+            };
             let (stream, input, monitor) = (&mut self.stream, &mut self.input, &mut self.monitor);
             let read = async move {
                 let read = stream.read_buf(input);
@@ -90,6 +97,14 @@ impl Connection {
             let monitor = async move {
                 match monitor.as_mut() {
                     Some(receiver) => receiver.recv().await.ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            let subscriber = self.client.pubsub.subscriber.clone();
+            let pushes = async {
+                match &subscriber {
+                    Some(subscriber) if !subscriber.has_queued() => subscriber.wait().await,
+                    Some(_) => {}
                     None => std::future::pending().await,
                 }
             };
@@ -110,6 +125,13 @@ impl Connection {
                         }
                     }
                 }
+                () = pushes => {
+                    if let Some(subscriber) = &subscriber {
+                        if !self.write_pushes(subscriber).await {
+                            break;
+                        }
+                    }
+                }
                 _ = handle.kill_signal.notified() => break,
                 _ = shutdown.changed() => break,
             }
@@ -117,8 +139,32 @@ impl Connection {
                 break;
             }
         }
+        command::pubsub::disconnect(&self.shared, &self.client);
         let _ = self.stream.shutdown().await;
         self.shared.clients.unregister(handle.id);
+    }
+
+    /// Writes messages queued by publishers, a bounded amount at a time so
+    /// that the client's own commands are still read under a flood. False
+    /// when the connection must close (write failed, or killed, e.g. for
+    /// going over its output buffer limit, while the client was not reading).
+    async fn write_pushes(&mut self, subscriber: &Subscriber) -> bool {
+        const CHUNK: usize = 64 * 1024;
+        let mut chunk = BytesMut::new();
+        for _ in 0..4 {
+            chunk.clear();
+            let taken = subscriber.take(&mut chunk, CHUNK);
+            if taken == 0 {
+                break;
+            }
+            Stats::add(&self.shared.stats.total_net_output_bytes, taken as u64);
+            let written = write_unless_killed(&mut self.stream, &chunk, &self.client.handle).await;
+            subscriber.written(taken);
+            if !written {
+                return false;
+            }
+        }
+        !subscriber.is_closed()
     }
 
     /// Executes every complete request in the input buffer and writes the
@@ -154,10 +200,12 @@ impl Connection {
                 &self.shared.stats.total_net_output_bytes,
                 self.output.len() as u64,
             );
-            let written = self.stream.write_all(&self.output).await;
+            let written =
+                write_unless_killed(&mut self.stream, &self.output, &self.client.handle).await;
             self.output.clear();
-            written.ok()?;
-            let _ = self.stream.flush().await;
+            if !written {
+                return Some(Close::Now);
+            }
         }
         close
     }
@@ -192,6 +240,8 @@ impl Connection {
             self.client.current = None;
             let started = std::time::Instant::now();
 
+            // Messages that arrived before this command go before its reply.
+            self.drain_pushes();
             let mut ctx = Ctx {
                 shared: &shared,
                 client: &mut self.client,
@@ -216,8 +266,25 @@ impl Connection {
                 Stats::add(&self.shared.stats.total_error_replies, 1);
             }
 
-            if !self.client.suppress_reply {
+            // So do those it caused (PUBLISH to oneself), but subscription
+            // confirmations come before any message.
+            let confirms = self
+                .client
+                .current
+                .is_some_and(command::pubsub::changes_subscriptions);
+            if !confirms {
+                self.drain_pushes();
+            }
+            if self.client.suppress_reply {
+                self.client.extra_replies.clear();
+            } else {
+                for extra in self.client.extra_replies.drain(..) {
+                    encode(&extra, self.client.protocol, &mut self.output);
+                }
                 encode(&reply, self.client.protocol, &mut self.output);
+            }
+            if let Some(subscriber) = &self.client.pubsub.subscriber {
+                subscriber.set_protocol(self.client.protocol);
             }
             if self.client.monitor && self.monitor.is_none() {
                 self.monitor = Some(self.shared.monitor.subscribe());
@@ -238,6 +305,13 @@ impl Connection {
             info.last_command = self.client.current;
         }
         close
+    }
+
+    /// Appends the messages queued for this client to the batch's output.
+    fn drain_pushes(&mut self) {
+        if let Some(subscriber) = &self.client.pubsub.subscriber {
+            subscriber.drain_into(&mut self.output);
+        }
     }
 
     /// Commits the batch's shared transaction. A storage failure closes the
@@ -282,4 +356,28 @@ impl Connection {
         );
         let _ = self.shared.monitor.send(line);
     }
+}
+
+/// Writes all of `bytes`, unless the client is killed first (CLIENT KILL,
+/// output buffer limit) while the socket cannot take them: a client that
+/// does not read must not keep its connection (and its task) alive.
+async fn write_unless_killed(
+    stream: &mut TcpStream,
+    mut bytes: &[u8],
+    handle: &ClientHandle,
+) -> bool {
+    while !bytes.is_empty() {
+        if handle.is_killed() {
+            return false;
+        }
+        tokio::select! {
+            written = stream.write(bytes) => match written {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => bytes = &bytes[n..],
+            },
+            _ = handle.kill_signal.notified() => return false,
+        }
+    }
+    // A no-op for a real socket; a simulated one sends on flush.
+    stream.flush().await.is_ok()
 }

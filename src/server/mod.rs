@@ -67,6 +67,9 @@ pub fn build_shared(
     let data_dir = config.dir.clone();
     let appendfsync = AtomicU8::new(0);
     Ok(Arc::new_cyclic(|self_ref| {
+        if let Some(cluster) = &cluster {
+            cluster.attach(self_ref.clone());
+        }
         let shared = Shared {
             store,
             appendfsync,
@@ -82,6 +85,7 @@ pub fn build_shared(
             monitor: tokio::sync::broadcast::channel(4096).0,
             self_ref: self_ref.clone(),
             cluster,
+            pubsub: crate::pubsub::Registry::default(),
             config: RwLock::new(config),
         };
         let policy = shared.config().appendfsync;

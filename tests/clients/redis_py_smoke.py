@@ -61,4 +61,31 @@ for protocol in (2, 3):
     assert r.dbsize() == 0
     r.close()
 
+    # Pub/sub: confirmations, messages, patterns, shard channels, PUBSUB.
+    r = redis.Redis(port=port, protocol=protocol, decode_responses=True)
+    p = r.pubsub()
+    p.subscribe("news")
+    p.psubscribe("n*")
+    p.ssubscribe("shard")
+    seen = [p.get_message(timeout=2) for _ in range(3)]
+    assert [m["type"] for m in seen] == ["subscribe", "psubscribe", "ssubscribe"], seen
+    assert r.publish("news", "hello") == 2
+    assert p.get_message(timeout=2) == {
+        "type": "message", "pattern": None, "channel": "news", "data": "hello"
+    }
+    assert p.get_message(timeout=2) == {
+        "type": "pmessage", "pattern": "n*", "channel": "news", "data": "hello"
+    }
+    assert r.spublish("shard", "s") == 1
+    msg = p.get_sharded_message(timeout=2)
+    assert msg["type"] == "smessage" and msg["data"] == "s", msg
+    assert r.pubsub_channels() == ["news"]
+    assert r.pubsub_numsub("news", "none") == [("news", 1), ("none", 0)]
+    assert r.pubsub_numpat() == 1
+    assert r.pubsub_shardchannels() == ["shard"]
+    p.unsubscribe("news")
+    assert p.get_message(timeout=2)["type"] == "unsubscribe"
+    p.close()
+    r.close()
+
 print("redis-py smoke test passed")

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Server {
@@ -17,6 +18,8 @@ pub struct Server {
     /// Listen on this port instead of an OS-chosen one (cluster nodes: the
     /// bus port is port + 10000, which redis-cli assumes).
     fixed_port: Option<u16>,
+    /// The server's log lines (stdout) so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -31,6 +34,7 @@ impl Server {
             _temp: Some(temp),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             fixed_port: None,
+            log: Arc::default(),
         };
         server.spawn();
         server
@@ -45,6 +49,7 @@ impl Server {
             _temp: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             fixed_port: None,
+            log: Arc::default(),
         };
         server.spawn();
         server
@@ -95,7 +100,12 @@ impl Server {
             }
         };
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let log = self.log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                log.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
         self.port = port;
         self.child = Some(child);
         Ok(())
@@ -116,6 +126,7 @@ impl Server {
                 _temp: Some(temp),
                 extra: args.iter().map(|s| s.to_string()).collect(),
                 fixed_port: Some(port),
+                log: Arc::default(),
             };
             if server.try_spawn().is_ok() {
                 return server;
@@ -141,6 +152,11 @@ impl Server {
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
         stream
+    }
+
+    /// The log lines the server printed after it was ready.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn pid(&self) -> u32 {

@@ -33,6 +33,9 @@ pub struct ClusterHandle {
     outbox: tokio::sync::mpsc::UnboundedSender<Transmit>,
     /// The bus links the driver has open, for CLUSTER LINKS.
     pub links: Mutex<Vec<LinkInfo>>,
+    /// The server state, for delivering messages published on other nodes;
+    /// attached once it exists (it is built after the handle, and holds it).
+    shared: std::sync::OnceLock<std::sync::Weak<crate::command::Shared>>,
 }
 
 impl ClusterHandle {
@@ -53,6 +56,7 @@ impl ClusterHandle {
             allow_reads_when_down: allow_reads_when_down.into(),
             outbox,
             links: Mutex::new(Vec::new()),
+            shared: std::sync::OnceLock::new(),
         };
         (handle, transmits)
     }
@@ -74,6 +78,7 @@ impl ClusterHandle {
         while let Some(transmit) = node.poll_transmit() {
             let _ = self.outbox.send(transmit);
         }
+        let mut published = Vec::new();
         while let Some(event) = node.poll_event() {
             match event {
                 Event::Log {
@@ -84,13 +89,32 @@ impl ClusterHandle {
                     warning: false,
                     text,
                 } => crate::log::notice(&text),
-                // Routing is refreshed below whatever happened; pub/sub across
-                // nodes comes with pub/sub itself.
+                Event::Publish {
+                    sharded,
+                    channel,
+                    message,
+                } => published.push((sharded, channel, message)),
+                // Routing is refreshed below whatever happened.
                 _ => {}
             }
         }
         self.refresh_routing(&node);
+        drop(node);
+        // Messages relayed by other nodes reach this node's subscribers
+        // outside the node lock.
+        if !published.is_empty() {
+            if let Some(shared) = self.shared.get().and_then(std::sync::Weak::upgrade) {
+                for (sharded, channel, message) in published {
+                    crate::command::pubsub::deliver(&shared, sharded, &channel, &message);
+                }
+            }
+        }
         saved.map(|()| value)
+    }
+
+    /// Gives the handle the server state it delivers relayed messages to.
+    pub fn attach(&self, shared: std::sync::Weak<crate::command::Shared>) {
+        let _ = self.shared.set(shared);
     }
 
     /// Reads the node without changing it.

@@ -277,10 +277,13 @@ pub fn route(ctx: &Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     let Some(slot) = slot else {
         return Ok(());
     };
+    // Shard channel commands are served by the shard's replicas too, READONLY
+    // or not (Redis' `is_pubsubshard`).
+    let shard_pubsub = command.has_flag("pubsub");
     let access = Access {
-        read_only: command.has_flag("readonly"),
+        read_only: command.has_flag("readonly") || shard_pubsub,
         write: command.has_flag("write"),
-        client_readonly: ctx.client.cluster_readonly,
+        client_readonly: ctx.client.cluster_readonly || shard_pubsub,
     };
     match cluster.routing().route(slot, access) {
         Route::Local => Ok(()),
