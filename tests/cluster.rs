@@ -427,6 +427,23 @@ fn the_redis_crate_cluster_client_works() {
         nodes.iter().all(|n| cli(n, &["DBSIZE"]).trim() != "0"),
         "keys spread over all nodes"
     );
+
+    // Pub/sub: a subscriber on the last node hears a PUBLISH sent through
+    // the cluster connection, wherever that lands.
+    let mut subscriber = nodes[2].client();
+    let mut pubsub = subscriber.as_pubsub();
+    pubsub.subscribe("news").expect("SUBSCRIBE");
+    pubsub
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg("news")
+        .arg("hello")
+        .query(&mut conn)
+        .expect("PUBLISH");
+    let message = pubsub.get_message().expect("a message");
+    assert_eq!(message.get_channel_name(), "news");
+    assert_eq!(message.get_payload::<String>().expect("payload"), "hello");
 }
 
 #[test]

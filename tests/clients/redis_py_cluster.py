@@ -5,6 +5,7 @@ error, pipelines, scan_iter across nodes, and recovery from a stale slot
 cache through MOVED. Exits non-zero on the first failure.
 """
 import sys
+import time
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
@@ -53,5 +54,20 @@ wrong = next(n for n in rc.get_primaries() if n.name != right.name)
 rc.nodes_manager.slots_cache[slot] = [wrong]
 assert rc.get("key:7") == b"7"
 assert rc.nodes_manager.slots_cache[slot][0].name == right.name
+
+# Pub/sub: a subscriber on one node hears what is published on every node
+# (relayed over the cluster bus).
+ps = rc.pubsub()
+ps.subscribe("news")
+for port in ports:
+    redis.Redis(host="127.0.0.1", port=port).publish("news", f"from {port}")
+heard = []
+deadline = time.time() + 10
+while len(heard) < len(ports) and time.time() < deadline:
+    message = ps.get_message(timeout=1)
+    if message and message["type"] == "message":
+        heard.append(message["data"])
+assert sorted(heard) == sorted(f"from {port}".encode() for port in ports), heard
+ps.close()
 
 print("redis-py cluster smoke test: ok")
