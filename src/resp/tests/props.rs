@@ -136,7 +136,9 @@ impl Arbitrary for NearResp {
 }
 
 /// (3b) `parse_frame` never panics, never claims more bytes than it got,
-/// and whatever it accepts re-encodes to something it parses back.
+/// and whatever it accepts re-encodes to something it parses back to the
+/// same encoding. (Encodings, not frames, are compared: a RESP2 null array
+/// `*-1` and a null bulk `$-1` both become RESP3's one null `_`.)
 #[test]
 fn frame_parser_survives_arbitrary_bytes() {
     fn check(input: &[u8]) -> bool {
@@ -144,7 +146,8 @@ fn frame_parser_survives_arbitrary_bytes() {
             Ok(Some((frame, used))) => {
                 let again = encoded(&frame, Protocol::Resp3);
                 used <= input.len()
-                    && matches!(parse_frame(&again), Ok(Some((f2, n))) if n == again.len() && same(&f2, &frame))
+                    && matches!(parse_frame(&again), Ok(Some((f2, n)))
+                        if n == again.len() && encoded(&f2, Protocol::Resp3) == again)
             }
             Ok(None) | Err(_) => true,
         }
