@@ -64,6 +64,16 @@ fn create(nodes: &[Server], replicas: usize) -> String {
     output
 }
 
+/// Three masters made into a cluster by redis-cli, all reporting ok.
+fn running_cluster(extra: &[&str]) -> Vec<Server> {
+    let nodes = start_nodes(3, extra);
+    create(&nodes, 0);
+    wait_until("cluster_state:ok", Duration::from_secs(10), || {
+        all_ok(&nodes)
+    });
+    nodes
+}
+
 fn info_field(node: &Server, field: &str) -> String {
     let info = cli(node, &["CLUSTER", "INFO"]);
     info.lines()
@@ -153,11 +163,7 @@ fn keys_are_served_by_their_slot_owner_and_others_redirect() {
     if !have_redis_cli() {
         return;
     }
-    let nodes = start_nodes(3, &[]);
-    create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || {
-        all_ok(&nodes)
-    });
+    let nodes = running_cluster(&[]);
     let slot: u16 = cli(&nodes[0], &["CLUSTER", "KEYSLOT", "foo"])
         .trim()
         .parse()
@@ -324,11 +330,7 @@ fn a_killed_master_is_marked_fail_and_rejoins_after_restart() {
         return;
     }
     const NODE_TIMEOUT_MS: u64 = 2000;
-    let mut nodes = start_nodes(3, &["--cluster-node-timeout", "2000"]);
-    create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || {
-        all_ok(&nodes)
-    });
+    let mut nodes = running_cluster(&["--cluster-node-timeout", "2000"]);
     let victim_id = cli(&nodes[2], &["CLUSTER", "MYID"]).trim().to_string();
     nodes[2].kill9();
     let limit = Duration::from_millis(2 * NODE_TIMEOUT_MS + 1000);
@@ -364,11 +366,7 @@ fn restarting_every_node_keeps_the_cluster_configuration() {
     if !have_redis_cli() {
         return;
     }
-    let mut nodes = start_nodes(3, &[]);
-    create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || {
-        all_ok(&nodes)
-    });
+    let mut nodes = running_cluster(&[]);
     let before: Vec<String> = nodes.iter().map(|n| cli(n, &["CLUSTER", "MYID"])).collect();
     let slots_before = cli(&nodes[0], &["CLUSTER", "SLOTS"]);
     for node in &mut nodes {
@@ -393,11 +391,7 @@ fn the_redis_crate_cluster_client_works() {
     if !have_redis_cli() {
         return;
     }
-    let nodes = start_nodes(3, &[]);
-    create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || {
-        all_ok(&nodes)
-    });
+    let nodes = running_cluster(&[]);
     let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
     let client = redis::cluster::ClusterClient::new(urls).expect("cluster client");
     let mut conn = client.get_connection().expect("connect to the cluster");
@@ -459,11 +453,7 @@ fn redis_py_cluster_client_smoke_test() {
         eprintln!("redis-py is not installed (pip install redis): skipped");
         return;
     }
-    let nodes = start_nodes(3, &[]);
-    create(&nodes, 0);
-    wait_until("cluster_state:ok", Duration::from_secs(10), || {
-        all_ok(&nodes)
-    });
+    let nodes = running_cluster(&[]);
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/clients/redis_py_cluster.py"
