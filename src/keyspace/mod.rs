@@ -12,4 +12,6 @@ pub use encoding::{KeyType, Meta};
 pub use store::{KeyCounts, Store, Txn};
 
 #[cfg(test)]
+mod collection_tests;
+#[cfg(test)]
 mod tests;
