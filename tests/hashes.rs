@@ -89,7 +89,10 @@ fn hstrlen_and_hmget() {
     assert_eq!(c.line("HSTRLEN h f"), int(2));
     assert_eq!(c.line("HSTRLEN h nope"), int(0));
     assert_eq!(c.line("HSTRLEN nokey f"), int(0));
-    assert_eq!(c.line("HMGET h f nope g"), "*3\r\n$2\r\nv2\r\n$-1\r\n$1\r\nw\r\n");
+    assert_eq!(
+        c.line("HMGET h f nope g"),
+        "*3\r\n$2\r\nv2\r\n$-1\r\n$1\r\nw\r\n"
+    );
     assert_eq!(c.line("HMGET nokey a b"), "*2\r\n$-1\r\n$-1\r\n");
 }
 
@@ -136,8 +139,14 @@ fn hincrby_follows_redis_errors_and_overflow() {
     let (_server, mut c) = start();
     c.line("HSET h f v nn 007 e x");
     assert_eq!(c.line("HINCRBY h n 1"), int(1));
-    assert_eq!(c.line("HINCRBY h f 1"), error("ERR hash value is not an integer"));
-    assert_eq!(c.line("HINCRBY h nn 1"), error("ERR hash value is not an integer"));
+    assert_eq!(
+        c.line("HINCRBY h f 1"),
+        error("ERR hash value is not an integer")
+    );
+    assert_eq!(
+        c.line("HINCRBY h nn 1"),
+        error("ERR hash value is not an integer")
+    );
     assert_eq!(c.line("HINCRBY h n x"), NOT_INTEGER);
     assert_eq!(
         c.line("HINCRBY h n 9223372036854775807"),
@@ -150,7 +159,10 @@ fn hincrby_follows_redis_errors_and_overflow() {
         error("ERR increment or decrement would overflow")
     );
     assert_eq!(c.cmd(&["HSET", "h", "e", ""]), int(0));
-    assert_eq!(c.line("HINCRBY h e 1"), error("ERR hash value is not an integer"));
+    assert_eq!(
+        c.line("HINCRBY h e 1"),
+        error("ERR hash value is not an integer")
+    );
     assert_eq!(c.line("HINCRBY newkey f 5"), int(5));
 }
 
@@ -164,13 +176,31 @@ fn hincrbyfloat_follows_redis_errors_and_formatting() {
     assert_eq!(c.line("HINCRBYFLOAT h q 1.0e1"), bulk("100010"));
     assert_eq!(c.line("HINCRBYFLOAT h e2 5.0"), bulk("5"));
     assert_eq!(c.line("HINCRBYFLOAT h e3 .5"), bulk("0.5"));
-    assert_eq!(c.line("HINCRBYFLOAT h f 1"), error("ERR hash value is not a float"));
+    assert_eq!(
+        c.line("HINCRBYFLOAT h f 1"),
+        error("ERR hash value is not a float")
+    );
     assert_eq!(c.cmd(&["HSET", "h", "ws", " 1"]), int(1));
-    assert_eq!(c.line("HINCRBYFLOAT h ws 1"), error("ERR hash value is not a float"));
-    assert_eq!(c.line("HINCRBYFLOAT h x nope"), error("ERR value is not a valid float"));
-    assert_eq!(c.line("HINCRBYFLOAT h x inf"), error("ERR value is NaN or Infinity"));
-    assert_eq!(c.line("HINCRBYFLOAT h x -inf"), error("ERR value is NaN or Infinity"));
-    assert_eq!(c.line("HINCRBYFLOAT h x nan"), error("ERR value is not a valid float"));
+    assert_eq!(
+        c.line("HINCRBYFLOAT h ws 1"),
+        error("ERR hash value is not a float")
+    );
+    assert_eq!(
+        c.line("HINCRBYFLOAT h x nope"),
+        error("ERR value is not a valid float")
+    );
+    assert_eq!(
+        c.line("HINCRBYFLOAT h x inf"),
+        error("ERR value is NaN or Infinity")
+    );
+    assert_eq!(
+        c.line("HINCRBYFLOAT h x -inf"),
+        error("ERR value is NaN or Infinity")
+    );
+    assert_eq!(
+        c.line("HINCRBYFLOAT h x nan"),
+        error("ERR value is not a valid float")
+    );
     assert_eq!(c.line("HGET h x"), bulk("0.3"));
 }
 
@@ -187,7 +217,10 @@ fn hrandfield_single_counts_and_errors() {
     assert!(["a", "b", "c"].iter().any(|f| one == bulk(f)), "{one}");
     assert_eq!(c.line("HRANDFIELD h 0"), "*0\r\n");
     // A count at least the size: every field, once.
-    assert_eq!(sorted(&c.value(&["HRANDFIELD", "h", "10"])), ["a", "b", "c"]);
+    assert_eq!(
+        sorted(&c.value(&["HRANDFIELD", "h", "10"])),
+        ["a", "b", "c"]
+    );
     let two = sorted(&c.value(&["HRANDFIELD", "h", "2"]));
     assert_eq!(two.len(), 2);
     assert_ne!(two[0], two[1]);
@@ -271,10 +304,19 @@ fn hscan_returns_a_small_hash_at_once_and_pages_a_big_one() {
     assert_eq!(c.line("HSCAN nokey 0"), "*2\r\n$1\r\n0\r\n*0\r\n");
     assert_eq!(c.line("HSCAN nokey 0 foo"), "*2\r\n$1\r\n0\r\n*0\r\n");
     assert_eq!(c.line("HSCAN h x"), error("ERR invalid cursor"));
-    assert_eq!(c.line("HSCAN h 18446744073709551616"), error("ERR invalid cursor"));
+    assert_eq!(
+        c.line("HSCAN h 18446744073709551616"),
+        error("ERR invalid cursor")
+    );
     c.line("HSET h n 5 q 6");
-    assert_eq!(c.line("HSCAN h 0 COUNT 1"), "*2\r\n$1\r\n0\r\n*4\r\n$1\r\nn\r\n$1\r\n5\r\n$1\r\nq\r\n$1\r\n6\r\n");
-    assert_eq!(c.line("HSCAN h 0 MATCH q*"), "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nq\r\n$1\r\n6\r\n");
+    assert_eq!(
+        c.line("HSCAN h 0 COUNT 1"),
+        "*2\r\n$1\r\n0\r\n*4\r\n$1\r\nn\r\n$1\r\n5\r\n$1\r\nq\r\n$1\r\n6\r\n"
+    );
+    assert_eq!(
+        c.line("HSCAN h 0 MATCH q*"),
+        "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nq\r\n$1\r\n6\r\n"
+    );
     assert_eq!(c.line("HSCAN h 0 count 0"), SYNTAX);
     assert_eq!(c.line("HSCAN h 0 count -1"), SYNTAX);
     assert_eq!(c.line("HSCAN h 0 count x"), NOT_INTEGER);
@@ -306,13 +348,34 @@ fn wrong_types_are_refused_both_ways() {
     c.line("SET s v");
     c.line("HSET h f v");
     for command in [
-        "HGET s f", "HSET s f v", "HLEN s", "HDEL s f", "HGETALL s", "HSCAN s 0", "HRANDFIELD s",
-        "HRANDFIELD s 1", "HINCRBY s f 1", "HINCRBYFLOAT s f 1", "HMGET s f", "HSETNX s f v",
-        "HSTRLEN s f", "HEXISTS s f", "HKEYS s", "HVALS s", "HMSET s f v",
+        "HGET s f",
+        "HSET s f v",
+        "HLEN s",
+        "HDEL s f",
+        "HGETALL s",
+        "HSCAN s 0",
+        "HRANDFIELD s",
+        "HRANDFIELD s 1",
+        "HINCRBY s f 1",
+        "HINCRBYFLOAT s f 1",
+        "HMGET s f",
+        "HSETNX s f v",
+        "HSTRLEN s f",
+        "HEXISTS s f",
+        "HKEYS s",
+        "HVALS s",
+        "HMSET s f v",
     ] {
         assert_eq!(c.line(command), WRONGTYPE, "{command}");
     }
-    for command in ["GET h", "APPEND h x", "INCR h", "GETRANGE h 0 1", "STRLEN h", "GETSET h x"] {
+    for command in [
+        "GET h",
+        "APPEND h x",
+        "INCR h",
+        "GETRANGE h 0 1",
+        "STRLEN h",
+        "GETSET h x",
+    ] {
         assert_eq!(c.line(command), WRONGTYPE, "{command}");
     }
     assert_eq!(c.line("MGET h s"), "*2\r\n$-1\r\n$1\r\nv\r\n");

@@ -297,8 +297,8 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         // Same arithmetic and printing as INCRBYFLOAT.
         let current_text = old.as_deref().unwrap_or(b"0");
-        let text = super::decimal::exact_sum(current_text, &args[3])
-            .unwrap_or_else(|| format_float(new));
+        let text =
+            super::decimal::exact_sum(current_text, &args[3]).unwrap_or_else(|| format_float(new));
         let text = Bytes::from(text);
         hash.set(txn, &args[2], text.clone())?;
         hash.finish(txn, db, &args[1])?;

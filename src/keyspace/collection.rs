@@ -111,9 +111,7 @@ impl KeyRead for StoreRead<'_> {
     }
 
     fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>> {
-        self.store
-            .engine()
-            .get(Partition::Data, &members.key(sub))
+        self.store.engine().get(Partition::Data, &members.key(sub))
     }
 
     fn member_range(

@@ -87,7 +87,10 @@ fn a_transaction_reads_its_own_members_and_rollback_undoes_them() {
         .into_iter()
         .map(|(sub, _)| sub)
         .collect();
-    assert_eq!(subs, ["a", "c", "d", "e"].map(|s| Bytes::from(s.as_bytes())));
+    assert_eq!(
+        subs,
+        ["a", "c", "d", "e"].map(|s| Bytes::from(s.as_bytes()))
+    );
     // Ranges resume after a sub key, merging stored and written members.
     let tail = txn.member_range(&members, Some(b"c"), 10).expect("range");
     assert_eq!(tail.len(), 2);
