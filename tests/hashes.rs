@@ -638,3 +638,14 @@ fn deleting_a_huge_hash_is_as_fast_as_a_small_one_and_the_sweeper_reclaims_it() 
     assert_eq!(c.line("HSET big f v"), int(1));
     assert_eq!(c.line("HLEN big"), int(1));
 }
+
+#[test]
+fn command_info_describes_the_hash_family_like_redis() {
+    let (_server, mut c) = start();
+    let reply = c.cmd(&["COMMAND", "INFO", "hset", "hkeys"]);
+    assert!(
+        reply.starts_with("*2\r\n*10\r\n$4\r\nhset\r\n:-4\r\n*3\r\n+write\r\n+denyoom\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@write\r\n+@hash\r\n+@fast\r\n"),
+        "{reply}"
+    );
+    assert!(reply.contains("$5\r\nhkeys\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@hash\r\n+@slow\r\n"), "{reply}");
+}
