@@ -127,6 +127,12 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("maxmemory_human", "0B".into()),
                 ("maxmemory_policy", "noeviction".into()),
                 ("mem_allocator", "libc".into()),
+                // Dead collections whose members the background sweeper
+                // has yet to delete (DEL/UNLINK/overwrite/expiry are O(1)).
+                (
+                    "lazyfree_pending_objects",
+                    shared.store.reclaim_pending().to_string(),
+                ),
                 ("storage_cache_capacity", engine.cache_capacity.to_string()),
                 ("storage_cache_used", engine.cache_bytes.to_string()),
                 (

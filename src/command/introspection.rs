@@ -85,6 +85,7 @@ fn categories(command: &Command) -> Vec<Frame> {
     }
     match command.group {
         "string" => out.push("@string"),
+        "hash" => out.push("@hash"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}

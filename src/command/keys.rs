@@ -118,8 +118,11 @@ fn rename_key(ctx: &mut Ctx, args: &[Bytes], only_if_absent: bool) -> CmdResult 
         if only_if_absent && txn.exists(db, to)? {
             return Ok(Frame::Integer(0));
         }
+        // A collection's members are copied under a fresh version (O(n));
+        // the source's become garbage for the sweeper.
+        let moved = txn.copy_value(db, from, &meta, db, to)?;
         txn.delete(db, from)?;
-        txn.put(db, to, meta)?;
+        txn.put(db, to, moved)?;
         Ok(if only_if_absent {
             Frame::Integer(1)
         } else {
@@ -174,7 +177,8 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             txn.delete(target_db, to)?;
         }
-        txn.put(target_db, to, meta)?;
+        let copied = txn.copy_value(db, from, &meta, target_db, to)?;
+        txn.put(target_db, to, copied)?;
         Ok(Frame::Integer(1))
     })
 }
@@ -194,8 +198,9 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if txn.exists(target_db, &args[1])? {
             return Ok(Frame::Integer(0));
         }
+        let moved = txn.copy_value(db, &args[1], &meta, target_db, &args[1])?;
         txn.delete(db, &args[1])?;
-        txn.put(target_db, &args[1], meta)?;
+        txn.put(target_db, &args[1], moved)?;
         Ok(Frame::Integer(1))
     })
 }
@@ -373,7 +378,7 @@ fn type_matches(meta: &Meta, wanted: Option<&Bytes>) -> bool {
 /// Parses a SCAN cursor like Redis' `strtoul`: an optional sign (a
 /// negative value wraps around), then digits that fit in 64 bits. An empty
 /// string is cursor 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(super) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     if arg.is_empty() {
         return Some(0);
     }
@@ -542,7 +547,10 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(meta) => Frame::bulk(match meta.kind {
             KeyType::String if meta.encoding == crate::keyspace::encoding::ENCODING_RAW => "raw",
             KeyType::String => string_encoding(&meta.payload),
-            KeyType::Hash => "hashtable",
+            KeyType::Hash if meta.encoding == crate::keyspace::encoding::ENCODING_HASHTABLE => {
+                "hashtable"
+            }
+            KeyType::Hash => "listpack",
             KeyType::List => "quicklist",
             KeyType::Set => "hashtable",
             KeyType::ZSet => "skiplist",

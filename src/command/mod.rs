@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod connection;
 pub mod context;
 pub mod decimal;
+pub mod hashes;
 pub mod info;
 pub mod introspection;
 pub mod keys;
@@ -147,6 +148,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
     [
         connection::COMMANDS,
         strings::COMMANDS,
+        hashes::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
@@ -298,6 +300,26 @@ impl<'s> Ctx<'_, 's> {
         match self.txn.as_mut() {
             Some(txn) => Ok(txn.get(self.client.db, key)?),
             None => Ok(self.shared.store.get(self.client.db, key, self.now_ms)?),
+        }
+    }
+
+    /// Runs `body` with read access to keys and collection members: the
+    /// pipeline's transaction when one is open (it reads its own writes),
+    /// else the committed state without the write lock.
+    pub fn with_reader<T>(
+        &mut self,
+        body: impl FnOnce(&mut dyn crate::keyspace::KeyRead, usize) -> Result<T, Frame>,
+    ) -> Result<T, Frame> {
+        let db = self.client.db;
+        match self.txn.as_mut() {
+            Some(txn) => body(txn, db),
+            None => body(
+                &mut crate::keyspace::StoreRead {
+                    store: &self.shared.store,
+                    now_ms: self.now_ms,
+                },
+                db,
+            ),
         }
     }
 

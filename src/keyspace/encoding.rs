@@ -3,6 +3,8 @@
 //! - meta key:   `ns u32 | slot u16 | user key`
 //! - expire key: `expire_at_ms u64 | ns u32 | slot u16 | user key`
 //! - meta value: `type u8 | encoding u8 | expire_at_ms u64 | version u64 | payload`
+//!   (a string's payload is its value; a collection's is `size u64`)
+//! - data key:   `ns u32 | slot u16 | key len u32 | user key | version u64 | sub key`
 //!
 //! All integers are big-endian so that byte order is numeric order. `ns` is a
 //! namespace id: each logical database maps to one, and FLUSHDB / SWAPDB only
@@ -52,7 +54,13 @@ impl KeyType {
 /// Redis reports as `raw` whatever its length.
 pub const ENCODING_RAW: u8 = 1;
 
-/// A key's metadata. For strings `payload` is the value itself.
+/// `Meta::encoding` of a hash that outgrew the compact encoding (Redis'
+/// `hashtable`; below the limits it is `listpack`). Like Redis, a hash never
+/// converts back while it exists.
+pub const ENCODING_HASHTABLE: u8 = 1;
+
+/// A key's metadata. For strings `payload` is the value itself; for
+/// collections it is the member count (`size u64`).
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
@@ -73,6 +81,34 @@ impl Meta {
             version: 0,
             payload: value,
         }
+    }
+
+    /// An empty collection of `kind` whose members live under `version`.
+    pub fn collection(kind: KeyType, version: u64) -> Meta {
+        Meta {
+            kind,
+            encoding: 0,
+            expire_at: 0,
+            version,
+            payload: Bytes::copy_from_slice(&0u64.to_be_bytes()),
+        }
+    }
+
+    pub fn is_collection(&self) -> bool {
+        self.kind != KeyType::String
+    }
+
+    /// A collection's member count (O(1): kept in the metadata).
+    pub fn size(&self) -> u64 {
+        if self.payload.len() >= 8 {
+            read_u64(&self.payload)
+        } else {
+            0
+        }
+    }
+
+    pub fn set_size(&mut self, size: u64) {
+        self.payload = Bytes::copy_from_slice(&size.to_be_bytes());
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {
@@ -153,6 +189,19 @@ pub fn split_meta_key(raw: &Bytes) -> Option<(u32, u16, Bytes)> {
     Some((ns, slot, raw.slice(META_PREFIX_LEN..)))
 }
 
+/// The prefix shared by the members of one version of a collection:
+/// `ns | slot | key len u32 | key | version`. The length makes the prefix of
+/// one (key, version) never a prefix of another's.
+pub fn data_prefix(ns: u32, key: &[u8], version: u64) -> Bytes {
+    let mut out = BytesMut::with_capacity(META_PREFIX_LEN + 4 + key.len() + 8);
+    out.put_u32(ns);
+    out.put_u16(key_slot(key));
+    out.put_u32(key.len() as u32);
+    out.put_slice(key);
+    out.put_u64(version);
+    out.freeze()
+}
+
 pub fn expire_key(expire_at: u64, ns: u32, key: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(8 + META_PREFIX_LEN + key.len());
     out.put_u64(expire_at);
@@ -196,6 +245,25 @@ mod tests {
         fn expire_keys_sort_by_time(a: u64, b: u64, key: Vec<u8>) -> bool {
             (a < b) == (expire_key(a, 1, &key) < expire_key(b, 1, &key))
         }
+    }
+
+    #[test]
+    fn data_prefixes_never_nest() {
+        let a = data_prefix(1, b"ab", 7);
+        let b = data_prefix(1, b"a", 7);
+        assert!(!a.starts_with(&b) && !b.starts_with(&a));
+        assert!(!data_prefix(1, b"k", 7).starts_with(&data_prefix(1, b"k", 8)));
+        assert_eq!(data_prefix(3, b"k", 1)[..6], meta_key(3, b"k")[..6]);
+    }
+
+    #[test]
+    fn collection_meta_keeps_its_size() {
+        let mut meta = Meta::collection(KeyType::Hash, 9);
+        assert_eq!(meta.size(), 0);
+        meta.set_size(1 << 40);
+        let back = Meta::decode(meta.encode()).expect("decode");
+        assert_eq!(back.size(), 1 << 40);
+        assert!(back.is_collection());
     }
 
     #[test]

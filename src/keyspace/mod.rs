@@ -3,11 +3,15 @@
 //! Invariant: the key counts and the expire index always agree with the meta
 //! partition, because every change to a key goes through [`store::Txn`].
 
+pub mod collection;
 pub mod encoding;
 pub mod store;
 
+pub use collection::{KeyRead, Members, StoreRead};
 pub use encoding::{KeyType, Meta};
 pub use store::{KeyCounts, Store, Txn};
 
+#[cfg(test)]
+mod collection_tests;
 #[cfg(test)]
 mod tests;

@@ -12,11 +12,16 @@
 //! and marks the old one dead, SWAPDB swaps two mappings, so both are O(1)
 //! whatever the data size; [`Store::sweep_dead`] reclaims dead namespaces in
 //! the background.
+//!
+//! Collections keep their members in the data partition under the key's
+//! version (see `collection.rs`). Deleting or overwriting one only changes its
+//! metadata and records the dead (key, version) in the sys partition;
+//! [`Store::sweep_dead`] deletes those members later.
 
 use super::encoding::{self, Meta};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition};
 use bytes::{BufMut, Bytes, BytesMut};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,6 +37,8 @@ const SYS_VERSION_CEILING: &[u8] = b"version_ceiling";
 const SYS_NS_OF_DB: &[u8] = b"ns:";
 const SYS_COUNTS: &[u8] = b"count:";
 const SYS_DEAD_NS: &[u8] = b"dead:";
+/// `gc: | data prefix` → empty: the members of a dead collection version.
+pub(super) const SYS_DEAD_MEMBERS: &[u8] = b"gc:";
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyCounts {
@@ -71,6 +78,16 @@ pub struct Store {
     state: Mutex<WriteState>,
     write_seq: AtomicU64,
     expired_keys: AtomicU64,
+    /// Dead collection versions whose members are not yet reclaimed.
+    pub(super) reclaim_pending: AtomicU64,
+    /// The last member the sweeper deleted (see `sweep_dead_members`).
+    pub(super) sweep_resume: Mutex<Option<Bytes>>,
+}
+
+pub(super) fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn sys_key(prefix: &[u8], id: u32) -> Bytes {
@@ -132,6 +149,11 @@ impl Store {
         };
         batch.put(Partition::Sys, SYS_NEXT_NS, next_ns.to_be_bytes().to_vec());
         engine.write(batch)?;
+        let mut reclaim_pending = 0;
+        for item in engine.scan(Partition::Sys, prefix_range(SYS_DEAD_MEMBERS)) {
+            item?;
+            reclaim_pending += 1;
+        }
         Ok(Store {
             engine,
             namespaces,
@@ -143,6 +165,8 @@ impl Store {
             }),
             write_seq: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
+            reclaim_pending: AtomicU64::new(reclaim_pending),
+            sweep_resume: Mutex::new(None),
         })
     }
 
@@ -154,8 +178,14 @@ impl Store {
         self.namespaces.len()
     }
 
-    fn ns(&self, db: usize) -> u32 {
+    pub(super) fn ns(&self, db: usize) -> u32 {
         self.namespaces[db].load(Ordering::Acquire)
+    }
+
+    /// Dead collections (deleted, overwritten, expired) whose members the
+    /// sweeper has not reclaimed yet: INFO's `lazyfree_pending_objects`.
+    pub fn reclaim_pending(&self) -> u64 {
+        self.reclaim_pending.load(Ordering::Relaxed)
     }
 
     /// Number of committed write batches; the durability task syncs up to it.
@@ -210,6 +240,9 @@ impl Store {
             count_changes: HashMap::new(),
             dead: Vec::new(),
             expired: 0,
+            member_writes: BTreeMap::new(),
+            member_undo: Vec::new(),
+            reclaims: 0,
         }
     }
 
@@ -295,9 +328,17 @@ impl Store {
         Ok(due.len())
     }
 
-    /// Deletes up to `budget` entries of dead namespaces. Returns how many were
-    /// deleted; 0 means nothing is left to reclaim.
+    /// Deletes up to `budget` entries of dead namespaces, or else members
+    /// of dead collection versions. Returns how many were deleted; 0 means
+    /// nothing is left to reclaim.
     pub fn sweep_dead(&self, budget: usize) -> Result<usize> {
+        match self.sweep_dead_namespace(budget)? {
+            0 => self.sweep_dead_members(budget),
+            n => Ok(n),
+        }
+    }
+
+    fn sweep_dead_namespace(&self, budget: usize) -> Result<usize> {
         let dead = self
             .engine
             .scan(Partition::Sys, prefix_range(SYS_DEAD_NS))
@@ -335,6 +376,8 @@ impl Store {
 
 /// An overlay entry as it was before a write: `None` if it was not cached.
 type OverlayUndo = ((u32, Bytes), Option<Option<Meta>>);
+/// A member overlay entry as it was before a write: `None` if absent.
+pub(super) type MemberUndo = (Bytes, Option<Option<Bytes>>);
 
 /// Where a transaction stood, to go back to when one command of several
 /// sharing the transaction fails (see [`Txn::rollback_to`]).
@@ -348,6 +391,8 @@ pub struct Savepoint {
     version_next: u64,
     version_ceiling: u64,
     expired: u64,
+    member_undo_len: usize,
+    reclaims: u64,
 }
 
 /// A write transaction: reads see its own writes; nothing is visible to
@@ -355,10 +400,10 @@ pub struct Savepoint {
 /// commands may share one (a pipeline, later MULTI/EXEC); a savepoint taken
 /// before each lets a failing command leave no trace.
 pub struct Txn<'a> {
-    store: &'a Store,
+    pub(super) store: &'a Store,
     state: MutexGuard<'a, WriteState>,
     now_ms: u64,
-    batch: Batch,
+    pub(super) batch: Batch,
     /// Raw (expiry-unfiltered) metadata of keys read or written, by (ns, key).
     overlay: HashMap<(u32, Bytes), Option<Meta>>,
     /// What each write to `overlay` replaced, so a savepoint can be restored.
@@ -373,6 +418,12 @@ pub struct Txn<'a> {
     version_next: u64,
     version_ceiling: u64,
     expired: u64,
+    /// Collection members written by this transaction, by data key
+    /// (`None`: deleted), so that it reads its own member writes.
+    pub(super) member_writes: BTreeMap<Bytes, Option<Bytes>>,
+    pub(super) member_undo: Vec<MemberUndo>,
+    /// Dead collection versions recorded for the sweeper.
+    pub(super) reclaims: u64,
 }
 
 impl<'a> Txn<'a> {
@@ -384,7 +435,7 @@ impl<'a> Txn<'a> {
         self.store.databases()
     }
 
-    fn ns(&self, db: usize) -> u32 {
+    pub(super) fn ns(&self, db: usize) -> u32 {
         self.ns_override
             .get(&db)
             .copied()
@@ -460,6 +511,11 @@ impl<'a> Txn<'a> {
                 );
             }
         }
+        if let Some(old) = &old {
+            if old.is_collection() && (old.kind != meta.kind || old.version != meta.version) {
+                self.reclaim(ns, key, old.version);
+            }
+        }
         if meta.expire_at != 0 && old.is_none_or(|old| old.expire_at != meta.expire_at) {
             self.batch.put(
                 Partition::Expire,
@@ -495,6 +551,9 @@ impl<'a> Txn<'a> {
                 encoding::expire_key(meta.expire_at, ns, key),
             );
         }
+        if meta.is_collection() {
+            self.reclaim(ns, key, meta.version);
+        }
         self.batch
             .delete(Partition::Meta, encoding::meta_key(ns, key));
         self.set_overlay(ns, key, None);
@@ -522,6 +581,8 @@ impl<'a> Txn<'a> {
             version_next: self.version_next,
             version_ceiling: self.version_ceiling,
             expired: self.expired,
+            member_undo_len: self.member_undo.len(),
+            reclaims: self.reclaims,
         }
     }
 
@@ -544,6 +605,8 @@ impl<'a> Txn<'a> {
         self.version_next = savepoint.version_next;
         self.version_ceiling = savepoint.version_ceiling;
         self.expired = savepoint.expired;
+        self.undo_members(savepoint.member_undo_len);
+        self.reclaims = savepoint.reclaims;
     }
 
     /// A version number never handed out before, also across restarts.
@@ -629,6 +692,9 @@ impl<'a> Txn<'a> {
         self.store
             .expired_keys
             .fetch_add(self.expired, Ordering::Relaxed);
+        self.store
+            .reclaim_pending
+            .fetch_add(self.reclaims, Ordering::Relaxed);
         self.store.write_seq.fetch_add(1, Ordering::AcqRel);
         Ok(true)
     }

@@ -1,0 +1,438 @@
+//! Hash commands (Redis 7.0). Fields live in the data partition under the
+//! key's version (`keyspace::collection`); the field count is in the
+//! metadata, so HLEN is one read.
+//!
+//! Single-field reads (HGET, HEXISTS, HSTRLEN, HLEN) go straight to the
+//! engine without the write lock; reads of several fields (HMGET, HGETALL,
+//! HKEYS, HVALS, HRANDFIELD, HSCAN) run in the write transaction, like MGET,
+//! so they see one consistent hash.
+
+use super::args::{
+    err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_SYNTAX,
+    ERR_WRONGTYPE,
+};
+use super::{Command, Ctx};
+use crate::glob::glob_match;
+use crate::keyspace::encoding::ENCODING_HASHTABLE;
+use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::resp::{Frame, Protocol};
+use bytes::Bytes;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("hset", -4, &["write", "denyoom", "fast"], (1, 1, 1), "hash", "Creates or modifies the value of a field in a hash.", hset),
+    Command::new("hsetnx", 4, &["write", "denyoom", "fast"], (1, 1, 1), "hash", "Sets the value of a field in a hash only when the field doesn't exist.", hsetnx),
+    Command::new("hmset", -4, &["write", "denyoom", "fast"], (1, 1, 1), "hash", "Sets the values of multiple fields.", hmset),
+    Command::new("hget", 3, &["readonly", "fast"], (1, 1, 1), "hash", "Returns the value of a field in a hash.", hget),
+    Command::new("hmget", -3, &["readonly", "fast"], (1, 1, 1), "hash", "Returns the values of all fields in a hash.", hmget),
+    Command::new("hdel", -3, &["write", "fast"], (1, 1, 1), "hash", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", hdel),
+    Command::new("hexists", 3, &["readonly", "fast"], (1, 1, 1), "hash", "Determines whether a field exists in a hash.", hexists),
+    Command::new("hlen", 2, &["readonly", "fast"], (1, 1, 1), "hash", "Returns the number of fields in a hash.", hlen),
+    Command::new("hstrlen", 3, &["readonly", "fast"], (1, 1, 1), "hash", "Returns the length of the value of a field.", hstrlen),
+    Command::new("hkeys", 2, &["readonly"], (1, 1, 1), "hash", "Returns all fields in a hash.", hkeys),
+    Command::new("hvals", 2, &["readonly"], (1, 1, 1), "hash", "Returns all values in a hash.", hvals),
+    Command::new("hgetall", 2, &["readonly"], (1, 1, 1), "hash", "Returns all fields and values in a hash.", hgetall),
+    Command::new("hincrby", 4, &["write", "denyoom", "fast"], (1, 1, 1), "hash", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", hincrby),
+    Command::new("hincrbyfloat", 4, &["write", "denyoom", "fast"], (1, 1, 1), "hash", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", hincrbyfloat),
+    Command::new("hrandfield", -2, &["readonly"], (1, 1, 1), "hash", "Returns one or more random fields from a hash.", hrandfield),
+    Command::new("hscan", -3, &["readonly"], (1, 1, 1), "hash", "Iterates over fields and values of a hash.", hscan),
+];
+
+/// Redis' `hash-max-listpack-entries` / `hash-max-listpack-value` defaults:
+/// beyond them a hash reports the `hashtable` encoding, for good.
+const LISTPACK_ENTRIES: u64 = 128;
+const LISTPACK_VALUE: usize = 64;
+
+/// Live metadata that must be a hash, or WRONGTYPE.
+fn hash_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
+    match meta {
+        Some(meta) if meta.kind != KeyType::Hash => Err(err(ERR_WRONGTYPE)),
+        other => Ok(other),
+    }
+}
+
+/// A hash being changed in a transaction: its metadata (size, encoding) is
+/// written back once by [`HashWrite::finish`].
+struct HashWrite {
+    meta: Meta,
+    members: Members,
+    existed: bool,
+}
+
+impl HashWrite {
+    /// Opens `key` for writing, creating an empty hash (fresh version) if absent.
+    fn open(txn: &mut Txn, db: usize, key: &[u8]) -> Result<HashWrite, Frame> {
+        let found = hash_of(txn.get(db, key)?)?;
+        let existed = found.is_some();
+        let meta = match found {
+            Some(meta) => meta,
+            None => Meta::collection(KeyType::Hash, txn.new_version()),
+        };
+        let members = txn.members(db, key, &meta);
+        Ok(HashWrite {
+            meta,
+            members,
+            existed,
+        })
+    }
+
+    fn get(&self, txn: &mut Txn, field: &[u8]) -> Result<Option<Bytes>, Frame> {
+        Ok(txn.member(&self.members, field)?)
+    }
+
+    /// Sets a field; returns whether it is new.
+    fn set(&mut self, txn: &mut Txn, field: &[u8], value: Bytes) -> Result<bool, Frame> {
+        let new = self.get(txn, field)?.is_none();
+        if field.len() > LISTPACK_VALUE || value.len() > LISTPACK_VALUE {
+            self.meta.encoding = ENCODING_HASHTABLE;
+        }
+        txn.member_put(&self.members, field, value);
+        if new {
+            self.meta.set_size(self.meta.size() + 1);
+            if self.meta.size() > LISTPACK_ENTRIES {
+                self.meta.encoding = ENCODING_HASHTABLE;
+            }
+        }
+        Ok(new)
+    }
+
+    /// Deletes a field; returns whether it existed.
+    fn delete(&mut self, txn: &mut Txn, field: &[u8]) -> Result<bool, Frame> {
+        if self.get(txn, field)?.is_none() {
+            return Ok(false);
+        }
+        txn.member_delete(&self.members, field);
+        self.meta.set_size(self.meta.size().saturating_sub(1));
+        Ok(true)
+    }
+
+    /// Writes the metadata back; an empty hash is deleted.
+    fn finish(self, txn: &mut Txn, db: usize, key: &[u8]) -> Result<(), Frame> {
+        if self.meta.size() == 0 {
+            if self.existed {
+                txn.delete(db, key)?;
+            }
+        } else {
+            txn.put(db, key, self.meta)?;
+        }
+        Ok(())
+    }
+}
+
+fn field_pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {
+    if args.len() % 2 == 1 {
+        return Err(super::wrong_arity(command));
+    }
+    Ok(())
+}
+
+fn set_fields(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, Frame> {
+    ctx.write(|txn, db| {
+        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut added = 0;
+        for pair in args[2..].chunks_exact(2) {
+            added += i64::from(hash.set(txn, &pair[0], pair[1].clone())?);
+        }
+        hash.finish(txn, db, &args[1])?;
+        Ok(added)
+    })
+}
+
+fn hset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    field_pairs(args, "hset")?;
+    Ok(Frame::Integer(set_fields(ctx, args)?))
+}
+
+fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    field_pairs(args, "hmset")?;
+    set_fields(ctx, args)?;
+    Ok(Frame::ok())
+}
+
+fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.write(|txn, db| {
+        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        if hash.get(txn, &args[2])?.is_some() {
+            return Ok(Frame::Integer(0));
+        }
+        hash.set(txn, &args[2], args[3].clone())?;
+        hash.finish(txn, db, &args[1])?;
+        Ok(Frame::Integer(1))
+    })
+}
+
+fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.write(|txn, db| {
+        if hash_of(txn.get(db, &args[1])?)?.is_none() {
+            return Ok(Frame::Integer(0));
+        }
+        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut removed = 0;
+        for field in &args[2..] {
+            removed += i64::from(hash.delete(txn, field)?);
+        }
+        if removed > 0 {
+            hash.finish(txn, db, &args[1])?;
+        }
+        Ok(Frame::Integer(removed))
+    })
+}
+
+/// Reads one field of a hash (no lock outside a pipeline transaction).
+fn read_field(ctx: &mut Ctx, key: &[u8], field: &[u8]) -> Result<Option<Bytes>, Frame> {
+    ctx.with_reader(|reader, db| {
+        let Some(meta) = hash_of(reader.meta(db, key)?)? else {
+            return Ok(None);
+        };
+        let members = reader.members(db, key, &meta);
+        Ok(reader.member(&members, field)?)
+    })
+}
+
+fn hget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(read_field(ctx, &args[1], &args[2])?.map_or(Frame::Null, Frame::Bulk))
+}
+
+fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(Frame::Integer(i64::from(
+        read_field(ctx, &args[1], &args[2])?.is_some(),
+    )))
+}
+
+fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(Frame::Integer(
+        read_field(ctx, &args[1], &args[2])?.map_or(0, |v| v.len() as i64),
+    ))
+}
+
+fn hlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let meta = ctx.with_reader(|reader, db| hash_of(reader.meta(db, &args[1])?))?;
+    Ok(Frame::Integer(meta.map_or(0, |m| m.size() as i64)))
+}
+
+fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.write(|txn, db| {
+        let meta = hash_of(txn.get(db, &args[1])?)?;
+        let mut values = Vec::with_capacity(args.len() - 2);
+        let members = meta.map(|meta| txn.members(db, &args[1], &meta));
+        for field in &args[2..] {
+            let value = match &members {
+                Some(members) => txn.member(members, field)?,
+                None => None,
+            };
+            values.push(value.map_or(Frame::Null, Frame::Bulk));
+        }
+        Ok(Frame::Array(values))
+    })
+}
+
+/// Every (field, value) of a hash, in field order; empty if the key is missing.
+fn all_fields(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<(Bytes, Bytes)>, Frame> {
+    ctx.write(|txn, db| {
+        let Some(meta) = hash_of(txn.get(db, key)?)? else {
+            return Ok(Vec::new());
+        };
+        let members = txn.members(db, key, &meta);
+        Ok(txn.all_members(&members)?)
+    })
+}
+
+fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let fields = all_fields(ctx, &args[1])?;
+    Ok(Frame::Array(
+        fields.into_iter().map(|(f, _)| Frame::Bulk(f)).collect(),
+    ))
+}
+
+fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let fields = all_fields(ctx, &args[1])?;
+    Ok(Frame::Array(
+        fields.into_iter().map(|(_, v)| Frame::Bulk(v)).collect(),
+    ))
+}
+
+fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let fields = all_fields(ctx, &args[1])?;
+    Ok(Frame::Map(
+        fields
+            .into_iter()
+            .map(|(f, v)| (Frame::Bulk(f), Frame::Bulk(v)))
+            .collect(),
+    ))
+}
+
+fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let delta = int_arg(&args[3])?;
+    ctx.write(|txn, db| {
+        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let current = match hash.get(txn, &args[2])? {
+            Some(value) => {
+                parse_i64(&value).ok_or_else(|| err("ERR hash value is not an integer"))?
+            }
+            None => 0,
+        };
+        let new = current
+            .checked_add(delta)
+            .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
+        hash.set(txn, &args[2], Bytes::from(new.to_string()))?;
+        hash.finish(txn, db, &args[1])?;
+        Ok(Frame::Integer(new))
+    })
+}
+
+fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let delta = float_arg(&args[3])?;
+    if !delta.is_finite() {
+        return Err(err("ERR value is NaN or Infinity"));
+    }
+    ctx.write(|txn, db| {
+        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let old = hash.get(txn, &args[2])?;
+        let current = match &old {
+            Some(value) => parse_f64(value).ok_or_else(|| err("ERR hash value is not a float"))?,
+            None => 0.0,
+        };
+        let new = current + delta;
+        if !new.is_finite() {
+            return Err(err("ERR increment would produce NaN or Infinity"));
+        }
+        // Same arithmetic and printing as INCRBYFLOAT.
+        let current_text = old.as_deref().unwrap_or(b"0");
+        let text =
+            super::decimal::exact_sum(current_text, &args[3]).unwrap_or_else(|| format_float(new));
+        let text = Bytes::from(text);
+        hash.set(txn, &args[2], text.clone())?;
+        hash.finish(txn, db, &args[1])?;
+        Ok(Frame::Bulk(text))
+    })
+}
+
+fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() == 2 {
+        let fields = all_fields(ctx, &args[1])?;
+        if fields.is_empty() {
+            return Ok(Frame::Null);
+        }
+        let pick = rand::random_range(0..fields.len());
+        return Ok(Frame::Bulk(fields[pick].0.clone()));
+    }
+    let count = int_arg(&args[2])?;
+    if count == i64::MIN {
+        return Err(err(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let with_values = match args.get(3) {
+        None => false,
+        Some(arg) if args.len() == 4 && is(arg, "withvalues") => true,
+        Some(_) => return Err(err(ERR_SYNTAX)),
+    };
+    if with_values && count.unsigned_abs() > (i64::MAX / 2) as u64 {
+        return Err(err("ERR value is out of range"));
+    }
+    let fields = all_fields(ctx, &args[1])?;
+    if fields.is_empty() || count == 0 {
+        return Ok(Frame::Array(Vec::new()));
+    }
+    let picked: Vec<&(Bytes, Bytes)> = if count > 0 {
+        // Distinct fields.
+        let count = (count as u64).min(fields.len() as u64) as usize;
+        if count == fields.len() {
+            fields.iter().collect()
+        } else {
+            let mut rng = rand::rng();
+            rand::seq::index::sample(&mut rng, fields.len(), count)
+                .into_iter()
+                .map(|i| &fields[i])
+                .collect()
+        }
+    } else {
+        // Repeats allowed.
+        (0..count.unsigned_abs())
+            .map(|_| &fields[rand::random_range(0..fields.len())])
+            .collect()
+    };
+    let resp3 = ctx.client.protocol != Protocol::Resp2;
+    let mut out = Vec::with_capacity(picked.len() * if with_values { 2 } else { 1 });
+    for (field, value) in picked {
+        match (with_values, resp3) {
+            (false, _) => out.push(Frame::Bulk(field.clone())),
+            (true, true) => out.push(Frame::Array(vec![
+                Frame::Bulk(field.clone()),
+                Frame::Bulk(value.clone()),
+            ])),
+            (true, false) => {
+                out.push(Frame::Bulk(field.clone()));
+                out.push(Frame::Bulk(value.clone()));
+            }
+        }
+    }
+    Ok(Frame::Array(out))
+}
+
+fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let cursor = super::keys::parse_cursor(&args[2]).ok_or_else(|| err("ERR invalid cursor"))?;
+    let key = &args[1];
+    let empty = || {
+        Frame::Array(vec![
+            Frame::Bulk(Bytes::from_static(b"0")),
+            Frame::Array(Vec::new()),
+        ])
+    };
+    // Like Redis, a missing key answers before the options are looked at.
+    let meta = ctx.with_reader(|reader, db| hash_of(reader.meta(db, key)?))?;
+    let Some(meta) = meta else {
+        return Ok(empty());
+    };
+    let mut pattern = None;
+    let mut count = 10usize;
+    let mut i = 3;
+    while i < args.len() {
+        let Some(value) = args.get(i + 1) else {
+            return Err(err(ERR_SYNTAX));
+        };
+        match &args[i] {
+            a if is(a, "match") => pattern = Some(value),
+            a if is(a, "count") => {
+                let n = int_arg(value)?;
+                if n < 1 {
+                    return Err(err(ERR_SYNTAX));
+                }
+                count = n as usize;
+            }
+            _ => return Err(err(ERR_SYNTAX)),
+        }
+        i += 2;
+    }
+    // A compact (listpack) hash is returned whole, like Redis does.
+    let compact = meta.encoding != ENCODING_HASHTABLE;
+    let after = match cursor {
+        0 => None,
+        _ if compact => None,
+        cursor => super::context::lock(&ctx.shared.cursors).resume(cursor).1,
+    };
+    let limit = if compact { usize::MAX } else { count };
+    let chunk = ctx.write(|txn, db| {
+        let Some(meta) = hash_of(txn.get(db, key)?)? else {
+            return Ok(Vec::new());
+        };
+        let members = txn.members(db, key, &meta);
+        Ok(txn.member_range(&members, after.as_deref(), limit)?)
+    })?;
+    let next = match chunk.last() {
+        Some((field, _)) if !compact && chunk.len() == limit => {
+            super::context::lock(&ctx.shared.cursors).remember(0, field.clone())
+        }
+        _ => 0,
+    };
+    let mut items = Vec::new();
+    for (field, value) in chunk {
+        if pattern.is_none_or(|p| glob_match(p, &field, false)) {
+            items.push(Frame::Bulk(field));
+            items.push(Frame::Bulk(value));
+        }
+    }
+    Ok(Frame::Array(vec![
+        Frame::Bulk(Bytes::from(next.to_string())),
+        Frame::Array(items),
+    ]))
+}

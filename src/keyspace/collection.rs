@@ -1,0 +1,336 @@
+//! Collections (hashes now; sets, lists and sorted sets later): members in
+//! the data partition, keyed by the collection's *version*.
+//!
+//! - member key: `data_prefix(ns, key, version) | sub key` → value
+//!   (`data_prefix` = `ns u32 | slot u16 | key len u32 | key | version u64`).
+//! - the meta value holds type, encoding, expiry, version and the member
+//!   count, so HLEN-style counts are one point read.
+//!
+//! Invariants:
+//! - Only members under the version in a key's live metadata are visible;
+//!   versions never repeat, so members of a dead version are garbage that no
+//!   read can reach.
+//! - Deleting, overwriting, expiring or flushing a collection is O(1): the
+//!   metadata goes (or gets another type/version) and `Txn::put`/`remove`
+//!   record `gc: | data prefix` in the sys partition in the same batch.
+//!   [`Store::sweep_dead`] deletes those members later, a budget at a time.
+//! - A transaction reads its own member writes (an ordered overlay merged
+//!   into range scans) and a savepoint rollback undoes them.
+
+use super::encoding::{self, Meta};
+use super::store::{Result, Store, Txn, SYS_DEAD_MEMBERS};
+use crate::engine::{prefix_range, prefix_successor, Batch, KeyRange, Partition};
+use bytes::{BufMut, Bytes, BytesMut};
+use std::ops::Bound;
+use std::sync::atomic::Ordering;
+
+/// Where one version of a collection keeps its members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Members {
+    prefix: Bytes,
+}
+
+impl Members {
+    pub fn new(ns: u32, key: &[u8], version: u64) -> Members {
+        Members {
+            prefix: encoding::data_prefix(ns, key, version),
+        }
+    }
+
+    /// The data key of member `sub`.
+    pub fn key(&self, sub: &[u8]) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.prefix.len() + sub.len());
+        out.put_slice(&self.prefix);
+        out.put_slice(sub);
+        out.freeze()
+    }
+
+    fn sub_of(&self, raw: &Bytes) -> Bytes {
+        raw.slice(self.prefix.len().min(raw.len())..)
+    }
+
+    /// The data keys of the members after `after` (all when `None`).
+    fn range(&self, after: Option<&[u8]>) -> KeyRange {
+        let start = match after {
+            Some(sub) => Bound::Excluded(self.key(sub)),
+            None => Bound::Included(self.prefix.clone()),
+        };
+        let end = match prefix_successor(&self.prefix) {
+            Some(end) => Bound::Excluded(Bytes::from(end)),
+            None => Bound::Unbounded,
+        };
+        (start, end)
+    }
+}
+
+/// Read access to keys and collection members: a [`Txn`] (reads its own
+/// writes) or [`StoreRead`] (straight to the engine, no lock).
+pub trait KeyRead {
+    /// A key's live metadata (expired keys read as absent).
+    fn meta(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>>;
+    /// Where the members of `key` (whose metadata is `meta`) live.
+    fn members(&self, db: usize, key: &[u8], meta: &Meta) -> Members;
+    fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>>;
+    /// Up to `limit` members in sub key order, after `after`.
+    fn member_range(
+        &mut self,
+        members: &Members,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>>;
+
+    /// Every member, read in chunks.
+    fn all_members(&mut self, members: &Members) -> Result<Vec<(Bytes, Bytes)>> {
+        const CHUNK: usize = 4096;
+        let mut out: Vec<(Bytes, Bytes)> = Vec::new();
+        loop {
+            let after = out.last().map(|(sub, _)| sub.clone());
+            let chunk = self.member_range(members, after.as_deref(), CHUNK)?;
+            let done = chunk.len() < CHUNK;
+            out.extend(chunk);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// Lock-free reads of the committed state.
+pub struct StoreRead<'s> {
+    pub store: &'s Store,
+    pub now_ms: u64,
+}
+
+impl KeyRead for StoreRead<'_> {
+    fn meta(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
+        self.store.get(db, key, self.now_ms)
+    }
+
+    fn members(&self, db: usize, key: &[u8], meta: &Meta) -> Members {
+        Members::new(self.store.ns(db), key, meta.version)
+    }
+
+    fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>> {
+        self.store.engine().get(Partition::Data, &members.key(sub))
+    }
+
+    fn member_range(
+        &mut self,
+        members: &Members,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>> {
+        self.store
+            .engine()
+            .scan(Partition::Data, members.range(after))
+            .take(limit)
+            .map(|item| item.map(|(raw, value)| (members.sub_of(&raw), value)))
+            .collect()
+    }
+}
+
+impl KeyRead for Txn<'_> {
+    fn meta(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
+        self.get(db, key)
+    }
+
+    fn members(&self, db: usize, key: &[u8], meta: &Meta) -> Members {
+        Members::new(self.ns(db), key, meta.version)
+    }
+
+    fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>> {
+        let key = members.key(sub);
+        match self.member_writes.get(&key) {
+            Some(value) => Ok(value.clone()),
+            None => self.store.engine().get(Partition::Data, &key),
+        }
+    }
+
+    /// Merges the engine's members with this transaction's writes.
+    fn member_range(
+        &mut self,
+        members: &Members,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>> {
+        let range = members.range(after);
+        let mut stored = self
+            .store
+            .engine()
+            .scan(Partition::Data, range.clone())
+            .peekable();
+        let mut written = self.member_writes.range::<Bytes, _>(range).peekable();
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let stored_key = match stored.peek() {
+                Some(Ok((key, _))) => Some(key.clone()),
+                Some(Err(_)) => match stored.next() {
+                    Some(Err(e)) => return Err(e),
+                    _ => None,
+                },
+                None => None,
+            };
+            let take_written = match (&stored_key, written.peek()) {
+                (None, None) => break,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (Some(s), Some((w, _))) => {
+                    if *w == s {
+                        stored.next(); // shadowed by this transaction's write
+                    }
+                    *w <= s
+                }
+            };
+            if take_written {
+                if let Some((key, Some(value))) = written.next() {
+                    out.push((members.sub_of(key), value.clone()));
+                }
+            } else if let Some(item) = stored.next() {
+                let (key, value) = item?;
+                out.push((members.sub_of(&key), value));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Txn<'_> {
+    pub fn member_put(&mut self, members: &Members, sub: &[u8], value: Bytes) {
+        let key = members.key(sub);
+        self.batch.put(Partition::Data, key.clone(), value.clone());
+        self.set_member(key, Some(value));
+    }
+
+    pub fn member_delete(&mut self, members: &Members, sub: &[u8]) {
+        let key = members.key(sub);
+        self.batch.delete(Partition::Data, key.clone());
+        self.set_member(key, None);
+    }
+
+    fn set_member(&mut self, key: Bytes, value: Option<Bytes>) {
+        let previous = self.member_writes.insert(key.clone(), value);
+        self.member_undo.push((key, previous));
+    }
+
+    /// Undoes member writes back to the first `len` of the undo log.
+    pub(super) fn undo_members(&mut self, len: usize) {
+        while self.member_undo.len() > len {
+            let Some((key, previous)) = self.member_undo.pop() else {
+                break;
+            };
+            match previous {
+                Some(value) => self.member_writes.insert(key, value),
+                None => self.member_writes.remove(&key),
+            };
+        }
+    }
+
+    /// Records that the members of (`key`, `version`) are garbage.
+    pub(super) fn reclaim(&mut self, ns: u32, key: &[u8], version: u64) {
+        let prefix = encoding::data_prefix(ns, key, version);
+        let mut marker = BytesMut::with_capacity(SYS_DEAD_MEMBERS.len() + prefix.len());
+        marker.put_slice(SYS_DEAD_MEMBERS);
+        marker.put_slice(&prefix);
+        self.batch
+            .put(Partition::Sys, marker.freeze(), Bytes::new());
+        self.reclaims += 1;
+    }
+
+    /// The value of `src_key` (metadata `meta`) made ready to be stored at
+    /// `dst_key` of `dst_db` (RENAME, COPY, MOVE): a string as is; a
+    /// collection gets a fresh version and a copy of its members (O(n)).
+    /// The caller writes the returned metadata.
+    pub fn copy_value(
+        &mut self,
+        src_db: usize,
+        src_key: &[u8],
+        meta: &Meta,
+        dst_db: usize,
+        dst_key: &[u8],
+    ) -> Result<Meta> {
+        if !meta.is_collection() {
+            return Ok(meta.clone());
+        }
+        const CHUNK: usize = 1024;
+        let mut copy = meta.clone();
+        copy.version = self.new_version();
+        let from = self.members(src_db, src_key, meta);
+        let to = self.members(dst_db, dst_key, &copy);
+        let mut after: Option<Bytes> = None;
+        loop {
+            let chunk = self.member_range(&from, after.as_deref(), CHUNK)?;
+            let done = chunk.len() < CHUNK;
+            for (sub, value) in chunk {
+                self.member_put(&to, &sub, value);
+                after = Some(sub);
+            }
+            if done {
+                return Ok(copy);
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Deletes up to `budget` members of dead collection versions (and the
+    /// markers of versions fully reclaimed). Returns the number of deletes.
+    pub(super) fn sweep_dead_members(&self, budget: usize) -> Result<usize> {
+        let engine = self.engine();
+        let mut batch = Batch::default();
+        let mut finished = 0u64;
+        let mut resume = super::store::lock_ignoring_poison(&self.sweep_resume);
+        for item in engine.scan(Partition::Sys, prefix_range(SYS_DEAD_MEMBERS)) {
+            let left = budget.saturating_sub(batch.len());
+            if left == 0 {
+                break;
+            }
+            let (marker, _) = item?;
+            let prefix = marker.slice(SYS_DEAD_MEMBERS.len()..);
+            let (start, end) = prefix_range(&prefix);
+            // Resume after the last member deleted, so the scan does not
+            // wade through our own tombstones again.
+            let start = match resume.take() {
+                Some(last) if last.starts_with(&prefix) => Bound::Excluded(last),
+                _ => start,
+            };
+            let mut deleted = 0;
+            for item in engine.scan(Partition::Data, (start, end)).take(left) {
+                let (key, _) = item?;
+                *resume = Some(key.clone());
+                batch.delete(Partition::Data, key);
+                deleted += 1;
+            }
+            if deleted < left {
+                batch.delete(Partition::Sys, marker);
+                *resume = None;
+                finished += 1;
+            } else {
+                break;
+            }
+        }
+        let deleted = batch.len();
+        if deleted == 0 {
+            return Ok(0);
+        }
+        engine.write(batch)?;
+        let _ = self
+            .reclaim_pending
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(finished))
+            });
+        Ok(deleted)
+    }
+
+    /// Number of entries in the data partition (tests and diagnostics).
+    pub fn data_entries(&self) -> Result<usize> {
+        let mut n = 0;
+        for item in self
+            .engine()
+            .scan(Partition::Data, (Bound::Unbounded, Bound::Unbounded))
+        {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
