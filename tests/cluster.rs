@@ -490,3 +490,71 @@ fn a_corrupt_nodes_conf_stops_start_up_with_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// The node id and CLUSTER NODES line of the node listening on `port`, as
+/// `observer` sees it.
+fn line_of(observer: &Server, port: u16) -> String {
+    let text = cli(observer, &["CLUSTER", "NODES"]);
+    let needle = format!("127.0.0.1:{port}@");
+    text.lines()
+        .find(|l| l.contains(&needle))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_replica_takes_over_a_killed_master_which_rejoins_as_its_replica() {
+    if !have_redis_cli() {
+        return;
+    }
+    let mut nodes = start_nodes(6, &["--cluster-node-timeout", "2000"]);
+    create(&nodes, 1);
+    wait_until("cluster_state:ok", Duration::from_secs(15), || {
+        all_ok(&nodes)
+    });
+    // The master of slot 0 and its replica.
+    let victim = nodes
+        .iter()
+        .position(|n| {
+            line_of(n, n.port).contains("myself,master") && line_of(n, n.port).contains(" 0-")
+        })
+        .expect("a master owns slot 0");
+    let victim_id = cli(&nodes[victim], &["CLUSTER", "MYID"]).trim().to_string();
+    let replica = nodes
+        .iter()
+        .position(|n| line_of(n, n.port).contains(&format!("slave {victim_id}")))
+        .expect("the master of slot 0 has a replica");
+    nodes[victim].kill9();
+    let observer = (0..6)
+        .find(|&i| i != victim && i != replica)
+        .expect("a third node");
+    let took = wait_until(
+        "the replica to be promoted",
+        Duration::from_secs(20),
+        || {
+            line_of(&nodes[observer], nodes[replica].port).contains(" master ")
+                && info_field(&nodes[observer], "cluster_state") == "ok"
+        },
+    );
+    eprintln!("replica promoted and cluster ok after {took:?}");
+    // Slot 0 is served by the promoted replica now.
+    let key = "{06S}"; // hash slot 0
+    assert_eq!(
+        cli(&nodes[observer], &["CLUSTER", "KEYSLOT", key]).trim(),
+        "0"
+    );
+    assert_eq!(cli(&nodes[replica], &["SET", key, "v"]).trim(), "OK");
+    // The old master comes back as a replica of its successor.
+    nodes[victim].restart();
+    let replica_id = cli(&nodes[replica], &["CLUSTER", "MYID"])
+        .trim()
+        .to_string();
+    wait_until(
+        "the old master to follow the new one",
+        Duration::from_secs(20),
+        || {
+            line_of(&nodes[victim], nodes[victim].port)
+                .contains(&format!("myself,slave {replica_id}"))
+        },
+    );
+}
