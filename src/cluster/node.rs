@@ -550,11 +550,22 @@ impl Node {
             master: if e.is_replica() { e.master } else { None },
             ping_sent_ms: e.ping_sent,
             pong_received_ms: e.pong_received,
-            config_epoch: e.config_epoch,
+            config_epoch: self.node_epoch(e),
             connected: myself || (e.link && e.data_received >= e.link_time),
             slots: e.slots.clone(),
             migrating: Vec::new(),
             importing: Vec::new(),
+        }
+    }
+
+    /// Redis' `nodeEpoch`: a replica shows its master's configEpoch.
+    fn node_epoch(&self, e: &Entry) -> u64 {
+        match e.master.filter(|_| e.is_replica()) {
+            Some(master) => self
+                .nodes
+                .get(&master)
+                .map_or(e.config_epoch, |m| m.config_epoch),
+            None => e.config_epoch,
         }
     }
 
