@@ -524,6 +524,18 @@ fn a_replica_takes_over_a_killed_master_which_rejoins_as_its_replica() {
         .iter()
         .position(|n| line_of(n, n.port).contains(&format!("slave {victim_id}")))
         .expect("the master of slot 0 has a replica");
+    // Right after create, some nodes may not have heard of the replica's
+    // role yet: wait until everyone agrees before failing its master.
+    let follows = format!("slave {victim_id}");
+    wait_until(
+        "every node to know the replica",
+        Duration::from_secs(15),
+        || {
+            nodes
+                .iter()
+                .all(|n| line_of(n, nodes[replica].port).contains(&follows))
+        },
+    );
     nodes[victim].kill9();
     let observer = (0..6)
         .find(|&i| i != victim && i != replica)
@@ -532,7 +544,9 @@ fn a_replica_takes_over_a_killed_master_which_rejoins_as_its_replica() {
         "the replica to be promoted",
         Duration::from_secs(20),
         || {
-            line_of(&nodes[observer], nodes[replica].port).contains(" master ")
+            let line = line_of(&nodes[observer], nodes[replica].port);
+            line.contains(" master ")
+                && line.contains(" 0-")
                 && info_field(&nodes[observer], "cluster_state") == "ok"
         },
     );
