@@ -408,4 +408,6 @@ impl<'s> Ctx<'_, 's> {
 }
 
 #[cfg(test)]
+mod sets_tests;
+#[cfg(test)]
 mod tests;

@@ -202,7 +202,17 @@ fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    Ok(set_reply(read_members(ctx, &args[1])?))
+    let mut members = read_members(ctx, &args[1])?;
+    intset_order(&mut members);
+    Ok(set_reply(members))
+}
+
+/// Puts an all-integer set in numeric order, the order Redis' intset
+/// replies in (members are stored in byte order).
+fn intset_order(members: &mut [Bytes]) {
+    if members.len() as u64 <= INTSET_ENTRIES && members.iter().all(|m| string2ll(m).is_some()) {
+        members.sort_by_key(|m| string2ll(m).unwrap_or(0));
+    }
 }
 
 /// `count` distinct random picks out of `len` (all of them, in order, when
@@ -241,7 +251,10 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             None => vec![rand::random_range(0..all.len().max(1))],
             Some(count) => distinct_picks(all.len(), count),
         };
-        let popped: Vec<Bytes> = picks.into_iter().filter_map(|i| all.get(i).cloned()).collect();
+        let popped: Vec<Bytes> = picks
+            .into_iter()
+            .filter_map(|i| all.get(i).cloned())
+            .collect();
         let mut set = SetWrite::open(txn, db, key)?;
         for member in &popped {
             set.remove(txn, member)?;
@@ -344,11 +357,7 @@ struct SetRead {
 /// The intersection of `sets` in byte order, at most `limit` members
 /// (0: no limit). Walks the smallest set and looks its members up in the
 /// others.
-fn intersect(
-    txn: &mut Txn,
-    sets: Vec<Option<SetRead>>,
-    limit: usize,
-) -> Result<Vec<Bytes>, Frame> {
+fn intersect(txn: &mut Txn, sets: Vec<Option<SetRead>>, limit: usize) -> Result<Vec<Bytes>, Frame> {
     let Some(mut sets) = sets.into_iter().collect::<Option<Vec<SetRead>>>() else {
         return Ok(Vec::new()); // a missing key is an empty set
     };
@@ -494,7 +503,9 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => return Err(err("ERR numkeys should be greater than 0")),
     };
     if numkeys > (args.len() - 2) as u64 {
-        return Err(err("ERR Number of keys can't be greater than number of args"));
+        return Err(err(
+            "ERR Number of keys can't be greater than number of args",
+        ));
     }
     let keys = &args[2..2 + numkeys as usize];
     let mut limit = 0usize;
@@ -572,9 +583,12 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         _ => 0,
     };
-    let items = chunk
+    let mut members: Vec<Bytes> = chunk.into_iter().map(|(member, _)| member).collect();
+    if compact {
+        intset_order(&mut members);
+    }
+    let items = members
         .into_iter()
-        .map(|(member, _)| member)
         .filter(|member| pattern.is_none_or(|p| glob_match(p, member, false)))
         .map(Frame::Bulk)
         .collect();
