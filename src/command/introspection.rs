@@ -2,7 +2,7 @@
 //! clients (redis-py's RedisCluster) route by these key positions.
 
 use super::args::{err, CmdResult};
-use super::{Command, Ctx};
+use super::{Command, Ctx, FindKeys};
 use crate::resp::Frame;
 use bytes::Bytes;
 
@@ -16,6 +16,8 @@ pub const COMMANDS: &[Command] = &[Command {
     handler: command,
     subcommands: SUBCOMMANDS,
     numkeys: 0,
+    key_specs: &[],
+    tips: &[],
 }];
 
 const SUBCOMMANDS: &[Command] = &[
@@ -121,6 +123,63 @@ fn key_specs(command: &Command) -> Vec<Frame> {
                 .collect(),
         )
     };
+    if !command.key_specs.is_empty() {
+        return command
+            .key_specs
+            .iter()
+            .map(|spec| {
+                let find = match spec.find {
+                    FindKeys::Range {
+                        lastkey,
+                        step,
+                        limit,
+                    } => map(vec![
+                        ("type", Frame::bulk("range")),
+                        (
+                            "spec",
+                            map(vec![
+                                ("lastkey", Frame::Integer(i64::from(lastkey))),
+                                ("keystep", Frame::Integer(i64::from(step))),
+                                ("limit", Frame::Integer(i64::from(limit))),
+                            ]),
+                        ),
+                    ]),
+                    FindKeys::Keynum {
+                        keynumidx,
+                        firstkey,
+                        step,
+                    } => map(vec![
+                        ("type", Frame::bulk("keynum")),
+                        (
+                            "spec",
+                            map(vec![
+                                ("keynumidx", Frame::Integer(i64::from(keynumidx))),
+                                ("firstkey", Frame::Integer(i64::from(firstkey))),
+                                ("keystep", Frame::Integer(i64::from(step))),
+                            ]),
+                        ),
+                    ]),
+                };
+                map(vec![
+                    (
+                        "flags",
+                        Frame::Set(spec.flags.iter().map(|f| Frame::simple(*f)).collect()),
+                    ),
+                    (
+                        "begin_search",
+                        map(vec![
+                            ("type", Frame::bulk("index")),
+                            (
+                                "spec",
+                                map(vec![("index", Frame::Integer(i64::from(spec.index)))]),
+                            ),
+                        ]),
+                    ),
+                    ("find_keys", find),
+                ])
+            })
+            .collect();
+    }
     if command.numkeys > 0 {
         // `numkeys key ...`: a keynum find after the count (SINTERCARD).
         let flags = if command.has_flag("write") {
@@ -218,7 +277,7 @@ fn describe(command: &Command, full_name: &str) -> Frame {
         Frame::Integer(i64::from(last)),
         Frame::Integer(i64::from(step)),
         Frame::Set(categories(command)),
-        Frame::Array(Vec::new()),
+        Frame::Array(command.tips.iter().map(|t| Frame::bulk(*t)).collect()),
         Frame::Array(key_specs(command)),
         Frame::Array(subcommands),
     ])

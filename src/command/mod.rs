@@ -65,6 +65,32 @@ pub struct Command {
     /// Such commands have `keys` (0, 0, 0) and the `movablekeys` flag, like
     /// Redis; 0 means the keys are the `keys` range.
     pub numkeys: usize,
+    /// Redis 7 key specifications for `COMMAND INFO`, when the ones derived
+    /// from `keys`/`numkeys` are not Redis' (flags, several specs).
+    pub key_specs: &'static [KeySpec],
+    /// `COMMAND INFO` tips (e.g. `nondeterministic_output`).
+    pub tips: &'static [&'static str],
+}
+
+/// One Redis 7 key specification: the flags, where the search begins (an
+/// argument index) and how the keys are found from there.
+pub struct KeySpec {
+    pub flags: &'static [&'static str],
+    pub index: i32,
+    pub find: FindKeys,
+}
+
+pub enum FindKeys {
+    Range {
+        lastkey: i32,
+        step: i32,
+        limit: i32,
+    },
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        step: i32,
+    },
 }
 
 impl Command {
@@ -87,7 +113,19 @@ impl Command {
             handler,
             subcommands: &[],
             numkeys: 0,
+            key_specs: &[],
+            tips: &[],
         }
+    }
+
+    /// The same command with explicit key specifications.
+    pub const fn with_key_specs(self, key_specs: &'static [KeySpec]) -> Command {
+        Command { key_specs, ..self }
+    }
+
+    /// The same command with `COMMAND INFO` tips.
+    pub const fn with_tips(self, tips: &'static [&'static str]) -> Command {
+        Command { tips, ..self }
     }
 
     /// The same command with its keys counted by the argument at `index`.
@@ -128,6 +166,8 @@ impl Command {
             handler: |_, _| Err(err("ERR container commands run through subcommands")),
             subcommands,
             numkeys: 0,
+            key_specs: &[],
+            tips: &[],
         }
     }
 

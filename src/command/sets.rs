@@ -11,7 +11,7 @@
 //! for good (`Meta::encoding` = `ENCODING_HASHTABLE`).
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX, ERR_WRONGTYPE};
-use super::{Command, Ctx};
+use super::{Command, Ctx, FindKeys, KeySpec};
 use crate::glob::glob_match;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
@@ -21,24 +21,41 @@ use bytes::Bytes;
 use std::collections::BTreeSet;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("sadd", -3, &["write", "denyoom", "fast"], (1, 1, 1), "set", "Adds one or more members to a set. Creates the key if it doesn't exist.", sadd),
-    Command::new("srem", -3, &["write", "fast"], (1, 1, 1), "set", "Removes one or more members from a set. Deletes the set if the last member was removed.", srem),
-    Command::new("sismember", 3, &["readonly", "fast"], (1, 1, 1), "set", "Determines whether a member belongs to a set.", sismember),
-    Command::new("smismember", -3, &["readonly", "fast"], (1, 1, 1), "set", "Determines whether multiple members belong to a set.", smismember),
-    Command::new("scard", 2, &["readonly", "fast"], (1, 1, 1), "set", "Returns the number of members in a set.", scard),
-    Command::new("smembers", 2, &["readonly"], (1, 1, 1), "set", "Returns all members of a set.", smembers),
-    Command::new("spop", -2, &["write", "fast"], (1, 1, 1), "set", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop),
-    Command::new("srandmember", -2, &["readonly"], (1, 1, 1), "set", "Get one or multiple random members from a set", srandmember),
-    Command::new("smove", 4, &["write", "fast"], (1, 2, 1), "set", "Moves a member from one set to another.", smove),
-    Command::new("sinter", -2, &["readonly"], (1, -1, 1), "set", "Returns the intersect of multiple sets.", sinter),
+    Command::new("sadd", -3, &["write", "denyoom", "fast"], (1, 1, 1), "set", "Adds one or more members to a set. Creates the key if it doesn't exist.", sadd).with_key_specs(&[key(&["RW", "insert"], 1, 0)]),
+    Command::new("srem", -3, &["write", "fast"], (1, 1, 1), "set", "Removes one or more members from a set. Deletes the set if the last member was removed.", srem).with_key_specs(&[key(&["RW", "delete"], 1, 0)]),
+    Command::new("sismember", 3, &["readonly", "fast"], (1, 1, 1), "set", "Determines whether a member belongs to a set.", sismember).with_key_specs(&[key(&["RO"], 1, 0)]),
+    Command::new("smismember", -3, &["readonly", "fast"], (1, 1, 1), "set", "Determines whether multiple members belong to a set.", smismember).with_key_specs(&[key(&["RO", "access"], 1, 0)]),
+    Command::new("scard", 2, &["readonly", "fast"], (1, 1, 1), "set", "Returns the number of members in a set.", scard).with_key_specs(&[key(&["RO"], 1, 0)]),
+    Command::new("smembers", 2, &["readonly"], (1, 1, 1), "set", "Returns all members of a set.", smembers).with_key_specs(&[key(&["RO", "access"], 1, 0)]).with_tips(ORDER),
+    Command::new("spop", -2, &["write", "fast"], (1, 1, 1), "set", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop).with_key_specs(&[key(&["RW", "access", "delete"], 1, 0)]).with_tips(OUTPUT),
+    Command::new("srandmember", -2, &["readonly"], (1, 1, 1), "set", "Get one or multiple random members from a set", srandmember).with_key_specs(&[key(&["RO", "access"], 1, 0)]).with_tips(OUTPUT),
+    Command::new("smove", 4, &["write", "fast"], (1, 2, 1), "set", "Moves a member from one set to another.", smove).with_key_specs(&[key(&["RW", "access", "delete"], 1, 0), key(&["RW", "insert"], 2, 0)]),
+    Command::new("sinter", -2, &["readonly"], (1, -1, 1), "set", "Returns the intersect of multiple sets.", sinter).with_key_specs(&[key(&["RO", "access"], 1, -1)]).with_tips(ORDER),
     Command::new("sintercard", -3, &["readonly", "movablekeys"], (0, 0, 0), "set", "Returns the number of members of the intersect of multiple sets.", sintercard).with_numkeys(1),
-    Command::new("sinterstore", -3, &["write", "denyoom"], (1, -1, 1), "set", "Stores the intersect of multiple sets in a key.", sinterstore),
-    Command::new("sunion", -2, &["readonly"], (1, -1, 1), "set", "Returns the union of multiple sets.", sunion),
-    Command::new("sunionstore", -3, &["write", "denyoom"], (1, -1, 1), "set", "Stores the union of multiple sets in a key.", sunionstore),
-    Command::new("sdiff", -2, &["readonly"], (1, -1, 1), "set", "Returns the difference of multiple sets.", sdiff),
-    Command::new("sdiffstore", -3, &["write", "denyoom"], (1, -1, 1), "set", "Stores the difference of multiple sets in a key.", sdiffstore),
-    Command::new("sscan", -3, &["readonly"], (1, 1, 1), "set", "Iterates over members of a set.", sscan),
+    Command::new("sinterstore", -3, &["write", "denyoom"], (1, -1, 1), "set", "Stores the intersect of multiple sets in a key.", sinterstore).with_key_specs(&[key(&["RW", "update"], 1, 0), key(&["RO", "access"], 2, -1)]),
+    Command::new("sunion", -2, &["readonly"], (1, -1, 1), "set", "Returns the union of multiple sets.", sunion).with_key_specs(&[key(&["RO", "access"], 1, -1)]).with_tips(ORDER),
+    Command::new("sunionstore", -3, &["write", "denyoom"], (1, -1, 1), "set", "Stores the union of multiple sets in a key.", sunionstore).with_key_specs(&[key(&["OW", "update"], 1, 0), key(&["RO", "access"], 2, -1)]),
+    Command::new("sdiff", -2, &["readonly"], (1, -1, 1), "set", "Returns the difference of multiple sets.", sdiff).with_key_specs(&[key(&["RO", "access"], 1, -1)]).with_tips(ORDER),
+    Command::new("sdiffstore", -3, &["write", "denyoom"], (1, -1, 1), "set", "Stores the difference of multiple sets in a key.", sdiffstore).with_key_specs(&[key(&["OW", "update"], 1, 0), key(&["RO", "access"], 2, -1)]),
+    Command::new("sscan", -3, &["readonly"], (1, 1, 1), "set", "Iterates over members of a set.", sscan).with_key_specs(&[key(&["RO", "access"], 1, 0)]).with_tips(OUTPUT),
 ];
+
+/// A key spec that finds keys from argument `index` to `lastkey` (0: just
+/// that one; -1: the last argument), as Redis 7.0 declares them.
+const fn key(flags: &'static [&'static str], index: i32, lastkey: i32) -> KeySpec {
+    KeySpec {
+        flags,
+        index,
+        find: FindKeys::Range {
+            lastkey,
+            step: 1,
+            limit: 0,
+        },
+    }
+}
+
+const ORDER: &[&str] = &["nondeterministic_output_order"];
+const OUTPUT: &[&str] = &["nondeterministic_output"];
 
 /// Redis' `set-max-intset-entries` default.
 const INTSET_ENTRIES: u64 = 512;
