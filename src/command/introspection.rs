@@ -2,7 +2,7 @@
 //! clients (redis-py's RedisCluster) route by these key positions.
 
 use super::args::{err, CmdResult};
-use super::{Command, Ctx};
+use super::{Command, Ctx, FindKeys};
 use crate::resp::Frame;
 use bytes::Bytes;
 
@@ -15,6 +15,9 @@ pub const COMMANDS: &[Command] = &[Command {
     summary: "Returns detailed information about all commands.",
     handler: command,
     subcommands: SUBCOMMANDS,
+    numkeys: 0,
+    key_specs: &[],
+    tips: &[],
 }];
 
 const SUBCOMMANDS: &[Command] = &[
@@ -86,6 +89,7 @@ fn categories(command: &Command) -> Vec<Frame> {
     match command.group {
         "string" => out.push("@string"),
         "hash" => out.push("@hash"),
+        "set" => out.push("@set"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}
@@ -111,9 +115,6 @@ fn categories(command: &Command) -> Vec<Frame> {
 /// (first, last, step): one `index` search and one `range` find.
 fn key_specs(command: &Command) -> Vec<Frame> {
     let (first, last, step) = command.keys;
-    if first <= 0 {
-        return Vec::new();
-    }
     let map = |pairs: Vec<(&'static str, Frame)>| {
         Frame::Map(
             pairs
@@ -122,6 +123,104 @@ fn key_specs(command: &Command) -> Vec<Frame> {
                 .collect(),
         )
     };
+    if !command.key_specs.is_empty() {
+        return command
+            .key_specs
+            .iter()
+            .map(|spec| {
+                let find = match spec.find {
+                    FindKeys::Range {
+                        lastkey,
+                        step,
+                        limit,
+                    } => map(vec![
+                        ("type", Frame::bulk("range")),
+                        (
+                            "spec",
+                            map(vec![
+                                ("lastkey", Frame::Integer(i64::from(lastkey))),
+                                ("keystep", Frame::Integer(i64::from(step))),
+                                ("limit", Frame::Integer(i64::from(limit))),
+                            ]),
+                        ),
+                    ]),
+                    FindKeys::Keynum {
+                        keynumidx,
+                        firstkey,
+                        step,
+                    } => map(vec![
+                        ("type", Frame::bulk("keynum")),
+                        (
+                            "spec",
+                            map(vec![
+                                ("keynumidx", Frame::Integer(i64::from(keynumidx))),
+                                ("firstkey", Frame::Integer(i64::from(firstkey))),
+                                ("keystep", Frame::Integer(i64::from(step))),
+                            ]),
+                        ),
+                    ]),
+                };
+                map(vec![
+                    (
+                        "flags",
+                        Frame::Set(spec.flags.iter().map(|f| Frame::simple(*f)).collect()),
+                    ),
+                    (
+                        "begin_search",
+                        map(vec![
+                            ("type", Frame::bulk("index")),
+                            (
+                                "spec",
+                                map(vec![("index", Frame::Integer(i64::from(spec.index)))]),
+                            ),
+                        ]),
+                    ),
+                    ("find_keys", find),
+                ])
+            })
+            .collect();
+    }
+    if command.numkeys > 0 {
+        // `numkeys key ...`: a keynum find after the count (SINTERCARD).
+        let flags = if command.has_flag("write") {
+            ["RW", "update"]
+        } else {
+            ["RO", "access"]
+        };
+        return vec![map(vec![
+            (
+                "flags",
+                Frame::Set(flags.iter().map(|f| Frame::simple(*f)).collect()),
+            ),
+            (
+                "begin_search",
+                map(vec![
+                    ("type", Frame::bulk("index")),
+                    (
+                        "spec",
+                        map(vec![("index", Frame::Integer(command.numkeys as i64))]),
+                    ),
+                ]),
+            ),
+            (
+                "find_keys",
+                map(vec![
+                    ("type", Frame::bulk("keynum")),
+                    (
+                        "spec",
+                        map(vec![
+                            ("keynumidx", Frame::Integer(0)),
+                            ("firstkey", Frame::Integer(1)),
+                            ("keystep", Frame::Integer(1)),
+                        ]),
+                    ),
+                ]),
+            ),
+        ])];
+    }
+    if first <= 0 {
+        return Vec::new();
+    }
     // Shard channels are routed like keys but are not keys.
     let flags: &[&str] = if command.has_flag("pubsub") {
         &["not_key"]
@@ -178,7 +277,7 @@ fn describe(command: &Command, full_name: &str) -> Frame {
         Frame::Integer(i64::from(last)),
         Frame::Integer(i64::from(step)),
         Frame::Set(categories(command)),
-        Frame::Array(Vec::new()),
+        Frame::Array(command.tips.iter().map(|t| Frame::bulk(*t)).collect()),
         Frame::Array(key_specs(command)),
         Frame::Array(subcommands),
     ])
@@ -313,12 +412,19 @@ fn getkeys(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .ok_or_else(invalid)?;
     }
     // Shard channels have key specs (for routing) flagged not_key.
-    if command.keys.0 <= 0 || command.has_flag("pubsub") {
+    if !command.has_keys() || command.has_flag("pubsub") {
         return Err(err("ERR The command has no key arguments"));
     }
-    let positions = command.key_positions(target.len());
-    if !command.arity_ok(target.len()) || positions.is_empty() {
+    if !command.arity_ok(target.len()) {
         return Err(err("ERR Invalid number of arguments specified for command"));
+    }
+    let positions = command.keys_in(target);
+    if positions.is_empty() {
+        return Err(err(if command.numkeys > 0 {
+            "ERR Invalid arguments specified for command"
+        } else {
+            "ERR Invalid number of arguments specified for command"
+        }));
     }
     Ok(Frame::bulk_array(
         positions.into_iter().map(|i| target[i].clone()),

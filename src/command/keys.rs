@@ -552,7 +552,10 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             KeyType::Hash => "listpack",
             KeyType::List => "quicklist",
-            KeyType::Set => "hashtable",
+            KeyType::Set if meta.encoding == crate::keyspace::encoding::ENCODING_HASHTABLE => {
+                "hashtable"
+            }
+            KeyType::Set => "intset",
             KeyType::ZSet => "skiplist",
         }),
     })

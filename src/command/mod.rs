@@ -16,6 +16,7 @@ pub mod introspection;
 pub mod keys;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod strings;
 
 use crate::keyspace::{Store, Txn};
@@ -59,6 +60,37 @@ pub struct Command {
     pub summary: &'static str,
     pub handler: Handler,
     pub subcommands: &'static [Command],
+    /// For commands whose keys are counted by an argument (SINTERCARD
+    /// numkeys key ...): the position of that count, the keys following it.
+    /// Such commands have `keys` (0, 0, 0) and the `movablekeys` flag, like
+    /// Redis; 0 means the keys are the `keys` range.
+    pub numkeys: usize,
+    /// Redis 7 key specifications for `COMMAND INFO`, when the ones derived
+    /// from `keys`/`numkeys` are not Redis' (flags, several specs).
+    pub key_specs: &'static [KeySpec],
+    /// `COMMAND INFO` tips (e.g. `nondeterministic_output`).
+    pub tips: &'static [&'static str],
+}
+
+/// One Redis 7 key specification: the flags, where the search begins (an
+/// argument index) and how the keys are found from there.
+pub struct KeySpec {
+    pub flags: &'static [&'static str],
+    pub index: i32,
+    pub find: FindKeys,
+}
+
+pub enum FindKeys {
+    Range {
+        lastkey: i32,
+        step: i32,
+        limit: i32,
+    },
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        step: i32,
+    },
 }
 
 impl Command {
@@ -80,6 +112,27 @@ impl Command {
             summary,
             handler,
             subcommands: &[],
+            numkeys: 0,
+            key_specs: &[],
+            tips: &[],
+        }
+    }
+
+    /// The same command with explicit key specifications.
+    pub const fn with_key_specs(self, key_specs: &'static [KeySpec]) -> Command {
+        Command { key_specs, ..self }
+    }
+
+    /// The same command with `COMMAND INFO` tips.
+    pub const fn with_tips(self, tips: &'static [&'static str]) -> Command {
+        Command { tips, ..self }
+    }
+
+    /// The same command with its keys counted by the argument at `index`.
+    pub const fn with_numkeys(self, index: usize) -> Command {
+        Command {
+            numkeys: index,
+            ..self
         }
     }
 
@@ -112,6 +165,9 @@ impl Command {
             summary,
             handler: |_, _| Err(err("ERR container commands run through subcommands")),
             subcommands,
+            numkeys: 0,
+            key_specs: &[],
+            tips: &[],
         }
     }
 
@@ -141,6 +197,33 @@ impl Command {
             .map(|i| i as usize)
             .collect()
     }
+
+    /// Whether the command has key arguments (a range or a numkeys count).
+    pub fn has_keys(&self) -> bool {
+        self.keys.0 > 0 || self.numkeys > 0
+    }
+
+    /// Positions of the key arguments of this very request: the `keys`
+    /// range, or for a numkeys command the keys its count announces (none
+    /// when the count is not a positive integer that fits in `args`).
+    pub fn keys_in(&self, args: &[Bytes]) -> Vec<usize> {
+        if self.numkeys == 0 {
+            return self.key_positions(args.len());
+        }
+        let Some(count) = args
+            .get(self.numkeys)
+            .and_then(|arg| crate::sds::string2ll(arg))
+        else {
+            return Vec::new();
+        };
+        let first = self.numkeys + 1;
+        match usize::try_from(count) {
+            Ok(count) if count > 0 && count <= args.len().saturating_sub(first) => {
+                (first..first + count).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// The whole table, in the order families are listed here.
@@ -149,6 +232,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         connection::COMMANDS,
         strings::COMMANDS,
         hashes::COMMANDS,
+        sets::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
@@ -363,5 +447,7 @@ impl<'s> Ctx<'_, 's> {
     }
 }
 
+#[cfg(test)]
+mod sets_tests;
 #[cfg(test)]
 mod tests;

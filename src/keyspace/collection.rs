@@ -1,4 +1,4 @@
-//! Collections (hashes now; sets, lists and sorted sets later): members in
+//! Collections (hashes and sets now; lists and sorted sets later): members in
 //! the data partition, keyed by the collection's *version*.
 //!
 //! - member key: `data_prefix(ns, key, version) | sub key` → value

@@ -54,9 +54,9 @@ impl KeyType {
 /// Redis reports as `raw` whatever its length.
 pub const ENCODING_RAW: u8 = 1;
 
-/// `Meta::encoding` of a hash that outgrew the compact encoding (Redis'
-/// `hashtable`; below the limits it is `listpack`). Like Redis, a hash never
-/// converts back while it exists.
+/// `Meta::encoding` of a hash or set that outgrew the compact encoding
+/// (Redis' `hashtable`; below the limits a hash is `listpack`, a set
+/// `intset`). Like Redis, a collection never converts back while it exists.
 pub const ENCODING_HASHTABLE: u8 = 1;
 
 /// A key's metadata. For strings `payload` is the value itself; for

@@ -265,7 +265,7 @@ pub fn route(ctx: &Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     };
     let command = resolved.command;
     let mut slot = None;
-    for position in command.key_positions(args.len()) {
+    for position in command.keys_in(args) {
         let key_slot = key_slot(&args[position]);
         match slot {
             Some(first) if first != key_slot => {
