@@ -572,3 +572,52 @@ fn a_replica_takes_over_a_killed_master_which_rejoins_as_its_replica() {
         },
     );
 }
+
+#[test]
+fn config_set_applies_cluster_options_to_the_running_node() {
+    if !have_redis_cli() {
+        return;
+    }
+    let node = Server::start_cluster_node(&[]);
+    // Only slot 0 is served: with full coverage required the cluster is down.
+    assert_eq!(cli(&node, &["CLUSTER", "ADDSLOTS", "0"]).trim(), "OK");
+    let key = "{06S}"; // hash slot 0
+    assert_eq!(
+        cli(&node, &["GET", key]).trim(),
+        "CLUSTERDOWN The cluster is down"
+    );
+    let set = ["CONFIG", "SET", "cluster-allow-reads-when-down", "yes"];
+    assert_eq!(cli(&node, &set).trim(), "OK");
+    assert_eq!(cli(&node, &["GET", key]).trim(), "");
+    assert_eq!(
+        cli(&node, &["SET", key, "v"]).trim(),
+        "CLUSTERDOWN The cluster is down and only accepts read commands"
+    );
+    let set = ["CONFIG", "SET", "cluster-require-full-coverage", "no"];
+    assert_eq!(cli(&node, &set).trim(), "OK");
+    wait_until(
+        "cluster_state:ok without full coverage",
+        Duration::from_secs(5),
+        || info_field(&node, "cluster_state") == "ok",
+    );
+    assert_eq!(cli(&node, &["SET", key, "v"]).trim(), "OK");
+    // An announced hostname shows in CLUSTER NODES and is saved in nodes.conf.
+    let set = [
+        "CONFIG",
+        "SET",
+        "cluster-announce-hostname",
+        "node-a.example",
+    ];
+    assert_eq!(cli(&node, &set).trim(), "OK");
+    let myself = cli(&node, &["CLUSTER", "NODES"]);
+    assert!(
+        myself.contains(&format!(
+            "127.0.0.1:{}@{},node-a.example ",
+            node.port,
+            node.port + 10000
+        )),
+        "{myself}"
+    );
+    let saved = std::fs::read_to_string(node.dir.join("nodes.conf")).expect("nodes.conf");
+    assert!(saved.contains(",node-a.example "), "{saved}");
+}

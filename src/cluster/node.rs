@@ -494,6 +494,21 @@ impl Node {
         &self.config
     }
 
+    /// CONFIG SET of a `cluster-*` option: timeouts apply from the next
+    /// cron, announced addresses from the next message.
+    pub fn set_config(&mut self, config: Config) {
+        if let Some(me) = self.nodes.get_mut(&self.myself) {
+            me.ip = config.ip.clone();
+            me.port = config.port;
+            me.bus_port = config.bus_port;
+            me.hostname = config.hostname.clone();
+        }
+        if config != self.config {
+            self.save_pending = true;
+        }
+        self.config = config;
+    }
+
     pub fn current_epoch(&self) -> u64 {
         self.current_epoch
     }

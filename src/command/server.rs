@@ -243,6 +243,11 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .map_err(|message| err(format!("ERR {message}")))?;
     ctx.shared.set_appendfsync(config.appendfsync);
     crate::log::set_level(config.loglevel);
+    if let Some(cluster) = &ctx.shared.cluster {
+        cluster
+            .apply_config(&config)
+            .map_err(|e| err(format!("ERR error saving the cluster node config: {e}")))?;
+    }
 
     Ok(Frame::ok())
 }

@@ -11,9 +11,9 @@
 //!   100 ms.
 
 use crate::cluster::codec;
-use crate::cluster::node::{Config as NodeConfig, Node, Transmit};
+use crate::cluster::node::{Node, Transmit};
 use crate::cluster::nodes_conf;
-use crate::command::cluster::handle::{ClusterHandle, LinkInfo};
+use crate::command::cluster::handle::{node_config, ClusterHandle, LinkInfo};
 use crate::command::context::lock;
 use crate::config::Config;
 use std::collections::HashMap;
@@ -56,35 +56,6 @@ fn bus_port(config: &Config) -> Result<u16, StartError> {
             config.port
         ))
     })
-}
-
-/// The address this node announces: `cluster-announce-ip`, else the bind
-/// address when it is a specific one, else empty (peers then use the
-/// address our messages come from).
-fn announced_ip(config: &Config) -> String {
-    if !config.cluster.announce_ip.is_empty() {
-        return config.cluster.announce_ip.clone();
-    }
-    let first = config.bind.first().map(|a| a.trim_start_matches('-'));
-    match first {
-        Some(address) if !matches!(address, "*" | "0.0.0.0" | "::" | "::*") => address.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn node_config(config: &Config, bus_port: u16) -> NodeConfig {
-    let cluster = &config.cluster;
-    let nonzero = |announced: u16, real: u16| if announced != 0 { announced } else { real };
-    NodeConfig {
-        node_timeout: cluster.node_timeout,
-        require_full_coverage: cluster.require_full_coverage,
-        migration_barrier: cluster.migration_barrier,
-        replica_no_failover: cluster.replica_no_failover,
-        ip: announced_ip(config),
-        port: nonzero(cluster.announce_port, config.port),
-        bus_port: nonzero(cluster.announce_bus_port, bus_port),
-        hostname: cluster.announce_hostname.clone(),
-    }
 }
 
 /// The running bus: created before the server's shared state (which holds
@@ -132,7 +103,7 @@ pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartErr
             ))
         })?;
     let allow_reads = config.cluster.allow_reads_when_down;
-    let (handle, transmits) = ClusterHandle::new(node, path, allow_reads);
+    let (handle, transmits) = ClusterHandle::new(node, path, allow_reads, bus_port);
     let handle = Arc::new(handle);
     // Persist at once: a new node's id must survive a restart.
     let persisted = handle.read(|node| node.persisted());

@@ -8,10 +8,11 @@
 //! hands the messages to send to the driver, applies the events, and
 //! refreshes the routing snapshot.
 
-use crate::cluster::node::{Event, Node, Transmit};
+use crate::cluster::node::{Config as NodeConfig, Event, Node, Transmit};
 use crate::cluster::nodes_conf;
 use crate::cluster::routing::Routing;
 use crate::cluster::ClusterConfig;
+use crate::config::Config;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,6 +31,8 @@ pub struct ClusterHandle {
     routing: RwLock<Arc<Routing>>,
     nodes_conf: PathBuf,
     allow_reads_when_down: std::sync::atomic::AtomicBool,
+    /// The bus port we listen on (announced ports fall back to it).
+    bus_port: u16,
     outbox: tokio::sync::mpsc::UnboundedSender<Transmit>,
     /// The bus links the driver has open, for CLUSTER LINKS.
     pub links: Mutex<Vec<LinkInfo>>,
@@ -44,6 +47,7 @@ impl ClusterHandle {
         node: Node,
         nodes_conf: PathBuf,
         allow_reads_when_down: bool,
+        bus_port: u16,
     ) -> (
         ClusterHandle,
         tokio::sync::mpsc::UnboundedReceiver<Transmit>,
@@ -54,6 +58,7 @@ impl ClusterHandle {
             routing: RwLock::new(Arc::new(Routing::empty())),
             nodes_conf,
             allow_reads_when_down: allow_reads_when_down.into(),
+            bus_port,
             outbox,
             links: Mutex::new(Vec::new()),
             shared: std::sync::OnceLock::new(),
@@ -129,9 +134,14 @@ impl ClusterHandle {
             .clone()
     }
 
-    pub fn set_allow_reads_when_down(&self, allow: bool) {
-        self.allow_reads_when_down
-            .store(allow, std::sync::atomic::Ordering::Relaxed);
+    /// Applies CONFIG SET of `cluster-*` options to the running node.
+    pub fn apply_config(&self, config: &Config) -> Result<(), String> {
+        self.allow_reads_when_down.store(
+            config.cluster.allow_reads_when_down,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let node_config = node_config(config, self.bus_port);
+        self.with_node(|node| node.set_config(node_config))
     }
 
     pub fn nodes_conf_path(&self) -> &Path {
@@ -170,4 +180,35 @@ pub fn write_nodes_conf(path: &Path, config: &ClusterConfig) -> std::io::Result<
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// The address this node announces: `cluster-announce-ip`, else the bind
+/// address when it is a specific one, else empty (peers then use the
+/// address our messages come from).
+fn announced_ip(config: &Config) -> String {
+    if !config.cluster.announce_ip.is_empty() {
+        return config.cluster.announce_ip.clone();
+    }
+    let first = config.bind.first().map(|a| a.trim_start_matches('-'));
+    match first {
+        Some(address) if !matches!(address, "*" | "0.0.0.0" | "::" | "::*") => address.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The node's settings from the server's: `cluster-*` options, with the
+/// announced addresses falling back to the real ones.
+pub fn node_config(config: &Config, bus_port: u16) -> NodeConfig {
+    let cluster = &config.cluster;
+    let nonzero = |announced: u16, real: u16| if announced != 0 { announced } else { real };
+    NodeConfig {
+        node_timeout: cluster.node_timeout,
+        require_full_coverage: cluster.require_full_coverage,
+        migration_barrier: cluster.migration_barrier,
+        replica_no_failover: cluster.replica_no_failover,
+        ip: announced_ip(config),
+        port: nonzero(cluster.announce_port, config.port),
+        bus_port: nonzero(cluster.announce_bus_port, bus_port),
+        hostname: cluster.announce_hostname.clone(),
+    }
 }
