@@ -118,6 +118,26 @@ fn redis_cli_creates_and_checks_a_three_master_cluster() {
         assert_eq!(info_field(node, "cluster_size"), "3");
         assert_eq!(info_field(node, "cluster_slots_assigned"), "16384");
     }
+    // CLUSTER LINKS: a link to and a link from each peer, named by its id.
+    let peers: Vec<String> = nodes[1..]
+        .iter()
+        .map(|n| cli(n, &["CLUSTER", "MYID"]).trim().to_string())
+        .collect();
+    wait_until(
+        "links to and from both peers",
+        Duration::from_secs(10),
+        || {
+            let links = cli(&nodes[0], &["CLUSTER", "LINKS"]);
+            let lines: Vec<&str> = links.lines().collect();
+            peers.iter().all(|peer| {
+                ["to", "from"].iter().all(|direction| {
+                    lines
+                        .windows(4)
+                        .any(|w| w == ["direction", *direction, "node", peer.as_str()])
+                })
+            })
+        },
+    );
     // Every node tells the same story in CLUSTER NODES.
     let masters = cli(&nodes[1], &["CLUSTER", "NODES"]);
     assert_eq!(

@@ -13,8 +13,7 @@
 use crate::cluster::codec;
 use crate::cluster::node::{Node, Transmit};
 use crate::cluster::nodes_conf;
-use crate::command::cluster::handle::{node_config, ClusterHandle, LinkInfo};
-use crate::command::context::lock;
+use crate::command::cluster::handle::{node_config, ClusterHandle};
 use crate::config::Config;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -224,16 +223,9 @@ async fn outgoing_link(
         };
         backoff = Duration::from_millis(100);
         let _ = stream.set_nodelay(true);
-        let link = LinkInfo {
-            direction: "to",
-            node: node.clone(),
-            created_ms: now_ms(),
-        };
-        lock(&handle.links).push(link.clone());
+        let link = handle.open_link("to", node.clone(), now_ms());
         let ended = write_frames(&mut stream, &mut queue).await;
-        lock(&handle.links).retain(|l| {
-            !(l.direction == "to" && l.created_ms == link.created_ms && l.node == link.node)
-        });
+        handle.close_link(link);
         if ended {
             return;
         }
@@ -281,12 +273,7 @@ async fn incoming_link(
     handle: Arc<ClusterHandle>,
 ) {
     let from_ip = peer.ip().to_string();
-    let created_ms = now_ms();
-    lock(&handle.links).push(LinkInfo {
-        direction: "from",
-        node: String::new(),
-        created_ms,
-    });
+    let link = handle.open_link("from", String::new(), now_ms());
     let mut buffer: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; READ_CHUNK];
     'read: loop {
@@ -299,6 +286,7 @@ async fn incoming_link(
             match codec::decode(&buffer) {
                 Ok(Some((message, used))) => {
                     buffer.drain(..used);
+                    handle.name_link(link, message.header.sender.as_str());
                     let from_ip = from_ip.clone();
                     if inbound.send(Inbound { from_ip, message }).await.is_err() {
                         break 'read;
@@ -312,6 +300,5 @@ async fn incoming_link(
             }
         }
     }
-    lock(&handle.links)
-        .retain(|l| !(l.direction == "from" && l.created_ms == created_ms && l.node.is_empty()));
+    handle.close_link(link);
 }

@@ -20,8 +20,10 @@ use std::sync::{Arc, Mutex, RwLock};
 /// A bus link as CLUSTER LINKS shows it, kept up to date by the driver.
 #[derive(Clone, Debug)]
 pub struct LinkInfo {
+    id: u64,
     /// "to" (we connected) or "from" (they connected).
     pub direction: &'static str,
+    /// The peer's node id (of an incoming link: once its first message came).
     pub node: String,
     pub created_ms: u64,
 }
@@ -35,7 +37,8 @@ pub struct ClusterHandle {
     bus_port: u16,
     outbox: tokio::sync::mpsc::UnboundedSender<Transmit>,
     /// The bus links the driver has open, for CLUSTER LINKS.
-    pub links: Mutex<Vec<LinkInfo>>,
+    links: Mutex<Vec<LinkInfo>>,
+    next_link_id: std::sync::atomic::AtomicU64,
     /// The server state, for delivering messages published on other nodes;
     /// attached once it exists (it is built after the handle, and holds it).
     shared: std::sync::OnceLock<std::sync::Weak<crate::command::Shared>>,
@@ -61,6 +64,7 @@ impl ClusterHandle {
             bus_port,
             outbox,
             links: Mutex::new(Vec::new()),
+            next_link_id: 0.into(),
             shared: std::sync::OnceLock::new(),
         };
         (handle, transmits)
@@ -132,6 +136,39 @@ impl ClusterHandle {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Records a link the driver opened (or accepted); returns its handle
+    /// for [`ClusterHandle::name_link`] and [`ClusterHandle::close_link`].
+    pub fn open_link(&self, direction: &'static str, node: String, created_ms: u64) -> u64 {
+        let id = self
+            .next_link_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let link = LinkInfo {
+            id,
+            direction,
+            node,
+            created_ms,
+        };
+        super::super::context::lock(&self.links).push(link);
+        id
+    }
+
+    /// Names the peer of an incoming link once it has said who it is.
+    pub fn name_link(&self, id: u64, node: &str) {
+        let mut links = super::super::context::lock(&self.links);
+        if let Some(link) = links.iter_mut().find(|l| l.id == id && l.node != node) {
+            link.node = node.to_string();
+        }
+    }
+
+    pub fn close_link(&self, id: u64) {
+        super::super::context::lock(&self.links).retain(|l| l.id != id);
+    }
+
+    /// The open links, for CLUSTER LINKS.
+    pub fn links(&self) -> Vec<LinkInfo> {
+        super::super::context::lock(&self.links).clone()
     }
 
     /// Applies CONFIG SET of `cluster-*` options to the running node.

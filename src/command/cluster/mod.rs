@@ -551,7 +551,7 @@ fn shards(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 }
 
 fn links(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    let links = super::context::lock(&cluster(ctx)?.links).clone();
+    let links = cluster(ctx)?.links();
     Ok(reply::links(&links))
 }
 
