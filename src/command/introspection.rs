@@ -90,6 +90,7 @@ fn categories(command: &Command) -> Vec<Frame> {
         "string" => out.push("@string"),
         "hash" => out.push("@hash"),
         "set" => out.push("@set"),
+        "list" => out.push("@list"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}

@@ -14,6 +14,7 @@ pub mod hashes;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -233,6 +234,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         strings::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
+        lists::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
@@ -447,6 +449,8 @@ impl<'s> Ctx<'_, 's> {
     }
 }
 
+#[cfg(test)]
+mod lists_tests;
 #[cfg(test)]
 mod sets_tests;
 #[cfg(test)]

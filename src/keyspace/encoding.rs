@@ -3,7 +3,8 @@
 //! - meta key:   `ns u32 | slot u16 | user key`
 //! - expire key: `expire_at_ms u64 | ns u32 | slot u16 | user key`
 //! - meta value: `type u8 | encoding u8 | expire_at_ms u64 | version u64 | payload`
-//!   (a string's payload is its value; a collection's is `size u64`)
+//!   (a string's payload is its value; a collection's is `size u64`, a
+//!   list's `size u64 | head u64 | tail u64`)
 //! - data key:   `ns u32 | slot u16 | key len u32 | user key | version u64 | sub key`
 //!
 //! All integers are big-endian so that byte order is numeric order. `ns` is a
@@ -59,6 +60,9 @@ pub const ENCODING_RAW: u8 = 1;
 /// `intset`). Like Redis, a collection never converts back while it exists.
 pub const ENCODING_HASHTABLE: u8 = 1;
 
+/// Where the indices of a new list start (see [`Meta::list_bounds`]).
+pub const LIST_MIDDLE: u64 = 1 << 63;
+
 /// A key's metadata. For strings `payload` is the value itself; for
 /// collections it is the member count (`size u64`).
 
@@ -109,6 +113,29 @@ impl Meta {
 
     pub fn set_size(&mut self, size: u64) {
         self.payload = Bytes::copy_from_slice(&size.to_be_bytes());
+    }
+
+    /// A list's element indices `[head, tail)`: element `i` (from the left)
+    /// is the member whose sub key is the big-endian u64 `head + i`. A new
+    /// list starts in the middle of the u64 range so both ends can grow.
+    pub fn list_bounds(&self) -> (u64, u64) {
+        if self.payload.len() >= 24 {
+            (
+                read_u64(&self.payload[8..16]),
+                read_u64(&self.payload[16..24]),
+            )
+        } else {
+            (LIST_MIDDLE, LIST_MIDDLE + self.size())
+        }
+    }
+
+    /// Sets a list's bounds, and its size to `tail - head`.
+    pub fn set_list_bounds(&mut self, head: u64, tail: u64) {
+        let mut out = BytesMut::with_capacity(24);
+        out.put_u64(tail - head);
+        out.put_u64(head);
+        out.put_u64(tail);
+        self.payload = out.freeze();
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {

@@ -1,0 +1,598 @@
+//! Lists against a model: random pushes, pops, LSET, LTRIM, LREM, LINSERT,
+//! LMOVE, DEL, RENAME, COPY, SET and FLUSHDB run through `execute` on the
+//! memory engine, in pipelines that share one transaction (like a
+//! connection's batch), some commands rolled back to their savepoint, with
+//! sweeps and reopens in between. Every reply is checked against a
+//! `VecDeque` model, then every key's type, elements (LRANGE and LINDEX),
+//! LLEN and OBJECT ENCODING; at the end the data partition holds exactly the
+//! live elements.
+
+use super::*;
+use crate::engine::memory::MemoryEngine;
+use crate::engine::Engine;
+use crate::resp::Frame;
+use quickcheck::{Arbitrary, Gen, QuickCheck};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+const VALUES: [&str; 4] = ["a", "b", "c", "dd"];
+
+#[derive(Clone, Debug, PartialEq)]
+enum Value {
+    Str,
+    List(VecDeque<&'static str>),
+}
+
+type Model = BTreeMap<u8, Value>;
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Key, left, only if it exists (LPUSHX/RPUSHX), values.
+    Push(u8, bool, bool, Vec<u8>),
+    Pop(u8, bool, Option<u8>),
+    Set(u8, i8, u8),
+    Trim(u8, i8, i8),
+    Rem(u8, i8, u8),
+    /// Key, after, pivot, value.
+    Insert(u8, bool, u8, u8),
+    /// Source, destination, from the left, to the left.
+    Move(u8, u8, bool, bool),
+    Del(u8),
+    SetString(u8),
+    Rename(u8, u8),
+    Copy(u8, u8),
+    Flush,
+}
+
+#[derive(Clone, Debug)]
+struct Pipeline {
+    ops: Vec<(Op, bool)>,
+    sweep: bool,
+    reopen: bool,
+}
+
+impl Arbitrary for Op {
+    fn arbitrary(g: &mut Gen) -> Op {
+        let key = |g: &mut Gen| u8::arbitrary(g) % 4;
+        let value = |g: &mut Gen| u8::arbitrary(g) % VALUES.len() as u8;
+        let index = |g: &mut Gen| i8::arbitrary(g) % 8;
+        match u8::arbitrary(g) % 30 {
+            0..=8 => Op::Push(
+                key(g),
+                bool::arbitrary(g),
+                u8::arbitrary(g) % 5 == 0,
+                (0..usize::arbitrary(g) % 4 + 1).map(|_| value(g)).collect(),
+            ),
+            9..=11 => Op::Pop(
+                key(g),
+                bool::arbitrary(g),
+                Option::<u8>::arbitrary(g).map(|n| n % 5),
+            ),
+            12 | 13 => Op::Set(key(g), index(g), value(g)),
+            14 | 15 => Op::Trim(key(g), index(g), index(g)),
+            16 | 17 => Op::Rem(key(g), i8::arbitrary(g) % 3, value(g)),
+            18..=20 => Op::Insert(key(g), bool::arbitrary(g), value(g), value(g)),
+            21..=23 => Op::Move(key(g), key(g), bool::arbitrary(g), bool::arbitrary(g)),
+            24 => Op::Del(key(g)),
+            25 => Op::SetString(key(g)),
+            26 | 27 => Op::Rename(key(g), key(g)),
+            28 => Op::Copy(key(g), key(g)),
+            _ => Op::Flush,
+        }
+    }
+}
+
+impl Arbitrary for Pipeline {
+    fn arbitrary(g: &mut Gen) -> Pipeline {
+        let len = usize::arbitrary(g) % 6 + 1;
+        Pipeline {
+            ops: (0..len)
+                .map(|_| (Op::arbitrary(g), u8::arbitrary(g) % 5 == 0))
+                .collect(),
+            sweep: bool::arbitrary(g),
+            reopen: u8::arbitrary(g) % 4 == 0,
+        }
+    }
+}
+
+fn key_name(k: u8) -> String {
+    format!("k{k}")
+}
+
+fn side(left: bool) -> String {
+    if left { "LEFT" } else { "RIGHT" }.to_string()
+}
+
+fn words(op: &Op) -> Vec<String> {
+    let value = |v: &u8| VALUES[*v as usize].to_string();
+    match op {
+        Op::Push(k, left, xx, vs) => {
+            let name = match (left, xx) {
+                (true, false) => "LPUSH",
+                (false, false) => "RPUSH",
+                (true, true) => "LPUSHX",
+                (false, true) => "RPUSHX",
+            };
+            let mut out = vec![name.to_string(), key_name(*k)];
+            out.extend(vs.iter().map(value));
+            out
+        }
+        Op::Pop(k, left, count) => {
+            let mut out = vec![
+                if *left { "LPOP" } else { "RPOP" }.to_string(),
+                key_name(*k),
+            ];
+            out.extend(count.map(|n| n.to_string()));
+            out
+        }
+        Op::Set(k, i, v) => vec!["LSET".into(), key_name(*k), i.to_string(), value(v)],
+        Op::Trim(k, a, b) => vec!["LTRIM".into(), key_name(*k), a.to_string(), b.to_string()],
+        Op::Rem(k, n, v) => vec!["LREM".into(), key_name(*k), n.to_string(), value(v)],
+        Op::Insert(k, after, p, v) => vec![
+            "LINSERT".into(),
+            key_name(*k),
+            if *after { "AFTER" } else { "BEFORE" }.into(),
+            value(p),
+            value(v),
+        ],
+        Op::Move(a, b, from, to) => {
+            if !from && *to {
+                vec!["RPOPLPUSH".into(), key_name(*a), key_name(*b)]
+            } else {
+                vec![
+                    "LMOVE".into(),
+                    key_name(*a),
+                    key_name(*b),
+                    side(*from),
+                    side(*to),
+                ]
+            }
+        }
+        Op::Del(k) => vec!["DEL".into(), key_name(*k)],
+        Op::SetString(k) => vec!["SET".into(), key_name(*k), "s".into()],
+        Op::Rename(a, b) => vec!["RENAME".into(), key_name(*a), key_name(*b)],
+        Op::Copy(a, b) => vec!["COPY".into(), key_name(*a), key_name(*b), "REPLACE".into()],
+        Op::Flush => vec!["FLUSHDB".into()],
+    }
+}
+
+fn wrongtype() -> Frame {
+    Frame::Error(Bytes::from_static(super::args::ERR_WRONGTYPE.as_bytes()))
+}
+
+type List = VecDeque<&'static str>;
+
+/// A list of the model (None: missing), or Err(WRONGTYPE) for a string.
+fn list_in(model: &Model, k: u8) -> Result<Option<List>, Frame> {
+    match model.get(&k) {
+        None => Ok(None),
+        Some(Value::Str) => Err(wrongtype()),
+        Some(Value::List(items)) => Ok(Some(items.clone())),
+    }
+}
+
+fn put_list(model: &mut Model, k: u8, items: List) {
+    if items.is_empty() {
+        model.remove(&k);
+    } else {
+        model.insert(k, Value::List(items));
+    }
+}
+
+fn bulks(items: impl IntoIterator<Item = &'static str>) -> Frame {
+    Frame::Array(items.into_iter().map(Frame::bulk).collect())
+}
+
+fn index_of(index: i64, len: usize) -> Option<usize> {
+    let len = len as i64;
+    let index = if index < 0 { len + index } else { index };
+    (0..len).contains(&index).then_some(index as usize)
+}
+
+/// The model's reply to `op` (and its effect on `model`).
+fn apply(model: &mut Model, op: &Op) -> Frame {
+    let error = |text: &'static str| Frame::Error(Bytes::from_static(text.as_bytes()));
+    match op {
+        Op::Push(k, left, xx, vs) => match list_in(model, *k) {
+            Err(e) => e,
+            Ok(None) if *xx => Frame::Integer(0),
+            Ok(found) => {
+                let mut list = found.unwrap_or_default();
+                for v in vs {
+                    let v = VALUES[*v as usize];
+                    if *left {
+                        list.push_front(v);
+                    } else {
+                        list.push_back(v);
+                    }
+                }
+                let len = list.len() as i64;
+                put_list(model, *k, list);
+                Frame::Integer(len)
+            }
+        },
+        Op::Pop(k, left, count) => match list_in(model, *k) {
+            Err(e) => e,
+            Ok(None) => match count {
+                None => Frame::Null,
+                Some(_) => Frame::NullArray,
+            },
+            Ok(Some(mut list)) => {
+                let n = count.map_or(1, usize::from).min(list.len());
+                let popped: Vec<&'static str> = (0..n)
+                    .filter_map(|_| {
+                        if *left {
+                            list.pop_front()
+                        } else {
+                            list.pop_back()
+                        }
+                    })
+                    .collect();
+                put_list(model, *k, list);
+                match count {
+                    None => Frame::bulk(popped[0]),
+                    Some(_) => bulks(popped),
+                }
+            }
+        },
+        Op::Set(k, i, v) => match list_in(model, *k) {
+            Err(e) => e,
+            Ok(None) => error("ERR no such key"),
+            Ok(Some(mut list)) => match index_of(i64::from(*i), list.len()) {
+                None => error("ERR index out of range"),
+                Some(i) => {
+                    list[i] = VALUES[*v as usize];
+                    put_list(model, *k, list);
+                    Frame::ok()
+                }
+            },
+        },
+        Op::Trim(k, a, b) => match list_in(model, *k) {
+            Err(e) => e,
+            Ok(None) => Frame::ok(),
+            Ok(Some(list)) => {
+                let len = list.len() as i64;
+                let mut start = i64::from(*a);
+                let mut end = i64::from(*b);
+                if start < 0 {
+                    start += len;
+                }
+                if end < 0 {
+                    end += len;
+                }
+                let start = start.max(0);
+                let kept: List = list
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| (*i as i64) >= start && (*i as i64) <= end)
+                    .map(|(_, v)| v)
+                    .collect();
+                put_list(model, *k, kept);
+                Frame::ok()
+            }
+        },
+        Op::Rem(k, n, v) => match list_in(model, *k) {
+            Err(e) => e,
+            Ok(None) => Frame::Integer(0),
+            Ok(Some(list)) => {
+                let v = VALUES[*v as usize];
+                let limit = if *n == 0 {
+                    usize::MAX
+                } else {
+                    n.unsigned_abs() as usize
+                };
+                let mut removed = 0;
+                let mut kept: Vec<&'static str> = Vec::new();
+                let items: Vec<&'static str> = if *n < 0 {
+                    list.iter().rev().copied().collect()
+                } else {
+                    list.iter().copied().collect()
+                };
+                for item in items {
+                    if item == v && removed < limit {
+                        removed += 1;
+                    } else {
+                        kept.push(item);
+                    }
+                }
+                if *n < 0 {
+                    kept.reverse();
+                }
+                put_list(model, *k, kept.into_iter().collect());
+                Frame::Integer(removed as i64)
+            }
+        },
+        Op::Insert(k, after, p, v) => match list_in(model, *k) {
+            Err(e) => e,
+            Ok(None) => Frame::Integer(0),
+            Ok(Some(mut list)) => {
+                let Some(at) = list.iter().position(|x| *x == VALUES[*p as usize]) else {
+                    return Frame::Integer(-1);
+                };
+                list.insert(at + usize::from(*after), VALUES[*v as usize]);
+                let len = list.len() as i64;
+                put_list(model, *k, list);
+                Frame::Integer(len)
+            }
+        },
+        Op::Move(a, b, from, to) => {
+            let src = match list_in(model, *a) {
+                Err(e) => return e,
+                Ok(None) => return Frame::Null,
+                Ok(Some(src)) => src,
+            };
+            let dst = match list_in(model, *b) {
+                Err(e) => return e,
+                Ok(dst) => dst,
+            };
+            let mut src = src;
+            let value = if *from {
+                src.pop_front()
+            } else {
+                src.pop_back()
+            };
+            let Some(value) = value else {
+                return Frame::Null;
+            };
+            let mut dst = if a == b {
+                src.clone()
+            } else {
+                dst.unwrap_or_default()
+            };
+            if *to {
+                dst.push_front(value);
+            } else {
+                dst.push_back(value);
+            }
+            if a != b {
+                put_list(model, *a, src);
+            }
+            put_list(model, *b, dst);
+            Frame::bulk(value)
+        }
+        Op::Del(k) => Frame::Integer(i64::from(model.remove(k).is_some())),
+        Op::SetString(k) => {
+            model.insert(*k, Value::Str);
+            Frame::ok()
+        }
+        Op::Rename(a, b) => match model.remove(a) {
+            None => error("ERR no such key"),
+            Some(value) => {
+                model.insert(*b, value);
+                Frame::ok()
+            }
+        },
+        Op::Copy(a, b) => {
+            if a == b {
+                return error("ERR source and destination objects are the same");
+            }
+            match model.get(a).cloned() {
+                None => Frame::Integer(0),
+                Some(value) => {
+                    model.insert(*b, value);
+                    Frame::Integer(1)
+                }
+            }
+        }
+        Op::Flush => {
+            model.clear();
+            Frame::ok()
+        }
+    }
+}
+
+struct Server {
+    shared: Arc<Shared>,
+    client: Client,
+}
+
+impl Server {
+    fn open(engine: &Arc<MemoryEngine>) -> Server {
+        let shared = crate::server::build_shared(
+            crate::config::Config::default(),
+            engine.clone() as Arc<dyn Engine>,
+            None,
+        )
+        .expect("state");
+        let handle = shared
+            .clients
+            .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), 0);
+        Server {
+            shared,
+            client: Client::new(handle, true),
+        }
+    }
+
+    /// Runs one command on its own (committed at once).
+    fn run(&mut self, now_ms: u64, words: &[&str]) -> Frame {
+        let mut txn = None;
+        let mut ctx = Ctx {
+            shared: &self.shared,
+            client: &mut self.client,
+            now_ms,
+            txn: &mut txn,
+        };
+        let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
+        let reply = execute(&mut ctx, &args);
+        ctx.commit_pending().expect("commit");
+        reply
+    }
+}
+
+fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
+    for k in 0..4u8 {
+        let key = key_name(k);
+        let kind = server.run(now, &["TYPE", &key]);
+        match model.get(&k) {
+            None if kind == Frame::simple("none") => {}
+            Some(Value::Str) if kind == Frame::simple("string") => {}
+            Some(Value::List(items)) if kind == Frame::simple("list") => {
+                let want = bulks(items.iter().copied());
+                let got = server.run(now, &["LRANGE", &key, "0", "-1"]);
+                if got != want {
+                    return Err(format!("{key}: LRANGE {got:?} != {want:?}"));
+                }
+                let len = server.run(now, &["LLEN", &key]);
+                if len != Frame::Integer(items.len() as i64) {
+                    return Err(format!("{key}: LLEN {len:?} != {}", items.len()));
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let from_end = format!("-{}", items.len() - i);
+                    for index in [i.to_string(), from_end] {
+                        let got = server.run(now, &["LINDEX", &key, &index]);
+                        if got != Frame::bulk(*item) {
+                            return Err(format!("{key}: LINDEX {index} {got:?} != {item}"));
+                        }
+                    }
+                }
+                let inner = server.run(now, &["LRANGE", &key, "1", "-2"]);
+                let want = bulks(
+                    items
+                        .iter()
+                        .copied()
+                        .skip(1)
+                        .take(items.len().saturating_sub(2)),
+                );
+                if inner != want {
+                    return Err(format!("{key}: LRANGE 1 -2 {inner:?} != {want:?}"));
+                }
+                let encoding = server.run(now, &["OBJECT", "ENCODING", &key]);
+                if encoding != Frame::bulk("quicklist") {
+                    return Err(format!("{key}: encoding {encoding:?}"));
+                }
+            }
+            want => return Err(format!("{key}: TYPE {kind:?}, model {want:?}")),
+        }
+    }
+    Ok(())
+}
+
+fn run(pipelines: &[Pipeline]) -> Result<(), String> {
+    let engine = Arc::new(MemoryEngine::new());
+    let mut server = Server::open(&engine);
+    let mut model = Model::new();
+    let now = 1_000_000u64;
+    for pipeline in pipelines {
+        {
+            let mut txn = Some(server.shared.store.begin(now));
+            for (op, rollback) in &pipeline.ops {
+                let words = words(op);
+                let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.clone())).collect();
+                let savepoint = txn.as_ref().map(|t| t.savepoint());
+                let mut ctx = Ctx {
+                    shared: &server.shared,
+                    client: &mut server.client,
+                    now_ms: now,
+                    txn: &mut txn,
+                };
+                let reply = execute(&mut ctx, &args);
+                match (rollback, savepoint, txn.as_mut()) {
+                    (true, Some(savepoint), Some(open)) => open.rollback_to(savepoint),
+                    _ => {
+                        let want = apply(&mut model, op);
+                        if reply != want {
+                            return Err(format!("{op:?}: got {reply:?}, want {want:?}"));
+                        }
+                    }
+                }
+            }
+            if let Some(txn) = txn.take() {
+                txn.commit().map_err(|e| e.to_string())?;
+            }
+        }
+        if pipeline.sweep {
+            while server
+                .shared
+                .store
+                .sweep_dead(7)
+                .map_err(|e| e.to_string())?
+                > 0
+            {}
+        }
+        if pipeline.reopen {
+            drop(server);
+            server = Server::open(&engine);
+        }
+        check(&mut server, &model, now)?;
+    }
+    let store = &server.shared.store;
+    while store.sweep_dead(1000).map_err(|e| e.to_string())? > 0 {}
+    let live: usize = model
+        .values()
+        .map(|value| match value {
+            Value::List(items) => items.len(),
+            Value::Str => 0,
+        })
+        .sum();
+    let stored = store.data_entries().map_err(|e| e.to_string())?;
+    if stored != live {
+        return Err(format!("{stored} elements stored, {live} live"));
+    }
+    if store.reclaim_pending() != 0 {
+        return Err(format!("{} reclaims pending", store.reclaim_pending()));
+    }
+    if store.counts(0).keys != model.len() as u64 {
+        return Err(format!("{:?} vs {} keys", store.counts(0), model.len()));
+    }
+    Ok(())
+}
+
+#[test]
+fn lists_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
+    fn prop(pipelines: Vec<Pipeline>) -> bool {
+        match run(&pipelines) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("{e}: {pipelines:?}");
+                false
+            }
+        }
+    }
+    QuickCheck::new()
+        .tests(200)
+        .quickcheck(prop as fn(Vec<Pipeline>) -> bool);
+}
+
+#[test]
+fn both_ends_grow_from_the_middle_and_copies_keep_the_bounds() {
+    let engine = Arc::new(MemoryEngine::new());
+    let mut server = Server::open(&engine);
+    let now = 1_000_000;
+    server.run(now, &["RPUSH", "l", "b", "c"]);
+    server.run(now, &["LPUSH", "l", "a"]);
+    let meta = server.shared.store.get(0, b"l", now).unwrap().unwrap();
+    let middle = crate::keyspace::encoding::LIST_MIDDLE;
+    assert_eq!(meta.list_bounds(), (middle - 1, middle + 2));
+    assert_eq!(meta.size(), 3);
+    assert_eq!(server.run(now, &["COPY", "l", "m"]), Frame::Integer(1));
+    let copy = server.shared.store.get(0, b"m", now).unwrap().unwrap();
+    assert_eq!(copy.list_bounds(), meta.list_bounds());
+    assert_ne!(copy.version, meta.version);
+    assert_eq!(server.run(now, &["RENAME", "m", "n"]), Frame::ok());
+    assert_eq!(server.run(now, &["MOVE", "n", "1"]), Frame::Integer(1));
+    server.run(now, &["SELECT", "1"]);
+    assert_eq!(
+        server.run(now, &["LRANGE", "n", "0", "-1"]),
+        bulks(["a", "b", "c"])
+    );
+    assert_eq!(server.run(now, &["LPOP", "n"]), Frame::bulk("a"));
+    assert_eq!(server.run(now, &["LINDEX", "n", "0"]), Frame::bulk("b"));
+}
+
+#[test]
+fn lmpop_key_positions_follow_numkeys() {
+    let lmpop = lookup(b"lmpop").expect("lmpop");
+    let args = |words: &[&str]| -> Vec<Bytes> {
+        words.iter().map(|w| Bytes::from(w.to_string())).collect()
+    };
+    assert_eq!(
+        lmpop.keys_in(&args(&["lmpop", "2", "a", "b", "LEFT", "COUNT", "1"])),
+        vec![2, 3]
+    );
+    assert!(lmpop.keys_in(&args(&["lmpop", "3", "a", "b"])).is_empty());
+    let lmove = lookup(b"lmove").expect("lmove");
+    assert_eq!(
+        lmove.keys_in(&args(&["lmove", "a", "b", "LEFT", "RIGHT"])),
+        vec![1, 2]
+    );
+}
