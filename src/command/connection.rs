@@ -279,6 +279,7 @@ fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     super::pubsub::reset(ctx);
+    super::transactions::reset(ctx.shared, ctx.client);
     ctx.client.db = 0;
     ctx.client.protocol = Protocol::Resp2;
     ctx.client.monitor = false;

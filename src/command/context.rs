@@ -266,6 +266,13 @@ pub struct Client {
     /// confirmation per channel of SUBSCRIBE a b c); the connection sends
     /// and clears them.
     pub extra_replies: Vec<crate::resp::Frame>,
+    /// Commands queued since MULTI, or `None` outside a transaction.
+    pub multi: Option<super::transactions::Multi>,
+    /// EXEC is running the queued commands: `Ctx::commit_pending` keeps
+    /// the write lock.
+    pub in_exec: bool,
+    /// WATCHed keys and whether one of them changed since.
+    pub watch: super::transactions::WatchState,
 }
 
 impl Client {
@@ -283,6 +290,9 @@ impl Client {
             cluster_readonly: false,
             pubsub: crate::pubsub::Subscriptions::default(),
             extra_replies: Vec::new(),
+            multi: None,
+            in_exec: false,
+            watch: super::transactions::WatchState::default(),
         }
     }
 

@@ -140,6 +140,7 @@ impl Connection {
             }
         }
         command::pubsub::disconnect(&self.shared, &self.client);
+        command::transactions::reset(&self.shared, &mut self.client);
         let _ = self.stream.shutdown().await;
         self.shared.clients.unregister(handle.id);
     }
