@@ -25,10 +25,7 @@ fn queued_commands_run_at_exec_and_reply_in_one_array() {
     assert_eq!(c.line("GET k"), QUEUED);
     // Nothing ran yet.
     assert_eq!(other.line("GET k"), NIL);
-    assert_eq!(
-        c.line("EXEC"),
-        format!("*3\r\n{OK}{}{}", int(2), bulk("2"))
-    );
+    assert_eq!(c.line("EXEC"), format!("*3\r\n{OK}{}{}", int(2), bulk("2")));
     assert_eq!(other.line("GET k"), bulk("2"));
     // An empty transaction.
     assert_eq!(c.line("MULTI"), OK);
@@ -39,7 +36,14 @@ fn queued_commands_run_at_exec_and_reply_in_one_array() {
 fn run_time_errors_are_returned_in_place_without_rollback() {
     let (_server, mut c) = start();
     assert_eq!(c.line("MULTI"), OK);
-    for command in ["SET a 1", "INCR a", "SET a b", "INCR a", "HSET a b c", "SET z 9"] {
+    for command in [
+        "SET a 1",
+        "INCR a",
+        "SET a b",
+        "INCR a",
+        "HSET a b c",
+        "SET z 9",
+    ] {
         assert_eq!(c.line(command), QUEUED);
     }
     assert_eq!(
@@ -233,14 +237,20 @@ fn flushes_and_swaps_touch_watched_keys_that_exist() {
         c.line("EXEC")
     };
     assert_eq!(c.line("SET w 1"), OK);
-    assert_eq!(exec_after(&mut c, &mut other, "w", "FLUSHALL"), ABORTED_RESP2);
+    assert_eq!(
+        exec_after(&mut c, &mut other, "w", "FLUSHALL"),
+        ABORTED_RESP2
+    );
     // Redis 7.0 leaves a watched key that did not exist alone.
     assert_eq!(
         exec_after(&mut c, &mut other, "nokey", "FLUSHALL"),
         "*1\r\n+PONG\r\n"
     );
     assert_eq!(c.line("SET w 1"), OK);
-    assert_eq!(exec_after(&mut c, &mut other, "w", "FLUSHDB"), ABORTED_RESP2);
+    assert_eq!(
+        exec_after(&mut c, &mut other, "w", "FLUSHDB"),
+        ABORTED_RESP2
+    );
     // Swapping in a database that has the key counts too.
     assert_eq!(c.line("SELECT 1"), OK);
     assert_eq!(c.line("SET s 1"), OK);
@@ -280,7 +290,13 @@ fn exec_reads_its_own_writes_and_sees_them_in_scans() {
     }
     assert_eq!(
         c.line("EXEC"),
-        format!("*5\r\n{OK}{}{}*1\r\n{}{}", int(2), int(2), bulk("a"), int(2))
+        format!(
+            "*5\r\n{OK}{}{}*1\r\n{}{}",
+            int(2),
+            int(2),
+            bulk("a"),
+            int(2)
+        )
     );
 }
 
@@ -324,10 +340,7 @@ fn concurrent_watch_retry_loops_lose_no_update() {
             })
         })
         .collect();
-    let aborts: usize = workers
-        .into_iter()
-        .map(|w| w.join().expect("worker"))
-        .sum();
+    let aborts: usize = workers.into_iter().map(|w| w.join().expect("worker")).sum();
     let mut c = Raw::connect(port);
     assert_eq!(
         c.line("GET counter"),
