@@ -399,3 +399,33 @@ fn cluster_mode_routing_errors_abort_the_transaction() {
     assert_eq!(c.line("SET {t}b 1"), QUEUED);
     assert_eq!(c.line("EXEC"), format!("*2\r\n{OK}{OK}"));
 }
+
+#[test]
+fn client_list_shows_multi_and_dirty_watch() {
+    let (server, mut c) = start();
+    let mut other = Raw::connect(server.port);
+    let line_of = |other: &mut Raw| {
+        let list = other.line("CLIENT LIST");
+        list.lines()
+            .find(|line| line.contains("cmd=ping"))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no client ran PING: {list:?}"))
+    };
+    assert_eq!(c.line("PING"), "+PONG\r\n");
+    let line = line_of(&mut other);
+    assert!(
+        line.contains(" flags=N ") && line.contains(" multi=-1 "),
+        "{line}"
+    );
+    assert_eq!(c.line("WATCH k"), OK);
+    assert_eq!(c.line("MULTI"), OK);
+    assert_eq!(c.line("PING"), QUEUED);
+    assert_eq!(c.line("PING"), QUEUED);
+    assert_eq!(other.line("SET k 1"), OK);
+    let line = line_of(&mut other);
+    assert!(
+        line.contains(" flags=xd ") && line.contains(" multi=2 "),
+        "{line}"
+    );
+    assert_eq!(c.line("EXEC"), ABORTED_RESP2);
+}

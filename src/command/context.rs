@@ -66,6 +66,10 @@ pub struct ClientInfo {
     /// `ssub`), and the outbox whose size is `omem`.
     pub subscriptions: [usize; 3],
     pub subscriber: Option<Arc<crate::pubsub::Subscriber>>,
+    /// Commands queued since MULTI, -1 outside a transaction.
+    pub multi: i64,
+    /// The client's WATCH dirty flag (CLIENT LIST's `d`).
+    pub watch_dirty: Option<crate::keyspace::watch::Dirty>,
 }
 
 /// A connection as the rest of the server sees it.
@@ -109,6 +113,7 @@ impl ClientRegistry {
             info: Mutex::new(ClientInfo {
                 last_active_ms: now_ms,
                 resp: 2,
+                multi: -1,
                 ..ClientInfo::default()
             }),
             killed: AtomicBool::new(false),
@@ -277,6 +282,8 @@ pub struct Client {
 
 impl Client {
     pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Client {
+        let watch = super::transactions::WatchState::default();
+        lock(&handle.info).watch_dirty = Some(watch.dirty().clone());
         Client {
             handle,
             db: 0,
@@ -292,7 +299,7 @@ impl Client {
             extra_replies: Vec::new(),
             multi: None,
             in_exec: false,
-            watch: super::transactions::WatchState::default(),
+            watch,
         }
     }
 

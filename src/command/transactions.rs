@@ -96,6 +96,23 @@ pub struct WatchState {
     dirty: Dirty,
 }
 
+impl Multi {
+    /// Number of queued commands (CLIENT LIST's `multi`).
+    pub fn len(&self) -> usize {
+        self.queued.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+}
+
+impl WatchState {
+    pub fn dirty(&self) -> &Dirty {
+        &self.dirty
+    }
+}
+
 /// An error reply for a command refused before it ran: inside MULTI it
 /// also dooms the transaction.
 pub fn reject(ctx: &mut Ctx, reply: Frame) -> Frame {

@@ -304,6 +304,7 @@ impl Connection {
             info.last_active_ms = now;
             info.db = self.client.db;
             info.last_command = self.client.current;
+            info.multi = self.client.multi.as_ref().map_or(-1, |m| m.len() as i64);
         }
         close
     }
