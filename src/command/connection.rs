@@ -279,6 +279,7 @@ fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     super::pubsub::reset(ctx);
+    super::transactions::reset(ctx.shared, ctx.client);
     ctx.client.db = 0;
     ctx.client.protocol = Protocol::Resp2;
     ctx.client.monitor = false;
@@ -368,13 +369,23 @@ pub(crate) fn describe(
     if is_pubsub(&info) {
         flags.push('P');
     }
+    if info.multi >= 0 {
+        flags.push('x');
+    }
+    if info
+        .watch_dirty
+        .as_ref()
+        .is_some_and(|dirty| dirty.load(std::sync::atomic::Ordering::Acquire))
+    {
+        flags.push('d');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
     let [sub, psub, ssub] = info.subscriptions;
     let omem = info.subscriber.as_ref().map_or(0, |s| s.pending_bytes());
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         handle.id,
         handle.addr,
         handle.laddr,
@@ -386,6 +397,7 @@ pub(crate) fn describe(
         sub,
         psub,
         ssub,
+        info.multi,
         omem,
         command,
 

@@ -66,6 +66,10 @@ pub struct ClientInfo {
     /// `ssub`), and the outbox whose size is `omem`.
     pub subscriptions: [usize; 3],
     pub subscriber: Option<Arc<crate::pubsub::Subscriber>>,
+    /// Commands queued since MULTI, -1 outside a transaction.
+    pub multi: i64,
+    /// The client's WATCH dirty flag (CLIENT LIST's `d`).
+    pub watch_dirty: Option<crate::keyspace::watch::Dirty>,
 }
 
 /// A connection as the rest of the server sees it.
@@ -109,6 +113,7 @@ impl ClientRegistry {
             info: Mutex::new(ClientInfo {
                 last_active_ms: now_ms,
                 resp: 2,
+                multi: -1,
                 ..ClientInfo::default()
             }),
             killed: AtomicBool::new(false),
@@ -266,10 +271,19 @@ pub struct Client {
     /// confirmation per channel of SUBSCRIBE a b c); the connection sends
     /// and clears them.
     pub extra_replies: Vec<crate::resp::Frame>,
+    /// Commands queued since MULTI, or `None` outside a transaction.
+    pub multi: Option<super::transactions::Multi>,
+    /// EXEC is running the queued commands: `Ctx::commit_pending` keeps
+    /// the write lock.
+    pub in_exec: bool,
+    /// WATCHed keys and whether one of them changed since.
+    pub watch: super::transactions::WatchState,
 }
 
 impl Client {
     pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Client {
+        let watch = super::transactions::WatchState::default();
+        lock(&handle.info).watch_dirty = Some(watch.dirty().clone());
         Client {
             handle,
             db: 0,
@@ -283,6 +297,9 @@ impl Client {
             cluster_readonly: false,
             pubsub: crate::pubsub::Subscriptions::default(),
             extra_replies: Vec::new(),
+            multi: None,
+            in_exec: false,
+            watch,
         }
     }
 

@@ -109,6 +109,9 @@ fn categories(command: &Command) -> Vec<Frame> {
     if command.has_flag("admin") || DANGEROUS.contains(&command.name) {
         out.push("@dangerous");
     }
+    if command.group == "transactions" {
+        out.push("@transaction");
+    }
     out.into_iter().map(Frame::simple).collect()
 }
 

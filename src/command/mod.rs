@@ -19,6 +19,7 @@ pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod strings;
+pub mod transactions;
 
 use crate::keyspace::{Store, Txn};
 use crate::resp::Frame;
@@ -240,6 +241,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         introspection::COMMANDS,
         cluster::COMMANDS,
         pubsub::COMMANDS,
+        transactions::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -347,18 +349,21 @@ pub fn wrong_arity(full_name: &str) -> Frame {
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
     let resolved = match resolve(args) {
         Ok(resolved) => resolved,
-        Err(reply) => return reply,
+        Err(reply) => return transactions::reject(ctx, reply),
     };
     ctx.client.current = Some(resolved);
     let command = resolved.command;
     if !ctx.client.authenticated && !command.has_flag("no_auth") {
-        return err("NOAUTH Authentication required.");
+        return transactions::reject(ctx, err("NOAUTH Authentication required."));
     }
     if let Err(redirect) = cluster::route(ctx, resolved, args) {
-        return redirect;
+        return transactions::reject(ctx, redirect);
     }
     if let Err(refusal) = pubsub::check_subscribed_mode(ctx, resolved) {
-        return refusal;
+        return transactions::reject(ctx, refusal);
+    }
+    if let Some(queued) = transactions::queue(ctx, resolved, args) {
+        return queued;
     }
     (command.handler)(ctx, args).unwrap_or_else(|reply| reply)
 }
@@ -440,6 +445,20 @@ impl<'s> Ctx<'_, 's> {
     /// the store other than through [`Ctx::read`] (scans, counts, snapshots)
     /// call this first so that they see every earlier write.
     pub fn commit_pending(&mut self) -> Result<&'s Store, Frame> {
+        if self.client.in_exec {
+            // Inside EXEC: commit what came before, keep the lock.
+            if let Some(txn) = self.txn.as_mut() {
+                match txn.commit_in_place() {
+                    Ok(wrote) => self.client.wrote |= wrote,
+                    Err(e) => {
+                        // Half-applied: drop it (and the lock).
+                        *self.txn = None;
+                        return Err(e.into());
+                    }
+                }
+            }
+            return Ok(&self.shared.store);
+        }
         if let Some(txn) = self.txn.take() {
             if txn.commit()? {
                 self.client.wrote = true;

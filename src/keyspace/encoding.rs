@@ -229,6 +229,14 @@ pub fn data_prefix(ns: u32, key: &[u8], version: u64) -> Bytes {
     out.freeze()
 }
 
+/// The (ns, user key) a member's data key belongs to.
+pub fn split_data_key(raw: &[u8]) -> Option<(u32, &[u8])> {
+    let len = raw.get(META_PREFIX_LEN..META_PREFIX_LEN + 4)?;
+    let len = read_u32(len) as usize;
+    let start = META_PREFIX_LEN + 4;
+    Some((read_u32(raw), raw.get(start..start + len)?))
+}
+
 pub fn expire_key(expire_at: u64, ns: u32, key: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(8 + META_PREFIX_LEN + key.len());
     out.put_u64(expire_at);

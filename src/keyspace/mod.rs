@@ -6,6 +6,7 @@
 pub mod collection;
 pub mod encoding;
 pub mod store;
+pub mod watch;
 
 pub use collection::{KeyRead, Members, StoreRead};
 pub use encoding::{KeyType, Meta};

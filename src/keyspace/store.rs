@@ -21,7 +21,7 @@
 use super::encoding::{self, Meta};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition};
 use bytes::{BufMut, Bytes, BytesMut};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -82,6 +82,11 @@ pub struct Store {
     pub(super) reclaim_pending: AtomicU64,
     /// The last member the sweeper deleted (see `sweep_dead_members`).
     pub(super) sweep_resume: Mutex<Option<Bytes>>,
+    /// The committed key counts, readable without the write lock (DBSIZE
+    /// and INFO run inside EXEC, which holds it).
+    counts_view: Mutex<HashMap<u32, KeyCounts>>,
+    /// Who WATCHes which keys; every commit reports its changes here.
+    pub watches: super::watch::Watches,
 }
 
 pub(super) fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -161,12 +166,14 @@ impl Store {
                 next_ns,
                 version_next: version_ceiling,
                 version_ceiling,
-                counts,
+                counts: counts.clone(),
             }),
             write_seq: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
             reclaim_pending: AtomicU64::new(reclaim_pending),
             sweep_resume: Mutex::new(None),
+            watches: super::watch::Watches::default(),
+            counts_view: Mutex::new(counts),
         })
     }
 
@@ -214,7 +221,10 @@ impl Store {
 
     pub fn counts(&self, db: usize) -> KeyCounts {
         let ns = self.ns(db);
-        self.lock().counts.get(&ns).copied().unwrap_or_default()
+        lock_ignoring_poison(&self.counts_view)
+            .get(&ns)
+            .copied()
+            .unwrap_or_default()
     }
 
     fn lock(&self) -> MutexGuard<'_, WriteState> {
@@ -372,6 +382,15 @@ impl Store {
         self.engine.write(batch)?;
         Ok(deleted.max(1))
     }
+}
+
+/// Databases a commit flushes or swaps, and their watched keys (see
+/// `Txn::watched_in_remapped`).
+#[derive(Default)]
+struct Remapped {
+    dbs: HashSet<usize>,
+    checked: HashSet<(usize, Bytes)>,
+    existed: HashSet<(usize, Bytes)>,
 }
 
 /// An overlay entry as it was before a write: `None` if it was not cached.
@@ -663,6 +682,75 @@ impl<'a> Txn<'a> {
     /// Commits every change as one atomic batch. Returns whether anything
     /// was written.
     pub fn commit(mut self) -> Result<bool> {
+        self.commit_in_place()
+    }
+
+    /// Before a commit that flushes or swaps databases somebody watches:
+    /// which of their watched keys exist in the old or the new namespace
+    /// (read now, as the sweeper may reclaim a dead namespace right after
+    /// the commit), and which keys were checked.
+    fn watched_in_remapped(&self) -> Option<Remapped> {
+        if self.ns_override.is_empty() || !self.store.watches.active() {
+            return None;
+        }
+        let dbs = self.ns_override.keys().copied().collect();
+        let checked: HashSet<(usize, Bytes)> =
+            self.store.watches.keys_of(&dbs).into_iter().collect();
+        let existed = checked
+            .iter()
+            .filter(|(db, key)| {
+                [self.store.ns(*db), self.ns(*db)].iter().any(|&ns| {
+                    self.store
+                        .engine
+                        .get(Partition::Meta, &encoding::meta_key(ns, key))
+                        .map_or(true, |meta| meta.is_some())
+                })
+            })
+            .cloned()
+            .collect();
+        Some(Remapped {
+            dbs,
+            checked,
+            existed,
+        })
+    }
+
+    /// Reports the keys this transaction changed to the WATCH registry:
+    /// called after the engine write (a WATCH that reads the key after
+    /// registering cannot miss the change), before the database mapping
+    /// changes.
+    fn touch_watched(&self, remapped: Option<Remapped>) {
+        let watches = &self.store.watches;
+        if !watches.active() {
+            return;
+        }
+        // A namespace belongs to the database that had it or now has it.
+        let dbs_of = |ns: u32| {
+            (0..self.store.databases())
+                .filter(move |&db| self.store.ns(db) == ns || self.ns(db) == ns)
+        };
+        let meta_keys = self.undo.iter().map(|((ns, key), _)| (*ns, &key[..]));
+        let member_keys = self
+            .member_undo
+            .iter()
+            .filter_map(|(raw, _)| encoding::split_data_key(raw));
+        let touched = meta_keys
+            .chain(member_keys)
+            .flat_map(|(ns, key)| dbs_of(ns).map(move |db| (db, key)));
+        let remapped = remapped.unwrap_or_default();
+        // A key watched since the check counts as existing: a spurious
+        // abort at worst.
+        watches.touch(touched, &remapped.dbs, |db, key| {
+            let key = (db, Bytes::copy_from_slice(key));
+            remapped.existed.contains(&key) || !remapped.checked.contains(&key)
+        });
+    }
+
+    /// Commits every change so far as one atomic batch but keeps the write
+    /// lock, so that the transaction goes on (EXEC: a command that reads
+    /// the committed state must see the writes before it, and no other
+    /// writer may come in between). Returns whether anything was written.
+    pub fn commit_in_place(&mut self) -> Result<bool> {
         for (ns, counts) in &self.count_changes {
             // Overwriting a key leaves the counts alone: skip the write.
             if self.state.counts.get(ns).copied().unwrap_or_default() != *counts {
@@ -674,15 +762,24 @@ impl<'a> Txn<'a> {
         if self.batch.is_empty() {
             return Ok(false);
         }
+        let remapped = self.watched_in_remapped();
         let batch = std::mem::take(&mut self.batch);
         self.store.engine.write(batch)?;
+        self.touch_watched(remapped);
+        // What is committed cannot be rolled back; the overlays stay valid.
+        self.undo.clear();
+        self.member_undo.clear();
         let state = &mut *self.state;
+        let mut view = lock_ignoring_poison(&self.store.counts_view);
         for (ns, counts) in self.count_changes.drain() {
             state.counts.insert(ns, counts);
+            view.insert(ns, counts);
         }
         for ns in self.dead.drain(..) {
             state.counts.remove(&ns);
+            view.remove(&ns);
         }
+        drop(view);
         for (db, ns) in self.ns_override.drain() {
             self.store.namespaces[db].store(ns, Ordering::Release);
         }
@@ -695,6 +792,8 @@ impl<'a> Txn<'a> {
         self.store
             .reclaim_pending
             .fetch_add(self.reclaims, Ordering::Relaxed);
+        self.expired = 0;
+        self.reclaims = 0;
         self.store.write_seq.fetch_add(1, Ordering::AcqRel);
         Ok(true)
     }

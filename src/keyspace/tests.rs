@@ -285,3 +285,62 @@ fn rollback_to_a_savepoint_forgets_later_changes_only() {
     // Nothing of the rolled-back deadline reached the expire index.
     assert_eq!(store.expire_cycle(10_000, 100).expect("cycle"), 0);
 }
+
+fn dirty_flag() -> watch::Dirty {
+    Arc::new(std::sync::atomic::AtomicBool::new(false))
+}
+
+fn is_dirty(flag: &watch::Dirty) -> bool {
+    flag.load(std::sync::atomic::Ordering::Acquire)
+}
+
+#[test]
+fn commits_touch_watched_keys_but_not_rolled_back_writes() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    let flag = dirty_flag();
+    store.watches.watch(1, &flag, 0, Bytes::from_static(b"k"));
+
+    let mut txn = store.begin(0);
+    let savepoint = txn.savepoint();
+    txn.put(0, b"k", value("undone")).expect("put");
+    txn.rollback_to(savepoint);
+    txn.put(0, b"other", value("v")).expect("put");
+    txn.put(1, b"k", value("v")).expect("put");
+    txn.commit().expect("commit");
+    assert!(!is_dirty(&flag), "rolled back, other key, other db");
+
+    set(&store, 0, "k", value("v"), 0);
+    assert!(is_dirty(&flag));
+}
+
+#[test]
+fn flushing_touches_only_watched_keys_that_existed() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    set(&store, 1, "a", value("v"), 0);
+    let (a, b) = (dirty_flag(), dirty_flag());
+    store.watches.watch(1, &a, 1, Bytes::from_static(b"a"));
+    store.watches.watch(2, &b, 1, Bytes::from_static(b"b"));
+    let mut txn = store.begin(0);
+    txn.flush_db(1);
+    txn.commit().expect("commit");
+    assert!(is_dirty(&a));
+    assert!(!is_dirty(&b));
+}
+
+#[test]
+fn commit_in_place_publishes_and_keeps_going() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    let mut txn = store.begin(0);
+    txn.put(0, b"k", value("v")).expect("put");
+    assert!(txn.commit_in_place().expect("commit"));
+    // Visible to lock-free readers, and the counts need no lock.
+    assert_eq!(store.get(0, b"k", 0).expect("get"), Some(value("v")));
+    assert_eq!(store.counts(0).keys, 1);
+    assert!(!txn.commit_in_place().expect("nothing left"));
+    txn.put(0, b"k2", value("w")).expect("put");
+    assert!(txn.commit().expect("commit"));
+    assert_eq!(store.counts(0).keys, 2);
+}

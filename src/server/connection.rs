@@ -140,6 +140,7 @@ impl Connection {
             }
         }
         command::pubsub::disconnect(&self.shared, &self.client);
+        command::transactions::reset(&self.shared, &mut self.client);
         let _ = self.stream.shutdown().await;
         self.shared.clients.unregister(handle.id);
     }
@@ -303,6 +304,7 @@ impl Connection {
             info.last_active_ms = now;
             info.db = self.client.db;
             info.last_command = self.client.current;
+            info.multi = self.client.multi.as_ref().map_or(-1, |m| m.len() as i64);
         }
         close
     }

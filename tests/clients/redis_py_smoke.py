@@ -88,4 +88,41 @@ for protocol in (2, 3):
     p.close()
     r.close()
 
+    # Transactions: pipeline(transaction=True) is MULTI/EXEC; WATCH aborts
+    # with WatchError; run-time errors come back in place.
+    r = redis.Redis(port=port, protocol=protocol, decode_responses=True)
+    r.delete("tx", "tx:str")
+    with r.pipeline(transaction=True) as pipe:
+        pipe.set("tx", 1).incr("tx").get("tx")
+        assert pipe.execute() == [True, 2, "2"]
+    with r.pipeline(transaction=True) as pipe:
+        pipe.set("tx:str", "x").incr("tx:str").set("tx", 5)
+        results = pipe.execute(raise_on_error=False)
+        assert results[0] is True and results[2] is True, results
+        assert isinstance(results[1], redis.ResponseError), results
+    assert r.get("tx") == "5"
+    other = redis.Redis(port=port, protocol=protocol, decode_responses=True)
+    with r.pipeline(transaction=True) as pipe:
+        pipe.watch("tx")
+        assert pipe.get("tx") == "5"
+        other.set("tx", 6)
+        pipe.multi()
+        pipe.set("tx", 7)
+        try:
+            pipe.execute()
+            raise AssertionError("EXEC should have been aborted")
+        except redis.WatchError:
+            pass
+    assert r.get("tx") == "6"
+
+    def incr(pipe):
+        value = int(pipe.get("tx"))
+        pipe.multi()
+        pipe.set("tx", value + 1)
+
+    assert r.transaction(incr, "tx") == [True]
+    assert r.get("tx") == "7"
+    other.close()
+    r.close()
+
 print("redis-py smoke test passed")
