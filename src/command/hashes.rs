@@ -11,8 +11,7 @@ use super::args::{
     err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_SYNTAX,
     ERR_WRONGTYPE,
 };
-use super::{Command, Ctx};
-use crate::glob::glob_match;
+use super::{member_scan, Command, Ctx};
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
 use crate::resp::{Frame, Protocol};
@@ -370,69 +369,15 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = super::keys::parse_cursor(&args[2]).ok_or_else(|| err("ERR invalid cursor"))?;
-    let key = &args[1];
-    let empty = || {
-        Frame::Array(vec![
-            Frame::Bulk(Bytes::from_static(b"0")),
-            Frame::Array(Vec::new()),
-        ])
-    };
-    // Like Redis, a missing key answers before the options are looked at.
-    let meta = ctx.with_reader(|reader, db| hash_of(reader.meta(db, key)?))?;
-    let Some(meta) = meta else {
-        return Ok(empty());
-    };
-    let mut pattern = None;
-    let mut count = 10usize;
-    let mut i = 3;
-    while i < args.len() {
-        let Some(value) = args.get(i + 1) else {
-            return Err(err(ERR_SYNTAX));
-        };
-        match &args[i] {
-            a if is(a, "match") => pattern = Some(value),
-            a if is(a, "count") => {
-                let n = int_arg(value)?;
-                if n < 1 {
-                    return Err(err(ERR_SYNTAX));
-                }
-                count = n as usize;
-            }
-            _ => return Err(err(ERR_SYNTAX)),
-        }
-        i += 2;
-    }
-    // A compact (listpack) hash is returned whole, like Redis does.
-    let compact = meta.encoding != ENCODING_HASHTABLE;
-    let after = match cursor {
-        0 => None,
-        _ if compact => None,
-        cursor => super::context::lock(&ctx.shared.cursors).resume(cursor).1,
-    };
-    let limit = if compact { usize::MAX } else { count };
-    let chunk = ctx.write(|txn, db| {
-        let Some(meta) = hash_of(txn.get(db, key)?)? else {
-            return Ok(Vec::new());
-        };
-        let members = txn.members(db, key, &meta);
-        Ok(txn.member_range(&members, after.as_deref(), limit)?)
-    })?;
-    let next = match chunk.last() {
-        Some((field, _)) if !compact && chunk.len() == limit => {
-            super::context::lock(&ctx.shared.cursors).remember(0, field.clone())
-        }
-        _ => 0,
+    let Some(chunk) = member_scan::scan(ctx, args, KeyType::Hash)? else {
+        return Ok(member_scan::Chunk::reply(0, Vec::new()));
     };
     let mut items = Vec::new();
-    for (field, value) in chunk {
-        if pattern.is_none_or(|p| glob_match(p, &field, false)) {
-            items.push(Frame::Bulk(field));
-            items.push(Frame::Bulk(value));
+    for (field, value) in &chunk.members {
+        if chunk.matches(field) {
+            items.push(Frame::Bulk(field.clone()));
+            items.push(Frame::Bulk(value.clone()));
         }
     }
-    Ok(Frame::Array(vec![
-        Frame::Bulk(Bytes::from(next.to_string())),
-        Frame::Array(items),
-    ]))
+    Ok(member_scan::Chunk::reply(chunk.next, items))
 }

@@ -15,6 +15,7 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+mod member_scan;
 pub mod pubsub;
 pub mod server;
 pub mod sets;

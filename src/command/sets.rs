@@ -11,8 +11,7 @@
 //! for good (`Meta::encoding` = `ENCODING_HASHTABLE`).
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX, ERR_WRONGTYPE};
-use super::{Command, Ctx, FindKeys, KeySpec};
-use crate::glob::glob_match;
+use super::{member_scan, Command, Ctx, FindKeys, KeySpec};
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
 use crate::resp::Frame;
@@ -546,71 +545,17 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = super::keys::parse_cursor(&args[2]).ok_or_else(|| err("ERR invalid cursor"))?;
-    let key = &args[1];
-    let empty = || {
-        Frame::Array(vec![
-            Frame::Bulk(Bytes::from_static(b"0")),
-            Frame::Array(Vec::new()),
-        ])
+    let Some(chunk) = member_scan::scan(ctx, args, KeyType::Set)? else {
+        return Ok(member_scan::Chunk::reply(0, Vec::new()));
     };
-    // Like Redis, a missing key answers before the options are looked at.
-    let meta = ctx.with_reader(|reader, db| set_of(reader.meta(db, key)?))?;
-    let Some(meta) = meta else {
-        return Ok(empty());
-    };
-    let mut pattern = None;
-    let mut count = 10usize;
-    let mut i = 3;
-    while i < args.len() {
-        let Some(value) = args.get(i + 1) else {
-            return Err(err(ERR_SYNTAX));
-        };
-        match &args[i] {
-            a if is(a, "match") => pattern = Some(value),
-            a if is(a, "count") => {
-                let n = int_arg(value)?;
-                if n < 1 {
-                    return Err(err(ERR_SYNTAX));
-                }
-                count = n as usize;
-            }
-            _ => return Err(err(ERR_SYNTAX)),
-        }
-        i += 2;
-    }
-    // A compact (intset) set is returned whole, like Redis does.
-    let compact = meta.encoding != ENCODING_HASHTABLE;
-    let after = match cursor {
-        0 => None,
-        _ if compact => None,
-        cursor => super::context::lock(&ctx.shared.cursors).resume(cursor).1,
-    };
-    let limit = if compact { usize::MAX } else { count };
-    let chunk = ctx.write(|txn, db| {
-        let Some(meta) = set_of(txn.get(db, key)?)? else {
-            return Ok(Vec::new());
-        };
-        let members = txn.members(db, key, &meta);
-        Ok(txn.member_range(&members, after.as_deref(), limit)?)
-    })?;
-    let next = match chunk.last() {
-        Some((member, _)) if !compact && chunk.len() == limit => {
-            super::context::lock(&ctx.shared.cursors).remember(0, member.clone())
-        }
-        _ => 0,
-    };
-    let mut members: Vec<Bytes> = chunk.into_iter().map(|(member, _)| member).collect();
-    if compact {
+    let mut members: Vec<Bytes> = chunk.members.iter().map(|(m, _)| m.clone()).collect();
+    if chunk.compact {
         intset_order(&mut members);
     }
     let items = members
         .into_iter()
-        .filter(|member| pattern.is_none_or(|p| glob_match(p, member, false)))
+        .filter(|member| chunk.matches(member))
         .map(Frame::Bulk)
         .collect();
-    Ok(Frame::Array(vec![
-        Frame::Bulk(Bytes::from(next.to_string())),
-        Frame::Array(items),
-    ]))
+    Ok(member_scan::Chunk::reply(chunk.next, items))
 }
