@@ -61,6 +61,17 @@ pub fn format_float(value: f64) -> String {
     format!("{value}")
 }
 
+/// Live metadata that must be of `kind`, or WRONGTYPE (absent is fine).
+pub fn of_kind(
+    meta: Option<crate::keyspace::Meta>,
+    kind: crate::keyspace::KeyType,
+) -> Result<Option<crate::keyspace::Meta>, Frame> {
+    match meta {
+        Some(meta) if meta.kind != kind => Err(err(ERR_WRONGTYPE)),
+        other => Ok(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,6 @@
 
 use super::args::{
     err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_SYNTAX,
-    ERR_WRONGTYPE,
 };
 use super::{member_scan, Command, Ctx};
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
@@ -43,10 +42,7 @@ const LISTPACK_VALUE: usize = 64;
 
 /// Live metadata that must be a hash, or WRONGTYPE.
 fn hash_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
-    match meta {
-        Some(meta) if meta.kind != KeyType::Hash => Err(err(ERR_WRONGTYPE)),
-        other => Ok(other),
-    }
+    super::args::of_kind(meta, KeyType::Hash)
 }
 
 /// A hash being changed in a transaction: its metadata (size, encoding) is

@@ -19,7 +19,7 @@
 //! OBJECT ENCODING: redis-server 7.0.15 reports `quicklist` for every list
 //! (the `listpack` encoding of small lists came with Redis 7.2), and so do we.
 
-use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX, ERR_WRONGTYPE};
+use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{wrong_arity, Command, Ctx, FindKeys, KeySpec};
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
 use crate::resp::Frame;
@@ -230,10 +230,7 @@ const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";
 
 /// Live metadata that must be a list, or WRONGTYPE.
 fn list_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
-    match meta {
-        Some(meta) if meta.kind != KeyType::List => Err(err(ERR_WRONGTYPE)),
-        other => Ok(other),
-    }
+    super::args::of_kind(meta, KeyType::List)
 }
 
 /// The sub key of the element at absolute index `index`.

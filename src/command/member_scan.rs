@@ -44,10 +44,7 @@ impl Chunk {
 pub fn scan(ctx: &mut Ctx, args: &[Bytes], kind: KeyType) -> Result<Option<Chunk>, Frame> {
     let cursor = super::keys::parse_cursor(&args[2]).ok_or_else(|| err("ERR invalid cursor"))?;
     let key = &args[1];
-    let of_kind = |meta: Option<Meta>| match meta {
-        Some(meta) if meta.kind != kind => Err(err(super::args::ERR_WRONGTYPE)),
-        other => Ok(other),
-    };
+    let of_kind = |meta: Option<Meta>| super::args::of_kind(meta, kind);
     let Some(meta) = ctx.with_reader(|reader, db| of_kind(reader.meta(db, key)?))? else {
         return Ok(None);
     };

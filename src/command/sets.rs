@@ -10,7 +10,7 @@
 //! is an integer (`string2ll`) and there are at most 512, then `hashtable`
 //! for good (`Meta::encoding` = `ENCODING_HASHTABLE`).
 
-use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX, ERR_WRONGTYPE};
+use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{member_scan, Command, Ctx, FindKeys, KeySpec};
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
@@ -61,10 +61,7 @@ const INTSET_ENTRIES: u64 = 512;
 
 /// Live metadata that must be a set, or WRONGTYPE.
 fn set_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
-    match meta {
-        Some(meta) if meta.kind != KeyType::Set => Err(err(ERR_WRONGTYPE)),
-        other => Ok(other),
-    }
+    super::args::of_kind(meta, KeyType::Set)
 }
 
 /// A set being changed in a transaction: its metadata (size, encoding) is
