@@ -209,6 +209,9 @@ pub struct Config {
     pub storage_cache_size: u64,
     /// `storage-write-buffer-size`: memtable size of each storage partition.
     pub storage_write_buffer_size: u64,
+    /// `storage-max-journal-size`: once the journals hold more than this,
+    /// the oldest memtables are flushed so their journals can be deleted.
+    pub storage_max_journal_size: u64,
     /// Active expiry frequency, always within 1..=500.
     pub hz: u32,
     /// Absolute path of the config file we were started with (CONFIG REWRITE).
@@ -243,6 +246,7 @@ impl Default for Config {
             pidfile: String::new(),
             storage_cache_size: 512 * 1024 * 1024,
             storage_write_buffer_size: 64 * 1024 * 1024,
+            storage_max_journal_size: 128 * 1024 * 1024,
             hz: 10,
             config_file: None,
             compat: CompatOptions::default(),

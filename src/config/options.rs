@@ -114,6 +114,9 @@ pub(super) static OPTIONS: &[OptionDef] = &[
     memory("storage-cache-size", IMMUTABLE, MB, |c| c.storage_cache_size, |c, v| c.storage_cache_size = v),
     memory("storage-write-buffer-size", IMMUTABLE, MB,
         |c| c.storage_write_buffer_size, |c, v| c.storage_write_buffer_size = v),
+    // fjall refuses less than 64 MB.
+    memory("storage-max-journal-size", IMMUTABLE, 64 * MB,
+        |c| c.storage_max_journal_size, |c, v| c.storage_max_journal_size = v),
     // Like Redis: any 0..=INT_MAX is accepted, then clamped to 1..=500.
     int("hz", 0, 0, INT_MAX, |c| c.hz.into(), |c, v| c.hz = v.clamp(1, 500) as u32),
 

@@ -67,6 +67,7 @@ logfile "/tmp/redstone log.txt"
 pidfile /tmp/redstone.pid
 storage-cache-size 128mb
 storage-write-buffer-size 16MB
+storage-max-journal-size 256mb
 hz 100
 cluster-enabled yes
 cluster-config-file nodes-7000.conf
@@ -124,6 +125,7 @@ fn non_default() -> Config {
         pidfile: "/tmp/redstone.pid".to_string(),
         storage_cache_size: 128 * 1024 * 1024,
         storage_write_buffer_size: 16 * 1024 * 1024,
+        storage_max_journal_size: 256 * 1024 * 1024,
         hz: 100,
         config_file: None,
         compat: CompatOptions {
@@ -182,6 +184,7 @@ fn defaults() {
         ("pidfile", ""),
         ("storage-cache-size", "536870912"),
         ("storage-write-buffer-size", "67108864"),
+        ("storage-max-journal-size", "134217728"),
         ("hz", "10"),
         ("cluster-enabled", "no"),
         ("cluster-config-file", "nodes.conf"),
@@ -424,6 +427,10 @@ fn file_errors_match_redis() {
             "storage-write-buffer-size 1k",
             "argument must be between 1048576 and 9223372036854775807 inclusive",
         ),
+        (
+            "storage-max-journal-size 32mb",
+            "argument must be between 67108864 and 9223372036854775807 inclusive",
+        ),
         ("logfile \"\\xff\"", "argument must be a valid UTF-8 string"),
     ];
     for (line, message) in cases {
@@ -611,7 +618,7 @@ fn config_get_globs() {
             "cluster-announce-bus-port"
         ]
     );
-    assert_eq!(get(&c, "storage-*").len(), 2);
+    assert_eq!(get(&c, "storage-*").len(), 3);
     assert_eq!(get(&c, "s?ve"), vec![("save".to_string(), String::new())]);
     assert_eq!(
         get(&c, "[ab]*").len(),
