@@ -417,6 +417,11 @@ impl<'s> Ctx<'_, 's> {
 
     /// Runs `body` in the pipeline's write transaction (opening it if
     /// needed). A failing body leaves no trace.
+    /// The encoding thresholds a write applies (`hash-max-listpack-*` …).
+    pub fn encoding_limits(&self) -> crate::config::EncodingLimits {
+        self.shared.config().encoding
+    }
+
     pub fn write<T>(
         &mut self,
         body: impl FnOnce(&mut Txn, usize) -> Result<T, Frame>,

@@ -93,6 +93,33 @@ impl Default for CompatOptions {
     }
 }
 
+/// When a small collection stops reporting its compact encoding (OBJECT
+/// ENCODING), with Redis 7.0's names and defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: i64,
+}
+
+impl Default for EncodingLimits {
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+        }
+    }
+}
+
 /// Cluster mode settings, with redis.conf's names and defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterOptions {
@@ -220,6 +247,8 @@ pub struct Config {
     pub compat: CompatOptions,
     /// The `cluster-*` directives.
     pub cluster: ClusterOptions,
+    /// The `*-max-listpack-*` / `set-max-intset-entries` thresholds.
+    pub encoding: EncodingLimits,
 }
 
 impl Default for Config {
@@ -251,6 +280,7 @@ impl Default for Config {
             config_file: None,
             compat: CompatOptions::default(),
             cluster: ClusterOptions::default(),
+            encoding: EncodingLimits::default(),
         }
     }
 }
@@ -399,21 +429,27 @@ impl Config {
     }
 
     /// CONFIG GET: every option whose name matches one of the glob patterns
-    /// (case-insensitive), each at most once, in the order first matched.
+    /// (case-insensitive), each name at most once (an option and its alias are
+    /// two names), in the order first matched.
     /// A pattern without `*?[` is an exact lookup and, like Redis, answers
     /// with the name as it was spelled in the request.
     pub fn get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let mut found: Vec<(usize, String)> = Vec::new();
         let mut add = |index: usize, name: String| {
-            if !found.iter().any(|(seen, _)| *seen == index) {
+            if !found
+                .iter()
+                .any(|(seen, shown)| *seen == index && shown.eq_ignore_ascii_case(&name))
+            {
                 found.push((index, name));
             }
         };
         for pattern in patterns {
             if pattern.iter().any(|b| b"[*?".contains(b)) {
                 for (index, opt) in OPTIONS.iter().enumerate() {
-                    if glob_match(pattern, opt.name.as_bytes(), true) {
-                        add(index, opt.name.to_string());
+                    for name in opt.names() {
+                        if glob_match(pattern, name.as_bytes(), true) {
+                            add(index, name.to_string());
+                        }
                     }
                 }
             } else if let Some(index) = lookup(pattern) {
