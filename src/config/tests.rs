@@ -68,6 +68,7 @@ pidfile /tmp/redstone.pid
 storage-cache-size 128mb
 storage-write-buffer-size 16MB
 hz 100
+hll-sparse-max-bytes 1kb
 cluster-enabled yes
 cluster-config-file nodes-7000.conf
 cluster-node-timeout 5000
@@ -125,6 +126,7 @@ fn non_default() -> Config {
         storage_cache_size: 128 * 1024 * 1024,
         storage_write_buffer_size: 16 * 1024 * 1024,
         hz: 100,
+        hll_sparse_max_bytes: 1024,
         config_file: None,
         compat: CompatOptions {
             daemonize: true,
@@ -183,6 +185,7 @@ fn defaults() {
         ("storage-cache-size", "536870912"),
         ("storage-write-buffer-size", "67108864"),
         ("hz", "10"),
+        ("hll-sparse-max-bytes", "3000"),
         ("cluster-enabled", "no"),
         ("cluster-config-file", "nodes.conf"),
         ("cluster-node-timeout", "15000"),
