@@ -91,6 +91,8 @@ fn categories(command: &Command) -> Vec<Frame> {
         "hash" => out.push("@hash"),
         "set" => out.push("@set"),
         "list" => out.push("@list"),
+        "bitmap" => out.push("@bitmap"),
+        "hyperloglog" => out.push("@hyperloglog"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}
