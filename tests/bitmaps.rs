@@ -121,8 +121,14 @@ fn bitfield_gets_sets_and_increments_with_overflow_policies() {
         "1", "GET", "i8", "#0",
     ]);
     assert_eq!(reply, "*6\r\n:0\r\n:255\r\n:0\r\n:255\r\n$-1\r\n:-1\r\n");
-    assert_eq!(c.line("BITFIELD k SET i64 8 -1 GET u63 8"), "*2\r\n:0\r\n:9223372036854775807\r\n");
-    assert_eq!(c.line("BITFIELD new OVERFLOW FAIL SET u4 0 16"), "*1\r\n$-1\r\n");
+    assert_eq!(
+        c.line("BITFIELD k SET i64 8 -1 GET u63 8"),
+        "*2\r\n:0\r\n:9223372036854775807\r\n"
+    );
+    assert_eq!(
+        c.line("BITFIELD new OVERFLOW FAIL SET u4 0 16"),
+        "*1\r\n$-1\r\n"
+    );
     assert_eq!(c.cmd_bytes(&["GET", "new"]), b"$1\r\n\x00\r\n".to_vec());
     assert_eq!(c.line("BITFIELD k"), "*0\r\n");
 }
@@ -149,7 +155,11 @@ fn bitfield_errors_match_redis() {
         error("ERR BITFIELD_RO only supports the GET subcommand")
     );
     assert_eq!(c.line("BITFIELD_RO k GET u8 0"), "*1\r\n:0\r\n");
-    assert_eq!(c.line("EXISTS k"), int(0), "errors and reads create nothing");
+    assert_eq!(
+        c.line("EXISTS k"),
+        int(0),
+        "errors and reads create nothing"
+    );
     assert_eq!(c.line("RPUSH l x"), int(1));
     assert_eq!(c.line("BITFIELD l GET u8 0"), WRONGTYPE);
     assert_eq!(c.line("BITFIELD_RO l GET u8 0"), WRONGTYPE);

@@ -24,7 +24,15 @@ impl RealRedis {
         let dir = tempfile::tempdir().ok()?;
         let socket = dir.path().join("redis.sock");
         let child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no", "--unixsocket"])
+            .args([
+                "--port",
+                "0",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--unixsocket",
+            ])
             .arg(&socket)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -68,7 +76,11 @@ fn query<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&[u8]]) 
 #[test]
 fn pfadd_creates_a_sparse_hll_and_reports_changes() {
     let (_server, mut c) = start();
-    assert_eq!(c.line("PFADD h"), int(1), "creating the key counts as a change");
+    assert_eq!(
+        c.line("PFADD h"),
+        int(1),
+        "creating the key counts as a change"
+    );
     assert_eq!(c.line("PFADD h"), int(0));
     assert_eq!(c.line("PFADD h a b c"), int(1));
     assert_eq!(c.line("PFADD h a"), int(0));
@@ -119,7 +131,10 @@ fn non_hll_values_are_refused() {
     );
     let corrupt = b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xfe";
     assert_eq!(c.cmd(&[&b"SET"[..], b"bad", corrupt]), OK);
-    assert_eq!(c.line("PFCOUNT bad"), "-INVALIDOBJ Corrupted HLL object detected\r\n");
+    assert_eq!(
+        c.line("PFCOUNT bad"),
+        "-INVALIDOBJ Corrupted HLL object detected\r\n"
+    );
     assert_eq!(
         c.line("PFDEBUG GETREG missing"),
         error("ERR The specified key does not exist")
@@ -130,7 +145,10 @@ fn non_hll_values_are_refused() {
 #[test]
 fn hll_sparse_max_bytes_is_a_config_option() {
     let (_server, mut c) = start();
-    assert_eq!(c.line("CONFIG GET hll-sparse-max-bytes"), resp::bulks(&["hll-sparse-max-bytes", "3000"]));
+    assert_eq!(
+        c.line("CONFIG GET hll-sparse-max-bytes"),
+        resp::bulks(&["hll-sparse-max-bytes", "3000"])
+    );
     assert_eq!(c.line("CONFIG SET hll-sparse-max-bytes 30"), OK);
     let elements: Vec<String> = (0..10).map(|i| i.to_string()).collect();
     let mut args = vec!["PFADD", "h"];

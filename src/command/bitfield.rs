@@ -131,12 +131,20 @@ fn read_field(bytes: &[u8], field: Field, offset: u64) -> i64 {
 fn add(field: Field, value: i64, incr: i64, overflow: Overflow) -> Result<i64, Option<i64>> {
     let bits = field.bits;
     let (fits, high) = if field.signed {
-        let max = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
+        let max = if bits == 64 {
+            i64::MAX
+        } else {
+            (1i64 << (bits - 1)) - 1
+        };
         let min = -max - 1;
         let max_incr = (max as u64).wrapping_sub(value as u64) as i64;
         let min_incr = min.wrapping_sub(value);
-        let over = value > max || (bits != 64 && incr > max_incr) || (value >= 0 && incr > 0 && incr > max_incr);
-        let under = value < min || (bits != 64 && incr < min_incr) || (value < 0 && incr < 0 && incr < min_incr);
+        let over = value > max
+            || (bits != 64 && incr > max_incr)
+            || (value >= 0 && incr > 0 && incr > max_incr);
+        let under = value < min
+            || (bits != 64 && incr < min_incr)
+            || (value < 0 && incr < 0 && incr < min_incr);
         (!over && !under, if over { max } else { min })
     } else {
         let (value, max) = (value as u64, (1u64 << bits) - 1);
@@ -198,7 +206,9 @@ fn run(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
         .max();
     let Some(highest) = highest else {
         let value = read_string(ctx, &args[1])?.unwrap_or_default();
-        let values = ops.iter().map(|op| Frame::Integer(read_field(&value, op.field, op.offset)));
+        let values = ops
+            .iter()
+            .map(|op| Frame::Integer(read_field(&value, op.field, op.offset)));
         return Ok(Frame::Array(values.collect()));
     };
     if read_only {

@@ -220,7 +220,11 @@ fn bitcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             if start < 0 && end < 0 && start > end {
                 return Ok(Frame::Integer(0));
             }
-            let in_bits = args.get(4).map(|a| unit_is_bit(a)).transpose()?.unwrap_or(false);
+            let in_bits = args
+                .get(4)
+                .map(|a| unit_is_bit(a))
+                .transpose()?
+                .unwrap_or(false);
             bit_range(start, end, in_bits, value.len())
         }
         _ => return Err(err(ERR_SYNTAX)),
@@ -244,7 +248,11 @@ fn bitpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(err(ERR_SYNTAX));
     }
     let start = args.get(3).map(|a| int_arg(a)).transpose()?.unwrap_or(0);
-    let in_bits = args.get(5).map(|a| unit_is_bit(a)).transpose()?.unwrap_or(false);
+    let in_bits = args
+        .get(5)
+        .map(|a| unit_is_bit(a))
+        .transpose()?
+        .unwrap_or(false);
     let end = args.get(4).map(|a| int_arg(a)).transpose()?;
     let Some(range) = bit_range(start, end.unwrap_or(-1), in_bits, value.len()) else {
         return Ok(Frame::Integer(-1));
@@ -277,7 +285,9 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => return Err(err(ERR_SYNTAX)),
     };
     if op == BitOp::Not && args.len() != 4 {
-        return Err(err("ERR BITOP NOT must be called with a single source key."));
+        return Err(err(
+            "ERR BITOP NOT must be called with a single source key.",
+        ));
     }
     ctx.write(|txn, db| {
         let mut sources = Vec::with_capacity(args.len() - 3);

@@ -32,7 +32,7 @@ enum Op {
     BitCount(u8, Option<(i64, i64, Option<bool>)>),
     BitPos(u8, bool, Option<i64>, Option<i64>, Option<bool>),
     /// 0 AND, 1 OR, 2 XOR, 3 NOT; destination; sources.
-    BitOp(u8, u8, Vec<u8>),
+    Combine(u8, u8, Vec<u8>),
     BitField(u8, Vec<FieldOp>),
 }
 
@@ -76,8 +76,12 @@ impl Arbitrary for Op {
             }
             6 => {
                 let op = u8::arbitrary(g) % 4;
-                let count = if op == 3 { 1 } else { usize::arbitrary(g) % 3 + 1 };
-                Op::BitOp(op, key(g), (0..count).map(|_| key(g)).collect())
+                let count = if op == 3 {
+                    1
+                } else {
+                    usize::arbitrary(g) % 3 + 1
+                };
+                Op::Combine(op, key(g), (0..count).map(|_| key(g)).collect())
             }
             _ => {
                 let count = usize::arbitrary(g) % 4;
@@ -95,9 +99,12 @@ fn words(op: &Op) -> Vec<String> {
     let key = |k: &u8| format!("b{k}");
     let mut out: Vec<String> = Vec::new();
     match op {
-        Op::SetBit(k, offset, on) => {
-            out.extend(["SETBIT".into(), key(k), offset.to_string(), u8::from(*on).to_string()])
-        }
+        Op::SetBit(k, offset, on) => out.extend([
+            "SETBIT".into(),
+            key(k),
+            offset.to_string(),
+            u8::from(*on).to_string(),
+        ]),
         Op::GetBit(k, offset) => out.extend(["GETBIT".into(), key(k), offset.to_string()]),
         Op::BitCount(k, range) => {
             out.extend(["BITCOUNT".into(), key(k)]);
@@ -112,18 +119,29 @@ fn words(op: &Op) -> Vec<String> {
             out.extend(end.map(|e| e.to_string()));
             out.extend(unit_word(*unit));
         }
-        Op::BitOp(op, dest, sources) => {
-            out.extend(["BITOP".into(), ["AND", "OR", "XOR", "NOT"][*op as usize].into(), key(dest)]);
+        Op::Combine(op, dest, sources) => {
+            out.extend([
+                "BITOP".into(),
+                ["AND", "OR", "XOR", "NOT"][*op as usize].into(),
+                key(dest),
+            ]);
             out.extend(sources.iter().map(key));
         }
         Op::BitField(k, fields) => {
             out.extend(["BITFIELD".into(), key(k)]);
             for f in fields {
                 if let Some(o) = f.overflow {
-                    out.extend(["OVERFLOW".into(), ["WRAP", "SAT", "FAIL"][o as usize].into()]);
+                    out.extend([
+                        "OVERFLOW".into(),
+                        ["WRAP", "SAT", "FAIL"][o as usize].into(),
+                    ]);
                 }
                 let kind = format!("{}{}", if f.signed { "i" } else { "u" }, f.bits);
-                out.extend([["GET", "SET", "INCRBY"][f.action as usize].into(), kind, f.offset.to_string()]);
+                out.extend([
+                    ["GET", "SET", "INCRBY"][f.action as usize].into(),
+                    kind,
+                    f.offset.to_string(),
+                ]);
                 if f.action > 0 {
                     out.push(f.value.to_string());
                 }
@@ -136,7 +154,9 @@ fn words(op: &Op) -> Vec<String> {
 type Model = BTreeMap<u8, Vec<u8>>;
 
 fn bit_at(bytes: &[u8], i: u64) -> bool {
-    bytes.get((i / 8) as usize).is_some_and(|b| b & (0x80 >> (i % 8)) != 0)
+    bytes
+        .get((i / 8) as usize)
+        .is_some_and(|b| b & (0x80 >> (i % 8)) != 0)
 }
 
 fn put_bit(bytes: &mut Vec<u8>, i: u64, on: bool) {
@@ -177,7 +197,11 @@ fn fit(sum: i128, signed: bool, bits: u32, overflow: u8) -> Option<i128> {
     match overflow {
         0 => {
             let wrapped = sum.rem_euclid(1i128 << bits);
-            Some(if wrapped > max { wrapped - (1i128 << bits) } else { wrapped })
+            Some(if wrapped > max {
+                wrapped - (1i128 << bits)
+            } else {
+                wrapped
+            })
         }
         1 => Some(sum.clamp(min, max)),
         3 => Some(max),
@@ -186,7 +210,9 @@ fn fit(sum: i128, signed: bool, bits: u32, overflow: u8) -> Option<i128> {
 }
 
 fn field_value(bytes: &[u8], f: &FieldOp) -> i128 {
-    let raw = (0..u64::from(f.bits)).fold(0i128, |v, i| (v << 1) | i128::from(bit_at(bytes, f.offset + i)));
+    let raw = (0..u64::from(f.bits)).fold(0i128, |v, i| {
+        (v << 1) | i128::from(bit_at(bytes, f.offset + i))
+    });
     if f.signed && raw >= 1i128 << (f.bits - 1) {
         raw - (1i128 << f.bits)
     } else {
@@ -206,17 +232,28 @@ fn predict(model: &mut Model, op: &Op) -> Frame {
         }
         Op::GetBit(k, offset) => int(model.get(k).is_some_and(|b| bit_at(b, *offset)).into()),
         Op::BitCount(k, range) => {
-            let Some(bytes) = model.get(k) else { return int(0) };
+            let Some(bytes) = model.get(k) else {
+                return int(0);
+            };
             let bits = match range {
                 Some((start, end, _)) if *start < 0 && *end < 0 && start > end => 0..0,
-                Some((start, end, unit)) => selected(bytes.len(), *start, *end, *unit == Some(true)),
+                Some((start, end, unit)) => {
+                    selected(bytes.len(), *start, *end, *unit == Some(true))
+                }
                 None => 0..bytes.len() as u64 * 8,
             };
             int(bits.filter(|&i| bit_at(bytes, i)).count() as i128)
         }
         Op::BitPos(k, bit, start, end, unit) => {
-            let Some(bytes) = model.get(k) else { return int(if *bit { -1 } else { 0 }) };
-            let bits = selected(bytes.len(), start.unwrap_or(0), end.unwrap_or(-1), *unit == Some(true));
+            let Some(bytes) = model.get(k) else {
+                return int(if *bit { -1 } else { 0 });
+            };
+            let bits = selected(
+                bytes.len(),
+                start.unwrap_or(0),
+                end.unwrap_or(-1),
+                *unit == Some(true),
+            );
             let padded = !*bit && end.is_none() && !bits.is_empty();
             let past = bits.end;
             match bits.clone().find(|&i| bit_at(bytes, i) == *bit) {
@@ -225,8 +262,11 @@ fn predict(model: &mut Model, op: &Op) -> Frame {
                 None => int(-1),
             }
         }
-        Op::BitOp(op, dest, sources) => {
-            let inputs: Vec<Vec<u8>> = sources.iter().map(|s| model.get(s).cloned().unwrap_or_default()).collect();
+        Op::Combine(op, dest, sources) => {
+            let inputs: Vec<Vec<u8>> = sources
+                .iter()
+                .map(|s| model.get(s).cloned().unwrap_or_default())
+                .collect();
             let len = inputs.iter().map(Vec::len).max().unwrap_or(0);
             let result: Vec<u8> = (0..len)
                 .map(|i| {
@@ -268,11 +308,19 @@ fn predict(model: &mut Model, op: &Op) -> Frame {
                 // (max - value overflows an i64) counts as too large.
                 let quirk = f.action == 1 && f.signed && f.bits < 64;
                 let too_far = quirk && ((1i128 << (f.bits - 1)) - 1 - sum) > i128::from(i64::MAX);
-                let overflow = if too_far && overflow == 1 { 3 } else { overflow };
+                let overflow = if too_far && overflow == 1 {
+                    3
+                } else {
+                    overflow
+                };
                 match fit(sum, f.signed, f.bits, overflow) {
                     Some(new) => {
                         for i in 0..u64::from(f.bits) {
-                            put_bit(&mut bytes, f.offset + i, (new >> (f.bits as u64 - 1 - i)) & 1 == 1);
+                            put_bit(
+                                &mut bytes,
+                                f.offset + i,
+                                (new >> (f.bits as u64 - 1 - i)) & 1 == 1,
+                            );
                         }
                         replies.push(int(if reply_new { new } else { old }));
                     }
@@ -280,7 +328,10 @@ fn predict(model: &mut Model, op: &Op) -> Frame {
                 }
             }
             if writes {
-                let highest = fields.iter().filter(|f| f.action > 0).map(|f| f.offset + u64::from(f.bits));
+                let highest = fields
+                    .iter()
+                    .filter(|f| f.action > 0)
+                    .map(|f| f.offset + u64::from(f.bits));
                 let len = highest.max().unwrap_or(0).div_ceil(8) as usize;
                 if bytes.len() < len {
                     bytes.resize(len, 0);
@@ -308,7 +359,9 @@ fn run(ops: &[Op]) -> Result<(), String> {
     }
     for k in 0..KEYS {
         let got = server.run(now, &["GET", &format!("b{k}")]);
-        let want = model.get(&k).map_or(Frame::Null, |b| Frame::bulk(b.clone()));
+        let want = model
+            .get(&k)
+            .map_or(Frame::Null, |b| Frame::bulk(b.clone()));
         if got != want {
             return Err(format!("b{k}: {got:?} != {want:?}"));
         }
@@ -327,13 +380,18 @@ fn bitmaps_match_a_bit_by_bit_model() {
             }
         }
     }
-    QuickCheck::new().tests(300).quickcheck(prop as fn(Vec<Op>) -> bool);
+    QuickCheck::new()
+        .tests(300)
+        .quickcheck(prop as fn(Vec<Op>) -> bool);
 }
 
 #[test]
 fn bit_offsets_are_limited_by_proto_max_bulk_len() {
     let max = 512 * 1024 * 1024;
-    assert_eq!(super::bit_offset(b"4294967295", None, max), Ok(4_294_967_295));
+    assert_eq!(
+        super::bit_offset(b"4294967295", None, max),
+        Ok(4_294_967_295)
+    );
     assert!(super::bit_offset(b"4294967296", None, max).is_err());
     assert!(super::bit_offset(b"-1", None, max).is_err());
     assert_eq!(super::bit_offset(b"#3", Some(8), max), Ok(24));

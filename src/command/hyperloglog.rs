@@ -173,10 +173,16 @@ fn pfdebug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let values = registers.into_iter().map(|r| Frame::Integer(r.into()));
             Ok(Frame::Array(values.collect()))
         } else if is("decode") {
-            let text = hll.decode_sparse().ok_or_else(|| err("ERR HLL encoding is not sparse"))?;
+            let text = hll
+                .decode_sparse()
+                .ok_or_else(|| err("ERR HLL encoding is not sparse"))?;
             Ok(Frame::bulk(text))
         } else if is("encoding") {
-            Ok(Frame::simple(if hll.is_sparse() { "sparse" } else { "dense" }))
+            Ok(Frame::simple(if hll.is_sparse() {
+                "sparse"
+            } else {
+                "dense"
+            }))
         } else {
             Err(err(format!(
                 "ERR Unknown PFDEBUG subcommand '{}'",

@@ -243,7 +243,10 @@ const BITS_SESSION: &[&[&str]] = &[
     &["BITOP", "AND", "d", "s", "b"],
     &["BITOP", "NOT", "d", "s", "b"],
     &["BITOP", "NAND", "d", "s"],
-    &["BITFIELD", "f", "SET", "i8", "#1", "-1", "INCRBY", "u4", "0", "17", "OVERFLOW", "FAIL", "INCRBY", "u4", "0", "16"],
+    &[
+        "BITFIELD", "f", "SET", "i8", "#1", "-1", "INCRBY", "u4", "0", "17", "OVERFLOW", "FAIL",
+        "INCRBY", "u4", "0", "16",
+    ],
     &["BITFIELD", "f", "GET", "u64", "0"],
     &["BITFIELD", "f", "OVERFLOW", "UP"],
     &["BITFIELD_RO", "f", "SET", "u8", "0", "1"],

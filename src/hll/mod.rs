@@ -136,12 +136,7 @@ impl Hll {
     /// Raises register `index` to `count` if that is higher. A sparse HLL
     /// turns dense when the value does not fit a sparse opcode or the
     /// value would grow beyond `sparse_max_bytes`.
-    pub fn set(
-        &mut self,
-        index: usize,
-        count: u8,
-        sparse_max_bytes: u64,
-    ) -> Result<bool, Corrupt> {
+    pub fn set(&mut self, index: usize, count: u8, sparse_max_bytes: u64) -> Result<bool, Corrupt> {
         if self.is_sparse() {
             match sparse::set(&mut self.bytes, index, count, sparse_max_bytes)? {
                 sparse::Set::Done(changed) => return Ok(changed),
@@ -213,8 +208,11 @@ impl Hll {
 
     /// Every register's value (PFDEBUG GETREG; dense only).
     pub fn dense_registers(&self) -> Option<Vec<u8>> {
-        (!self.is_sparse())
-            .then(|| (0..REGISTERS).map(|i| dense_read(self.registers(), i)).collect())
+        (!self.is_sparse()).then(|| {
+            (0..REGISTERS)
+                .map(|i| dense_read(self.registers(), i))
+                .collect()
+        })
     }
 
     /// The sparse opcodes as PFDEBUG DECODE prints them (`z:` ZERO,
@@ -373,7 +371,9 @@ pub fn self_test() -> Result<(), String> {
         }
     }
     let (mut sparse, mut dense) = (Hll::new(), Hll::new());
-    dense.to_dense().map_err(|_| "TESTFAILED dense conversion".to_string())?;
+    dense
+        .to_dense()
+        .map_err(|_| "TESTFAILED dense conversion".to_string())?;
     for i in 1..=20_000u64 {
         let element = next().to_le_bytes();
         let failed = |_| format!("TESTFAILED corrupt HLL after {i} additions");

@@ -163,10 +163,7 @@ fn merge_neighbours(hll: &mut Vec<u8>, mut at: usize) {
 
 /// Calls `run(first, len, value)` for each opcode of `ops` (value 0 for
 /// the zero runs). The runs must cover exactly the 16384 registers.
-pub fn for_each_run(
-    ops: &[u8],
-    mut run: impl FnMut(usize, usize, u8),
-) -> Result<(), Corrupt> {
+pub fn for_each_run(ops: &[u8], mut run: impl FnMut(usize, usize, u8)) -> Result<(), Corrupt> {
     let (mut at, mut first) = (0, 0);
     while at < ops.len() {
         let op = op_at(ops, at)?;

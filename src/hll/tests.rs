@@ -31,13 +31,18 @@ fn a_new_hll_is_one_xzero_run_like_redis() {
 fn adding_a_b_c_gives_redis_bytes_and_cache() {
     let mut hll = hll_of([b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
     let mut expected = header(SPARSE, [0, 0, 0, 0, 0, 0, 0, 0x80]);
-    expected.extend_from_slice(&[0x60, 0xf3, 0x80, 0x50, 0xb1, 0x84, 0x4b, 0xfb, 0x80, 0x42, 0x5a]);
+    expected.extend_from_slice(&[
+        0x60, 0xf3, 0x80, 0x50, 0xb1, 0x84, 0x4b, 0xfb, 0x80, 0x42, 0x5a,
+    ]);
     assert_eq!(hll.as_bytes(), &expected[..]);
     assert_eq!(hll.cached_count(), None);
     assert_eq!(hll.count(), Ok((3, true)));
     assert_eq!(hll.cached_count(), Some(3));
     assert_eq!(hll.count(), Ok((3, false)));
-    assert_eq!(hll.decode_sparse().as_deref(), Some("Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603"));
+    assert_eq!(
+        hll.decode_sparse().as_deref(),
+        Some("Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603")
+    );
 }
 
 #[test]
@@ -149,13 +154,17 @@ fn the_estimate_is_within_three_standard_errors() {
     let mut added = 0;
     for checkpoint in checkpoints {
         while added < checkpoint {
-            hll.add(format!("element:{added}").as_bytes(), MAX).expect("valid");
+            hll.add(format!("element:{added}").as_bytes(), MAX)
+                .expect("valid");
             added += 1;
         }
         hll.invalidate_cache();
         let (count, _) = hll.count().expect("valid");
         let error = (count as f64 - checkpoint as f64).abs() / checkpoint as f64;
-        assert!(error < 3.0 * 0.0081, "{count} for {checkpoint}: error {error}");
+        assert!(
+            error < 3.0 * 0.0081,
+            "{count} for {checkpoint}: error {error}"
+        );
     }
 }
 
