@@ -17,7 +17,8 @@ use bytes::Bytes;
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
     Command::new("bitfield", -2, &["write", "denyoom"], (1, 1, 1), "bitmap", "Performs arbitrary bitfield integer operations on strings.", bitfield)
-        .with_key_specs(&[KeySpec::range(&["RW", "access", "update", "variable_flags"], 1, 0)]),
+        .with_key_specs(&[KeySpec::range(&["RW", "access", "update", "variable_flags"], 1, 0)
+            .with_notes("This command allows both access and modification of the key")]),
     Command::new("bitfield_ro", -2, &["readonly", "fast"], (1, 1, 1), "bitmap", "Performs arbitrary read-only bitfield integer operations on strings.", bitfield_ro)
         .with_key_specs(&[KeySpec::range(&["RO", "access"], 1, 0)]),
 ];

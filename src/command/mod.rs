@@ -84,6 +84,8 @@ pub struct KeySpec {
     pub flags: &'static [&'static str],
     pub index: i32,
     pub find: FindKeys,
+    /// Redis' `notes` for the spec ("" for none).
+    pub notes: &'static str,
 }
 
 impl KeySpec {
@@ -98,7 +100,13 @@ impl KeySpec {
                 step: 1,
                 limit: 0,
             },
+            notes: "",
         }
+    }
+
+    /// The same spec with Redis' notes.
+    pub const fn with_notes(self, notes: &'static str) -> KeySpec {
+        KeySpec { notes, ..self }
     }
 }
 
