@@ -179,3 +179,139 @@ fn bit_writes_in_a_pipeline_see_each_other() {
     }
     assert_eq!(c.reply(), int(16));
 }
+
+/// A deterministic stream of random bit commands (valid and not), each
+/// sent to Redstone and to a real redis-server: the replies and, at the
+/// end, every key's bytes must be the same.
+#[test]
+fn random_bit_commands_reply_like_redis_server() {
+    let Some(real) = common::real_redis::RealRedis::start() else {
+        eprintln!("redis-server is not installed: skipping the cross-check");
+        return;
+    };
+    let mut theirs = real.client();
+    let server = common::Server::start(&[]);
+    let mut ours = server.client();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let keys = ["k0", "k1", "k2", "list"];
+    for (con, name) in [(&mut ours, "ours"), (&mut theirs, "theirs")] {
+        let pushed: Result<i64, _> = redis::cmd("RPUSH").arg("list").arg("x").query(con);
+        assert_eq!(pushed.ok(), Some(1), "{name}");
+    }
+    for step in 0..3000 {
+        let command = random_bit_command(&mut next, &keys);
+        let reply = |con: &mut redis::Connection| {
+            let mut cmd = redis::cmd(&command[0]);
+            for arg in &command[1..] {
+                cmd.arg(arg.as_bytes());
+            }
+            format!("{:?}", cmd.query::<redis::Value>(con))
+        };
+        assert_eq!(
+            reply(&mut ours),
+            reply(&mut theirs),
+            "step {step}: {command:?}"
+        );
+    }
+    for key in keys {
+        let get = |con: &mut redis::Connection| {
+            format!(
+                "{:?}",
+                redis::cmd("GET").arg(key).query::<redis::Value>(con)
+            )
+        };
+        assert_eq!(get(&mut ours), get(&mut theirs), "{key}");
+    }
+}
+
+fn random_bit_command(next: &mut impl FnMut(u64) -> u64, keys: &[&str]) -> Vec<String> {
+    let mut pick = |options: &[&str]| options[next(options.len() as u64) as usize].to_string();
+    let key = pick(keys);
+    let small = |next: &mut dyn FnMut(u64) -> u64| (next(25) as i64 - 12).to_string();
+    let unit = ["BIT", "BYTE", "bit", "WORD"];
+    let mut words = match next(9) {
+        0 | 1 => {
+            let bit = if next(20) == 0 {
+                "2".into()
+            } else {
+                next(2).to_string()
+            };
+            vec!["SETBIT".into(), key, next(70).to_string(), bit]
+        }
+        2 => vec!["GETBIT".into(), key, next(80).to_string()],
+        3 => vec!["BITCOUNT".into(), key],
+        4 => vec!["BITPOS".into(), key, next(3).to_string()],
+        5 => {
+            let op = ["AND", "OR", "XOR", "NOT", "NAND"][next(5) as usize].to_string();
+            let mut words = vec!["BITOP".into(), op, keys[next(3) as usize].to_string()];
+            for _ in 0..=next(3) {
+                words.push(keys[next(keys.len() as u64) as usize].to_string());
+            }
+            words
+        }
+        6 => vec![
+            "SET".into(),
+            key,
+            ["", "a", "foobar", "\u{7f}\u{1}", "12"][next(5) as usize].into(),
+        ],
+        _ => {
+            let name = if next(4) == 0 {
+                "BITFIELD_RO"
+            } else {
+                "BITFIELD"
+            };
+            let mut words = vec![name.to_string(), key];
+            for _ in 0..next(4) {
+                if next(4) == 0 {
+                    words.extend([
+                        "OVERFLOW".into(),
+                        ["WRAP", "SAT", "FAIL", "NONE"][next(4) as usize].into(),
+                    ]);
+                }
+                let action = ["GET", "SET", "INCRBY"][next(3) as usize];
+                let signed = next(2) == 0;
+                let bits = next(if signed { 66 } else { 65 });
+                let kind = format!("{}{bits}", if signed { "i" } else { "u" });
+                let offset = if next(3) == 0 {
+                    format!("#{}", next(6))
+                } else {
+                    next(60).to_string()
+                };
+                words.extend([action.to_string(), kind, offset]);
+                if action != "GET" {
+                    let values = [
+                        "-1",
+                        "0",
+                        "1",
+                        "127",
+                        "300",
+                        "-9223372036854775808",
+                        "9223372036854775807",
+                    ];
+                    let value = if next(2) == 0 {
+                        values[next(7) as usize].to_string()
+                    } else {
+                        small(next)
+                    };
+                    words.push(value);
+                }
+            }
+            words
+        }
+    };
+    if matches!(words[0].as_str(), "BITCOUNT" | "BITPOS") {
+        for _ in 0..next(4) {
+            words.push(small(next));
+        }
+        if next(3) == 0 {
+            words.push(unit[next(4) as usize].to_string());
+        }
+    }
+    words
+}

@@ -5,65 +5,10 @@
 mod common;
 mod resp;
 
+use common::real_redis::RealRedis;
 use resp::{error, int, start, Raw, OK};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
-
-/// A redis-server on a Unix socket in a temporary directory, killed on drop.
-struct RealRedis {
-    child: Child,
-    socket: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl RealRedis {
-    /// None when redis-server is not installed.
-    fn start() -> Option<RealRedis> {
-        let dir = tempfile::tempdir().ok()?;
-        let socket = dir.path().join("redis.sock");
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                "0",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--unixsocket",
-            ])
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(RealRedis {
-            child,
-            socket,
-            _dir: dir,
-        })
-    }
-
-    fn client(&self) -> redis::Connection {
-        let url = format!("redis+unix://{}", self.socket.display());
-        redis::Client::open(url)
-            .expect("client")
-            .get_connection()
-            .expect("connect to redis-server")
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn query<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&[u8]]) -> T {
     let mut cmd = redis::cmd(std::str::from_utf8(args[0]).expect("ascii"));
