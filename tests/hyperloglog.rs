@@ -158,3 +158,42 @@ fn compare(c: &mut Raw, redis: &mut redis::Connection, key: &str, added: u64) {
     expected.extend_from_slice(b"\r\n");
     assert!(ours == expected, "{key} differs after {added} elements");
 }
+
+/// With a small `hll-sparse-max-bytes` on both servers, the promotion to
+/// dense happens at the same addition, with the same bytes before and
+/// after; PFMERGE into a sparse destination of a dense source matches too.
+#[test]
+fn the_sparse_limit_promotes_like_redis_server() {
+    let Some(real) = RealRedis::start() else {
+        eprintln!("redis-server is not installed: skipping the cross-check");
+        return;
+    };
+    let mut redis = real.client();
+    let (_server, mut c) = start();
+    let _: () = query(
+        &mut redis,
+        &[b"CONFIG", b"SET", b"hll-sparse-max-bytes", b"120"],
+    );
+    assert_eq!(c.line("CONFIG SET hll-sparse-max-bytes 120"), OK);
+    for i in 0..80u64 {
+        let element = format!("e{i}");
+        let args: [&[u8]; 3] = [b"PFADD", b"small", element.as_bytes()];
+        let ours = c.int(&args);
+        let theirs: i64 = query(&mut redis, &args);
+        assert_eq!(ours, theirs, "PFADD e{i}");
+        compare(&mut c, &mut redis, "small", i + 1);
+    }
+    assert_eq!(c.line("PFDEBUG ENCODING small"), "+dense\r\n");
+    for args in [
+        &[&b"PFADD"[..], b"sparse", b"x", b"y"][..],
+        &[b"PFMERGE", b"sparse", b"small"],
+        &[b"PFMERGE", b"fresh", b"sparse", b"missing"],
+    ] {
+        let ours = c.cmd(args);
+        let theirs: redis::Value = query(&mut redis, args);
+        assert!(ours.starts_with(['+', ':']), "{ours}");
+        assert_ne!(theirs, redis::Value::Nil);
+    }
+    compare(&mut c, &mut redis, "sparse", 82);
+    compare(&mut c, &mut redis, "fresh", 82);
+}
