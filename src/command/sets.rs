@@ -11,7 +11,7 @@
 //! for good (`Meta::encoding` = `ENCODING_HASHTABLE`).
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
-use super::{member_scan, Command, Ctx, FindKeys, KeySpec};
+use super::{member_scan, Command, Ctx, KeySpec};
 use crate::config::EncodingLimits;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
@@ -43,15 +43,7 @@ pub const COMMANDS: &[Command] = &[
 /// A key spec that finds keys from argument `index` to `lastkey` (0: just
 /// that one; -1: the last argument), as Redis 7.0 declares them.
 const fn key(flags: &'static [&'static str], index: i32, lastkey: i32) -> KeySpec {
-    KeySpec {
-        flags,
-        index,
-        find: FindKeys::Range {
-            lastkey,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, index, lastkey)
 }
 
 const ORDER: &[&str] = &["nondeterministic_output_order"];

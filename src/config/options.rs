@@ -158,6 +158,7 @@ pub(super) static OPTIONS: &[OptionDef] = &[
         .with_alias("zset-max-ziplist-value"),
     // Like Redis: any 0..=INT_MAX is accepted, then clamped to 1..=500.
     int("hz", 0, 0, INT_MAX, |c| c.hz.into(), |c, v| c.hz = v.clamp(1, 500) as u32),
+    memory("hll-sparse-max-bytes", 0, 0, |c| c.hll_sparse_max_bytes, |c, v| c.hll_sparse_max_bytes = v),
 
     boolean("cluster-enabled", IMMUTABLE, |c| c.cluster.enabled, |c, v| c.cluster.enabled = v),
     string("cluster-config-file", IMMUTABLE, check_cluster_config_file,

@@ -76,6 +76,7 @@ zset-max-ziplist-value 32
 list-max-ziplist-size 5
 list-compress-depth 2
 hz 100
+hll-sparse-max-bytes 1kb
 cluster-enabled yes
 cluster-config-file nodes-7000.conf
 cluster-node-timeout 5000
@@ -134,6 +135,7 @@ fn non_default() -> Config {
         storage_write_buffer_size: 16 * 1024 * 1024,
         storage_max_journal_size: 256 * 1024 * 1024,
         hz: 100,
+        hll_sparse_max_bytes: 1024,
         config_file: None,
         compat: CompatOptions {
             daemonize: true,
@@ -214,6 +216,7 @@ fn defaults() {
         ("zset-max-listpack-value", "64"),
         ("zset-max-ziplist-value", "64"),
         ("hz", "10"),
+        ("hll-sparse-max-bytes", "3000"),
         ("cluster-enabled", "no"),
         ("cluster-config-file", "nodes.conf"),
         ("cluster-node-timeout", "15000"),
