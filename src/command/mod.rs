@@ -17,8 +17,10 @@ pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod lcs;
 pub mod lists;
 mod member_scan;
+pub mod memory;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -261,6 +263,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
     [
         connection::COMMANDS,
         strings::COMMANDS,
+        lcs::COMMANDS,
         bitmaps::COMMANDS,
         bitfield::COMMANDS,
         hyperloglog::COMMANDS,
@@ -270,6 +273,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         keys::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
+        memory::COMMANDS,
         cluster::COMMANDS,
         pubsub::COMMANDS,
         transactions::COMMANDS,
