@@ -110,6 +110,51 @@ fn info_accepts_several_sections_case_insensitively() {
 }
 
 #[test]
+fn info_commandstats_counts_calls_failures_and_rejections() {
+    let server = Server::start(&["--requirepass", "pw"]);
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.line("GET k"), error("NOAUTH Authentication required."));
+    assert_eq!(c.line("AUTH pw"), OK);
+    c.line("SET k v");
+    c.line("GET k");
+    c.line("LPUSH k x");
+    let info = text(&c.line("INFO commandstats"));
+    assert!(info.starts_with("# Commandstats\r\n"), "{info}");
+    let get = info_field(&info, "cmdstat_get").unwrap();
+    assert!(get.starts_with("calls=1,usec="), "{get}");
+    assert!(get.ends_with(",rejected_calls=1,failed_calls=0"), "{get}");
+    let lpush = info_field(&info, "cmdstat_lpush").unwrap();
+    assert!(
+        lpush.ends_with(",rejected_calls=0,failed_calls=1"),
+        "{lpush}"
+    );
+}
+
+#[test]
+fn info_all_adds_commandstats_to_the_default_sections() {
+    let (_server, mut c) = start();
+    c.line("CONFIG GET hz");
+    for all in ["INFO all", "INFO everything"] {
+        let info = text(&c.line(all));
+        assert!(info.contains("# Server\r\n") && info.contains("# Commandstats\r\n"));
+        assert!(info.contains("cmdstat_config|get:calls=1,"), "{info}");
+    }
+    for default in ["INFO", "INFO default"] {
+        assert!(!text(&c.line(default)).contains("Commandstats"));
+    }
+}
+
+#[test]
+fn config_resetstat_clears_commandstats() {
+    let (_server, mut c) = start();
+    c.line("PING");
+    assert_eq!(c.line("CONFIG RESETSTAT"), OK);
+    let info = text(&c.line("INFO commandstats"));
+    assert!(!info.contains("cmdstat_ping"), "{info}");
+    assert!(info.contains("cmdstat_config|resetstat:calls=1,"), "{info}");
+}
+
+#[test]
 fn info_counts_commands_and_clients() {
     let (server, mut c) = start();
     let before: u64 = info_field(&text(&c.line("INFO stats")), "total_commands_processed")

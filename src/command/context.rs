@@ -27,6 +27,8 @@ pub struct Stats {
     pub total_net_input_bytes: AtomicU64,
     pub total_net_output_bytes: AtomicU64,
     pub total_error_replies: AtomicU64,
+    /// `INFO commandstats`.
+    pub commands: super::command_stats::CommandStats,
 }
 
 impl Stats {
@@ -47,6 +49,7 @@ impl Stats {
         ] {
             counter.store(0, Ordering::Relaxed);
         }
+        self.commands.reset();
     }
 }
 

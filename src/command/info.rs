@@ -23,32 +23,41 @@ pub fn unix_micros() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-/// Renders the requested sections (all default ones when none are named).
+/// Renders the requested sections: the default ones when none are named
+/// (or `default`), those plus `commandstats` for `all` and `everything`.
 pub fn render(ctx: &Ctx, requested: &[String]) -> String {
-    let everything = requested.is_empty()
-        || requested
-            .iter()
-            .any(|s| s == "all" || s == "everything" || s == "default");
+    let asked = |name: &str| requested.iter().any(|s| s == name);
+    let all = asked("all") || asked("everything");
+    let defaults = requested.is_empty() || all || asked("default");
     let mut out = String::new();
     for &section in DEFAULT_SECTIONS {
-        if !everything && !requested.iter().any(|s| s == section) {
+        if !defaults && !asked(section) {
             continue;
         }
-        if !out.is_empty() {
-            out.push_str("\r\n");
-        }
-        let title = format!("{}{}", section[..1].to_ascii_uppercase(), &section[1..]);
-        let title = if section == "cpu" {
-            "CPU".to_string()
-        } else {
-            title
+        let title = match section {
+            "cpu" => "CPU".to_string(),
+            _ => format!("{}{}", section[..1].to_ascii_uppercase(), &section[1..]),
         };
-        let _ = write!(out, "# {title}\r\n");
-        for (name, value) in fields(ctx, section) {
-            let _ = write!(out, "{name}:{value}\r\n");
-        }
+        let lines = fields(ctx, section)
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value));
+        write_section(&mut out, &title, lines);
+    }
+    if all || asked("commandstats") {
+        let lines = ctx.shared.stats.commands.lines();
+        write_section(&mut out, "Commandstats", lines.into_iter());
     }
     out
+}
+
+fn write_section(out: &mut String, title: &str, lines: impl Iterator<Item = (String, String)>) {
+    if !out.is_empty() {
+        out.push_str("\r\n");
+    }
+    let _ = write!(out, "# {title}\r\n");
+    for (name, value) in lines {
+        let _ = write!(out, "{name}:{value}\r\n");
+    }
 }
 
 fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {

@@ -9,6 +9,7 @@ pub mod args;
 pub mod bitfield;
 pub mod bitmaps;
 pub mod cluster;
+pub mod command_stats;
 pub mod connection;
 pub mod context;
 pub mod decimal;
@@ -387,20 +388,32 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
         Err(reply) => return transactions::reject(ctx, reply),
     };
     ctx.client.current = Some(resolved);
-    let command = resolved.command;
-    if !ctx.client.authenticated && !command.has_flag("no_auth") {
-        return transactions::reject(ctx, err("NOAUTH Authentication required."));
-    }
-    if let Err(redirect) = cluster::route(ctx, resolved, args) {
-        return transactions::reject(ctx, redirect);
-    }
-    if let Err(refusal) = pubsub::check_subscribed_mode(ctx, resolved) {
+    if let Err(refusal) = admit(ctx, resolved, args) {
+        ctx.shared.stats.commands.record_rejected(resolved);
         return transactions::reject(ctx, refusal);
     }
     if let Some(queued) = transactions::queue(ctx, resolved, args) {
         return queued;
     }
-    (command.handler)(ctx, args).unwrap_or_else(|reply| reply)
+    let started = std::time::Instant::now();
+    let reply = (resolved.command.handler)(ctx, args).unwrap_or_else(|reply| reply);
+    let usec = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let failed = matches!(reply, Frame::Error(_));
+    ctx.shared
+        .stats
+        .commands
+        .record_call(resolved, usec, failed);
+    reply
+}
+
+/// The refusals a known command can meet before it runs: authentication,
+/// cluster routing, the RESP2 subscribed mode.
+fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame> {
+    if !ctx.client.authenticated && !resolved.command.has_flag("no_auth") {
+        return Err(err("NOAUTH Authentication required."));
+    }
+    cluster::route(ctx, resolved, args)?;
+    pubsub::check_subscribed_mode(ctx, resolved)
 }
 
 /// Turns a storage failure into the error reply the client sees.
