@@ -131,6 +131,19 @@ fn info_commandstats_counts_calls_failures_and_rejections() {
 }
 
 #[test]
+fn info_commandstats_counts_a_wrong_arity_as_rejected() {
+    let (_server, mut c) = start();
+    assert_eq!(c.line("GET"), arity("get"));
+    assert_eq!(c.line("CONFIG GET"), arity("config|get"));
+    let info = text(&c.line("INFO commandstats"));
+    for name in ["cmdstat_get", "cmdstat_config|get"] {
+        let line = info_field(&info, name).unwrap();
+        assert!(line.starts_with("calls=0,usec=0,"), "{line}");
+        assert!(line.ends_with(",rejected_calls=1,failed_calls=0"), "{line}");
+    }
+}
+
+#[test]
 fn info_all_adds_commandstats_to_the_default_sections() {
     let (_server, mut c) = start();
     c.line("CONFIG GET hz");

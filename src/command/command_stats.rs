@@ -1,14 +1,14 @@
 //! Per-command counters for `INFO commandstats`: calls, time spent, calls
-//! refused before running (`rejected_calls`: NOAUTH, a cluster redirect,
-//! the subscribed mode) and calls that ran and answered an error
+//! refused before running (`rejected_calls`: a wrong arity, NOAUTH, a
+//! cluster redirect, the subscribed mode) and calls that ran and answered an error
 //! (`failed_calls`), as Redis keeps them. Commands queued by MULTI count
 //! when EXEC runs them.
 //!
 //! One slot of atomics per table row (subcommands have their own, named
 //! `config|get`), laid out once from the command table, so recording is a
 //! lookup in an immutable map and a few relaxed additions: no lock on the
-//! path every command takes. Requests refused for an unknown command or a
-//! wrong arity are not counted (Redis counts the latter as rejected).
+//! path every command takes. A wrong arity counts as rejected too, as in
+//! Redis; an unknown command has no row to count in.
 
 use super::{table, Resolved};
 use std::collections::HashMap;

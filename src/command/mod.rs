@@ -327,6 +327,16 @@ impl Resolved {
 /// Resolves `args` to the command (or subcommand) that will run, or the
 /// error reply Redis gives for an unknown command, subcommand or arity.
 pub fn resolve(args: &[Bytes]) -> Result<Resolved, Frame> {
+    let resolved = resolve_name(args)?;
+    if !resolved.command.arity_ok(args.len()) {
+        return Err(wrong_arity(&resolved.full_name()));
+    }
+    Ok(resolved)
+}
+
+/// The command (or subcommand) `args` names, whatever its arity, or the
+/// error reply for an unknown command or subcommand.
+fn resolve_name(args: &[Bytes]) -> Result<Resolved, Frame> {
     let Some(command) = args.first().and_then(|name| lookup(name)) else {
         return Err(unknown_command(args));
     };
@@ -348,9 +358,6 @@ pub fn resolve(args: &[Bytes]) -> Result<Resolved, Frame> {
             parent: Some(command),
         }
     };
-    if !resolved.command.arity_ok(args.len()) {
-        return Err(wrong_arity(&resolved.full_name()));
-    }
     Ok(resolved)
 }
 
@@ -383,10 +390,15 @@ pub fn wrong_arity(full_name: &str) -> Frame {
 
 /// Runs one client request and returns its reply.
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
-    let resolved = match resolve(args) {
+    let resolved = match resolve_name(args) {
         Ok(resolved) => resolved,
         Err(reply) => return transactions::reject(ctx, reply),
     };
+    if !resolved.command.arity_ok(args.len()) {
+        // A known command refused for its arity counts as rejected, as in Redis.
+        ctx.shared.stats.commands.record_rejected(resolved);
+        return transactions::reject(ctx, wrong_arity(&resolved.full_name()));
+    }
     ctx.client.current = Some(resolved);
     if let Err(refusal) = admit(ctx, resolved, args) {
         ctx.shared.stats.commands.record_rejected(resolved);
