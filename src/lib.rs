@@ -8,6 +8,7 @@ pub mod engine;
 pub mod glob;
 pub mod keyspace;
 pub mod log;
+pub mod notify;
 pub mod pubsub;
 pub mod resp;
 pub mod sds;

@@ -10,9 +10,11 @@
 use super::args::{
     err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_SYNTAX,
 };
+use super::notify::Written;
 use super::{member_scan, Command, Ctx};
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::notify::Class;
 use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
 
@@ -99,17 +101,13 @@ impl HashWrite {
         self.meta.set_size(self.meta.size().saturating_sub(1));
         Ok(true)
     }
+}
 
-    /// Writes the metadata back; an empty hash is deleted.
-    fn finish(self, txn: &mut Txn, db: usize, key: &[u8]) -> Result<(), Frame> {
-        if self.meta.size() == 0 {
-            if self.existed {
-                txn.delete(db, key)?;
-            }
-        } else {
-            txn.put(db, key, self.meta)?;
-        }
-        Ok(())
+impl Written for HashWrite {
+    const CLASS: Class = Class::Hash;
+
+    fn into_meta(self) -> (Meta, bool) {
+        (self.meta, self.existed)
     }
 }
 
@@ -127,7 +125,7 @@ fn set_fields(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, Frame> {
         for pair in args[2..].chunks_exact(2) {
             added += i64::from(hash.set(txn, &pair[0], pair[1].clone())?);
         }
-        hash.finish(txn, db, &args[1])?;
+        hash.finish(txn, db, &args[1], "hset")?;
         Ok(added)
     })
 }
@@ -150,7 +148,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Ok(Frame::Integer(0));
         }
         hash.set(txn, &args[2], args[3].clone())?;
-        hash.finish(txn, db, &args[1])?;
+        hash.finish(txn, db, &args[1], "hset")?;
         Ok(Frame::Integer(1))
     })
 }
@@ -166,7 +164,7 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             removed += i64::from(hash.delete(txn, field)?);
         }
         if removed > 0 {
-            hash.finish(txn, db, &args[1])?;
+            hash.finish(txn, db, &args[1], "hdel")?;
         }
         Ok(Frame::Integer(removed))
     })
@@ -269,7 +267,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .checked_add(delta)
             .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
         hash.set(txn, &args[2], Bytes::from(new.to_string()))?;
-        hash.finish(txn, db, &args[1])?;
+        hash.finish(txn, db, &args[1], "hincrby")?;
         Ok(Frame::Integer(new))
     })
 }
@@ -296,7 +294,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             super::decimal::exact_sum(current_text, &args[3]).unwrap_or_else(|| format_float(new));
         let text = Bytes::from(text);
         hash.set(txn, &args[2], text.clone())?;
-        hash.finish(txn, db, &args[1])?;
+        hash.finish(txn, db, &args[1], "hincrbyfloat")?;
         Ok(Frame::Bulk(text))
     })
 }

@@ -20,8 +20,10 @@
 //! (the `listpack` encoding of small lists came with Redis 7.2), and so do we.
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
+use super::notify::Written;
 use super::{wrong_arity, Command, Ctx, FindKeys, KeySpec};
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::notify::Class;
 use crate::resp::Frame;
 use crate::sds::string2ll;
 use bytes::Bytes;
@@ -391,19 +393,34 @@ impl ListWrite {
             txn.member_delete(&self.members, &sub(index));
         }
     }
+}
 
-    /// Writes the metadata back; an empty list is deleted (its remaining
-    /// members, if any, left to the sweeper).
-    fn finish(mut self, txn: &mut Txn, db: usize, key: &[u8]) -> Result<(), Frame> {
-        if self.len() == 0 {
-            if self.existed {
-                txn.delete(db, key)?;
-            }
-        } else {
-            self.meta.set_list_bounds(self.head, self.tail);
-            txn.put(db, key, self.meta)?;
-        }
-        Ok(())
+/// `finish` deletes an emptied list in O(1), leaving its remaining members
+/// (if any) to the sweeper.
+impl Written for ListWrite {
+    const CLASS: Class = Class::List;
+
+    fn into_meta(mut self) -> (Meta, bool) {
+        self.meta.set_list_bounds(self.head, self.tail);
+        (self.meta, self.existed)
+    }
+}
+
+/// The event of a push to the left or the right end.
+fn push_event(left: bool) -> &'static str {
+    if left {
+        "lpush"
+    } else {
+        "rpush"
+    }
+}
+
+/// The event of a pop from the left or the right end.
+fn pop_event(left: bool) -> &'static str {
+    if left {
+        "lpop"
+    } else {
+        "rpop"
     }
 }
 
@@ -421,7 +438,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], left: bool, only_existing: bool) -> CmdRe
             list.push(txn, left, value.clone());
         }
         let len = list.len();
-        list.finish(txn, db, &args[1])?;
+        list.finish(txn, db, &args[1], push_event(left))?;
         Ok(Frame::Integer(len as i64))
     })
 }
@@ -463,7 +480,7 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
         };
         let items = list.pop(txn, left, count.unwrap_or(1))?;
         if !items.is_empty() {
-            list.finish(txn, db, &args[1])?;
+            list.finish(txn, db, &args[1], pop_event(left))?;
         }
         Ok(match count {
             None => items.into_iter().next().map_or(Frame::Null, Frame::Bulk),
@@ -529,6 +546,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(err("ERR index out of range"));
         };
         list.put(txn, position, args[3].clone());
+        txn.notify(db, Class::List, "lset", &args[1]);
         Ok(Frame::ok())
     })
 }
@@ -551,7 +569,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         list.insert(txn, &all, pivot + usize::from(after), args[4].clone());
         let len = list.len();
-        list.finish(txn, db, &args[1])?;
+        list.finish(txn, db, &args[1], "linsert")?;
         Ok(Frame::Integer(len as i64))
     })
 }
@@ -584,7 +602,7 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .map(|i| all[i].clone())
             .collect();
         list.rewrite_from(txn, first as u64, &kept);
-        list.finish(txn, db, &args[1])?;
+        list.finish(txn, db, &args[1], "lrem")?;
         Ok(Frame::Integer(removed.len() as i64))
     })
 }
@@ -603,6 +621,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 let (head, tail) = (list.head, list.tail);
                 let (new_head, new_tail) = (head + start, head + end + 1);
                 if (new_head, new_tail) == (head, tail) {
+                    txn.notify(db, Class::List, "ltrim", &args[1]);
                     return Ok(Frame::ok());
                 }
                 for index in (head..new_head).chain(new_tail..tail) {
@@ -612,7 +631,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 list.tail = new_tail;
             }
         }
-        list.finish(txn, db, &args[1])?;
+        list.finish(txn, db, &args[1], "ltrim")?;
         Ok(Frame::ok())
     })
 }
@@ -725,16 +744,18 @@ fn move_element(
                 return Ok(Frame::Null);
             };
             source.push(txn, to_left, value.clone());
-            source.finish(txn, db, src)?;
+            source.finish(txn, db, src, push_event(to_left))?;
+            txn.notify(db, Class::List, pop_event(from_left), src);
             return Ok(Frame::Bulk(value));
         }
         let mut target = ListWrite::open(txn, db, dst)?;
         let Some(value) = source.pop(txn, from_left, 1)?.into_iter().next() else {
             return Ok(Frame::Null);
         };
+        // Redis reports the push before the pop.
         target.push(txn, to_left, value.clone());
-        source.finish(txn, db, src)?;
-        target.finish(txn, db, dst)?;
+        target.finish(txn, db, dst, push_event(to_left))?;
+        source.finish(txn, db, src, pop_event(from_left))?;
         Ok(Frame::Bulk(value))
     })
 }
@@ -778,7 +799,7 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 continue;
             };
             let items = list.pop(txn, left, count.unwrap_or(1))?;
-            list.finish(txn, db, key)?;
+            list.finish(txn, db, key, pop_event(left))?;
             return Ok(Frame::Array(vec![
                 Frame::Bulk(key.clone()),
                 Frame::Array(items.into_iter().map(Frame::Bulk).collect()),

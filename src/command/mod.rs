@@ -16,6 +16,7 @@ pub mod introspection;
 pub mod keys;
 pub mod lists;
 mod member_scan;
+pub mod notify;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -461,7 +462,7 @@ impl<'s> Ctx<'_, 's> {
             return Ok(&self.shared.store);
         }
         if let Some(txn) = self.txn.take() {
-            if txn.commit()? {
+            if notify::commit(self.shared, txn)? {
                 self.client.wrote = true;
             }
         }

@@ -11,9 +11,11 @@
 //! for good (`Meta::encoding` = `ENCODING_HASHTABLE`).
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
+use super::notify::Written;
 use super::{member_scan, Command, Ctx, FindKeys, KeySpec};
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::notify::Class;
 use crate::resp::Frame;
 use crate::sds::string2ll;
 use bytes::Bytes;
@@ -115,17 +117,13 @@ impl SetWrite {
         self.meta.set_size(self.meta.size().saturating_sub(1));
         Ok(true)
     }
+}
 
-    /// Writes the metadata back; an empty set is deleted.
-    fn finish(self, txn: &mut Txn, db: usize, key: &[u8]) -> Result<(), Frame> {
-        if self.meta.size() == 0 {
-            if self.existed {
-                txn.delete(db, key)?;
-            }
-        } else {
-            txn.put(db, key, self.meta)?;
-        }
-        Ok(())
+impl Written for SetWrite {
+    const CLASS: Class = Class::Set;
+
+    fn into_meta(self) -> (Meta, bool) {
+        (self.meta, self.existed)
     }
 }
 
@@ -160,7 +158,9 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         for member in &args[2..] {
             added += i64::from(set.add(txn, member)?);
         }
-        set.finish(txn, db, &args[1])?;
+        if added > 0 {
+            set.finish(txn, db, &args[1], "sadd")?;
+        }
         Ok(Frame::Integer(added))
     })
 }
@@ -176,7 +176,7 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             removed += i64::from(set.remove(txn, member)?);
         }
         if removed > 0 {
-            set.finish(txn, db, &args[1])?;
+            set.finish(txn, db, &args[1], "srem")?;
         }
         Ok(Frame::Integer(removed))
     })
@@ -272,7 +272,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         for member in &popped {
             set.remove(txn, member)?;
         }
-        set.finish(txn, db, key)?;
+        set.finish(txn, db, key, "spop")?;
         Ok(match count {
             None => popped.into_iter().next().map_or(Frame::Null, Frame::Bulk),
             Some(_) => set_reply(popped),
@@ -335,10 +335,11 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if !from.remove(txn, member)? {
             return Ok(Frame::Integer(0));
         }
-        from.finish(txn, db, src)?;
+        from.finish(txn, db, src, "srem")?;
         let mut to = SetWrite::open(txn, db, dst)?;
-        to.add(txn, member)?;
-        to.finish(txn, db, dst)?;
+        if to.add(txn, member)? {
+            to.finish(txn, db, dst, "sadd")?;
+        }
         Ok(Frame::Integer(1))
     })
 }
@@ -453,10 +454,19 @@ fn compute(txn: &mut Txn, db: usize, op: SetOp, keys: &[Bytes]) -> Result<Vec<By
 }
 
 /// Replaces whatever is at `dst` with a set of `result` (deletes it when
-/// the result is empty); returns the new size.
-fn store_set(txn: &mut Txn, db: usize, dst: &[u8], result: Vec<Bytes>) -> Result<i64, Frame> {
+/// the result is empty) and reports `event` (or `del`); returns the new
+/// size.
+fn store_set(
+    txn: &mut Txn,
+    db: usize,
+    dst: &[u8],
+    result: Vec<Bytes>,
+    event: &'static str,
+) -> Result<i64, Frame> {
     if result.is_empty() {
-        txn.delete(db, dst)?;
+        if txn.delete(db, dst)? {
+            txn.notify(db, Class::Generic, "del", dst);
+        }
         return Ok(0);
     }
     let mut meta = Meta::collection(KeyType::Set, txn.new_version());
@@ -471,6 +481,7 @@ fn store_set(txn: &mut Txn, db: usize, dst: &[u8], result: Vec<Bytes>) -> Result
         meta.encoding = ENCODING_HASHTABLE;
     }
     txn.put(db, dst, meta)?;
+    txn.notify(db, Class::Set, event, dst);
     Ok(result.len() as i64)
 }
 
@@ -480,9 +491,14 @@ fn read_op(ctx: &mut Ctx, op: SetOp, keys: &[Bytes]) -> CmdResult {
 }
 
 fn store_op(ctx: &mut Ctx, op: SetOp, args: &[Bytes]) -> CmdResult {
+    let event = match op {
+        SetOp::Inter => "sinterstore",
+        SetOp::Union => "sunionstore",
+        SetOp::Diff => "sdiffstore",
+    };
     ctx.write(|txn, db| {
         let result = compute(txn, db, op, &args[2..])?;
-        Ok(Frame::Integer(store_set(txn, db, &args[1], result)?))
+        Ok(Frame::Integer(store_set(txn, db, &args[1], result, event)?))
     })
 }
 

@@ -211,6 +211,8 @@ pub struct Config {
     pub storage_write_buffer_size: u64,
     /// Active expiry frequency, always within 1..=500.
     pub hz: u32,
+    /// `notify-keyspace-events`: which keyspace events are published.
+    pub notify_keyspace_events: crate::notify::Flags,
     /// Absolute path of the config file we were started with (CONFIG REWRITE).
     pub config_file: Option<PathBuf>,
     /// Redis-only directives that are accepted but ignored.
@@ -244,6 +246,7 @@ impl Default for Config {
             storage_cache_size: 512 * 1024 * 1024,
             storage_write_buffer_size: 64 * 1024 * 1024,
             hz: 10,
+            notify_keyspace_events: crate::notify::Flags::default(),
             config_file: None,
             compat: CompatOptions::default(),
             cluster: ClusterOptions::default(),

@@ -68,6 +68,7 @@ pidfile /tmp/redstone.pid
 storage-cache-size 128mb
 storage-write-buffer-size 16MB
 hz 100
+notify-keyspace-events KEA
 cluster-enabled yes
 cluster-config-file nodes-7000.conf
 cluster-node-timeout 5000
@@ -125,6 +126,7 @@ fn non_default() -> Config {
         storage_cache_size: 128 * 1024 * 1024,
         storage_write_buffer_size: 16 * 1024 * 1024,
         hz: 100,
+        notify_keyspace_events: crate::notify::Flags::parse(b"AKE").unwrap_or_default(),
         config_file: None,
         compat: CompatOptions {
             daemonize: true,
@@ -183,6 +185,7 @@ fn defaults() {
         ("storage-cache-size", "536870912"),
         ("storage-write-buffer-size", "67108864"),
         ("hz", "10"),
+        ("notify-keyspace-events", ""),
         ("cluster-enabled", "no"),
         ("cluster-config-file", "nodes.conf"),
         ("cluster-node-timeout", "15000"),
@@ -336,6 +339,10 @@ fn file_errors_match_redis() {
         (
             "timeout -1",
             "argument must be between 0 and 2147483647 inclusive",
+        ),
+        (
+            "notify-keyspace-events KEx?",
+            "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
         ),
         (
             "tcp-keepalive -1",

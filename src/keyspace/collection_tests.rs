@@ -156,7 +156,7 @@ fn overwrite_expiry_rename_and_flush_leave_no_garbage() {
     txn.commit().expect("commit");
     assert!(read_all(&store, b"b", 99).is_some());
     assert!(read_all(&store, b"b", 100).is_none());
-    assert_eq!(store.expire_cycle(100, 10).expect("expire"), 1);
+    assert_eq!(store.expire_cycle(100, 10).expect("expire").processed, 1);
     sweep_all(&store);
     assert_eq!(read_all(&store, b"d", 100).expect("d").len(), 2);
     assert_eq!(store.data_entries().expect("count"), 2);

@@ -10,7 +10,7 @@ pub mod watch;
 
 pub use collection::{KeyRead, Members, StoreRead};
 pub use encoding::{KeyType, Meta};
-pub use store::{KeyCounts, Store, Txn};
+pub use store::{ExpireCycle, KeyCounts, Store, Txn};
 
 #[cfg(test)]
 mod collection_tests;

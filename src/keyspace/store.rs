@@ -20,6 +20,7 @@
 
 use super::encoding::{self, Meta};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition};
+use crate::notify::{Class, Event, Flags};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
@@ -87,6 +88,16 @@ pub struct Store {
     counts_view: Mutex<HashMap<u32, KeyCounts>>,
     /// Who WATCHes which keys; every commit reports its changes here.
     pub watches: super::watch::Watches,
+    /// `notify-keyspace-events`, read by each transaction as it begins.
+    notify_flags: AtomicU32,
+}
+
+/// What one step of active expiry did.
+pub struct ExpireCycle {
+    /// Expire-index entries processed (the budget used).
+    pub processed: usize,
+    /// The `expired` events of the keys it deleted, to publish.
+    pub events: Vec<Event>,
 }
 
 pub(super) fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -174,6 +185,7 @@ impl Store {
             sweep_resume: Mutex::new(None),
             watches: super::watch::Watches::default(),
             counts_view: Mutex::new(counts),
+            notify_flags: AtomicU32::new(0),
         })
     }
 
@@ -198,6 +210,15 @@ impl Store {
     /// Number of committed write batches; the durability task syncs up to it.
     pub fn write_seq(&self) -> u64 {
         self.write_seq.load(Ordering::Acquire)
+    }
+
+    /// The keyspace events transactions record from now on.
+    pub fn set_notify_flags(&self, flags: Flags) {
+        self.notify_flags.store(flags.bits(), Ordering::Relaxed);
+    }
+
+    pub fn notify_flags(&self) -> Flags {
+        Flags::from_bits(self.notify_flags.load(Ordering::Relaxed))
     }
 
     pub fn expired_keys(&self) -> u64 {
@@ -253,6 +274,8 @@ impl Store {
             member_writes: BTreeMap::new(),
             member_undo: Vec::new(),
             reclaims: 0,
+            notify_mask: self.notify_flags().mask(),
+            events: Vec::new(),
         }
     }
 
@@ -308,8 +331,9 @@ impl Store {
 
     /// Runs one step of active expiry: deletes up to `budget` keys whose time
     /// has come. Returns how many expire-index entries were processed, so the
-    /// caller can run again at once when the budget was used up.
-    pub fn expire_cycle(&self, now_ms: u64, budget: usize) -> Result<usize> {
+    /// caller can run again at once when the budget was used up, and the
+    /// `expired` events to publish.
+    pub fn expire_cycle(&self, now_ms: u64, budget: usize) -> Result<ExpireCycle> {
         let end = Bound::Excluded(Bytes::copy_from_slice(&(now_ms + 1).to_be_bytes()));
         let due: Vec<Bytes> = self
             .engine
@@ -318,7 +342,10 @@ impl Store {
             .map(|item| item.map(|(k, _)| k))
             .collect::<Result<_>>()?;
         if due.is_empty() {
-            return Ok(0);
+            return Ok(ExpireCycle {
+                processed: 0,
+                events: Vec::new(),
+            });
         }
         let mut txn = self.begin(now_ms);
         for raw in &due {
@@ -334,8 +361,12 @@ impl Store {
                 txn.batch.delete(Partition::Expire, raw.clone());
             }
         }
+        let events = txn.take_events();
         txn.commit()?;
-        Ok(due.len())
+        Ok(ExpireCycle {
+            processed: due.len(),
+            events,
+        })
     }
 
     /// Deletes up to `budget` entries of dead namespaces, or else members
@@ -412,6 +443,7 @@ pub struct Savepoint {
     expired: u64,
     member_undo_len: usize,
     reclaims: u64,
+    events_len: usize,
 }
 
 /// A write transaction: reads see its own writes; nothing is visible to
@@ -443,6 +475,11 @@ pub struct Txn<'a> {
     pub(super) member_undo: Vec<MemberUndo>,
     /// Dead collection versions recorded for the sweeper.
     pub(super) reclaims: u64,
+    /// The event classes to record (`Flags::mask`, read at begin).
+    notify_mask: u32,
+    /// Keyspace events in the order they happened, published after the
+    /// commit by whoever commits.
+    events: Vec<Event>,
 }
 
 impl<'a> Txn<'a> {
@@ -499,6 +536,7 @@ impl<'a> Txn<'a> {
             Some(meta) if meta.is_expired(self.now_ms) => {
                 self.remove(ns, key, &meta);
                 self.expired += 1;
+                self.notify(db, Class::Expired, "expired", key);
                 Ok(None)
             }
             meta => Ok(meta),
@@ -513,6 +551,9 @@ impl<'a> Txn<'a> {
     pub fn put(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<()> {
         let ns = self.ns(db);
         let old = self.get(db, key)?;
+        if old.is_none() {
+            self.notify(db, Class::New, "new", key);
+        }
         let counts = self.counts_mut(ns);
         match &old {
             None => counts.keys += 1,
@@ -602,6 +643,7 @@ impl<'a> Txn<'a> {
             expired: self.expired,
             member_undo_len: self.member_undo.len(),
             reclaims: self.reclaims,
+            events_len: self.events.len(),
         }
     }
 
@@ -626,6 +668,30 @@ impl<'a> Txn<'a> {
         self.expired = savepoint.expired;
         self.undo_members(savepoint.member_undo_len);
         self.reclaims = savepoint.reclaims;
+        self.events.truncate(savepoint.events_len);
+    }
+
+    /// Records a keyspace event (`Class` as Redis classifies it, `name`
+    /// its event name) if notifications of its class are on; with them off
+    /// this is one branch. Events are published after the commit.
+    pub fn notify(&mut self, db: usize, class: Class, name: &'static str, key: &[u8]) {
+        if self.notify_mask & class.bit() == 0 {
+            return;
+        }
+        self.events.push(Event {
+            db,
+            name,
+            key: Bytes::copy_from_slice(key),
+        });
+    }
+
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// The events recorded so far, to publish once they are committed.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
     }
 
     /// A version number never handed out before, also across restarts.

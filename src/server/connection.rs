@@ -250,9 +250,11 @@ impl Connection {
                 txn: &mut txn,
             };
             let reply = command::execute(&mut ctx, &args);
+            // A command's keyspace events go out once it is committed,
+            // before its reply (and before the next command runs).
             if txn
                 .as_ref()
-                .is_some_and(|t| t.pending_ops() >= MAX_PENDING_OPS)
+                .is_some_and(|t| t.has_events() || t.pending_ops() >= MAX_PENDING_OPS)
                 && !self.commit(&mut txn)
             {
                 return Some(Close::Now);
@@ -316,14 +318,14 @@ impl Connection {
         }
     }
 
-    /// Commits the batch's shared transaction. A storage failure closes the
-    /// connection without sending the replies: no write is acknowledged
-    /// that did not happen.
+    /// Commits the batch's shared transaction and publishes its keyspace
+    /// events. A storage failure closes the connection without sending the
+    /// replies: no write is acknowledged that did not happen.
     fn commit(&mut self, txn: &mut Option<Txn>) -> bool {
         let Some(pending) = txn.take() else {
             return true;
         };
-        match pending.commit() {
+        match command::notify::commit(&self.shared, pending) {
             Ok(wrote) => {
                 self.client.wrote |= wrote;
                 true

@@ -88,8 +88,12 @@ pub fn build_shared(
             pubsub: crate::pubsub::Registry::default(),
             config: RwLock::new(config),
         };
-        let policy = shared.config().appendfsync;
+        let (policy, events) = {
+            let config = shared.config();
+            (config.appendfsync, config.notify_keyspace_events)
+        };
         shared.set_appendfsync(policy);
+        shared.store.set_notify_flags(events);
         shared
             .save
             .last_save_unix
@@ -186,8 +190,14 @@ async fn expire_loop(shared: Arc<Shared>) {
         tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
         loop {
             match shared.store.expire_cycle(connection::now_ms(), BUDGET) {
-                Ok(n) if n == BUDGET => tokio::task::yield_now().await,
-                Ok(_) => break,
+                Ok(cycle) => {
+                    let more = cycle.processed == BUDGET;
+                    crate::command::notify::publish(&shared, cycle.events);
+                    if !more {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
                 Err(e) => {
                     crate::log::warning(&format!("active expiry: {e}"));
                     break;
