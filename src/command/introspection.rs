@@ -18,6 +18,7 @@ pub const COMMANDS: &[Command] = &[Command {
     numkeys: 0,
     key_specs: &[],
     tips: &[],
+    key_finder: None,
 }];
 
 const SUBCOMMANDS: &[Command] = &[
@@ -72,12 +73,23 @@ const SUBCOMMANDS: &[Command] = &[
 /// Commands of the "server" group that act on the keyspace.
 const KEYSPACE_SERVER_COMMANDS: &[&str] = &["dbsize", "flushdb", "flushall", "swapdb"];
 /// Non-admin commands Redis still marks @dangerous.
-const DANGEROUS: &[&str] = &["keys", "flushdb", "flushall", "swapdb", "info", "sort"];
+const DANGEROUS: &[&str] = &[
+    "keys", "flushdb", "flushall", "swapdb", "info", "sort", "sort_ro",
+];
+/// Generic commands Redis files under the types they read instead of
+/// @keyspace.
+const TYPED: &[(&str, &[&str])] = &[
+    ("sort", &["@set", "@sortedset", "@list"]),
+    ("sort_ro", &["@set", "@sortedset", "@list"]),
+];
 
 /// ACL categories, derived from flags and group the way Redis assigns them.
 fn categories(command: &Command) -> Vec<Frame> {
     let mut out = Vec::new();
-    if command.group == "generic" || KEYSPACE_SERVER_COMMANDS.contains(&command.name) {
+    let typed = TYPED.iter().find(|(name, _)| *name == command.name);
+    if (command.group == "generic" && typed.is_none())
+        || KEYSPACE_SERVER_COMMANDS.contains(&command.name)
+    {
         out.push("@keyspace");
     }
     if command.has_flag("write") {
@@ -94,6 +106,9 @@ fn categories(command: &Command) -> Vec<Frame> {
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}
+    }
+    if let Some((_, types)) = typed {
+        out.extend(types.iter().copied());
     }
     if command.has_flag("pubsub") {
         out.push("@pubsub");
@@ -132,55 +147,75 @@ fn key_specs(command: &Command) -> Vec<Frame> {
             .key_specs
             .iter()
             .map(|spec| {
-                let find = match spec.find {
+                let unknown = || {
+                    map(vec![
+                        ("type", Frame::bulk("unknown")),
+                        ("spec", map(vec![])),
+                    ])
+                };
+                let index = || {
+                    map(vec![
+                        ("type", Frame::bulk("index")),
+                        (
+                            "spec",
+                            map(vec![("index", Frame::Integer(i64::from(spec.index)))]),
+                        ),
+                    ])
+                };
+                let (notes, begin, find) = match spec.find {
                     FindKeys::Range {
                         lastkey,
                         step,
                         limit,
-                    } => map(vec![
-                        ("type", Frame::bulk("range")),
-                        (
-                            "spec",
-                            map(vec![
-                                ("lastkey", Frame::Integer(i64::from(lastkey))),
-                                ("keystep", Frame::Integer(i64::from(step))),
-                                ("limit", Frame::Integer(i64::from(limit))),
-                            ]),
-                        ),
-                    ]),
+                    } => (
+                        None,
+                        index(),
+                        map(vec![
+                            ("type", Frame::bulk("range")),
+                            (
+                                "spec",
+                                map(vec![
+                                    ("lastkey", Frame::Integer(i64::from(lastkey))),
+                                    ("keystep", Frame::Integer(i64::from(step))),
+                                    ("limit", Frame::Integer(i64::from(limit))),
+                                ]),
+                            ),
+                        ]),
+                    ),
                     FindKeys::Keynum {
                         keynumidx,
                         firstkey,
                         step,
-                    } => map(vec![
-                        ("type", Frame::bulk("keynum")),
-                        (
-                            "spec",
-                            map(vec![
-                                ("keynumidx", Frame::Integer(i64::from(keynumidx))),
-                                ("firstkey", Frame::Integer(i64::from(firstkey))),
-                                ("keystep", Frame::Integer(i64::from(step))),
-                            ]),
-                        ),
-                    ]),
+                    } => (
+                        None,
+                        index(),
+                        map(vec![
+                            ("type", Frame::bulk("keynum")),
+                            (
+                                "spec",
+                                map(vec![
+                                    ("keynumidx", Frame::Integer(i64::from(keynumidx))),
+                                    ("firstkey", Frame::Integer(i64::from(firstkey))),
+                                    ("keystep", Frame::Integer(i64::from(step))),
+                                ]),
+                            ),
+                        ]),
+                    ),
+                    FindKeys::Unknown { notes } => (Some(notes), unknown(), unknown()),
                 };
-                map(vec![
+                let mut fields: Vec<(&'static str, Frame)> = notes
+                    .map(|notes| ("notes", Frame::bulk(notes)))
+                    .into_iter()
+                    .collect();
+                fields.extend([
                     (
                         "flags",
                         Frame::Set(spec.flags.iter().map(|f| Frame::simple(*f)).collect()),
                     ),
-                    (
-                        "begin_search",
-                        map(vec![
-                            ("type", Frame::bulk("index")),
-                            (
-                                "spec",
-                                map(vec![("index", Frame::Integer(i64::from(spec.index)))]),
-                            ),
-                        ]),
-                    ),
+                    ("begin_search", begin),
                     ("find_keys", find),
-                ])
+                ]);
+                map(fields)
             })
             .collect();
     }

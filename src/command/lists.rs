@@ -424,6 +424,24 @@ fn pop_event(left: bool) -> &'static str {
     }
 }
 
+/// Replaces whatever is at `key` (any type, and its TTL) with a new list
+/// of `items` (SORT ... STORE); `items` must not be empty.
+pub(super) fn store_list(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    items: Vec<Bytes>,
+) -> Result<(), Frame> {
+    let meta = Meta::collection(KeyType::List, txn.new_version());
+    let mut list = ListWrite::from_meta(txn, db, key, meta, false);
+    for item in items {
+        list.push(txn, false, item);
+    }
+    let (meta, _) = list.into_meta();
+    txn.put(db, key, meta)?;
+    Ok(())
+}
+
 fn push(ctx: &mut Ctx, args: &[Bytes], left: bool, only_existing: bool) -> CmdResult {
     ctx.write(|txn, db| {
         let mut list = if only_existing {

@@ -20,6 +20,7 @@ pub mod notify;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod transactions;
 
@@ -74,7 +75,13 @@ pub struct Command {
     pub key_specs: &'static [KeySpec],
     /// `COMMAND INFO` tips (e.g. `nondeterministic_output`).
     pub tips: &'static [&'static str],
+    /// For `movablekeys` commands whose keys follow their own syntax (SORT
+    /// ... STORE dst, Redis' `getkeys_proc`): the key positions of a request.
+    pub key_finder: Option<KeyFinder>,
 }
+
+/// Finds the key positions of one request (the command name is 0).
+pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
 
 /// One Redis 7 key specification: the flags, where the search begins (an
 /// argument index) and how the keys are found from there.
@@ -94,6 +101,12 @@ pub enum FindKeys {
         keynumidx: i32,
         firstkey: i32,
         step: i32,
+    },
+    /// Keys Redis cannot locate from the arguments alone (SORT's BY, GET
+    /// and STORE): `begin_search` and `find_keys` are both `unknown`, the
+    /// spec's `index` is not used, and `notes` says why.
+    Unknown {
+        notes: &'static str,
     },
 }
 
@@ -119,12 +132,21 @@ impl Command {
             numkeys: 0,
             key_specs: &[],
             tips: &[],
+            key_finder: None,
         }
     }
 
     /// The same command with explicit key specifications.
     pub const fn with_key_specs(self, key_specs: &'static [KeySpec]) -> Command {
         Command { key_specs, ..self }
+    }
+
+    /// The same command with its keys found by `finder`.
+    pub const fn with_key_finder(self, finder: KeyFinder) -> Command {
+        Command {
+            key_finder: Some(finder),
+            ..self
+        }
     }
 
     /// The same command with `COMMAND INFO` tips.
@@ -172,6 +194,7 @@ impl Command {
             numkeys: 0,
             key_specs: &[],
             tips: &[],
+            key_finder: None,
         }
     }
 
@@ -211,6 +234,9 @@ impl Command {
     /// range, or for a numkeys command the keys its count announces (none
     /// when the count is not a positive integer that fits in `args`).
     pub fn keys_in(&self, args: &[Bytes]) -> Vec<usize> {
+        if let Some(finder) = self.key_finder {
+            return finder(args);
+        }
         if self.numkeys == 0 {
             return self.key_positions(args.len());
         }
@@ -239,6 +265,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         sets::COMMANDS,
         lists::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
         cluster::COMMANDS,

@@ -222,7 +222,7 @@ fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Puts an all-integer set in numeric order, the order Redis' intset
 /// replies in (members are stored in byte order).
-fn intset_order(members: &mut [Bytes]) {
+pub(super) fn intset_order(members: &mut [Bytes]) {
     if members.len() as u64 <= INTSET_ENTRIES && members.iter().all(|m| string2ll(m).is_some()) {
         members.sort_by_key(|m| string2ll(m).unwrap_or(0));
     }
