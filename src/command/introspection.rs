@@ -162,45 +162,35 @@ fn key_specs(command: &Command) -> Vec<Frame> {
                         ),
                     ])
                 };
+                // A `find_keys` of `kind` with these integer parameters.
+                let found = |kind: &'static str, params: [(&'static str, i32); 3]| {
+                    let params = params
+                        .into_iter()
+                        .map(|(name, value)| (name, Frame::Integer(i64::from(value))))
+                        .collect();
+                    map(vec![("type", Frame::bulk(kind)), ("spec", map(params))])
+                };
                 let (notes, begin, find) = match spec.find {
                     FindKeys::Range {
                         lastkey,
                         step,
                         limit,
-                    } => (
-                        None,
-                        index(),
-                        map(vec![
-                            ("type", Frame::bulk("range")),
-                            (
-                                "spec",
-                                map(vec![
-                                    ("lastkey", Frame::Integer(i64::from(lastkey))),
-                                    ("keystep", Frame::Integer(i64::from(step))),
-                                    ("limit", Frame::Integer(i64::from(limit))),
-                                ]),
-                            ),
-                        ]),
-                    ),
+                    } => {
+                        let params = [("lastkey", lastkey), ("keystep", step), ("limit", limit)];
+                        (None, index(), found("range", params))
+                    }
                     FindKeys::Keynum {
                         keynumidx,
                         firstkey,
                         step,
-                    } => (
-                        None,
-                        index(),
-                        map(vec![
-                            ("type", Frame::bulk("keynum")),
-                            (
-                                "spec",
-                                map(vec![
-                                    ("keynumidx", Frame::Integer(i64::from(keynumidx))),
-                                    ("firstkey", Frame::Integer(i64::from(firstkey))),
-                                    ("keystep", Frame::Integer(i64::from(step))),
-                                ]),
-                            ),
-                        ]),
-                    ),
+                    } => {
+                        let params = [
+                            ("keynumidx", keynumidx),
+                            ("firstkey", firstkey),
+                            ("keystep", step),
+                        ];
+                        (None, index(), found("keynum", params))
+                    }
                     FindKeys::Unknown { notes } => (Some(notes), unknown(), unknown()),
                 };
                 let mut fields: Vec<(&'static str, Frame)> = notes

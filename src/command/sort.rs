@@ -264,11 +264,9 @@ fn score(
             by_value: None,
         };
         match by_value {
-            Some(value) if options.alpha => {
-                if options.by.is_some() {
-                    item.by_value = Some(value);
-                }
-            }
+            Some(value) if options.alpha && options.by.is_some() => item.by_value = Some(value),
+            // ALPHA without BY compares the elements themselves.
+            Some(_) if options.alpha => {}
             Some(value) => match strtod(&value) {
                 Some(score) => item.score = score,
                 None => convertible = false,
