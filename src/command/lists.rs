@@ -555,7 +555,7 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    ctx.write(|txn, db| {
+    let reply = ctx.write(|txn, db| {
         let Some(list) = ListWrite::open_existing(txn, db, &args[1])? else {
             return Err(err("ERR no such key"));
         };
@@ -564,9 +564,10 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(err("ERR index out of range"));
         };
         list.put(txn, position, args[3].clone());
-        txn.notify(db, Class::List, "lset", &args[1]);
         Ok(Frame::ok())
-    })
+    })?;
+    ctx.notify(Class::List, "lset", &args[1]);
+    Ok(reply)
 }
 
 fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -421,7 +421,7 @@ const ERR_TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bu
 
 fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let limit = max_len(ctx);
-    ctx.write(|txn, db| {
+    let reply = ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
         let (value, expire_at, encoding) = match old {
             Some(meta) => {
@@ -444,9 +444,10 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 ..Meta::string(value, expire_at)
             },
         )?;
-        txn.notify(db, Class::String, "append", &args[1]);
         Ok(Frame::Integer(len))
-    })
+    })?;
+    ctx.notify(Class::String, "append", &args[1]);
+    Ok(reply)
 }
 
 fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -518,7 +519,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Adds `delta` to the integer stored at `key`, keeping its TTL.
 fn add_to_integer(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
-    ctx.write(|txn, db| {
+    let reply = ctx.write(|txn, db| {
         let old = string_of(txn.get(db, key)?)?;
         let current = match &old {
             Some(meta) => parse_i64(&meta.payload).ok_or_else(|| err(ERR_NOT_INTEGER))?,
@@ -533,9 +534,10 @@ fn add_to_integer(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
             key,
             Meta::string(Bytes::from(new.to_string()), expire_at),
         )?;
-        txn.notify(db, Class::String, "incrby", key);
         Ok(Frame::Integer(new))
-    })
+    })?;
+    ctx.notify(Class::String, "incrby", key);
+    Ok(reply)
 }
 
 fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -561,7 +563,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let delta = float_arg(&args[2])?;
-    ctx.write(|txn, db| {
+    let reply = ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
         let current = match &old {
             Some(meta) => {
@@ -580,7 +582,8 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
         let expire_at = old.map_or(0, |m| m.expire_at);
         txn.put(db, &args[1], Meta::string(text.clone(), expire_at))?;
-        txn.notify(db, Class::String, "incrbyfloat", &args[1]);
         Ok(Frame::Bulk(text))
-    })
+    })?;
+    ctx.notify(Class::String, "incrbyfloat", &args[1]);
+    Ok(reply)
 }
