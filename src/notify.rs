@@ -16,34 +16,25 @@
 use bytes::Bytes;
 use std::fmt;
 
-/// The class of an event: which flag turns it on. The values are Redis'
-/// `NOTIFY_*` bits.
+/// The class of an event: which flag turns it on (`g` generic: DEL,
+/// EXPIRE, RENAME, ... on any type; `$` strings, `l` lists, `s` sets, `h`
+/// hashes, `z` sorted sets, `x` expired, `e` evicted, `t` streams, `m` key
+/// misses, `d` modules, `n` new keys; see `CLASS_CHARS`). The values are
+/// Redis' `NOTIFY_*` bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Class {
-    /// `g`: DEL, EXPIRE, RENAME, ... on any type.
     Generic = 1 << 2,
-    /// `$`
     String = 1 << 3,
-    /// `l`
     List = 1 << 4,
-    /// `s`
     Set = 1 << 5,
-    /// `h`
     Hash = 1 << 6,
-    /// `z`
     ZSet = 1 << 7,
-    /// `x`: a key was deleted because its time to live ran out.
     Expired = 1 << 8,
-    /// `e`
     Evicted = 1 << 9,
-    /// `t`
     Stream = 1 << 10,
-    /// `m`
     KeyMiss = 1 << 11,
-    /// `d`
     Module = 1 << 13,
-    /// `n`: a key was created.
     New = 1 << 14,
 }
 

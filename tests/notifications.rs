@@ -582,3 +582,29 @@ fn active_expiry_reports_every_expired_key() {
     keys.sort();
     assert_eq!(expired, keys);
 }
+
+#[test]
+fn in_a_cluster_events_stay_on_the_node_that_changed_the_key() {
+    let Some(nodes) = common::three_master_cluster(&["--notify-keyspace-events", "E$"]) else {
+        return;
+    };
+    let mut listeners: Vec<Listener> = nodes
+        .iter()
+        .map(|node| Listener::new(node, "__keyevent@*__:*"))
+        .collect();
+    let owner = nodes
+        .iter()
+        .position(|node| Raw::connect(node.port).line("SET k v") == OK)
+        .expect("one node owns k");
+    // PUBLISH reaches every node over the bus; the event did not.
+    let mut writer = Raw::connect(nodes[owner].port);
+    for (i, listener) in listeners.iter_mut().enumerate() {
+        let events = listener.events(&mut writer);
+        let expected = if i == owner {
+            expect(&["set k"])
+        } else {
+            expect(&[])
+        };
+        assert_eq!(events, expected, "node {i}");
+    }
+}
