@@ -12,6 +12,7 @@ use super::args::{
 };
 use super::notify::Written;
 use super::{member_scan, Command, Ctx};
+use crate::config::EncodingLimits;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
 use crate::notify::Class;
@@ -37,11 +38,6 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hscan", -3, &["readonly"], (1, 1, 1), "hash", "Iterates over fields and values of a hash.", hscan),
 ];
 
-/// Redis' `hash-max-listpack-entries` / `hash-max-listpack-value` defaults:
-/// beyond them a hash reports the `hashtable` encoding, for good.
-const LISTPACK_ENTRIES: u64 = 128;
-const LISTPACK_VALUE: usize = 64;
-
 /// Live metadata that must be a hash, or WRONGTYPE.
 fn hash_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
     super::args::of_kind(meta, KeyType::Hash)
@@ -53,11 +49,20 @@ struct HashWrite {
     meta: Meta,
     members: Members,
     existed: bool,
+    /// The longest field or value written.
+    longest: u64,
+    limits: EncodingLimits,
 }
 
 impl HashWrite {
-    /// Opens `key` for writing, creating an empty hash (fresh version) if absent.
-    fn open(txn: &mut Txn, db: usize, key: &[u8]) -> Result<HashWrite, Frame> {
+    /// Opens `key` for writing, creating an empty hash (fresh version) if
+    /// absent; `limits` decide its encoding when it is written back.
+    fn open(
+        txn: &mut Txn,
+        db: usize,
+        key: &[u8],
+        limits: EncodingLimits,
+    ) -> Result<HashWrite, Frame> {
         let found = hash_of(txn.get(db, key)?)?;
         let existed = found.is_some();
         let meta = match found {
@@ -69,6 +74,8 @@ impl HashWrite {
             meta,
             members,
             existed,
+            longest: 0,
+            limits,
         })
     }
 
@@ -79,15 +86,10 @@ impl HashWrite {
     /// Sets a field; returns whether it is new.
     fn set(&mut self, txn: &mut Txn, field: &[u8], value: Bytes) -> Result<bool, Frame> {
         let new = self.get(txn, field)?.is_none();
-        if field.len() > LISTPACK_VALUE || value.len() > LISTPACK_VALUE {
-            self.meta.encoding = ENCODING_HASHTABLE;
-        }
+        self.longest = self.longest.max(field.len().max(value.len()) as u64);
         txn.member_put(&self.members, field, value);
         if new {
             self.meta.set_size(self.meta.size() + 1);
-            if self.meta.size() > LISTPACK_ENTRIES {
-                self.meta.encoding = ENCODING_HASHTABLE;
-            }
         }
         Ok(new)
     }
@@ -103,10 +105,17 @@ impl HashWrite {
     }
 }
 
+/// Past `hash-max-listpack-entries` fields or with a field or value longer
+/// than `hash-max-listpack-value`, a hash reports `hashtable` for good.
 impl Written for HashWrite {
     const CLASS: Class = Class::Hash;
 
-    fn into_meta(self) -> (Meta, bool) {
+    fn into_meta(mut self) -> (Meta, bool) {
+        if self.meta.size() > self.limits.hash_max_listpack_entries
+            || self.longest > self.limits.hash_max_listpack_value
+        {
+            self.meta.encoding = ENCODING_HASHTABLE;
+        }
         (self.meta, self.existed)
     }
 }
@@ -119,8 +128,9 @@ fn field_pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {
 }
 
 fn set_fields(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, Frame> {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let mut added = 0;
         for pair in args[2..].chunks_exact(2) {
             added += i64::from(hash.set(txn, &pair[0], pair[1].clone())?);
@@ -142,8 +152,9 @@ fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         if hash.get(txn, &args[2])?.is_some() {
             return Ok(Frame::Integer(0));
         }
@@ -154,11 +165,12 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         if hash_of(txn.get(db, &args[1])?)?.is_none() {
             return Ok(Frame::Integer(0));
         }
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let mut removed = 0;
         for field in &args[2..] {
             removed += i64::from(hash.delete(txn, field)?);
@@ -255,8 +267,9 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let delta = int_arg(&args[3])?;
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let current = match hash.get(txn, &args[2])? {
             Some(value) => {
                 parse_i64(&value).ok_or_else(|| err("ERR hash value is not an integer"))?
@@ -277,8 +290,9 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !delta.is_finite() {
         return Err(err("ERR value is NaN or Infinity"));
     }
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let old = hash.get(txn, &args[2])?;
         let current = match &old {
             Some(value) => parse_f64(value).ok_or_else(|| err("ERR hash value is not a float"))?,

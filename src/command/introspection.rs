@@ -103,6 +103,8 @@ fn categories(command: &Command) -> Vec<Frame> {
         "hash" => out.push("@hash"),
         "set" => out.push("@set"),
         "list" => out.push("@list"),
+        "bitmap" => out.push("@bitmap"),
+        "hyperloglog" => out.push("@hyperloglog"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}
@@ -170,14 +172,14 @@ fn key_specs(command: &Command) -> Vec<Frame> {
                         .collect();
                     map(vec![("type", Frame::bulk(kind)), ("spec", map(params))])
                 };
-                let (notes, begin, find) = match spec.find {
+                let (begin, find) = match spec.find {
                     FindKeys::Range {
                         lastkey,
                         step,
                         limit,
                     } => {
                         let params = [("lastkey", lastkey), ("keystep", step), ("limit", limit)];
-                        (None, index(), found("range", params))
+                        (index(), found("range", params))
                     }
                     FindKeys::Keynum {
                         keynumidx,
@@ -189,23 +191,20 @@ fn key_specs(command: &Command) -> Vec<Frame> {
                             ("firstkey", firstkey),
                             ("keystep", step),
                         ];
-                        (None, index(), found("keynum", params))
+                        (index(), found("keynum", params))
                     }
-                    FindKeys::Unknown { notes } => (Some(notes), unknown(), unknown()),
+                    FindKeys::Unknown => (unknown(), unknown()),
                 };
-                let mut fields: Vec<(&'static str, Frame)> = notes
-                    .map(|notes| ("notes", Frame::bulk(notes)))
-                    .into_iter()
-                    .collect();
-                fields.extend([
+                let notes = (!spec.notes.is_empty()).then(|| ("notes", Frame::bulk(spec.notes)));
+                let fields = [
                     (
                         "flags",
                         Frame::Set(spec.flags.iter().map(|f| Frame::simple(*f)).collect()),
                     ),
                     ("begin_search", begin),
                     ("find_keys", find),
-                ]);
-                map(fields)
+                ];
+                map(notes.into_iter().chain(fields).collect())
             })
             .collect();
     }

@@ -207,6 +207,7 @@ pub const COMMANDS: &[Command] = &[
             firstkey: 1,
             step: 1,
         },
+        notes: "",
     }]),
 ];
 
@@ -217,15 +218,7 @@ const MOVE_SPECS: &[KeySpec] = &[
 
 /// A key spec for the one key at argument `index`, as Redis 7.0 declares it.
 const fn key(flags: &'static [&'static str], index: i32) -> KeySpec {
-    KeySpec {
-        flags,
-        index,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, index, 0)
 }
 
 const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";

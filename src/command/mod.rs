@@ -6,11 +6,14 @@
 //! error reply with Redis' wording.
 
 pub mod args;
+pub mod bitfield;
+pub mod bitmaps;
 pub mod cluster;
 pub mod connection;
 pub mod context;
 pub mod decimal;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod keys;
@@ -89,6 +92,30 @@ pub struct KeySpec {
     pub flags: &'static [&'static str],
     pub index: i32,
     pub find: FindKeys,
+    /// Redis' `notes` for the spec ("" for none).
+    pub notes: &'static str,
+}
+
+impl KeySpec {
+    /// A spec whose keys run from argument `index` to `lastkey` (0: just
+    /// that one; negative: counted from the end), one after the other.
+    pub const fn range(flags: &'static [&'static str], index: i32, lastkey: i32) -> KeySpec {
+        KeySpec {
+            flags,
+            index,
+            find: FindKeys::Range {
+                lastkey,
+                step: 1,
+                limit: 0,
+            },
+            notes: "",
+        }
+    }
+
+    /// The same spec with Redis' notes.
+    pub const fn with_notes(self, notes: &'static str) -> KeySpec {
+        KeySpec { notes, ..self }
+    }
 }
 
 pub enum FindKeys {
@@ -103,11 +130,9 @@ pub enum FindKeys {
         step: i32,
     },
     /// Keys Redis cannot locate from the arguments alone (SORT's BY, GET
-    /// and STORE): `begin_search` and `find_keys` are both `unknown`, the
-    /// spec's `index` is not used, and `notes` says why.
-    Unknown {
-        notes: &'static str,
-    },
+    /// and STORE): `begin_search` and `find_keys` are both `unknown` and
+    /// the spec's `index` is not used; its notes say why.
+    Unknown,
 }
 
 impl Command {
@@ -261,6 +286,9 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
     [
         connection::COMMANDS,
         strings::COMMANDS,
+        bitmaps::COMMANDS,
+        bitfield::COMMANDS,
+        hyperloglog::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
         lists::COMMANDS,
@@ -445,6 +473,11 @@ impl<'s> Ctx<'_, 's> {
 
     /// Runs `body` in the pipeline's write transaction (opening it if
     /// needed). A failing body leaves no trace.
+    /// The encoding thresholds a write applies (`hash-max-listpack-*` …).
+    pub fn encoding_limits(&self) -> crate::config::EncodingLimits {
+        self.shared.config().encoding
+    }
+
     pub fn write<T>(
         &mut self,
         body: impl FnOnce(&mut Txn, usize) -> Result<T, Frame>,

@@ -12,7 +12,8 @@
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::notify::Written;
-use super::{member_scan, Command, Ctx, FindKeys, KeySpec};
+use super::{member_scan, Command, Ctx, KeySpec};
+use crate::config::EncodingLimits;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
 use crate::notify::Class;
@@ -44,22 +45,11 @@ pub const COMMANDS: &[Command] = &[
 /// A key spec that finds keys from argument `index` to `lastkey` (0: just
 /// that one; -1: the last argument), as Redis 7.0 declares them.
 const fn key(flags: &'static [&'static str], index: i32, lastkey: i32) -> KeySpec {
-    KeySpec {
-        flags,
-        index,
-        find: FindKeys::Range {
-            lastkey,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, index, lastkey)
 }
 
 const ORDER: &[&str] = &["nondeterministic_output_order"];
 const OUTPUT: &[&str] = &["nondeterministic_output"];
-
-/// Redis' `set-max-intset-entries` default.
-const INTSET_ENTRIES: u64 = 512;
 
 /// Live metadata that must be a set, or WRONGTYPE.
 fn set_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
@@ -72,11 +62,20 @@ struct SetWrite {
     meta: Meta,
     members: Members,
     existed: bool,
+    /// A member that is not an integer was added.
+    added_non_integer: bool,
+    limits: EncodingLimits,
 }
 
 impl SetWrite {
-    /// Opens `key` for writing, creating an empty set (fresh version) if absent.
-    fn open(txn: &mut Txn, db: usize, key: &[u8]) -> Result<SetWrite, Frame> {
+    /// Opens `key` for writing, creating an empty set (fresh version) if
+    /// absent; `limits` decide its encoding when it is written back.
+    fn open(
+        txn: &mut Txn,
+        db: usize,
+        key: &[u8],
+        limits: EncodingLimits,
+    ) -> Result<SetWrite, Frame> {
         let found = set_of(txn.get(db, key)?)?;
         let existed = found.is_some();
         let meta = match found {
@@ -88,6 +87,8 @@ impl SetWrite {
             meta,
             members,
             existed,
+            added_non_integer: false,
+            limits,
         })
     }
 
@@ -102,9 +103,7 @@ impl SetWrite {
         }
         txn.member_put(&self.members, member, Bytes::new());
         self.meta.set_size(self.meta.size() + 1);
-        if string2ll(member).is_none() || self.meta.size() > INTSET_ENTRIES {
-            self.meta.encoding = ENCODING_HASHTABLE;
-        }
+        self.added_non_integer |= string2ll(member).is_none();
         Ok(true)
     }
 
@@ -119,10 +118,15 @@ impl SetWrite {
     }
 }
 
+/// With a member that is not an integer or more than
+/// `set-max-intset-entries` members, a set reports `hashtable` for good.
 impl Written for SetWrite {
     const CLASS: Class = Class::Set;
 
-    fn into_meta(self) -> (Meta, bool) {
+    fn into_meta(mut self) -> (Meta, bool) {
+        if self.added_non_integer || self.meta.size() > self.limits.set_max_intset_entries {
+            self.meta.encoding = ENCODING_HASHTABLE;
+        }
         (self.meta, self.existed)
     }
 }
@@ -143,7 +147,11 @@ fn read_members(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<Bytes>, Frame> {
             return Ok(Vec::new());
         };
         let members = txn.members(db, key, &meta);
-        members_of(txn, &members)
+        let mut all = members_of(txn, &members)?;
+        if meta.encoding != ENCODING_HASHTABLE {
+            intset_order(&mut all);
+        }
+        Ok(all)
     })
 }
 
@@ -152,8 +160,9 @@ fn set_reply(members: impl IntoIterator<Item = Bytes>) -> Frame {
 }
 
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut set = SetWrite::open(txn, db, &args[1])?;
+        let mut set = SetWrite::open(txn, db, &args[1], limits)?;
         let mut added = 0;
         for member in &args[2..] {
             added += i64::from(set.add(txn, member)?);
@@ -166,11 +175,12 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         if set_of(txn.get(db, &args[1])?)?.is_none() {
             return Ok(Frame::Integer(0));
         }
-        let mut set = SetWrite::open(txn, db, &args[1])?;
+        let mut set = SetWrite::open(txn, db, &args[1], limits)?;
         let mut removed = 0;
         for member in &args[2..] {
             removed += i64::from(set.remove(txn, member)?);
@@ -215,17 +225,14 @@ fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let mut members = read_members(ctx, &args[1])?;
-    intset_order(&mut members);
-    Ok(set_reply(members))
+    Ok(set_reply(read_members(ctx, &args[1])?))
 }
 
-/// Puts an all-integer set in numeric order, the order Redis' intset
-/// replies in (members are stored in byte order).
+/// Puts the members of an `intset` encoded set (all integers) in numeric
+/// order, the order Redis' intset replies in (members are stored in byte
+/// order).
 pub(super) fn intset_order(members: &mut [Bytes]) {
-    if members.len() as u64 <= INTSET_ENTRIES && members.iter().all(|m| string2ll(m).is_some()) {
-        members.sort_by_key(|m| string2ll(m).unwrap_or(0));
-    }
+    members.sort_by_key(|m| string2ll(m).unwrap_or(0));
 }
 
 /// `count` distinct random picks out of `len` (all of them, in order, when
@@ -248,6 +255,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => return Err(err(ERR_SYNTAX)),
     };
     let key = &args[1];
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let Some(meta) = set_of(txn.get(db, key)?)? else {
             return Ok(match count {
@@ -268,7 +276,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .into_iter()
             .filter_map(|i| all.get(i).cloned())
             .collect();
-        let mut set = SetWrite::open(txn, db, key)?;
+        let mut set = SetWrite::open(txn, db, key, limits)?;
         for member in &popped {
             set.remove(txn, member)?;
         }
@@ -317,6 +325,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let Some(src_meta) = txn.get(db, src)? else {
             return Ok(Frame::Integer(0));
@@ -331,12 +340,12 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let found = txn.member(&members, member)?.is_some();
             return Ok(Frame::Integer(i64::from(found)));
         }
-        let mut from = SetWrite::open(txn, db, src)?;
+        let mut from = SetWrite::open(txn, db, src, limits)?;
         if !from.remove(txn, member)? {
             return Ok(Frame::Integer(0));
         }
         from.finish(txn, db, src, "srem")?;
-        let mut to = SetWrite::open(txn, db, dst)?;
+        let mut to = SetWrite::open(txn, db, dst, limits)?;
         if to.add(txn, member)? {
             to.finish(txn, db, dst, "sadd")?;
         }
@@ -461,7 +470,7 @@ fn store_set(
     db: usize,
     dst: &[u8],
     result: Vec<Bytes>,
-    event: &'static str,
+    (limits, event): (EncodingLimits, &'static str),
 ) -> Result<i64, Frame> {
     if result.is_empty() {
         if txn.delete(db, dst)? {
@@ -471,7 +480,7 @@ fn store_set(
     }
     let mut meta = Meta::collection(KeyType::Set, txn.new_version());
     let members = txn.members(db, dst, &meta);
-    let mut intset = result.len() as u64 <= INTSET_ENTRIES;
+    let mut intset = result.len() as u64 <= limits.set_max_intset_entries;
     for member in &result {
         intset = intset && string2ll(member).is_some();
         txn.member_put(&members, member, Bytes::new());
@@ -491,6 +500,7 @@ fn read_op(ctx: &mut Ctx, op: SetOp, keys: &[Bytes]) -> CmdResult {
 }
 
 fn store_op(ctx: &mut Ctx, op: SetOp, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     let event = match op {
         SetOp::Inter => "sinterstore",
         SetOp::Union => "sunionstore",
@@ -498,7 +508,8 @@ fn store_op(ctx: &mut Ctx, op: SetOp, args: &[Bytes]) -> CmdResult {
     };
     ctx.write(|txn, db| {
         let result = compute(txn, db, op, &args[2..])?;
-        Ok(Frame::Integer(store_set(txn, db, &args[1], result, event)?))
+        let stored = store_set(txn, db, &args[1], result, (limits, event))?;
+        Ok(Frame::Integer(stored))
     })
 }
 

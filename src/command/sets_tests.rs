@@ -309,13 +309,13 @@ fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
     }
 }
 
-struct Server {
+pub(super) struct Server {
     shared: Arc<Shared>,
     client: Client,
 }
 
 impl Server {
-    fn open(engine: &Arc<MemoryEngine>) -> Server {
+    pub(super) fn open(engine: &Arc<MemoryEngine>) -> Server {
         let shared = crate::server::build_shared(
             crate::config::Config::default(),
             engine.clone() as Arc<dyn Engine>,
@@ -332,7 +332,7 @@ impl Server {
     }
 
     /// Runs one command on its own (committed at once).
-    fn run(&mut self, now_ms: u64, words: &[&str]) -> Frame {
+    pub(super) fn run(&mut self, now_ms: u64, words: &[&str]) -> Frame {
         let mut txn = None;
         let mut ctx = Ctx {
             shared: &self.shared,

@@ -50,30 +50,20 @@ pub static COMMANDS: &[Command] = &[
     .with_key_specs(&[SOURCE, PATTERNS]),
 ];
 
-const SOURCE: KeySpec = KeySpec {
-    flags: &["RO", "access"],
-    index: 1,
-    find: FindKeys::Range {
-        lastkey: 0,
-        step: 1,
-        limit: 0,
-    },
-};
+const SOURCE: KeySpec = KeySpec::range(&["RO", "access"], 1, 0);
 
 const PATTERNS: KeySpec = KeySpec {
     flags: &["RO", "access"],
     index: 0,
-    find: FindKeys::Unknown {
-        notes: "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
-    },
+    find: FindKeys::Unknown,
+    notes: "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
 };
 
 const STORE: KeySpec = KeySpec {
     flags: &["OW", "update"],
     index: 0,
-    find: FindKeys::Unknown {
-        notes: "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array",
-    },
+    find: FindKeys::Unknown,
+    notes: "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array",
 };
 
 /// SORT's keys (Redis' `sortGetKeys`): the sorted key, and the destination

@@ -16,6 +16,7 @@ pub(super) const PROTECTED: u8 = 2;
 pub(super) const MULTI_ARG: u8 = 4;
 
 const INT_MAX: i64 = i32::MAX as i64;
+const INT_MIN: i64 = i32::MIN as i64;
 const LLONG_MAX: i64 = i64::MAX;
 const UINT_MAX: i64 = u32::MAX as i64;
 const MB: u64 = 1024 * 1024;
@@ -74,8 +75,25 @@ pub(super) enum Kind {
 
 pub(super) struct OptionDef {
     pub name: &'static str,
+    /// Redis' older name for the option (`hash-max-ziplist-entries`):
+    /// accepted everywhere, and listed by CONFIG GET as well.
+    pub alias: Option<&'static str>,
     pub flags: u8,
     pub kind: Kind,
+}
+
+impl OptionDef {
+    const fn with_alias(self, alias: &'static str) -> OptionDef {
+        OptionDef {
+            alias: Some(alias),
+            ..self
+        }
+    }
+
+    /// The option's names: its own, then its alias.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.name).chain(self.alias)
+    }
 }
 
 /// Every option, in the order CONFIG GET and CONFIG REWRITE list them.
@@ -115,12 +133,37 @@ pub(super) static OPTIONS: &[OptionDef] = &[
     memory("storage-cache-size", IMMUTABLE, MB, |c| c.storage_cache_size, |c, v| c.storage_cache_size = v),
     memory("storage-write-buffer-size", IMMUTABLE, MB,
         |c| c.storage_write_buffer_size, |c, v| c.storage_write_buffer_size = v),
+    // fjall refuses less than 64 MB.
+    memory("storage-max-journal-size", IMMUTABLE, 64 * MB,
+        |c| c.storage_max_journal_size, |c, v| c.storage_max_journal_size = v),
+    // Encoding thresholds: they only change what OBJECT ENCODING reports
+    // (and SMEMBERS' order for intsets), as the data layout is the same.
+    int("list-max-listpack-size", 0, INT_MIN, INT_MAX,
+        |c| c.encoding.list_max_listpack_size, |c, v| c.encoding.list_max_listpack_size = v)
+        .with_alias("list-max-ziplist-size"),
+    int("list-compress-depth", 0, 0, INT_MAX,
+        |c| c.encoding.list_compress_depth, |c, v| c.encoding.list_compress_depth = v),
+    int("hash-max-listpack-entries", 0, 0, LLONG_MAX,
+        |c| c.encoding.hash_max_listpack_entries as i64, |c, v| c.encoding.hash_max_listpack_entries = v as u64)
+        .with_alias("hash-max-ziplist-entries"),
+    memory("hash-max-listpack-value", 0, 0,
+        |c| c.encoding.hash_max_listpack_value, |c, v| c.encoding.hash_max_listpack_value = v)
+        .with_alias("hash-max-ziplist-value"),
+    int("set-max-intset-entries", 0, 0, LLONG_MAX,
+        |c| c.encoding.set_max_intset_entries as i64, |c, v| c.encoding.set_max_intset_entries = v as u64),
+    int("zset-max-listpack-entries", 0, 0, LLONG_MAX,
+        |c| c.encoding.zset_max_listpack_entries as i64, |c, v| c.encoding.zset_max_listpack_entries = v as u64)
+        .with_alias("zset-max-ziplist-entries"),
+    memory("zset-max-listpack-value", 0, 0,
+        |c| c.encoding.zset_max_listpack_value, |c, v| c.encoding.zset_max_listpack_value = v)
+        .with_alias("zset-max-ziplist-value"),
     // Like Redis: any 0..=INT_MAX is accepted, then clamped to 1..=500.
     int("hz", 0, 0, INT_MAX, |c| c.hz.into(), |c, v| c.hz = v.clamp(1, 500) as u32),
     // Stored as flags, shown in Redis' canonical order ("KEA" reads "AKE").
     string("notify-keyspace-events", 0, check_keyspace_events,
         |c| c.notify_keyspace_events.to_string(),
         |c, v| c.notify_keyspace_events = Flags::parse(v.as_bytes()).unwrap_or_default()),
+    memory("hll-sparse-max-bytes", 0, 0, |c| c.hll_sparse_max_bytes, |c, v| c.hll_sparse_max_bytes = v),
 
     boolean("cluster-enabled", IMMUTABLE, |c| c.cluster.enabled, |c, v| c.cluster.enabled = v),
     string("cluster-config-file", IMMUTABLE, check_cluster_config_file,
@@ -168,6 +211,7 @@ const fn list(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags: MULTI_ARG,
         kind: Kind::List {
             parse,
@@ -186,6 +230,7 @@ const fn bytes(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Bytes { get, set },
     }
@@ -201,6 +246,7 @@ const fn int(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Int { min, max, get, set },
     }
@@ -216,6 +262,7 @@ const fn memory(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Memory {
             min,
@@ -234,6 +281,7 @@ const fn boolean(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Bool { get, set },
     }
@@ -248,6 +296,7 @@ const fn enumeration(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Enum { names, get, set },
     }
@@ -262,6 +311,7 @@ const fn string(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Str { check, get, set },
     }
@@ -577,5 +627,5 @@ impl OptionDef {
 pub(super) fn lookup(name: &[u8]) -> Option<usize> {
     OPTIONS
         .iter()
-        .position(|o| o.name.as_bytes().eq_ignore_ascii_case(name))
+        .position(|o| o.names().any(|n| n.as_bytes().eq_ignore_ascii_case(name)))
 }
