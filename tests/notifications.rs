@@ -504,6 +504,43 @@ fn list_commands_report_redis_events() {
     );
 }
 
+#[test]
+fn bitmap_and_hyperloglog_commands_report_redis_events() {
+    let (_server, mut listener, mut writer) = setup("EAn");
+    let events = run(
+        &mut listener,
+        &mut writer,
+        &[
+            "SETBIT b 7 1",
+            "SETBIT b 7 1",
+            "SETBIT b 100 0",
+            "BITFIELD f SET u8 0 5 GET u8 0",
+            "BITFIELD f GET u8 0",
+            "BITFIELD f INCRBY u8 0 300 OVERFLOW FAIL INCRBY u8 0 300",
+            "BITFIELD f OVERFLOW FAIL INCRBY u8 0 300",
+            "SET s1 abc",
+            "BITOP AND d s1 b",
+            "BITOP AND d nosuch1 nosuch2",
+            "BITOP NOT e nosuch",
+            "PFADD h a",
+            "PFADD h a",
+            "PFADD h",
+            "PFADD h2",
+            "PFMERGE h3 h",
+            "PFCOUNT h",
+            "PFCOUNT h h2",
+        ],
+    );
+    assert_eq!(
+        events,
+        expect(&[
+            "new b", "setbit b", "setbit b", "new f", "setbit f", "setbit f", "new s1", "set s1",
+            "new d", "set d", "del d", "new h", "pfadd h", "new h2", "pfadd h2", "new h3",
+            "pfadd h3",
+        ])
+    );
+}
+
 // ---- delivery ----
 
 #[test]
