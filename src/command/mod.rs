@@ -481,3 +481,5 @@ mod lists_tests;
 mod sets_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zsets_tests;

@@ -414,10 +414,15 @@ impl Store {
 
     /// Number of entries in the data partition (tests and diagnostics).
     pub fn data_entries(&self) -> Result<usize> {
+        self.partition_entries(Partition::Data)
+    }
+
+    /// Number of entries in `partition` (tests and diagnostics).
+    pub fn partition_entries(&self, partition: Partition) -> Result<usize> {
         let mut n = 0;
         for item in self
             .engine()
-            .scan(Partition::Data, (Bound::Unbounded, Bound::Unbounded))
+            .scan(partition, (Bound::Unbounded, Bound::Unbounded))
         {
             item?;
             n += 1;
