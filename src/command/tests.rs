@@ -228,7 +228,9 @@ fn pubsub_replies_in_resp3() {
 /// WITHSCORE of ZRANK, which is Redis 7.2's, and double formatting, which
 /// follows the codec's shortest round-trip text).
 const ZSET_SESSION: &[&[&str]] = &[
-    &["ZADD", "z", "1", "a", "2.5", "b", "-inf", "c", "+inf", "d", "-0", "e"],
+    &[
+        "ZADD", "z", "1", "a", "2.5", "b", "-inf", "c", "+inf", "d", "-0", "e",
+    ],
     &["ZADD", "z", "NX", "XX", "1", "a"],
     &["ZADD", "z", "GT", "LT", "1", "a"],
     &["ZADD", "z", "INCR", "1", "a", "2", "b"],
@@ -243,7 +245,17 @@ const ZSET_SESSION: &[&[&str]] = &[
     &["ZMSCORE", "z", "a", "nosuch", "c"],
     &["ZCARD", "z"],
     &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
-    &["ZRANGE", "z", "(0", "+inf", "BYSCORE", "LIMIT", "1", "2", "WITHSCORES"],
+    &[
+        "ZRANGE",
+        "z",
+        "(0",
+        "+inf",
+        "BYSCORE",
+        "LIMIT",
+        "1",
+        "2",
+        "WITHSCORES",
+    ],
     &["ZRANGE", "z", "+inf", "(0", "BYSCORE", "REV"],
     &["ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"],
     &["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"],
