@@ -478,6 +478,8 @@ impl<'s> Ctx<'_, 's> {
 #[cfg(test)]
 mod lists_tests;
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod sets_tests;
 #[cfg(test)]
 mod tests;

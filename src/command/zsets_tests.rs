@@ -8,11 +8,12 @@
 //! ranges and OBJECT ENCODING; at the end the data and zscore partitions
 //! hold exactly the live members.
 
+use super::model_tests::{FamilyModel, Server};
 use super::*;
 use crate::engine::memory::MemoryEngine;
-use crate::engine::{Engine, Partition};
+use crate::engine::Partition;
 use crate::resp::Frame;
-use quickcheck::{Arbitrary, Gen, QuickCheck};
+use quickcheck::{Arbitrary, Gen};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -53,13 +54,6 @@ enum Op {
     Flush,
 }
 
-#[derive(Clone, Debug)]
-struct Pipeline {
-    ops: Vec<(Op, bool)>,
-    sweep: bool,
-    reopen: bool,
-}
-
 impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Op {
         let key = |g: &mut Gen| u8::arbitrary(g) % 4;
@@ -92,19 +86,6 @@ impl Arbitrary for Op {
             23 => Op::Rename(key(g), key(g)),
             24 => Op::Copy(key(g), key(g)),
             _ => Op::Flush,
-        }
-    }
-}
-
-impl Arbitrary for Pipeline {
-    fn arbitrary(g: &mut Gen) -> Pipeline {
-        let len = usize::arbitrary(g) % 6 + 1;
-        Pipeline {
-            ops: (0..len)
-                .map(|_| (Op::arbitrary(g), u8::arbitrary(g) % 5 == 0))
-                .collect(),
-            sweep: bool::arbitrary(g),
-            reopen: u8::arbitrary(g) % 4 == 0,
         }
     }
 }
@@ -476,44 +457,6 @@ fn combine(kind: u8, sets: Vec<Option<ZSetModel>>) -> ZSetModel {
     }
 }
 
-struct Server {
-    shared: Arc<Shared>,
-    client: Client,
-}
-
-impl Server {
-    fn open(engine: &Arc<MemoryEngine>) -> Server {
-        let shared = crate::server::build_shared(
-            crate::config::Config::default(),
-            engine.clone() as Arc<dyn Engine>,
-            None,
-        )
-        .expect("state");
-        let handle = shared
-            .clients
-            .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), 0);
-        Server {
-            shared,
-            client: Client::new(handle, true),
-        }
-    }
-
-    /// Runs one command on its own (committed at once).
-    fn run(&mut self, now_ms: u64, words: &[&str]) -> Frame {
-        let mut txn = None;
-        let mut ctx = Ctx {
-            shared: &self.shared,
-            client: &mut self.client,
-            now_ms,
-            txn: &mut txn,
-        };
-        let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
-        let reply = execute(&mut ctx, &args);
-        ctx.commit_pending().expect("commit");
-        reply
-    }
-}
-
 fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
     for k in 0..4u8 {
         let key = key_name(k);
@@ -568,91 +511,39 @@ fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
     Ok(())
 }
 
-fn run(pipelines: &[Pipeline]) -> Result<(), String> {
-    let engine = Arc::new(MemoryEngine::new());
-    let mut server = Server::open(&engine);
-    let mut model = Model::new();
-    let now = 1_000_000u64;
-    for pipeline in pipelines {
-        {
-            let mut txn = Some(server.shared.store.begin(now));
-            for (op, rollback) in &pipeline.ops {
-                let words = words(op);
-                let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.clone())).collect();
-                let savepoint = txn.as_ref().map(|t| t.savepoint());
-                let mut ctx = Ctx {
-                    shared: &server.shared,
-                    client: &mut server.client,
-                    now_ms: now,
-                    txn: &mut txn,
-                };
-                let reply = execute(&mut ctx, &args);
-                match (rollback, savepoint, txn.as_mut()) {
-                    (true, Some(savepoint), Some(open)) => open.rollback_to(savepoint),
-                    _ => apply(&mut model, op, &reply)?,
-                }
-            }
-            if let Some(txn) = txn.take() {
-                txn.commit().map_err(|e| e.to_string())?;
-            }
-        }
-        if pipeline.sweep {
-            while server
-                .shared
-                .store
-                .sweep_dead(7)
-                .map_err(|e| e.to_string())?
-                > 0
-            {}
-        }
-        if pipeline.reopen {
-            drop(server);
-            server = Server::open(&engine);
-        }
-        check(&mut server, &model, now)?;
+impl FamilyModel for Model {
+    type Op = Op;
+    const PARTITIONS: &'static [Partition] = &[Partition::Data, Partition::ZScore];
+
+    fn words(op: &Op) -> Vec<String> {
+        words(op)
     }
-    let store = &server.shared.store;
-    while store.sweep_dead(1000).map_err(|e| e.to_string())? > 0 {}
-    let live: usize = model
-        .values()
-        .map(|value| match value {
-            Value::ZSet(zset, _) => zset.len(),
-            Value::Str => 0,
-        })
-        .sum();
-    for partition in [Partition::Data, Partition::ZScore] {
-        let stored = store
-            .partition_entries(partition)
-            .map_err(|e| e.to_string())?;
-        if stored != live {
-            return Err(format!(
-                "{stored} {partition:?} entries, {live} live members"
-            ));
-        }
+
+    fn apply(&mut self, op: &Op, reply: &Frame) -> Result<(), String> {
+        apply(self, op, reply)
     }
-    if store.reclaim_pending() != 0 {
-        return Err(format!("{} reclaims pending", store.reclaim_pending()));
+
+    fn check(&self, server: &mut Server, now: u64) -> Result<(), String> {
+        check(server, self, now)
     }
-    if store.counts(0).keys != model.len() as u64 {
-        return Err(format!("{:?} vs {} keys", store.counts(0), model.len()));
+
+    fn live_members(&self) -> usize {
+        self.values()
+            .map(|value| match value {
+                Value::ZSet(zset, _) => zset.len(),
+                Value::Str => 0,
+            })
+            .sum()
     }
-    Ok(())
+
+    fn keys(&self) -> usize {
+        self.len()
+    }
 }
 
 #[test]
 fn zsets_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
-    fn prop(pipelines: Vec<Pipeline>) -> bool {
-        match run(&pipelines) {
-            Ok(()) => true,
-            Err(e) => {
-                eprintln!("{e}: {pipelines:?}");
-                false
-            }
-        }
-    }
-    QuickCheck::new()
-        .tests(200)
-        .quickcheck(prop as fn(Vec<Pipeline>) -> bool);
+    super::model_tests::property::<Model>();
 }
 
 #[test]
