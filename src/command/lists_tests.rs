@@ -7,23 +7,18 @@
 //! LLEN and OBJECT ENCODING; at the end the data partition holds exactly the
 //! live elements.
 
-use super::model_tests::{FamilyModel, Server};
+use super::model_tests::{coll_in, key_name, Family, Keys, Server, Value};
 use super::*;
 use crate::engine::memory::MemoryEngine;
 use crate::resp::Frame;
 use quickcheck::{Arbitrary, Gen};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 const VALUES: [&str; 4] = ["a", "b", "c", "dd"];
 
-#[derive(Clone, Debug, PartialEq)]
-enum Value {
-    Str,
-    List(VecDeque<&'static str>),
-}
-
-type Model = BTreeMap<u8, Value>;
+type List = VecDeque<&'static str>;
+type Model = Keys<List>;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -37,11 +32,6 @@ enum Op {
     Insert(u8, bool, u8, u8),
     /// Source, destination, from the left, to the left.
     Move(u8, u8, bool, bool),
-    Del(u8),
-    SetString(u8),
-    Rename(u8, u8),
-    Copy(u8, u8),
-    Flush,
 }
 
 impl Arbitrary for Op {
@@ -49,7 +39,7 @@ impl Arbitrary for Op {
         let key = |g: &mut Gen| u8::arbitrary(g) % 4;
         let value = |g: &mut Gen| u8::arbitrary(g) % VALUES.len() as u8;
         let index = |g: &mut Gen| i8::arbitrary(g) % 8;
-        match u8::arbitrary(g) % 30 {
+        match u8::arbitrary(g) % 24 {
             0..=8 => Op::Push(
                 key(g),
                 bool::arbitrary(g),
@@ -65,18 +55,9 @@ impl Arbitrary for Op {
             14 | 15 => Op::Trim(key(g), index(g), index(g)),
             16 | 17 => Op::Rem(key(g), i8::arbitrary(g) % 3, value(g)),
             18..=20 => Op::Insert(key(g), bool::arbitrary(g), value(g), value(g)),
-            21..=23 => Op::Move(key(g), key(g), bool::arbitrary(g), bool::arbitrary(g)),
-            24 => Op::Del(key(g)),
-            25 => Op::SetString(key(g)),
-            26 | 27 => Op::Rename(key(g), key(g)),
-            28 => Op::Copy(key(g), key(g)),
-            _ => Op::Flush,
+            _ => Op::Move(key(g), key(g), bool::arbitrary(g), bool::arbitrary(g)),
         }
     }
-}
-
-fn key_name(k: u8) -> String {
-    format!("k{k}")
 }
 
 fn side(left: bool) -> String {
@@ -128,34 +109,19 @@ fn words(op: &Op) -> Vec<String> {
                 ]
             }
         }
-        Op::Del(k) => vec!["DEL".into(), key_name(*k)],
-        Op::SetString(k) => vec!["SET".into(), key_name(*k), "s".into()],
-        Op::Rename(a, b) => vec!["RENAME".into(), key_name(*a), key_name(*b)],
-        Op::Copy(a, b) => vec!["COPY".into(), key_name(*a), key_name(*b), "REPLACE".into()],
-        Op::Flush => vec!["FLUSHDB".into()],
     }
 }
-
-fn wrongtype() -> Frame {
-    Frame::Error(Bytes::from_static(super::args::ERR_WRONGTYPE.as_bytes()))
-}
-
-type List = VecDeque<&'static str>;
 
 /// A list of the model (None: missing), or Err(WRONGTYPE) for a string.
 fn list_in(model: &Model, k: u8) -> Result<Option<List>, Frame> {
-    match model.get(&k) {
-        None => Ok(None),
-        Some(Value::Str) => Err(wrongtype()),
-        Some(Value::List(items)) => Ok(Some(items.clone())),
-    }
+    coll_in(model, k)
 }
 
 fn put_list(model: &mut Model, k: u8, items: List) {
     if items.is_empty() {
         model.remove(&k);
     } else {
-        model.insert(k, Value::List(items));
+        model.insert(k, Value::Coll(items));
     }
 }
 
@@ -330,94 +296,23 @@ fn apply(model: &mut Model, op: &Op) -> Frame {
             put_list(model, *b, dst);
             Frame::bulk(value)
         }
-        Op::Del(k) => Frame::Integer(i64::from(model.remove(k).is_some())),
-        Op::SetString(k) => {
-            model.insert(*k, Value::Str);
-            Frame::ok()
-        }
-        Op::Rename(a, b) => match model.remove(a) {
-            None => error("ERR no such key"),
-            Some(value) => {
-                model.insert(*b, value);
-                Frame::ok()
-            }
-        },
-        Op::Copy(a, b) => {
-            if a == b {
-                return error("ERR source and destination objects are the same");
-            }
-            match model.get(a).cloned() {
-                None => Frame::Integer(0),
-                Some(value) => {
-                    model.insert(*b, value);
-                    Frame::Integer(1)
-                }
-            }
-        }
-        Op::Flush => {
-            model.clear();
-            Frame::ok()
-        }
     }
 }
 
-fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
-    for k in 0..4u8 {
-        let key = key_name(k);
-        let kind = server.run(now, &["TYPE", &key]);
-        match model.get(&k) {
-            None if kind == Frame::simple("none") => {}
-            Some(Value::Str) if kind == Frame::simple("string") => {}
-            Some(Value::List(items)) if kind == Frame::simple("list") => {
-                let want = bulks(items.iter().copied());
-                let got = server.run(now, &["LRANGE", &key, "0", "-1"]);
-                if got != want {
-                    return Err(format!("{key}: LRANGE {got:?} != {want:?}"));
-                }
-                let len = server.run(now, &["LLEN", &key]);
-                if len != Frame::Integer(items.len() as i64) {
-                    return Err(format!("{key}: LLEN {len:?} != {}", items.len()));
-                }
-                for (i, item) in items.iter().enumerate() {
-                    let from_end = format!("-{}", items.len() - i);
-                    for index in [i.to_string(), from_end] {
-                        let got = server.run(now, &["LINDEX", &key, &index]);
-                        if got != Frame::bulk(*item) {
-                            return Err(format!("{key}: LINDEX {index} {got:?} != {item}"));
-                        }
-                    }
-                }
-                let inner = server.run(now, &["LRANGE", &key, "1", "-2"]);
-                let want = bulks(
-                    items
-                        .iter()
-                        .copied()
-                        .skip(1)
-                        .take(items.len().saturating_sub(2)),
-                );
-                if inner != want {
-                    return Err(format!("{key}: LRANGE 1 -2 {inner:?} != {want:?}"));
-                }
-                let encoding = server.run(now, &["OBJECT", "ENCODING", &key]);
-                if encoding != Frame::bulk("quicklist") {
-                    return Err(format!("{key}: encoding {encoding:?}"));
-                }
-            }
-            want => return Err(format!("{key}: TYPE {kind:?}, model {want:?}")),
-        }
-    }
-    Ok(())
-}
+/// The list family: pushes, pops, LSET, LTRIM, LREM, LINSERT, LMOVE.
+struct Lists;
 
-impl FamilyModel for Model {
+impl Family for Lists {
+    type Coll = List;
     type Op = Op;
+    const TYPE: &'static str = "list";
 
     fn words(op: &Op) -> Vec<String> {
         words(op)
     }
 
-    fn apply(&mut self, op: &Op, reply: &Frame) -> Result<(), String> {
-        let want = apply(self, op);
+    fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
+        let want = apply(model, op);
         if *reply == want {
             Ok(())
         } else {
@@ -425,27 +320,51 @@ impl FamilyModel for Model {
         }
     }
 
-    fn check(&self, server: &mut Server, now: u64) -> Result<(), String> {
-        check(server, self, now)
+    fn check(server: &mut Server, key: &str, items: &List, now: u64) -> Result<(), String> {
+        let want = bulks(items.iter().copied());
+        let got = server.run(now, &["LRANGE", key, "0", "-1"]);
+        if got != want {
+            return Err(format!("{key}: LRANGE {got:?} != {want:?}"));
+        }
+        let len = server.run(now, &["LLEN", key]);
+        if len != Frame::Integer(items.len() as i64) {
+            return Err(format!("{key}: LLEN {len:?} != {}", items.len()));
+        }
+        for (i, item) in items.iter().enumerate() {
+            let from_end = format!("-{}", items.len() - i);
+            for index in [i.to_string(), from_end] {
+                let got = server.run(now, &["LINDEX", key, &index]);
+                if got != Frame::bulk(*item) {
+                    return Err(format!("{key}: LINDEX {index} {got:?} != {item}"));
+                }
+            }
+        }
+        let inner = server.run(now, &["LRANGE", key, "1", "-2"]);
+        let want = bulks(
+            items
+                .iter()
+                .copied()
+                .skip(1)
+                .take(items.len().saturating_sub(2)),
+        );
+        if inner != want {
+            return Err(format!("{key}: LRANGE 1 -2 {inner:?} != {want:?}"));
+        }
+        let encoding = server.run(now, &["OBJECT", "ENCODING", key]);
+        if encoding != Frame::bulk("quicklist") {
+            return Err(format!("{key}: encoding {encoding:?}"));
+        }
+        Ok(())
     }
 
-    fn live_members(&self) -> usize {
-        self.values()
-            .map(|value| match value {
-                Value::List(items) => items.len(),
-                Value::Str => 0,
-            })
-            .sum()
-    }
-
-    fn keys(&self) -> usize {
-        self.len()
+    fn members(items: &List) -> usize {
+        items.len()
     }
 }
 
 #[test]
 fn lists_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
-    super::model_tests::property::<Model>();
+    super::model_tests::property::<Lists>();
 }
 
 #[test]

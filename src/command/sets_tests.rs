@@ -6,24 +6,19 @@
 //! key's type, members, SCARD and OBJECT ENCODING; at the end the data
 //! partition holds exactly the live members.
 
-use super::model_tests::{FamilyModel, Server};
+use super::model_tests::{coll_in, key_name, Family, Keys, Server, Value};
 use super::*;
 use crate::engine::memory::MemoryEngine;
 use crate::resp::Frame;
 use quickcheck::{Arbitrary, Gen};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 const MEMBERS: [&str; 7] = ["1", "2", "10", "-3", "a", "b", "x1"];
 
-#[derive(Clone, Debug, PartialEq)]
-enum Value {
-    Str,
-    /// Members, and whether the encoding is `hashtable` (else `intset`).
-    Set(BTreeSet<&'static str>, bool),
-}
-
-type Model = BTreeMap<u8, Value>;
+/// Members, and whether the encoding is `hashtable` (else `intset`).
+type Set = (BTreeSet<&'static str>, bool);
+type Model = Keys<Set>;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -33,11 +28,6 @@ enum Op {
     SMove(u8, u8, u8),
     /// 0 SINTERSTORE, 1 SUNIONSTORE, 2 SDIFFSTORE; destination; sources.
     Store(u8, u8, Vec<u8>),
-    Del(u8),
-    SetString(u8),
-    Rename(u8, u8),
-    Copy(u8, u8),
-    Flush,
 }
 
 impl Arbitrary for Op {
@@ -47,23 +37,14 @@ impl Arbitrary for Op {
         let some = |g: &mut Gen, f: &dyn Fn(&mut Gen) -> u8| {
             (0..usize::arbitrary(g) % 3 + 1).map(|_| f(g)).collect()
         };
-        match u8::arbitrary(g) % 24 {
+        match u8::arbitrary(g) % 19 {
             0..=6 => Op::SAdd(key(g), some(g, &member)),
             7..=9 => Op::SRem(key(g), some(g, &member)),
             10 | 11 => Op::SPop(key(g), Option::<u8>::arbitrary(g).map(|n| n % 5)),
             12..=14 => Op::SMove(key(g), key(g), member(g)),
-            15..=18 => Op::Store(u8::arbitrary(g) % 3, key(g), some(g, &key)),
-            19 => Op::Del(key(g)),
-            20 => Op::SetString(key(g)),
-            21 => Op::Rename(key(g), key(g)),
-            22 => Op::Copy(key(g), key(g)),
-            _ => Op::Flush,
+            _ => Op::Store(u8::arbitrary(g) % 3, key(g), some(g, &key)),
         }
     }
-}
-
-fn key_name(k: u8) -> String {
-    format!("k{k}")
 }
 
 fn is_int(member: &str) -> bool {
@@ -92,34 +73,21 @@ fn words(op: &Op) -> Vec<String> {
             out.extend(srcs.iter().map(|k| key_name(*k)));
             out
         }
-        Op::Del(k) => vec!["DEL".into(), key_name(*k)],
-        Op::SetString(k) => vec!["SET".into(), key_name(*k), "s".into()],
-        Op::Rename(a, b) => vec!["RENAME".into(), key_name(*a), key_name(*b)],
-        Op::Copy(a, b) => vec!["COPY".into(), key_name(*a), key_name(*b), "REPLACE".into()],
-        Op::Flush => vec!["FLUSHDB".into()],
     };
     out.shrink_to_fit();
     out
 }
 
-fn wrongtype() -> Frame {
-    Frame::Error(Bytes::from_static(super::args::ERR_WRONGTYPE.as_bytes()))
-}
-
 /// A set of the model (None: missing), or Err(WRONGTYPE) for a string.
-fn set_in(model: &Model, k: u8) -> Result<Option<(BTreeSet<&'static str>, bool)>, Frame> {
-    match model.get(&k) {
-        None => Ok(None),
-        Some(Value::Str) => Err(wrongtype()),
-        Some(Value::Set(members, hashtable)) => Ok(Some((members.clone(), *hashtable))),
-    }
+fn set_in(model: &Model, k: u8) -> Result<Option<Set>, Frame> {
+    coll_in(model, k)
 }
 
 fn put_set(model: &mut Model, k: u8, members: BTreeSet<&'static str>, hashtable: bool) {
     if members.is_empty() {
         model.remove(&k);
     } else {
-        model.insert(k, Value::Set(members, hashtable));
+        model.insert(k, Value::Coll((members, hashtable)));
     }
 }
 
@@ -256,103 +224,55 @@ fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
             put_set(model, *dst, result, hashtable);
             expect(Frame::Integer(size))
         }
-        Op::Del(k) => expect(Frame::Integer(i64::from(model.remove(k).is_some()))),
-        Op::SetString(k) => {
-            model.insert(*k, Value::Str);
-            expect(Frame::ok())
-        }
-        Op::Rename(a, b) => match model.remove(a) {
-            None => expect(Frame::Error(Bytes::from_static(b"ERR no such key"))),
-            Some(value) => {
-                model.insert(*b, value);
-                expect(Frame::ok())
-            }
-        },
-        Op::Copy(a, b) => {
-            if a == b {
-                return expect(Frame::Error(Bytes::from_static(
-                    b"ERR source and destination objects are the same",
-                )));
-            }
-            match model.get(a).cloned() {
-                None => expect(Frame::Integer(0)),
-                Some(value) => {
-                    model.insert(*b, value);
-                    expect(Frame::Integer(1))
-                }
-            }
-        }
-        Op::Flush => {
-            model.clear();
-            expect(Frame::ok())
-        }
     }
 }
 
-fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
-    for k in 0..4u8 {
-        let key = key_name(k);
-        let kind = server.run(now, &["TYPE", &key]);
-        match model.get(&k) {
-            None if kind == Frame::simple("none") => {}
-            Some(Value::Str) if kind == Frame::simple("string") => {}
-            Some(Value::Set(members, hashtable)) if kind == Frame::simple("set") => {
-                let mut got = bulks(&server.run(now, &["SMEMBERS", &key]))?;
-                got.sort();
-                let want: Vec<String> = members.iter().map(|m| m.to_string()).collect();
-                if got != want {
-                    return Err(format!("{key}: members {got:?} != {want:?}"));
-                }
-                let card = server.run(now, &["SCARD", &key]);
-                if card != Frame::Integer(members.len() as i64) {
-                    return Err(format!("{key}: SCARD {card:?} != {}", members.len()));
-                }
-                let encoding = server.run(now, &["OBJECT", "ENCODING", &key]);
-                let want = if *hashtable { "hashtable" } else { "intset" };
-                if encoding != Frame::bulk(want) {
-                    return Err(format!(
-                        "{key}: encoding {encoding:?} != {want} ({members:?})"
-                    ));
-                }
-            }
-            want => return Err(format!("{key}: TYPE {kind:?}, model {want:?}")),
-        }
-    }
-    Ok(())
-}
+/// The set family: SADD, SREM, SPOP, SMOVE and the STORE commands.
+struct Sets;
 
-impl FamilyModel for Model {
+impl Family for Sets {
+    type Coll = Set;
     type Op = Op;
+    const TYPE: &'static str = "set";
 
     fn words(op: &Op) -> Vec<String> {
         words(op)
     }
 
-    fn apply(&mut self, op: &Op, reply: &Frame) -> Result<(), String> {
-        apply(self, op, reply)
+    fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
+        apply(model, op, reply)
     }
 
-    fn check(&self, server: &mut Server, now: u64) -> Result<(), String> {
-        check(server, self, now)
+    fn check(server: &mut Server, key: &str, set: &Set, now: u64) -> Result<(), String> {
+        let (members, hashtable) = set;
+        let mut got = bulks(&server.run(now, &["SMEMBERS", key]))?;
+        got.sort();
+        let want: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+        if got != want {
+            return Err(format!("{key}: members {got:?} != {want:?}"));
+        }
+        let card = server.run(now, &["SCARD", key]);
+        if card != Frame::Integer(members.len() as i64) {
+            return Err(format!("{key}: SCARD {card:?} != {}", members.len()));
+        }
+        let encoding = server.run(now, &["OBJECT", "ENCODING", key]);
+        let want = if *hashtable { "hashtable" } else { "intset" };
+        if encoding != Frame::bulk(want) {
+            return Err(format!(
+                "{key}: encoding {encoding:?} != {want} ({members:?})"
+            ));
+        }
+        Ok(())
     }
 
-    fn live_members(&self) -> usize {
-        self.values()
-            .map(|value| match value {
-                Value::Set(members, _) => members.len(),
-                Value::Str => 0,
-            })
-            .sum()
-    }
-
-    fn keys(&self) -> usize {
-        self.len()
+    fn members(set: &Set) -> usize {
+        set.0.len()
     }
 }
 
 #[test]
 fn sets_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
-    super::model_tests::property::<Model>();
+    super::model_tests::property::<Sets>();
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! ranges and OBJECT ENCODING; at the end the data and zscore partitions
 //! hold exactly the live members.
 
-use super::model_tests::{FamilyModel, Server};
+use super::model_tests::{coll_in, key_name, Family, Keys, Server, Value};
 use super::*;
 use crate::engine::memory::MemoryEngine;
 use crate::engine::Partition;
@@ -24,14 +24,9 @@ const INCREMENTS: [&str; 5] = ["1", "-1", "0.5", "inf", "-inf"];
 
 type ZSetModel = BTreeMap<&'static str, f64>;
 
-#[derive(Clone, Debug, PartialEq)]
-enum Value {
-    Str,
-    /// Members and scores, and whether the encoding is `skiplist`.
-    ZSet(ZSetModel, bool),
-}
-
-type Model = BTreeMap<u8, Value>;
+/// Members and scores, and whether the encoding is `skiplist`.
+type ZSet = (ZSetModel, bool);
+type Model = Keys<ZSet>;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -47,11 +42,6 @@ enum Op {
     Store(u8, u8, Vec<u8>),
     /// Destination, source, start, stop.
     RangeStore(u8, u8, i8, i8),
-    Del(u8),
-    SetString(u8),
-    Rename(u8, u8),
-    Copy(u8, u8),
-    Flush,
 }
 
 impl Arbitrary for Op {
@@ -63,7 +53,7 @@ impl Arbitrary for Op {
         let some = |g: &mut Gen, f: &dyn Fn(&mut Gen) -> u8| {
             (0..usize::arbitrary(g) % 3 + 1).map(|_| f(g)).collect()
         };
-        match u8::arbitrary(g) % 26 {
+        match u8::arbitrary(g) % 21 {
             0..=7 => {
                 let pairs = (0..usize::arbitrary(g) % 3 + 1)
                     .map(|_| (score(g), member(g)))
@@ -80,18 +70,9 @@ impl Arbitrary for Op {
             15 => Op::ZRemRangeByRank(key(g), rank(g), rank(g)),
             16 => Op::ZRemRangeByScore(key(g), score(g), score(g)),
             17..=19 => Op::Store(u8::arbitrary(g) % 3, key(g), some(g, &key)),
-            20 => Op::RangeStore(key(g), key(g), rank(g), rank(g)),
-            21 => Op::Del(key(g)),
-            22 => Op::SetString(key(g)),
-            23 => Op::Rename(key(g), key(g)),
-            24 => Op::Copy(key(g), key(g)),
-            _ => Op::Flush,
+            _ => Op::RangeStore(key(g), key(g), rank(g), rank(g)),
         }
     }
-}
-
-fn key_name(k: u8) -> String {
-    format!("k{k}")
 }
 
 fn score_of(text: &str) -> f64 {
@@ -161,25 +142,12 @@ fn words(op: &Op) -> Vec<String> {
             a.to_string(),
             b.to_string(),
         ],
-        Op::Del(k) => vec!["DEL".into(), key_name(*k)],
-        Op::SetString(k) => vec!["SET".into(), key_name(*k), "s".into()],
-        Op::Rename(a, b) => vec!["RENAME".into(), key_name(*a), key_name(*b)],
-        Op::Copy(a, b) => vec!["COPY".into(), key_name(*a), key_name(*b), "REPLACE".into()],
-        Op::Flush => vec!["FLUSHDB".into()],
     }
-}
-
-fn wrongtype() -> Frame {
-    Frame::Error(Bytes::from_static(super::args::ERR_WRONGTYPE.as_bytes()))
 }
 
 /// A sorted set of the model (None: missing), or Err(WRONGTYPE).
-fn zset_in(model: &Model, k: u8) -> Result<Option<(ZSetModel, bool)>, Frame> {
-    match model.get(&k) {
-        None => Ok(None),
-        Some(Value::Str) => Err(wrongtype()),
-        Some(Value::ZSet(zset, skiplist)) => Ok(Some((zset.clone(), *skiplist))),
-    }
+fn zset_in(model: &Model, k: u8) -> Result<Option<ZSet>, Frame> {
+    coll_in(model, k)
 }
 
 fn put_zset(model: &mut Model, k: u8, zset: ZSetModel, skiplist: bool) {
@@ -187,7 +155,7 @@ fn put_zset(model: &mut Model, k: u8, zset: ZSetModel, skiplist: bool) {
         model.remove(&k);
     } else {
         let skiplist = skiplist || zset.len() > 128 || zset.keys().any(|m| m.len() > 64);
-        model.insert(k, Value::ZSet(zset, skiplist));
+        model.insert(k, Value::Coll((zset, skiplist)));
     }
 }
 
@@ -348,36 +316,6 @@ fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
                 expect(Frame::Integer(size))
             }
         },
-        Op::Del(k) => expect(Frame::Integer(i64::from(model.remove(k).is_some()))),
-        Op::SetString(k) => {
-            model.insert(*k, Value::Str);
-            expect(Frame::ok())
-        }
-        Op::Rename(a, b) => match model.remove(a) {
-            None => expect(Frame::Error(Bytes::from_static(b"ERR no such key"))),
-            Some(value) => {
-                model.insert(*b, value);
-                expect(Frame::ok())
-            }
-        },
-        Op::Copy(a, b) => {
-            if a == b {
-                return expect(Frame::Error(Bytes::from_static(
-                    b"ERR source and destination objects are the same",
-                )));
-            }
-            match model.get(a).cloned() {
-                None => expect(Frame::Integer(0)),
-                Some(value) => {
-                    model.insert(*b, value);
-                    expect(Frame::Integer(1))
-                }
-            }
-        }
-        Op::Flush => {
-            model.clear();
-            expect(Frame::ok())
-        }
     }
 }
 
@@ -457,30 +395,37 @@ fn combine(kind: u8, sets: Vec<Option<ZSetModel>>) -> ZSetModel {
     }
 }
 
-fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
-    for k in 0..4u8 {
-        let key = key_name(k);
-        let kind = server.run(now, &["TYPE", &key]);
-        let (zset, skiplist) = match model.get(&k) {
-            None if kind == Frame::simple("none") => continue,
-            Some(Value::Str) if kind == Frame::simple("string") => continue,
-            Some(Value::ZSet(zset, skiplist)) if kind == Frame::simple("zset") => (zset, *skiplist),
-            want => return Err(format!("{key}: TYPE {kind:?}, model {want:?}")),
-        };
+/// The sorted-set family: ZADD, ZINCRBY, ZREM, pops, range removals and
+/// the STORE commands.
+struct ZSets;
+
+impl Family for ZSets {
+    type Coll = ZSet;
+    type Op = Op;
+    const TYPE: &'static str = "zset";
+    const PARTITIONS: &'static [Partition] = &[Partition::Data, Partition::ZScore];
+
+    fn words(op: &Op) -> Vec<String> {
+        words(op)
+    }
+
+    fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
+        apply(model, op, reply)
+    }
+
+    fn check(server: &mut Server, key: &str, coll: &ZSet, now: u64) -> Result<(), String> {
+        let (zset, skiplist) = (&coll.0, coll.1);
         let entries = ordered(zset);
         let mut expected: Vec<(Vec<&str>, Frame)> = vec![
-            (
-                vec!["ZRANGE", &key, "0", "-1", "WITHSCORES"],
-                flat(&entries),
-            ),
-            (vec!["ZCARD", &key], Frame::Integer(entries.len() as i64)),
+            (vec!["ZRANGE", key, "0", "-1", "WITHSCORES"], flat(&entries)),
+            (vec!["ZCARD", key], Frame::Integer(entries.len() as i64)),
         ];
         let rev: Vec<(&str, f64)> = entries.iter().rev().take(2).copied().collect();
-        expected.push((vec!["ZREVRANGE", &key, "0", "1", "WITHSCORES"], flat(&rev)));
+        expected.push((vec!["ZREVRANGE", key, "0", "1", "WITHSCORES"], flat(&rev)));
         let positive: Vec<(&str, f64)> =
             entries.iter().filter(|(_, s)| *s > 0.0).copied().collect();
         expected.push((
-            vec!["ZRANGEBYSCORE", &key, "(0", "+inf", "WITHSCORES"],
+            vec!["ZRANGEBYSCORE", key, "(0", "+inf", "WITHSCORES"],
             flat(&positive),
         ));
         let down: Vec<(&str, f64)> = entries
@@ -490,16 +435,16 @@ fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
             .copied()
             .collect();
         expected.push((
-            vec!["ZREVRANGEBYSCORE", &key, "1", "-inf", "WITHSCORES"],
+            vec!["ZREVRANGEBYSCORE", key, "1", "-inf", "WITHSCORES"],
             flat(&down),
         ));
         let encoding = if skiplist { "skiplist" } else { "listpack" };
-        expected.push((vec!["OBJECT", "ENCODING", &key], Frame::bulk(encoding)));
+        expected.push((vec!["OBJECT", "ENCODING", key], Frame::bulk(encoding)));
         for (rank, (member, score)) in entries.iter().enumerate() {
-            expected.push((vec!["ZSCORE", &key, member], Frame::Double(*score)));
-            expected.push((vec!["ZRANK", &key, member], Frame::Integer(rank as i64)));
+            expected.push((vec!["ZSCORE", key, member], Frame::Double(*score)));
+            expected.push((vec!["ZRANK", key, member], Frame::Integer(rank as i64)));
             let rev_rank = (entries.len() - 1 - rank) as i64;
-            expected.push((vec!["ZREVRANK", &key, member], Frame::Integer(rev_rank)));
+            expected.push((vec!["ZREVRANK", key, member], Frame::Integer(rev_rank)));
         }
         for (words, want) in expected {
             let got = server.run(now, &words);
@@ -507,43 +452,17 @@ fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
                 return Err(format!("{words:?}: {got:?} != {want:?}"));
             }
         }
-    }
-    Ok(())
-}
-
-impl FamilyModel for Model {
-    type Op = Op;
-    const PARTITIONS: &'static [Partition] = &[Partition::Data, Partition::ZScore];
-
-    fn words(op: &Op) -> Vec<String> {
-        words(op)
+        Ok(())
     }
 
-    fn apply(&mut self, op: &Op, reply: &Frame) -> Result<(), String> {
-        apply(self, op, reply)
-    }
-
-    fn check(&self, server: &mut Server, now: u64) -> Result<(), String> {
-        check(server, self, now)
-    }
-
-    fn live_members(&self) -> usize {
-        self.values()
-            .map(|value| match value {
-                Value::ZSet(zset, _) => zset.len(),
-                Value::Str => 0,
-            })
-            .sum()
-    }
-
-    fn keys(&self) -> usize {
-        self.len()
+    fn members(coll: &ZSet) -> usize {
+        coll.0.len()
     }
 }
 
 #[test]
 fn zsets_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
-    super::model_tests::property::<Model>();
+    super::model_tests::property::<ZSets>();
 }
 
 #[test]
