@@ -7,7 +7,7 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{arity, bulk, bulks, error, int, start, Raw, NIL, OK, SYNTAX};
+use resp::{arity, bulk, bulks, error, int, pending, start, Raw, NIL, OK, SYNTAX};
 use std::time::{Duration, Instant};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -380,14 +380,7 @@ fn zsets_survive_a_restart() {
 
 #[test]
 fn cluster_routing_sees_every_key_of_multi_key_zset_commands() {
-    let server = Server::start_cluster_node(&[]);
-    let mut c = Raw::connect(server.port);
-    assert_eq!(c.line("CLUSTER ADDSLOTSRANGE 0 16383"), OK);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.line("CLUSTER INFO").contains("cluster_state:ok") {
-        assert!(Instant::now() < deadline, "cluster never became ok");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_server, mut c) = resp::start_cluster();
     let crossslot = error("CROSSSLOT Keys in request don't hash to the same slot");
     assert_eq!(c.line("ZUNIONSTORE d 2 {t}a {t}b"), crossslot);
     assert_eq!(c.line("ZINTER 2 {t}a b"), crossslot);
@@ -399,14 +392,6 @@ fn cluster_routing_sees_every_key_of_multi_key_zset_commands() {
         c.line("COMMAND GETKEYS ZUNIONSTORE {t}d 2 {t}a {t}b"),
         bulks(&["{t}d", "{t}a", "{t}b"])
     );
-}
-
-fn pending(c: &mut Raw) -> u64 {
-    let info = c.line("INFO memory");
-    info.lines()
-        .find_map(|line| line.strip_prefix("lazyfree_pending_objects:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no lazyfree_pending_objects in {info}"))
 }
 
 #[test]

@@ -215,15 +215,7 @@ const MOVE_SPECS: &[KeySpec] = &[
 
 /// A key spec for the one key at argument `index`, as Redis 7.0 declares it.
 const fn key(flags: &'static [&'static str], index: i32) -> KeySpec {
-    KeySpec {
-        flags,
-        index,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::one(flags, index)
 }
 
 const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";

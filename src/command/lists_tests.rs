@@ -64,54 +64,6 @@ fn side(left: bool) -> String {
     if left { "LEFT" } else { "RIGHT" }.to_string()
 }
 
-fn words(op: &Op) -> Vec<String> {
-    let value = |v: &u8| VALUES[*v as usize].to_string();
-    match op {
-        Op::Push(k, left, xx, vs) => {
-            let name = match (left, xx) {
-                (true, false) => "LPUSH",
-                (false, false) => "RPUSH",
-                (true, true) => "LPUSHX",
-                (false, true) => "RPUSHX",
-            };
-            let mut out = vec![name.to_string(), key_name(*k)];
-            out.extend(vs.iter().map(value));
-            out
-        }
-        Op::Pop(k, left, count) => {
-            let mut out = vec![
-                if *left { "LPOP" } else { "RPOP" }.to_string(),
-                key_name(*k),
-            ];
-            out.extend(count.map(|n| n.to_string()));
-            out
-        }
-        Op::Set(k, i, v) => vec!["LSET".into(), key_name(*k), i.to_string(), value(v)],
-        Op::Trim(k, a, b) => vec!["LTRIM".into(), key_name(*k), a.to_string(), b.to_string()],
-        Op::Rem(k, n, v) => vec!["LREM".into(), key_name(*k), n.to_string(), value(v)],
-        Op::Insert(k, after, p, v) => vec![
-            "LINSERT".into(),
-            key_name(*k),
-            if *after { "AFTER" } else { "BEFORE" }.into(),
-            value(p),
-            value(v),
-        ],
-        Op::Move(a, b, from, to) => {
-            if !from && *to {
-                vec!["RPOPLPUSH".into(), key_name(*a), key_name(*b)]
-            } else {
-                vec![
-                    "LMOVE".into(),
-                    key_name(*a),
-                    key_name(*b),
-                    side(*from),
-                    side(*to),
-                ]
-            }
-        }
-    }
-}
-
 /// A list of the model (None: missing), or Err(WRONGTYPE) for a string.
 fn list_in(model: &Model, k: u8) -> Result<Option<List>, Frame> {
     coll_in(model, k)
@@ -308,7 +260,51 @@ impl Family for Lists {
     const TYPE: &'static str = "list";
 
     fn words(op: &Op) -> Vec<String> {
-        words(op)
+        let value = |v: &u8| VALUES[*v as usize].to_string();
+        match op {
+            Op::Push(k, left, xx, vs) => {
+                let name = match (left, xx) {
+                    (true, false) => "LPUSH",
+                    (false, false) => "RPUSH",
+                    (true, true) => "LPUSHX",
+                    (false, true) => "RPUSHX",
+                };
+                let mut out = vec![name.to_string(), key_name(*k)];
+                out.extend(vs.iter().map(value));
+                out
+            }
+            Op::Pop(k, left, count) => {
+                let mut out = vec![
+                    if *left { "LPOP" } else { "RPOP" }.to_string(),
+                    key_name(*k),
+                ];
+                out.extend(count.map(|n| n.to_string()));
+                out
+            }
+            Op::Set(k, i, v) => vec!["LSET".into(), key_name(*k), i.to_string(), value(v)],
+            Op::Trim(k, a, b) => vec!["LTRIM".into(), key_name(*k), a.to_string(), b.to_string()],
+            Op::Rem(k, n, v) => vec!["LREM".into(), key_name(*k), n.to_string(), value(v)],
+            Op::Insert(k, after, p, v) => vec![
+                "LINSERT".into(),
+                key_name(*k),
+                if *after { "AFTER" } else { "BEFORE" }.into(),
+                value(p),
+                value(v),
+            ],
+            Op::Move(a, b, from, to) => {
+                if !from && *to {
+                    vec!["RPOPLPUSH".into(), key_name(*a), key_name(*b)]
+                } else {
+                    vec![
+                        "LMOVE".into(),
+                        key_name(*a),
+                        key_name(*b),
+                        side(*from),
+                        side(*to),
+                    ]
+                }
+            }
+        }
     }
 
     fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {

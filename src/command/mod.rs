@@ -86,6 +86,21 @@ pub struct KeySpec {
     pub find: FindKeys,
 }
 
+impl KeySpec {
+    /// The one key at argument `index`.
+    pub const fn one(flags: &'static [&'static str], index: i32) -> KeySpec {
+        KeySpec {
+            flags,
+            index,
+            find: FindKeys::Range {
+                lastkey: 0,
+                step: 1,
+                limit: 0,
+            },
+        }
+    }
+}
+
 pub enum FindKeys {
     Range {
         lastkey: i32,

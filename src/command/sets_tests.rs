@@ -51,33 +51,6 @@ fn is_int(member: &str) -> bool {
     crate::sds::string2ll(member.as_bytes()).is_some()
 }
 
-fn words(op: &Op) -> Vec<String> {
-    let member = |m: &u8| MEMBERS[*m as usize].to_string();
-    let mut out: Vec<String> = match op {
-        Op::SAdd(k, ms) | Op::SRem(k, ms) => {
-            let name = if matches!(op, Op::SAdd(..)) {
-                "SADD"
-            } else {
-                "SREM"
-            };
-            let mut out = vec![name.to_string(), key_name(*k)];
-            out.extend(ms.iter().map(member));
-            out
-        }
-        Op::SPop(k, None) => vec!["SPOP".into(), key_name(*k)],
-        Op::SPop(k, Some(n)) => vec!["SPOP".into(), key_name(*k), n.to_string()],
-        Op::SMove(a, b, m) => vec!["SMOVE".into(), key_name(*a), key_name(*b), member(m)],
-        Op::Store(kind, dst, srcs) => {
-            let name = ["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"][*kind as usize];
-            let mut out = vec![name.to_string(), key_name(*dst)];
-            out.extend(srcs.iter().map(|k| key_name(*k)));
-            out
-        }
-    };
-    out.shrink_to_fit();
-    out
-}
-
 /// A set of the model (None: missing), or Err(WRONGTYPE) for a string.
 fn set_in(model: &Model, k: u8) -> Result<Option<Set>, Frame> {
     coll_in(model, k)
@@ -107,126 +80,6 @@ fn bulks(frame: &Frame) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// Applies `op` to `model` given its `reply`; errors when the reply is not
-/// what the model predicts.
-fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
-    let expect = |want: Frame| -> Result<(), String> {
-        if *reply == want {
-            Ok(())
-        } else {
-            Err(format!("{op:?}: got {reply:?}, want {want:?}"))
-        }
-    };
-    match op {
-        Op::SAdd(k, ms) => match set_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(found) => {
-                let (mut set, mut hashtable) = found.unwrap_or_default();
-                let mut added = 0;
-                for m in ms {
-                    let m = MEMBERS[*m as usize];
-                    if set.insert(m) {
-                        added += 1;
-                        hashtable |= !is_int(m);
-                    }
-                }
-                put_set(model, *k, set, hashtable);
-                expect(Frame::Integer(added))
-            }
-        },
-        Op::SRem(k, ms) => match set_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(None) => expect(Frame::Integer(0)),
-            Ok(Some((mut set, hashtable))) => {
-                let removed = ms
-                    .iter()
-                    .filter(|m| set.remove(MEMBERS[**m as usize]))
-                    .count();
-                put_set(model, *k, set, hashtable);
-                expect(Frame::Integer(removed as i64))
-            }
-        },
-        Op::SPop(k, count) => match set_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(None) => expect(match count {
-                None => Frame::Null,
-                Some(_) => Frame::Set(Vec::new()),
-            }),
-            Ok(Some((mut set, hashtable))) => {
-                let want = count.map_or(1, |n| usize::from(n).min(set.len()));
-                let popped = bulks(reply)?;
-                if popped.len() != want || (count.is_some() && !matches!(reply, Frame::Set(_))) {
-                    return Err(format!("{op:?}: popped {reply:?} from {set:?}"));
-                }
-                for m in &popped {
-                    if !set.remove(m.as_str()) {
-                        return Err(format!("{op:?}: popped {m} not in {set:?}"));
-                    }
-                }
-                put_set(model, *k, set, hashtable);
-                Ok(())
-            }
-        },
-        Op::SMove(a, b, m) => {
-            let m = MEMBERS[*m as usize];
-            let src = match model.get(a) {
-                None => return expect(Frame::Integer(0)),
-                Some(_) => set_in(model, *a),
-            };
-            let (src, dst) = match (src, set_in(model, *b)) {
-                (Err(e), _) | (_, Err(e)) => return expect(e),
-                (Ok(src), Ok(dst)) => (src, dst),
-            };
-            let Some((mut src, src_ht)) = src else {
-                return expect(Frame::Integer(0));
-            };
-            if a == b {
-                return expect(Frame::Integer(i64::from(src.contains(m))));
-            }
-            if !src.remove(m) {
-                return expect(Frame::Integer(0));
-            }
-            let (mut dst, mut dst_ht) = dst.unwrap_or_default();
-            dst.insert(m);
-            dst_ht |= !is_int(m);
-            put_set(model, *a, src, src_ht);
-            put_set(model, *b, dst, dst_ht);
-            expect(Frame::Integer(1))
-        }
-        Op::Store(kind, dst, srcs) => {
-            let mut sets = Vec::new();
-            for k in srcs {
-                match set_in(model, *k) {
-                    Err(e) => return expect(e),
-                    Ok(found) => sets.push(found.map(|(set, _)| set)),
-                }
-            }
-            let result: BTreeSet<&'static str> = match kind {
-                0 => match sets.iter().cloned().collect::<Option<Vec<_>>>() {
-                    None => BTreeSet::new(),
-                    Some(sets) => {
-                        let mut sets = sets.into_iter();
-                        let first = sets.next().unwrap_or_default();
-                        sets.fold(first, |acc, s| acc.intersection(&s).copied().collect())
-                    }
-                },
-                1 => sets.iter().flatten().flatten().copied().collect(),
-                _ => {
-                    let mut sets = sets.into_iter();
-                    let first = sets.next().flatten().unwrap_or_default();
-                    sets.flatten()
-                        .fold(first, |acc, s| acc.difference(&s).copied().collect())
-                }
-            };
-            let size = result.len() as i64;
-            let hashtable = result.iter().any(|m| !is_int(m));
-            model.remove(dst);
-            put_set(model, *dst, result, hashtable);
-            expect(Frame::Integer(size))
-        }
-    }
-}
-
 /// The set family: SADD, SREM, SPOP, SMOVE and the STORE commands.
 struct Sets;
 
@@ -236,11 +89,151 @@ impl Family for Sets {
     const TYPE: &'static str = "set";
 
     fn words(op: &Op) -> Vec<String> {
-        words(op)
+        let member = |m: &u8| MEMBERS[*m as usize].to_string();
+        let mut out: Vec<String> = match op {
+            Op::SAdd(k, ms) | Op::SRem(k, ms) => {
+                let name = if matches!(op, Op::SAdd(..)) {
+                    "SADD"
+                } else {
+                    "SREM"
+                };
+                let mut out = vec![name.to_string(), key_name(*k)];
+                out.extend(ms.iter().map(member));
+                out
+            }
+            Op::SPop(k, None) => vec!["SPOP".into(), key_name(*k)],
+            Op::SPop(k, Some(n)) => vec!["SPOP".into(), key_name(*k), n.to_string()],
+            Op::SMove(a, b, m) => vec!["SMOVE".into(), key_name(*a), key_name(*b), member(m)],
+            Op::Store(kind, dst, srcs) => {
+                let name = ["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"][*kind as usize];
+                let mut out = vec![name.to_string(), key_name(*dst)];
+                out.extend(srcs.iter().map(|k| key_name(*k)));
+                out
+            }
+        };
+        out.shrink_to_fit();
+        out
     }
 
+    /// Applies `op` to `model` given its `reply`; errors when the reply is not
+    /// what the model predicts.
     fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
-        apply(model, op, reply)
+        let expect = |want: Frame| -> Result<(), String> {
+            if *reply == want {
+                Ok(())
+            } else {
+                Err(format!("{op:?}: got {reply:?}, want {want:?}"))
+            }
+        };
+        match op {
+            Op::SAdd(k, ms) => match set_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(found) => {
+                    let (mut set, mut hashtable) = found.unwrap_or_default();
+                    let mut added = 0;
+                    for m in ms {
+                        let m = MEMBERS[*m as usize];
+                        if set.insert(m) {
+                            added += 1;
+                            hashtable |= !is_int(m);
+                        }
+                    }
+                    put_set(model, *k, set, hashtable);
+                    expect(Frame::Integer(added))
+                }
+            },
+            Op::SRem(k, ms) => match set_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(None) => expect(Frame::Integer(0)),
+                Ok(Some((mut set, hashtable))) => {
+                    let removed = ms
+                        .iter()
+                        .filter(|m| set.remove(MEMBERS[**m as usize]))
+                        .count();
+                    put_set(model, *k, set, hashtable);
+                    expect(Frame::Integer(removed as i64))
+                }
+            },
+            Op::SPop(k, count) => match set_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(None) => expect(match count {
+                    None => Frame::Null,
+                    Some(_) => Frame::Set(Vec::new()),
+                }),
+                Ok(Some((mut set, hashtable))) => {
+                    let want = count.map_or(1, |n| usize::from(n).min(set.len()));
+                    let popped = bulks(reply)?;
+                    if popped.len() != want || (count.is_some() && !matches!(reply, Frame::Set(_)))
+                    {
+                        return Err(format!("{op:?}: popped {reply:?} from {set:?}"));
+                    }
+                    for m in &popped {
+                        if !set.remove(m.as_str()) {
+                            return Err(format!("{op:?}: popped {m} not in {set:?}"));
+                        }
+                    }
+                    put_set(model, *k, set, hashtable);
+                    Ok(())
+                }
+            },
+            Op::SMove(a, b, m) => {
+                let m = MEMBERS[*m as usize];
+                let src = match model.get(a) {
+                    None => return expect(Frame::Integer(0)),
+                    Some(_) => set_in(model, *a),
+                };
+                let (src, dst) = match (src, set_in(model, *b)) {
+                    (Err(e), _) | (_, Err(e)) => return expect(e),
+                    (Ok(src), Ok(dst)) => (src, dst),
+                };
+                let Some((mut src, src_ht)) = src else {
+                    return expect(Frame::Integer(0));
+                };
+                if a == b {
+                    return expect(Frame::Integer(i64::from(src.contains(m))));
+                }
+                if !src.remove(m) {
+                    return expect(Frame::Integer(0));
+                }
+                let (mut dst, mut dst_ht) = dst.unwrap_or_default();
+                dst.insert(m);
+                dst_ht |= !is_int(m);
+                put_set(model, *a, src, src_ht);
+                put_set(model, *b, dst, dst_ht);
+                expect(Frame::Integer(1))
+            }
+            Op::Store(kind, dst, srcs) => {
+                let mut sets = Vec::new();
+                for k in srcs {
+                    match set_in(model, *k) {
+                        Err(e) => return expect(e),
+                        Ok(found) => sets.push(found.map(|(set, _)| set)),
+                    }
+                }
+                let result: BTreeSet<&'static str> = match kind {
+                    0 => match sets.iter().cloned().collect::<Option<Vec<_>>>() {
+                        None => BTreeSet::new(),
+                        Some(sets) => {
+                            let mut sets = sets.into_iter();
+                            let first = sets.next().unwrap_or_default();
+                            sets.fold(first, |acc, s| acc.intersection(&s).copied().collect())
+                        }
+                    },
+                    1 => sets.iter().flatten().flatten().copied().collect(),
+                    _ => {
+                        let mut sets = sets.into_iter();
+                        let first = sets.next().flatten().unwrap_or_default();
+                        sets.flatten()
+                            .fold(first, |acc, s| acc.difference(&s).copied().collect())
+                    }
+                };
+                let size = result.len() as i64;
+                let hashtable = result.iter().any(|m| !is_int(m));
+                model.remove(dst);
+                put_set(model, *dst, result, hashtable);
+                expect(Frame::Integer(size))
+            }
+        }
     }
 
     fn check(server: &mut Server, key: &str, set: &Set, now: u64) -> Result<(), String> {

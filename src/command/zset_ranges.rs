@@ -419,11 +419,10 @@ pub(super) fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn remove_range(ctx: &mut Ctx, key: &[u8], by: By) -> CmdResult {
     let query = Query::all_of(by);
     ctx.write(|txn, db| {
-        let Some(zset) = ZSet::open(txn, db, key)? else {
+        let Some(mut zset) = ZSetWrite::existing(txn, db, key)? else {
             return Ok(Frame::Integer(0));
         };
-        let doomed = select(txn, &zset, &query)?;
-        let mut zset = ZSetWrite::open(txn, db, key)?;
+        let doomed = select(txn, &zset.zset, &query)?;
         for (member, score) in &doomed {
             zset.remove_scored(txn, member, *score);
         }

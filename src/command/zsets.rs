@@ -76,15 +76,7 @@ pub const COMMANDS: &[Command] = &[
 
 /// The one key at argument `index`, as Redis 7.0 declares it.
 const fn key(flags: &'static [&'static str], index: i32) -> KeySpec {
-    KeySpec {
-        flags,
-        index,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::one(flags, index)
 }
 
 /// Keys counted by the argument at `index`, following it.
@@ -256,19 +248,32 @@ pub(super) struct ZSetWrite {
 }
 
 impl ZSetWrite {
+    /// Opens the sorted set at `key` for writing: `None` if absent.
+    pub(super) fn existing(
+        txn: &mut Txn,
+        db: usize,
+        key: &[u8],
+    ) -> Result<Option<ZSetWrite>, Frame> {
+        let found = zset_of(txn.get(db, key)?)?;
+        Ok(found.map(|meta| ZSetWrite {
+            zset: ZSet::new(txn, db, key, &meta),
+            meta,
+            existed: true,
+            changed: false,
+        }))
+    }
+
     /// Opens `key` for writing, creating an empty sorted set (fresh version)
     /// if absent.
     pub(super) fn open(txn: &mut Txn, db: usize, key: &[u8]) -> Result<ZSetWrite, Frame> {
-        let found = zset_of(txn.get(db, key)?)?;
-        let existed = found.is_some();
-        let meta = match found {
-            Some(meta) => meta,
-            None => Meta::collection(KeyType::ZSet, txn.new_version()),
-        };
+        if let Some(zset) = ZSetWrite::existing(txn, db, key)? {
+            return Ok(zset);
+        }
+        let meta = Meta::collection(KeyType::ZSet, txn.new_version());
         Ok(ZSetWrite {
             zset: ZSet::new(txn, db, key, &meta),
             meta,
-            existed,
+            existed: false,
             changed: false,
         })
     }
@@ -550,16 +555,15 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.write(|txn, db| {
-        if zset_of(txn.get(db, &args[1])?)?.is_none() {
+        let Some(mut zset) = ZSetWrite::existing(txn, db, &args[1])? else {
             return Ok(Frame::Integer(0));
-        }
-        let mut zset = ZSetWrite::open(txn, db, &args[1])?;
-        let mut removed = 0;
-        for member in &args[2..] {
-            removed += i64::from(zset.remove(txn, member)?);
-        }
+        };
+        let removed = args[2..]
+            .iter()
+            .map(|member| zset.remove(txn, member))
+            .collect::<Result<Vec<bool>, Frame>>()?;
         zset.finish(txn, db, &args[1])?;
-        Ok(Frame::Integer(removed))
+        Ok(Frame::Integer(removed.iter().filter(|r| **r).count() as i64))
     })
 }
 
@@ -645,10 +649,9 @@ pub fn pop(
     max: bool,
     count: usize,
 ) -> Result<Option<Vec<(Bytes, f64)>>, Frame> {
-    if zset_of(txn.get(db, key)?)?.is_none() {
+    let Some(mut zset) = ZSetWrite::existing(txn, db, key)? else {
         return Ok(None);
-    }
-    let mut zset = ZSetWrite::open(txn, db, key)?;
+    };
     let popped = zset.zset.edge(txn, max, count)?;
     for (member, score) in &popped {
         zset.remove_scored(txn, member, *score);

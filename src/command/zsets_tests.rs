@@ -84,67 +84,6 @@ fn score_of(text: &str) -> f64 {
     }
 }
 
-fn words(op: &Op) -> Vec<String> {
-    let member = |m: &u8| MEMBERS[*m as usize].to_string();
-    match op {
-        Op::ZAdd(k, flag, pairs) => {
-            let mut out = vec!["ZADD".to_string(), key_name(*k)];
-            if let Some(flag) = ["", "NX", "XX", "GT", "LT", "CH"].get(*flag as usize) {
-                if !flag.is_empty() {
-                    out.push(flag.to_string());
-                }
-            }
-            for (s, m) in pairs {
-                out.push(SCORES[*s as usize].to_string());
-                out.push(member(m));
-            }
-            out
-        }
-        Op::ZIncrBy(k, i, m) => vec![
-            "ZINCRBY".into(),
-            key_name(*k),
-            INCREMENTS[*i as usize].into(),
-            member(m),
-        ],
-        Op::ZRem(k, ms) => {
-            let mut out = vec!["ZREM".to_string(), key_name(*k)];
-            out.extend(ms.iter().map(member));
-            out
-        }
-        Op::ZPop(k, max, count) => {
-            let name = if *max { "ZPOPMAX" } else { "ZPOPMIN" };
-            let mut out = vec![name.to_string(), key_name(*k)];
-            out.extend(count.map(|n| n.to_string()));
-            out
-        }
-        Op::ZRemRangeByRank(k, a, b) => vec![
-            "ZREMRANGEBYRANK".into(),
-            key_name(*k),
-            a.to_string(),
-            b.to_string(),
-        ],
-        Op::ZRemRangeByScore(k, a, b) => vec![
-            "ZREMRANGEBYSCORE".into(),
-            key_name(*k),
-            SCORES[*a as usize].into(),
-            SCORES[*b as usize].into(),
-        ],
-        Op::Store(kind, dst, srcs) => {
-            let name = ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"][*kind as usize];
-            let mut out = vec![name.to_string(), key_name(*dst), srcs.len().to_string()];
-            out.extend(srcs.iter().map(|k| key_name(*k)));
-            out
-        }
-        Op::RangeStore(dst, src, a, b) => vec![
-            "ZRANGESTORE".into(),
-            key_name(*dst),
-            key_name(*src),
-            a.to_string(),
-            b.to_string(),
-        ],
-    }
-}
-
 /// A sorted set of the model (None: missing), or Err(WRONGTYPE).
 fn zset_in(model: &Model, k: u8) -> Result<Option<ZSet>, Frame> {
     coll_in(model, k)
@@ -173,150 +112,6 @@ fn flat(items: &[(&str, f64)]) -> Frame {
             .flat_map(|(m, s)| [Frame::bulk(m.to_string()), Frame::Double(*s)])
             .collect(),
     )
-}
-
-/// Applies `op` to `model` given its `reply`; errors when the reply is not
-/// what the model predicts.
-fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
-    let expect = |want: Frame| -> Result<(), String> {
-        if *reply == want {
-            Ok(())
-        } else {
-            Err(format!("{op:?}: got {reply:?}, want {want:?}"))
-        }
-    };
-    match op {
-        Op::ZAdd(k, flag, pairs) => match zset_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(None) if *flag == 2 => expect(Frame::Integer(0)),
-            Ok(found) => {
-                let (mut zset, skiplist) = found.unwrap_or_default();
-                let (mut added, mut updated) = (0, 0);
-                for (s, m) in pairs {
-                    let (score, member) = (score_of(SCORES[*s as usize]), MEMBERS[*m as usize]);
-                    match zset.get(member).copied() {
-                        None if *flag == 2 => {}
-                        None => {
-                            zset.insert(member, score);
-                            added += 1;
-                        }
-                        Some(_) if *flag == 1 => {}
-                        Some(old)
-                            if (*flag == 3 && score <= old) || (*flag == 4 && score >= old) => {}
-                        Some(old) => {
-                            if old != score {
-                                updated += 1;
-                                zset.insert(member, score);
-                            }
-                        }
-                    }
-                }
-                put_zset(model, *k, zset, skiplist);
-                expect(Frame::Integer(if *flag == 5 {
-                    added + updated
-                } else {
-                    added
-                }))
-            }
-        },
-        Op::ZIncrBy(k, i, m) => match zset_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(found) => {
-                let (mut zset, skiplist) = found.unwrap_or_default();
-                let member = MEMBERS[*m as usize];
-                let score =
-                    zset.get(member).copied().unwrap_or(0.0) + score_of(INCREMENTS[*i as usize]);
-                if score.is_nan() {
-                    return expect(Frame::Error(Bytes::from_static(
-                        super::zsets::ERR_NAN.as_bytes(),
-                    )));
-                }
-                let score = if score == 0.0 { 0.0 } else { score };
-                zset.insert(member, score);
-                put_zset(model, *k, zset, skiplist);
-                expect(Frame::Double(score))
-            }
-        },
-        Op::ZRem(k, ms) => match zset_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(None) => expect(Frame::Integer(0)),
-            Ok(Some((mut zset, skiplist))) => {
-                let removed = ms
-                    .iter()
-                    .filter(|m| zset.remove(MEMBERS[**m as usize]).is_some())
-                    .count();
-                put_zset(model, *k, zset, skiplist);
-                expect(Frame::Integer(removed as i64))
-            }
-        },
-        Op::ZPop(k, max, count) => match zset_in(model, *k) {
-            Err(e) if *count != Some(0) => expect(e),
-            Err(_) | Ok(None) => expect(Frame::Array(Vec::new())),
-            Ok(Some((mut zset, skiplist))) => {
-                let mut entries = ordered(&zset);
-                if *max {
-                    entries.reverse();
-                }
-                entries.truncate(count.map_or(1, usize::from));
-                for (m, _) in &entries {
-                    zset.remove(m);
-                }
-                put_zset(model, *k, zset, skiplist);
-                expect(flat(&entries))
-            }
-        },
-        Op::ZRemRangeByRank(k, a, b) => match zset_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(None) => expect(Frame::Integer(0)),
-            Ok(Some((mut zset, skiplist))) => {
-                let entries = ordered(&zset);
-                let doomed = rank_range(&entries, *a, *b);
-                for (m, _) in &doomed {
-                    zset.remove(m);
-                }
-                put_zset(model, *k, zset, skiplist);
-                expect(Frame::Integer(doomed.len() as i64))
-            }
-        },
-        Op::ZRemRangeByScore(k, a, b) => match zset_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(None) => expect(Frame::Integer(0)),
-            Ok(Some((mut zset, skiplist))) => {
-                let (min, max) = (score_of(SCORES[*a as usize]), score_of(SCORES[*b as usize]));
-                let before = zset.len();
-                zset.retain(|_, s| !(*s >= min && *s <= max));
-                let removed = before - zset.len();
-                put_zset(model, *k, zset, skiplist);
-                expect(Frame::Integer(removed as i64))
-            }
-        },
-        Op::Store(kind, dst, srcs) => {
-            let mut sets = Vec::new();
-            for k in srcs {
-                match zset_in(model, *k) {
-                    Err(e) => return expect(e),
-                    Ok(found) => sets.push(found.map(|(zset, _)| zset)),
-                }
-            }
-            let result = combine(*kind, sets);
-            let size = result.len() as i64;
-            model.remove(dst);
-            put_zset(model, *dst, result, false);
-            expect(Frame::Integer(size))
-        }
-        Op::RangeStore(dst, src, a, b) => match zset_in(model, *src) {
-            Err(e) => expect(e),
-            Ok(found) => {
-                let zset = found.map(|(zset, _)| zset).unwrap_or_default();
-                let entries = ordered(&zset);
-                let kept: ZSetModel = rank_range(&entries, *a, *b).into_iter().collect();
-                let size = kept.len() as i64;
-                model.remove(dst);
-                put_zset(model, *dst, kept, false);
-                expect(Frame::Integer(size))
-            }
-        },
-    }
 }
 
 /// Redis' rank range `[a, b]` (negative from the end) of `entries`.
@@ -406,11 +201,209 @@ impl Family for ZSets {
     const PARTITIONS: &'static [Partition] = &[Partition::Data, Partition::ZScore];
 
     fn words(op: &Op) -> Vec<String> {
-        words(op)
+        let member = |m: &u8| MEMBERS[*m as usize].to_string();
+        match op {
+            Op::ZAdd(k, flag, pairs) => {
+                let mut out = vec!["ZADD".to_string(), key_name(*k)];
+                if let Some(flag) = ["", "NX", "XX", "GT", "LT", "CH"].get(*flag as usize) {
+                    if !flag.is_empty() {
+                        out.push(flag.to_string());
+                    }
+                }
+                for (s, m) in pairs {
+                    out.push(SCORES[*s as usize].to_string());
+                    out.push(member(m));
+                }
+                out
+            }
+            Op::ZIncrBy(k, i, m) => vec![
+                "ZINCRBY".into(),
+                key_name(*k),
+                INCREMENTS[*i as usize].into(),
+                member(m),
+            ],
+            Op::ZRem(k, ms) => {
+                let mut out = vec!["ZREM".to_string(), key_name(*k)];
+                out.extend(ms.iter().map(member));
+                out
+            }
+            Op::ZPop(k, max, count) => {
+                let name = if *max { "ZPOPMAX" } else { "ZPOPMIN" };
+                let mut out = vec![name.to_string(), key_name(*k)];
+                out.extend(count.map(|n| n.to_string()));
+                out
+            }
+            Op::ZRemRangeByRank(k, a, b) => vec![
+                "ZREMRANGEBYRANK".into(),
+                key_name(*k),
+                a.to_string(),
+                b.to_string(),
+            ],
+            Op::ZRemRangeByScore(k, a, b) => vec![
+                "ZREMRANGEBYSCORE".into(),
+                key_name(*k),
+                SCORES[*a as usize].into(),
+                SCORES[*b as usize].into(),
+            ],
+            Op::Store(kind, dst, srcs) => {
+                let name = ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"][*kind as usize];
+                let mut out = vec![name.to_string(), key_name(*dst), srcs.len().to_string()];
+                out.extend(srcs.iter().map(|k| key_name(*k)));
+                out
+            }
+            Op::RangeStore(dst, src, a, b) => vec![
+                "ZRANGESTORE".into(),
+                key_name(*dst),
+                key_name(*src),
+                a.to_string(),
+                b.to_string(),
+            ],
+        }
     }
 
+    /// Applies `op` to `model` given its `reply`; errors when the reply is not
+    /// what the model predicts.
     fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
-        apply(model, op, reply)
+        let expect = |want: Frame| -> Result<(), String> {
+            if *reply == want {
+                Ok(())
+            } else {
+                Err(format!("{op:?}: got {reply:?}, want {want:?}"))
+            }
+        };
+        match op {
+            Op::ZAdd(k, flag, pairs) => match zset_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(None) if *flag == 2 => expect(Frame::Integer(0)),
+                Ok(found) => {
+                    let (mut zset, skiplist) = found.unwrap_or_default();
+                    let (mut added, mut updated) = (0, 0);
+                    for (s, m) in pairs {
+                        let (score, member) = (score_of(SCORES[*s as usize]), MEMBERS[*m as usize]);
+                        match zset.get(member).copied() {
+                            None if *flag == 2 => {}
+                            None => {
+                                zset.insert(member, score);
+                                added += 1;
+                            }
+                            Some(_) if *flag == 1 => {}
+                            Some(old)
+                                if (*flag == 3 && score <= old) || (*flag == 4 && score >= old) => {
+                            }
+                            Some(old) => {
+                                if old != score {
+                                    updated += 1;
+                                    zset.insert(member, score);
+                                }
+                            }
+                        }
+                    }
+                    put_zset(model, *k, zset, skiplist);
+                    expect(Frame::Integer(if *flag == 5 {
+                        added + updated
+                    } else {
+                        added
+                    }))
+                }
+            },
+            Op::ZIncrBy(k, i, m) => match zset_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(found) => {
+                    let (mut zset, skiplist) = found.unwrap_or_default();
+                    let member = MEMBERS[*m as usize];
+                    let score = zset.get(member).copied().unwrap_or(0.0)
+                        + score_of(INCREMENTS[*i as usize]);
+                    if score.is_nan() {
+                        return expect(Frame::Error(Bytes::from_static(
+                            super::zsets::ERR_NAN.as_bytes(),
+                        )));
+                    }
+                    let score = if score == 0.0 { 0.0 } else { score };
+                    zset.insert(member, score);
+                    put_zset(model, *k, zset, skiplist);
+                    expect(Frame::Double(score))
+                }
+            },
+            Op::ZRem(k, ms) => match zset_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(None) => expect(Frame::Integer(0)),
+                Ok(Some((mut zset, skiplist))) => {
+                    let removed = ms
+                        .iter()
+                        .filter(|m| zset.remove(MEMBERS[**m as usize]).is_some())
+                        .count();
+                    put_zset(model, *k, zset, skiplist);
+                    expect(Frame::Integer(removed as i64))
+                }
+            },
+            Op::ZPop(k, max, count) => match zset_in(model, *k) {
+                Err(e) if *count != Some(0) => expect(e),
+                Err(_) | Ok(None) => expect(Frame::Array(Vec::new())),
+                Ok(Some((mut zset, skiplist))) => {
+                    let mut entries = ordered(&zset);
+                    if *max {
+                        entries.reverse();
+                    }
+                    entries.truncate(count.map_or(1, usize::from));
+                    for (m, _) in &entries {
+                        zset.remove(m);
+                    }
+                    put_zset(model, *k, zset, skiplist);
+                    expect(flat(&entries))
+                }
+            },
+            Op::ZRemRangeByRank(k, a, b) => match zset_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(None) => expect(Frame::Integer(0)),
+                Ok(Some((mut zset, skiplist))) => {
+                    let entries = ordered(&zset);
+                    let doomed = rank_range(&entries, *a, *b);
+                    for (m, _) in &doomed {
+                        zset.remove(m);
+                    }
+                    put_zset(model, *k, zset, skiplist);
+                    expect(Frame::Integer(doomed.len() as i64))
+                }
+            },
+            Op::ZRemRangeByScore(k, a, b) => match zset_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(None) => expect(Frame::Integer(0)),
+                Ok(Some((mut zset, skiplist))) => {
+                    let (min, max) = (score_of(SCORES[*a as usize]), score_of(SCORES[*b as usize]));
+                    let before = zset.len();
+                    zset.retain(|_, s| !(*s >= min && *s <= max));
+                    let removed = before - zset.len();
+                    put_zset(model, *k, zset, skiplist);
+                    expect(Frame::Integer(removed as i64))
+                }
+            },
+            Op::Store(kind, dst, srcs) => {
+                let mut sets = Vec::new();
+                for k in srcs {
+                    match zset_in(model, *k) {
+                        Err(e) => return expect(e),
+                        Ok(found) => sets.push(found.map(|(zset, _)| zset)),
+                    }
+                }
+                let result = combine(*kind, sets);
+                let size = result.len() as i64;
+                model.remove(dst);
+                put_zset(model, *dst, result, false);
+                expect(Frame::Integer(size))
+            }
+            Op::RangeStore(dst, src, a, b) => match zset_in(model, *src) {
+                Err(e) => expect(e),
+                Ok(found) => {
+                    let zset = found.map(|(zset, _)| zset).unwrap_or_default();
+                    let entries = ordered(&zset);
+                    let kept: ZSetModel = rank_range(&entries, *a, *b).into_iter().collect();
+                    let size = kept.len() as i64;
+                    model.remove(dst);
+                    put_zset(model, *dst, kept, false);
+                    expect(Frame::Integer(size))
+                }
+            },
+        }
     }
 
     fn check(server: &mut Server, key: &str, coll: &ZSet, now: u64) -> Result<(), String> {
