@@ -102,14 +102,7 @@ impl HashWrite {
 
     /// Writes the metadata back; an empty hash is deleted.
     fn finish(self, txn: &mut Txn, db: usize, key: &[u8]) -> Result<(), Frame> {
-        if self.meta.size() == 0 {
-            if self.existed {
-                txn.delete(db, key)?;
-            }
-        } else {
-            txn.put(db, key, self.meta)?;
-        }
-        Ok(())
+        Ok(txn.put_collection(db, key, self.meta, self.existed)?)
     }
 }
 

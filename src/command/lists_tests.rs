@@ -9,11 +9,9 @@
 
 use super::model_tests::{coll_in, key_name, Family, Keys, Server, Value};
 use super::*;
-use crate::engine::memory::MemoryEngine;
 use crate::resp::Frame;
 use quickcheck::{Arbitrary, Gen};
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 const VALUES: [&str; 4] = ["a", "b", "c", "dd"];
 
@@ -365,8 +363,7 @@ fn lists_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
 
 #[test]
 fn both_ends_grow_from_the_middle_and_copies_keep_the_bounds() {
-    let engine = Arc::new(MemoryEngine::new());
-    let mut server = Server::open(&engine);
+    let mut server = Server::fresh();
     let now = 1_000_000;
     server.run(now, &["RPUSH", "l", "b", "c"]);
     server.run(now, &["LPUSH", "l", "a"]);

@@ -39,6 +39,11 @@ impl Server {
         }
     }
 
+    /// A server on a fresh memory engine.
+    pub fn fresh() -> Server {
+        Server::open(&Arc::new(MemoryEngine::new()))
+    }
+
     /// Runs one command on its own (committed at once).
     pub fn run(&mut self, now_ms: u64, words: &[&str]) -> Frame {
         let mut txn = None;

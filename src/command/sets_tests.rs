@@ -8,11 +8,9 @@
 
 use super::model_tests::{coll_in, key_name, Family, Keys, Server, Value};
 use super::*;
-use crate::engine::memory::MemoryEngine;
 use crate::resp::Frame;
 use quickcheck::{Arbitrary, Gen};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 const MEMBERS: [&str; 7] = ["1", "2", "10", "-3", "a", "b", "x1"];
 
@@ -270,8 +268,7 @@ fn sets_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
 
 #[test]
 fn store_ops_read_their_sources_before_overwriting_the_destination() {
-    let engine = Arc::new(MemoryEngine::new());
-    let mut server = Server::open(&engine);
+    let mut server = Server::fresh();
     let now = 1_000_000;
     server.run(now, &["SADD", "a", "1", "2", "3"]);
     server.run(now, &["SADD", "b", "2", "3", "x"]);

@@ -233,16 +233,25 @@ pub(super) fn visit<R: KeyRead + ?Sized>(
                 return Ok(());
             }
             // Before the range in the walk's direction, then in it, then past it.
-            let (before, after): (fn(&LexRange, &[u8]) -> bool, fn(&LexRange, &[u8]) -> bool) =
-                match rev {
-                    false => (|r, m| !r.above_min(m), |r, m| !r.below_max(m)),
-                    true => (|r, m| !r.below_max(m), |r, m| !r.above_min(m)),
-                };
+            let before = |m: &[u8]| {
+                if rev {
+                    !range.below_max(m)
+                } else {
+                    !range.above_min(m)
+                }
+            };
+            let after = |m: &[u8]| {
+                if rev {
+                    !range.above_min(m)
+                } else {
+                    !range.below_max(m)
+                }
+            };
             zset.walk(reader, Span { rev, ..Span::ALL }, |member, score| {
-                if before(range, &member) {
+                if before(&member) {
                     return true;
                 }
-                if after(range, &member) {
+                if after(&member) {
                     return false;
                 }
                 take(member, score)

@@ -339,14 +339,7 @@ impl ZSetWrite {
         if !self.changed {
             return Ok(());
         }
-        if self.meta.size() == 0 {
-            if self.existed {
-                txn.delete(db, key)?;
-            }
-        } else {
-            txn.put(db, key, self.meta)?;
-        }
-        Ok(())
+        Ok(txn.put_collection(db, key, self.meta, self.existed)?)
     }
 }
 
@@ -437,7 +430,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         i += 1;
     }
     let pairs = &args[i..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(err(ERR_SYNTAX));
     }
     if flags.nx && flags.xx {
@@ -445,7 +438,12 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "ERR XX and NX options at the same time are not compatible",
         ));
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if [flags.gt, flags.lt, flags.nx]
+        .iter()
+        .filter(|f| **f)
+        .count()
+        > 1
+    {
         return Err(err(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));

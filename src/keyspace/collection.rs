@@ -268,6 +268,24 @@ impl KeyRead for Txn<'_> {
 }
 
 impl Txn<'_> {
+    /// Writes back the metadata of a collection that changed: an emptied
+    /// one is deleted (if it existed), as Redis deletes empty collections.
+    pub fn put_collection(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        meta: Meta,
+        existed: bool,
+    ) -> Result<()> {
+        if meta.size() > 0 {
+            return self.put(db, key, meta);
+        }
+        if existed {
+            self.delete(db, key)?;
+        }
+        Ok(())
+    }
+
     pub fn member_put(&mut self, members: &Members, sub: &[u8], value: Bytes) {
         let key = members.key(sub);
         self.batch
