@@ -739,10 +739,13 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         Ok(None)
     })?;
-    Ok(match popped {
-        Some((key, popped)) => Frame::Array(vec![Frame::Bulk(key), pairs_reply(popped)]),
-        None => Frame::NullArray,
-    })
+    Ok(popped.map_or(Frame::NullArray, |(key, popped)| mpop_reply(key, popped)))
+}
+
+/// ZMPOP's (and BZMPOP's) reply: `[key, [[member, score], ...]]` in both
+/// protocols.
+pub fn mpop_reply(key: Bytes, popped: Vec<(Bytes, f64)>) -> Frame {
+    Frame::Array(vec![Frame::Bulk(key), pairs_reply(popped)])
 }
 
 fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
