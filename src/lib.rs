@@ -6,6 +6,7 @@ pub mod command;
 pub mod config;
 pub mod engine;
 pub mod glob;
+pub mod hll;
 pub mod keyspace;
 pub mod log;
 pub mod pubsub;

@@ -325,16 +325,16 @@ fn hscan_returns_a_small_hash_at_once_and_pages_a_big_one() {
     assert_eq!(c.line("HSCAN h 0 novalues"), SYNTAX);
 
     let mut args = vec!["HSET".to_string(), "big".to_string()];
-    for i in 0..300 {
+    for i in 0..600 {
         args.push(format!("f{i}"));
         args.push(format!("v{i}"));
     }
-    assert_eq!(c.cmd(&args), int(300));
+    assert_eq!(c.cmd(&args), int(600));
     let (mut fields, calls) = hscan_all(&mut c, "big", &["COUNT", "50"]);
-    assert!(calls >= 6, "{calls} calls");
+    assert!(calls >= 12, "{calls} calls");
     fields.sort();
     fields.dedup();
-    assert_eq!(fields.len(), 300);
+    assert_eq!(fields.len(), 600);
     assert!(fields.contains(&"f42=v42".to_string()));
     let (matched, _) = hscan_all(&mut c, "big", &["MATCH", "f1?", "COUNT", "7"]);
     assert_eq!(matched.len(), 10);
@@ -389,17 +389,29 @@ fn wrong_types_are_refused_both_ways() {
 fn object_encoding_follows_redis_listpack_limits() {
     let (_server, mut c) = start();
     let mut args = vec!["HSET".to_string(), "h".to_string()];
-    for i in 0..128 {
+    for i in 0..512 {
         args.push(format!("f{i}"));
         args.push("v".to_string());
     }
     c.cmd(&args);
     assert_eq!(c.line("OBJECT ENCODING h"), bulk("listpack"));
-    c.line("HSET h f128 v");
+    c.line("HSET h f512 v");
     assert_eq!(c.line("OBJECT ENCODING h"), bulk("hashtable"));
     // Never converts back.
-    c.line("HDEL h f128 f127");
+    c.line("HDEL h f512 f511");
     assert_eq!(c.line("OBJECT ENCODING h"), bulk("hashtable"));
+
+    // The thresholds are settings (and the old ziplist names still work).
+    assert_eq!(c.line("CONFIG SET hash-max-ziplist-entries 2"), OK);
+    assert_eq!(
+        c.line("CONFIG GET hash-max-listpack-entries"),
+        "*2\r\n$25\r\nhash-max-listpack-entries\r\n$1\r\n2\r\n"
+    );
+    c.line("HSET small a 1 b 2");
+    assert_eq!(c.line("OBJECT ENCODING small"), bulk("listpack"));
+    c.line("HSET small c 3");
+    assert_eq!(c.line("OBJECT ENCODING small"), bulk("hashtable"));
+    assert_eq!(c.line("CONFIG SET hash-max-listpack-entries 512"), OK);
 
     c.cmd(&["HSET", "v", "f", &"x".repeat(64)]);
     assert_eq!(c.line("OBJECT ENCODING v"), bulk("listpack"));

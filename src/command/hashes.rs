@@ -11,6 +11,7 @@ use super::args::{
     err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_SYNTAX,
 };
 use super::{member_scan, Command, Ctx};
+use crate::config::EncodingLimits;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
 use crate::resp::{Frame, Protocol};
@@ -35,11 +36,6 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hscan", -3, &["readonly"], (1, 1, 1), "hash", "Iterates over fields and values of a hash.", hscan),
 ];
 
-/// Redis' `hash-max-listpack-entries` / `hash-max-listpack-value` defaults:
-/// beyond them a hash reports the `hashtable` encoding, for good.
-const LISTPACK_ENTRIES: u64 = 128;
-const LISTPACK_VALUE: usize = 64;
-
 /// Live metadata that must be a hash, or WRONGTYPE.
 fn hash_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
     super::args::of_kind(meta, KeyType::Hash)
@@ -51,6 +47,8 @@ struct HashWrite {
     meta: Meta,
     members: Members,
     existed: bool,
+    /// The longest field or value written.
+    longest: u64,
 }
 
 impl HashWrite {
@@ -67,6 +65,7 @@ impl HashWrite {
             meta,
             members,
             existed,
+            longest: 0,
         })
     }
 
@@ -77,15 +76,10 @@ impl HashWrite {
     /// Sets a field; returns whether it is new.
     fn set(&mut self, txn: &mut Txn, field: &[u8], value: Bytes) -> Result<bool, Frame> {
         let new = self.get(txn, field)?.is_none();
-        if field.len() > LISTPACK_VALUE || value.len() > LISTPACK_VALUE {
-            self.meta.encoding = ENCODING_HASHTABLE;
-        }
+        self.longest = self.longest.max(field.len().max(value.len()) as u64);
         txn.member_put(&self.members, field, value);
         if new {
             self.meta.set_size(self.meta.size() + 1);
-            if self.meta.size() > LISTPACK_ENTRIES {
-                self.meta.encoding = ENCODING_HASHTABLE;
-            }
         }
         Ok(new)
     }
@@ -100,8 +94,21 @@ impl HashWrite {
         Ok(true)
     }
 
-    /// Writes the metadata back; an empty hash is deleted.
-    fn finish(self, txn: &mut Txn, db: usize, key: &[u8]) -> Result<(), Frame> {
+    /// Writes the metadata back; an empty hash is deleted. Past
+    /// `hash-max-listpack-entries` fields or with a field or value longer
+    /// than `hash-max-listpack-value`, it reports `hashtable` for good.
+    fn finish(
+        mut self,
+        txn: &mut Txn,
+        db: usize,
+        key: &[u8],
+        limits: EncodingLimits,
+    ) -> Result<(), Frame> {
+        if self.meta.size() > limits.hash_max_listpack_entries
+            || self.longest > limits.hash_max_listpack_value
+        {
+            self.meta.encoding = ENCODING_HASHTABLE;
+        }
         Ok(txn.put_collection(db, key, self.meta, self.existed)?)
     }
 }
@@ -114,13 +121,14 @@ fn field_pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {
 }
 
 fn set_fields(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, Frame> {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let mut hash = HashWrite::open(txn, db, &args[1])?;
         let mut added = 0;
         for pair in args[2..].chunks_exact(2) {
             added += i64::from(hash.set(txn, &pair[0], pair[1].clone())?);
         }
-        hash.finish(txn, db, &args[1])?;
+        hash.finish(txn, db, &args[1], limits)?;
         Ok(added)
     })
 }
@@ -137,18 +145,20 @@ fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let mut hash = HashWrite::open(txn, db, &args[1])?;
         if hash.get(txn, &args[2])?.is_some() {
             return Ok(Frame::Integer(0));
         }
         hash.set(txn, &args[2], args[3].clone())?;
-        hash.finish(txn, db, &args[1])?;
+        hash.finish(txn, db, &args[1], limits)?;
         Ok(Frame::Integer(1))
     })
 }
 
 fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         if hash_of(txn.get(db, &args[1])?)?.is_none() {
             return Ok(Frame::Integer(0));
@@ -159,7 +169,7 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             removed += i64::from(hash.delete(txn, field)?);
         }
         if removed > 0 {
-            hash.finish(txn, db, &args[1])?;
+            hash.finish(txn, db, &args[1], limits)?;
         }
         Ok(Frame::Integer(removed))
     })
@@ -250,6 +260,7 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let delta = int_arg(&args[3])?;
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let mut hash = HashWrite::open(txn, db, &args[1])?;
         let current = match hash.get(txn, &args[2])? {
@@ -262,7 +273,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .checked_add(delta)
             .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
         hash.set(txn, &args[2], Bytes::from(new.to_string()))?;
-        hash.finish(txn, db, &args[1])?;
+        hash.finish(txn, db, &args[1], limits)?;
         Ok(Frame::Integer(new))
     })
 }
@@ -272,6 +283,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !delta.is_finite() {
         return Err(err("ERR value is NaN or Infinity"));
     }
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let mut hash = HashWrite::open(txn, db, &args[1])?;
         let old = hash.get(txn, &args[2])?;
@@ -289,7 +301,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             super::decimal::exact_sum(current_text, &args[3]).unwrap_or_else(|| format_float(new));
         let text = Bytes::from(text);
         hash.set(txn, &args[2], text.clone())?;
-        hash.finish(txn, db, &args[1])?;
+        hash.finish(txn, db, &args[1], limits)?;
         Ok(Frame::Bulk(text))
     })
 }

@@ -91,6 +91,8 @@ fn categories(command: &Command) -> Vec<Frame> {
         "hash" => out.push("@hash"),
         "set" => out.push("@set"),
         "list" => out.push("@list"),
+        "bitmap" => out.push("@bitmap"),
+        "hyperloglog" => out.push("@hyperloglog"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}
@@ -164,23 +166,27 @@ fn key_specs(command: &Command) -> Vec<Frame> {
                         ),
                     ]),
                 };
-                map(vec![
-                    (
-                        "flags",
-                        Frame::Set(spec.flags.iter().map(|f| Frame::simple(*f)).collect()),
-                    ),
-                    (
-                        "begin_search",
-                        map(vec![
-                            ("type", Frame::bulk("index")),
-                            (
-                                "spec",
-                                map(vec![("index", Frame::Integer(i64::from(spec.index)))]),
-                            ),
-                        ]),
-                    ),
-                    ("find_keys", find),
-                ])
+                let notes = (!spec.notes.is_empty()).then(|| ("notes", Frame::bulk(spec.notes)));
+                map(notes
+                    .into_iter()
+                    .chain([
+                        (
+                            "flags",
+                            Frame::Set(spec.flags.iter().map(|f| Frame::simple(*f)).collect()),
+                        ),
+                        (
+                            "begin_search",
+                            map(vec![
+                                ("type", Frame::bulk("index")),
+                                (
+                                    "spec",
+                                    map(vec![("index", Frame::Integer(i64::from(spec.index)))]),
+                                ),
+                            ]),
+                        ),
+                        ("find_keys", find),
+                    ])
+                    .collect())
             })
             .collect();
     }

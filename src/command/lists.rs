@@ -205,6 +205,7 @@ pub const COMMANDS: &[Command] = &[
             firstkey: 1,
             step: 1,
         },
+        notes: "",
     }]),
 ];
 
@@ -215,7 +216,7 @@ const MOVE_SPECS: &[KeySpec] = &[
 
 /// A key spec for the one key at argument `index`, as Redis 7.0 declares it.
 const fn key(flags: &'static [&'static str], index: i32) -> KeySpec {
-    KeySpec::one(flags, index)
+    KeySpec::range(flags, index, 0)
 }
 
 const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";

@@ -6,11 +6,14 @@
 //! error reply with Redis' wording.
 
 pub mod args;
+pub mod bitfield;
+pub mod bitmaps;
 pub mod cluster;
 pub mod connection;
 pub mod context;
 pub mod decimal;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod keys;
@@ -84,20 +87,29 @@ pub struct KeySpec {
     pub flags: &'static [&'static str],
     pub index: i32,
     pub find: FindKeys,
+    /// Redis' `notes` for the spec ("" for none).
+    pub notes: &'static str,
 }
 
 impl KeySpec {
-    /// The one key at argument `index`.
-    pub const fn one(flags: &'static [&'static str], index: i32) -> KeySpec {
+    /// A spec whose keys run from argument `index` to `lastkey` (0: just
+    /// that one; negative: counted from the end), one after the other.
+    pub const fn range(flags: &'static [&'static str], index: i32, lastkey: i32) -> KeySpec {
         KeySpec {
             flags,
             index,
             find: FindKeys::Range {
-                lastkey: 0,
+                lastkey,
                 step: 1,
                 limit: 0,
             },
+            notes: "",
         }
+    }
+
+    /// The same spec with Redis' notes.
+    pub const fn with_notes(self, notes: &'static str) -> KeySpec {
+        KeySpec { notes, ..self }
     }
 }
 
@@ -254,6 +266,9 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
     [
         connection::COMMANDS,
         strings::COMMANDS,
+        bitmaps::COMMANDS,
+        bitfield::COMMANDS,
+        hyperloglog::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
         lists::COMMANDS,
@@ -438,6 +453,11 @@ impl<'s> Ctx<'_, 's> {
 
     /// Runs `body` in the pipeline's write transaction (opening it if
     /// needed). A failing body leaves no trace.
+    /// The encoding thresholds a write applies (`hash-max-listpack-*` …).
+    pub fn encoding_limits(&self) -> crate::config::EncodingLimits {
+        self.shared.config().encoding
+    }
+
     pub fn write<T>(
         &mut self,
         body: impl FnOnce(&mut Txn, usize) -> Result<T, Frame>,

@@ -11,7 +11,8 @@
 //! for good (`Meta::encoding` = `ENCODING_HASHTABLE`).
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
-use super::{member_scan, Command, Ctx, FindKeys, KeySpec};
+use super::{member_scan, Command, Ctx, KeySpec};
+use crate::config::EncodingLimits;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
 use crate::resp::Frame;
@@ -42,22 +43,11 @@ pub const COMMANDS: &[Command] = &[
 /// A key spec that finds keys from argument `index` to `lastkey` (0: just
 /// that one; -1: the last argument), as Redis 7.0 declares them.
 const fn key(flags: &'static [&'static str], index: i32, lastkey: i32) -> KeySpec {
-    KeySpec {
-        flags,
-        index,
-        find: FindKeys::Range {
-            lastkey,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, index, lastkey)
 }
 
 const ORDER: &[&str] = &["nondeterministic_output_order"];
 const OUTPUT: &[&str] = &["nondeterministic_output"];
-
-/// Redis' `set-max-intset-entries` default.
-const INTSET_ENTRIES: u64 = 512;
 
 /// Live metadata that must be a set, or WRONGTYPE.
 fn set_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
@@ -70,6 +60,8 @@ struct SetWrite {
     meta: Meta,
     members: Members,
     existed: bool,
+    /// A member that is not an integer was added.
+    added_non_integer: bool,
 }
 
 impl SetWrite {
@@ -86,6 +78,7 @@ impl SetWrite {
             meta,
             members,
             existed,
+            added_non_integer: false,
         })
     }
 
@@ -100,9 +93,7 @@ impl SetWrite {
         }
         txn.member_put(&self.members, member, Bytes::new());
         self.meta.set_size(self.meta.size() + 1);
-        if string2ll(member).is_none() || self.meta.size() > INTSET_ENTRIES {
-            self.meta.encoding = ENCODING_HASHTABLE;
-        }
+        self.added_non_integer |= string2ll(member).is_none();
         Ok(true)
     }
 
@@ -117,7 +108,19 @@ impl SetWrite {
     }
 
     /// Writes the metadata back; an empty set is deleted.
-    fn finish(self, txn: &mut Txn, db: usize, key: &[u8]) -> Result<(), Frame> {
+    ///
+    /// With a member that is not an integer or more than
+    /// `set-max-intset-entries` members, it reports `hashtable` for good.
+    fn finish(
+        mut self,
+        txn: &mut Txn,
+        db: usize,
+        key: &[u8],
+        limits: EncodingLimits,
+    ) -> Result<(), Frame> {
+        if self.added_non_integer || self.meta.size() > limits.set_max_intset_entries {
+            self.meta.encoding = ENCODING_HASHTABLE;
+        }
         Ok(txn.put_collection(db, key, self.meta, self.existed)?)
     }
 }
@@ -138,7 +141,11 @@ fn read_members(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<Bytes>, Frame> {
             return Ok(Vec::new());
         };
         let members = txn.members(db, key, &meta);
-        members_of(txn, &members)
+        let mut all = members_of(txn, &members)?;
+        if meta.encoding != ENCODING_HASHTABLE {
+            intset_order(&mut all);
+        }
+        Ok(all)
     })
 }
 
@@ -147,18 +154,20 @@ fn set_reply(members: impl IntoIterator<Item = Bytes>) -> Frame {
 }
 
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let mut set = SetWrite::open(txn, db, &args[1])?;
         let mut added = 0;
         for member in &args[2..] {
             added += i64::from(set.add(txn, member)?);
         }
-        set.finish(txn, db, &args[1])?;
+        set.finish(txn, db, &args[1], limits)?;
         Ok(Frame::Integer(added))
     })
 }
 
 fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         if set_of(txn.get(db, &args[1])?)?.is_none() {
             return Ok(Frame::Integer(0));
@@ -169,7 +178,7 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             removed += i64::from(set.remove(txn, member)?);
         }
         if removed > 0 {
-            set.finish(txn, db, &args[1])?;
+            set.finish(txn, db, &args[1], limits)?;
         }
         Ok(Frame::Integer(removed))
     })
@@ -208,17 +217,14 @@ fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let mut members = read_members(ctx, &args[1])?;
-    intset_order(&mut members);
-    Ok(set_reply(members))
+    Ok(set_reply(read_members(ctx, &args[1])?))
 }
 
-/// Puts an all-integer set in numeric order, the order Redis' intset
-/// replies in (members are stored in byte order).
+/// Puts the members of an `intset` encoded set (all integers) in numeric
+/// order, the order Redis' intset replies in (members are stored in byte
+/// order).
 fn intset_order(members: &mut [Bytes]) {
-    if members.len() as u64 <= INTSET_ENTRIES && members.iter().all(|m| string2ll(m).is_some()) {
-        members.sort_by_key(|m| string2ll(m).unwrap_or(0));
-    }
+    members.sort_by_key(|m| string2ll(m).unwrap_or(0));
 }
 
 /// `count` distinct random picks out of `len` (all of them, in order, when
@@ -241,6 +247,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => return Err(err(ERR_SYNTAX)),
     };
     let key = &args[1];
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let Some(meta) = set_of(txn.get(db, key)?)? else {
             return Ok(match count {
@@ -265,7 +272,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         for member in &popped {
             set.remove(txn, member)?;
         }
-        set.finish(txn, db, key)?;
+        set.finish(txn, db, key, limits)?;
         Ok(match count {
             None => popped.into_iter().next().map_or(Frame::Null, Frame::Bulk),
             Some(_) => set_reply(popped),
@@ -310,6 +317,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let Some(src_meta) = txn.get(db, src)? else {
             return Ok(Frame::Integer(0));
@@ -328,10 +336,10 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if !from.remove(txn, member)? {
             return Ok(Frame::Integer(0));
         }
-        from.finish(txn, db, src)?;
+        from.finish(txn, db, src, limits)?;
         let mut to = SetWrite::open(txn, db, dst)?;
         to.add(txn, member)?;
-        to.finish(txn, db, dst)?;
+        to.finish(txn, db, dst, limits)?;
         Ok(Frame::Integer(1))
     })
 }
@@ -447,14 +455,20 @@ fn compute(txn: &mut Txn, db: usize, op: SetOp, keys: &[Bytes]) -> Result<Vec<By
 
 /// Replaces whatever is at `dst` with a set of `result` (deletes it when
 /// the result is empty); returns the new size.
-fn store_set(txn: &mut Txn, db: usize, dst: &[u8], result: Vec<Bytes>) -> Result<i64, Frame> {
+fn store_set(
+    txn: &mut Txn,
+    db: usize,
+    dst: &[u8],
+    result: Vec<Bytes>,
+    limits: EncodingLimits,
+) -> Result<i64, Frame> {
     if result.is_empty() {
         txn.delete(db, dst)?;
         return Ok(0);
     }
     let mut meta = Meta::collection(KeyType::Set, txn.new_version());
     let members = txn.members(db, dst, &meta);
-    let mut intset = result.len() as u64 <= INTSET_ENTRIES;
+    let mut intset = result.len() as u64 <= limits.set_max_intset_entries;
     for member in &result {
         intset = intset && string2ll(member).is_some();
         txn.member_put(&members, member, Bytes::new());
@@ -473,9 +487,12 @@ fn read_op(ctx: &mut Ctx, op: SetOp, keys: &[Bytes]) -> CmdResult {
 }
 
 fn store_op(ctx: &mut Ctx, op: SetOp, args: &[Bytes]) -> CmdResult {
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let result = compute(txn, db, op, &args[2..])?;
-        Ok(Frame::Integer(store_set(txn, db, &args[1], result)?))
+        Ok(Frame::Integer(store_set(
+            txn, db, &args[1], result, limits,
+        )?))
     })
 }
 

@@ -305,3 +305,48 @@ fn zset_replies_in_resp2() {
 fn zset_replies_in_resp3() {
     insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp3, ZSET_SESSION));
 }
+
+/// Bitmaps and HyperLogLog, replies and errors checked against
+/// redis-server 7.0.15.
+const BITS_SESSION: &[&[&str]] = &[
+    &["SETBIT", "b", "7", "1"],
+    &["SETBIT", "b", "7", "0"],
+    &["SETBIT", "b", "-1", "1"],
+    &["SETBIT", "b", "0", "2"],
+    &["SETBIT", "b", "4294967296", "1"],
+    &["GETBIT", "b", "7"],
+    &["SET", "s", "foobar"],
+    &["BITCOUNT", "s"],
+    &["BITCOUNT", "s", "1", "-2", "BIT"],
+    &["BITCOUNT", "s", "0"],
+    &["BITCOUNT", "s", "0", "1", "WORD"],
+    &["BITPOS", "s", "0", "1"],
+    &["BITPOS", "s", "2"],
+    &["BITOP", "AND", "d", "s", "b"],
+    &["BITOP", "NOT", "d", "s", "b"],
+    &["BITOP", "NAND", "d", "s"],
+    &[
+        "BITFIELD", "f", "SET", "i8", "#1", "-1", "INCRBY", "u4", "0", "17", "OVERFLOW", "FAIL",
+        "INCRBY", "u4", "0", "16",
+    ],
+    &["BITFIELD", "f", "GET", "u64", "0"],
+    &["BITFIELD", "f", "OVERFLOW", "UP"],
+    &["BITFIELD_RO", "f", "SET", "u8", "0", "1"],
+    &["RPUSH", "l", "x"],
+    &["GETBIT", "l", "0"],
+    &["PFADD", "h", "a", "b", "c"],
+    &["PFCOUNT", "h"],
+    &["GET", "h"],
+    &["PFMERGE", "h2", "h"],
+    &["PFDEBUG", "DECODE", "h2"],
+    &["PFDEBUG", "ENCODING", "h2"],
+    &["PFADD", "s", "x"],
+    &["PFCOUNT", "l"],
+    &["PFDEBUG", "GETREG", "nope"],
+    &["COMMAND", "INFO", "bitop"],
+];
+
+#[test]
+fn bits_replies_in_resp2() {
+    insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp2, BITS_SESSION));
+}

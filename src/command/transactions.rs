@@ -15,7 +15,7 @@
 //! flag. EXEC checks the flag while holding the write lock.
 
 use super::args::{err, CmdResult};
-use super::{cluster, Command, Ctx, FindKeys, KeySpec, Resolved};
+use super::{cluster, Command, Ctx, KeySpec, Resolved};
 use crate::keyspace::watch::Dirty;
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -61,15 +61,7 @@ pub static COMMANDS: &[Command] = &[
         "Watch the given keys to determine execution of the MULTI/EXEC block",
         watch,
     )
-    .with_key_specs(&[KeySpec {
-        flags: &["RO"],
-        index: 1,
-        find: FindKeys::Range {
-            lastkey: -1,
-            step: 1,
-            limit: 0,
-        },
-    }]),
+    .with_key_specs(&[KeySpec::range(&["RO"], 1, -1)]),
     Command::new(
         "unwatch",
         1,

@@ -258,6 +258,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, op: Op, output: Output)
     )?;
     let rest = &args[numkeys_at + 1 + keys.len()..];
     let protocol = ctx.client.protocol;
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let mut sources = Vec::with_capacity(keys.len());
         for key in keys {
@@ -268,7 +269,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, op: Op, output: Output)
         let items = compute(txn, op, sources, options.aggregate, options.limit)?;
         Ok(match output {
             Output::Reply => members_reply(protocol, items, options.with_scores),
-            Output::Store => Frame::Integer(store_zset(txn, db, &args[1], &items)?),
+            Output::Store => Frame::Integer(store_zset(txn, db, &args[1], &items, limits)?),
             Output::Cardinality => Frame::Integer(items.len() as i64),
         })
     })

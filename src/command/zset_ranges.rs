@@ -391,12 +391,15 @@ pub(super) fn zrevrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count].
 pub(super) fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (query, _) = parse_range(args, 3, None, None, true)?;
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let items = match ZSet::open(txn, db, &args[2])? {
             Some(zset) => select(txn, &zset, &query)?,
             None => Vec::new(),
         };
-        Ok(Frame::Integer(store_zset(txn, db, &args[1], &items)?))
+        Ok(Frame::Integer(store_zset(
+            txn, db, &args[1], &items, limits,
+        )?))
     })
 }
 

@@ -18,11 +18,13 @@
 //! without the write lock; reads of several members or of ranges run in
 //! the write transaction, like MGET, so they see one consistent state.
 //!
-//! OBJECT ENCODING, Redis 7.0's defaults: `listpack` while there are at most
-//! 128 members of at most 64 bytes, then `skiplist` for good.
+//! OBJECT ENCODING, Redis 7.0's rule: `listpack` while there are at most
+//! `zset-max-listpack-entries` (128) members of at most
+//! `zset-max-listpack-value` (64) bytes, then `skiplist` for good.
 
 use super::args::{err, float_arg, is, of_kind, CmdResult, ERR_SYNTAX};
 use super::{member_scan, wrong_arity, Command, Ctx, FindKeys, KeySpec};
+use crate::config::EncodingLimits;
 use crate::keyspace::collection::Span;
 use crate::keyspace::encoding::{score_bytes, score_from_bytes, ENCODING_SKIPLIST};
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
@@ -76,7 +78,7 @@ pub const COMMANDS: &[Command] = &[
 
 /// The one key at argument `index`, as Redis 7.0 declares it.
 const fn key(flags: &'static [&'static str], index: i32) -> KeySpec {
-    KeySpec::one(flags, index)
+    KeySpec::range(flags, index, 0)
 }
 
 /// Keys counted by the argument at `index`, following it.
@@ -89,16 +91,13 @@ const fn keynum(flags: &'static [&'static str], index: i32) -> KeySpec {
             firstkey: 1,
             step: 1,
         },
+        notes: "",
     }
 }
 
 const READ: &[KeySpec] = &[key(&["RO", "access"], 1)];
 const STORE: &[KeySpec] = &[key(&["OW", "update"], 1), keynum(&["RO", "access"], 2)];
 const OUTPUT: &[&str] = &["nondeterministic_output"];
-
-/// Redis 7.0's `zset-max-listpack-entries` and `zset-max-listpack-value`.
-const LISTPACK_ENTRIES: u64 = 128;
-const LISTPACK_VALUE: usize = 64;
 
 pub const ERR_NAN: &str = "ERR resulting score is not a number (NaN)";
 const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";
@@ -294,20 +293,26 @@ impl ZSetWrite {
     }
 
     /// Sets the score of `member`, whose current score is `old` (`None`:
-    /// not a member yet).
-    pub(super) fn set(&mut self, txn: &mut Txn, member: &[u8], score: f64, old: Option<f64>) {
+    /// not a member yet). Past `zset-max-listpack-entries` members or with
+    /// a member longer than `zset-max-listpack-value`, the sorted set
+    /// reports `skiplist` for good.
+    pub(super) fn set(
+        &mut self,
+        txn: &mut Txn,
+        member: &[u8],
+        score: f64,
+        old: Option<f64>,
+        limits: EncodingLimits,
+    ) {
         let stored = Bytes::copy_from_slice(&score_bytes(score));
         self.changed = true;
         match old {
             Some(old) => txn.member_delete(&self.zset.index, &index_key(old, member)),
-            None => {
-                self.meta.set_size(self.meta.size() + 1);
-                if self.meta.size() > LISTPACK_ENTRIES {
-                    self.meta.encoding = ENCODING_SKIPLIST;
-                }
-            }
+            None => self.meta.set_size(self.meta.size() + 1),
         }
-        if member.len() > LISTPACK_VALUE {
+        if self.meta.size() > limits.zset_max_listpack_entries
+            || member.len() as u64 > limits.zset_max_listpack_value
+        {
             self.meta.encoding = ENCODING_SKIPLIST;
         }
         txn.member_put(&self.zset.members, member, stored);
@@ -393,10 +398,11 @@ pub(super) fn store_zset(
     db: usize,
     dst: &[u8],
     items: &[(Bytes, f64)],
+    limits: EncodingLimits,
 ) -> Result<i64, Frame> {
     let mut zset = ZSetWrite::replace(txn, db, dst);
     for (member, score) in items {
-        zset.set(txn, member, *score, None);
+        zset.set(txn, member, *score, None, limits);
     }
     zset.finish(txn, db, dst)?;
     Ok(items.len() as i64)
@@ -458,6 +464,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         scored.push((float_arg(&pair[0])?, &pair[1]));
     }
     let key = &args[1];
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let exists = zset_of(txn.get(db, key)?)?.is_some();
         if flags.xx && !exists {
@@ -471,7 +478,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let (mut added, mut updated) = (0, 0);
         let mut last = None;
         for (score, member) in scored {
-            match add(txn, &mut zset, &flags, member, score)? {
+            match add(txn, &mut zset, &flags, member, score, limits)? {
                 Added::New(score) => {
                     added += 1;
                     last = Some(score);
@@ -509,6 +516,7 @@ fn add(
     flags: &AddFlags,
     member: &[u8],
     score: f64,
+    limits: EncodingLimits,
 ) -> Result<Added, Frame> {
     match zset.score(txn, member)? {
         Some(_) if flags.nx => Ok(Added::Skipped),
@@ -523,12 +531,12 @@ fn add(
             if score == current {
                 return Ok(Added::Same(score));
             }
-            zset.set(txn, member, score, Some(current));
+            zset.set(txn, member, score, Some(current), limits);
             Ok(Added::Updated(score))
         }
         None if flags.xx => Ok(Added::Skipped),
         None => {
-            zset.set(txn, member, score, None);
+            zset.set(txn, member, score, None, limits);
             Ok(Added::New(score))
         }
     }
@@ -540,9 +548,10 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         incr: true,
         ..AddFlags::default()
     };
+    let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let mut zset = ZSetWrite::open(txn, db, &args[1])?;
-        let reply = match add(txn, &mut zset, &flags, &args[3], increment)? {
+        let reply = match add(txn, &mut zset, &flags, &args[3], increment, limits)? {
             Added::New(score) | Added::Updated(score) | Added::Same(score) => Frame::Double(score),
             Added::Skipped => Frame::Null,
         };

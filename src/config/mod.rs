@@ -93,6 +93,33 @@ impl Default for CompatOptions {
     }
 }
 
+/// When a small collection stops reporting its compact encoding (OBJECT
+/// ENCODING), with Redis 7.0's names and defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: i64,
+}
+
+impl Default for EncodingLimits {
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+        }
+    }
+}
+
 /// Cluster mode settings, with redis.conf's names and defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterOptions {
@@ -209,14 +236,22 @@ pub struct Config {
     pub storage_cache_size: u64,
     /// `storage-write-buffer-size`: memtable size of each storage partition.
     pub storage_write_buffer_size: u64,
+    /// `storage-max-journal-size`: once the journals hold more than this,
+    /// the oldest memtables are flushed so their journals can be deleted.
+    pub storage_max_journal_size: u64,
     /// Active expiry frequency, always within 1..=500.
     pub hz: u32,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog that would grow beyond
+    /// this many bytes (header included) turns dense.
+    pub hll_sparse_max_bytes: u64,
     /// Absolute path of the config file we were started with (CONFIG REWRITE).
     pub config_file: Option<PathBuf>,
     /// Redis-only directives that are accepted but ignored.
     pub compat: CompatOptions,
     /// The `cluster-*` directives.
     pub cluster: ClusterOptions,
+    /// The `*-max-listpack-*` / `set-max-intset-entries` thresholds.
+    pub encoding: EncodingLimits,
 }
 
 impl Default for Config {
@@ -243,10 +278,13 @@ impl Default for Config {
             pidfile: String::new(),
             storage_cache_size: 512 * 1024 * 1024,
             storage_write_buffer_size: 64 * 1024 * 1024,
+            storage_max_journal_size: 128 * 1024 * 1024,
             hz: 10,
+            hll_sparse_max_bytes: 3000,
             config_file: None,
             compat: CompatOptions::default(),
             cluster: ClusterOptions::default(),
+            encoding: EncodingLimits::default(),
         }
     }
 }
@@ -395,21 +433,27 @@ impl Config {
     }
 
     /// CONFIG GET: every option whose name matches one of the glob patterns
-    /// (case-insensitive), each at most once, in the order first matched.
+    /// (case-insensitive), each name at most once (an option and its alias are
+    /// two names), in the order first matched.
     /// A pattern without `*?[` is an exact lookup and, like Redis, answers
     /// with the name as it was spelled in the request.
     pub fn get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let mut found: Vec<(usize, String)> = Vec::new();
         let mut add = |index: usize, name: String| {
-            if !found.iter().any(|(seen, _)| *seen == index) {
+            if !found
+                .iter()
+                .any(|(seen, shown)| *seen == index && shown.eq_ignore_ascii_case(&name))
+            {
                 found.push((index, name));
             }
         };
         for pattern in patterns {
             if pattern.iter().any(|b| b"[*?".contains(b)) {
                 for (index, opt) in OPTIONS.iter().enumerate() {
-                    if glob_match(pattern, opt.name.as_bytes(), true) {
-                        add(index, opt.name.to_string());
+                    for name in opt.names() {
+                        if glob_match(pattern, name.as_bytes(), true) {
+                            add(index, name.to_string());
+                        }
                     }
                 }
             } else if let Some(index) = lookup(pattern) {

@@ -15,6 +15,7 @@ pub(super) const PROTECTED: u8 = 2;
 pub(super) const MULTI_ARG: u8 = 4;
 
 const INT_MAX: i64 = i32::MAX as i64;
+const INT_MIN: i64 = i32::MIN as i64;
 const LLONG_MAX: i64 = i64::MAX;
 const UINT_MAX: i64 = u32::MAX as i64;
 const MB: u64 = 1024 * 1024;
@@ -73,8 +74,25 @@ pub(super) enum Kind {
 
 pub(super) struct OptionDef {
     pub name: &'static str,
+    /// Redis' older name for the option (`hash-max-ziplist-entries`):
+    /// accepted everywhere, and listed by CONFIG GET as well.
+    pub alias: Option<&'static str>,
     pub flags: u8,
     pub kind: Kind,
+}
+
+impl OptionDef {
+    const fn with_alias(self, alias: &'static str) -> OptionDef {
+        OptionDef {
+            alias: Some(alias),
+            ..self
+        }
+    }
+
+    /// The option's names: its own, then its alias.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.name).chain(self.alias)
+    }
 }
 
 /// Every option, in the order CONFIG GET and CONFIG REWRITE list them.
@@ -114,8 +132,33 @@ pub(super) static OPTIONS: &[OptionDef] = &[
     memory("storage-cache-size", IMMUTABLE, MB, |c| c.storage_cache_size, |c, v| c.storage_cache_size = v),
     memory("storage-write-buffer-size", IMMUTABLE, MB,
         |c| c.storage_write_buffer_size, |c, v| c.storage_write_buffer_size = v),
+    // fjall refuses less than 64 MB.
+    memory("storage-max-journal-size", IMMUTABLE, 64 * MB,
+        |c| c.storage_max_journal_size, |c, v| c.storage_max_journal_size = v),
+    // Encoding thresholds: they only change what OBJECT ENCODING reports
+    // (and SMEMBERS' order for intsets), as the data layout is the same.
+    int("list-max-listpack-size", 0, INT_MIN, INT_MAX,
+        |c| c.encoding.list_max_listpack_size, |c, v| c.encoding.list_max_listpack_size = v)
+        .with_alias("list-max-ziplist-size"),
+    int("list-compress-depth", 0, 0, INT_MAX,
+        |c| c.encoding.list_compress_depth, |c, v| c.encoding.list_compress_depth = v),
+    int("hash-max-listpack-entries", 0, 0, LLONG_MAX,
+        |c| c.encoding.hash_max_listpack_entries as i64, |c, v| c.encoding.hash_max_listpack_entries = v as u64)
+        .with_alias("hash-max-ziplist-entries"),
+    memory("hash-max-listpack-value", 0, 0,
+        |c| c.encoding.hash_max_listpack_value, |c, v| c.encoding.hash_max_listpack_value = v)
+        .with_alias("hash-max-ziplist-value"),
+    int("set-max-intset-entries", 0, 0, LLONG_MAX,
+        |c| c.encoding.set_max_intset_entries as i64, |c, v| c.encoding.set_max_intset_entries = v as u64),
+    int("zset-max-listpack-entries", 0, 0, LLONG_MAX,
+        |c| c.encoding.zset_max_listpack_entries as i64, |c, v| c.encoding.zset_max_listpack_entries = v as u64)
+        .with_alias("zset-max-ziplist-entries"),
+    memory("zset-max-listpack-value", 0, 0,
+        |c| c.encoding.zset_max_listpack_value, |c, v| c.encoding.zset_max_listpack_value = v)
+        .with_alias("zset-max-ziplist-value"),
     // Like Redis: any 0..=INT_MAX is accepted, then clamped to 1..=500.
     int("hz", 0, 0, INT_MAX, |c| c.hz.into(), |c, v| c.hz = v.clamp(1, 500) as u32),
+    memory("hll-sparse-max-bytes", 0, 0, |c| c.hll_sparse_max_bytes, |c, v| c.hll_sparse_max_bytes = v),
 
     boolean("cluster-enabled", IMMUTABLE, |c| c.cluster.enabled, |c, v| c.cluster.enabled = v),
     string("cluster-config-file", IMMUTABLE, check_cluster_config_file,
@@ -163,6 +206,7 @@ const fn list(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags: MULTI_ARG,
         kind: Kind::List {
             parse,
@@ -181,6 +225,7 @@ const fn bytes(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Bytes { get, set },
     }
@@ -196,6 +241,7 @@ const fn int(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Int { min, max, get, set },
     }
@@ -211,6 +257,7 @@ const fn memory(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Memory {
             min,
@@ -229,6 +276,7 @@ const fn boolean(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Bool { get, set },
     }
@@ -243,6 +291,7 @@ const fn enumeration(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Enum { names, get, set },
     }
@@ -257,6 +306,7 @@ const fn string(
 ) -> OptionDef {
     OptionDef {
         name,
+        alias: None,
         flags,
         kind: Kind::Str { check, get, set },
     }
@@ -566,5 +616,5 @@ impl OptionDef {
 pub(super) fn lookup(name: &[u8]) -> Option<usize> {
     OPTIONS
         .iter()
-        .position(|o| o.name.as_bytes().eq_ignore_ascii_case(name))
+        .position(|o| o.names().any(|n| n.as_bytes().eq_ignore_ascii_case(name)))
 }

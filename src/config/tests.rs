@@ -67,7 +67,16 @@ logfile "/tmp/redstone log.txt"
 pidfile /tmp/redstone.pid
 storage-cache-size 128mb
 storage-write-buffer-size 16MB
+storage-max-journal-size 256mb
+hash-max-ziplist-entries 100
+hash-max-listpack-value 1kb
+set-max-intset-entries 10
+zset-max-listpack-entries 0
+zset-max-ziplist-value 32
+list-max-ziplist-size 5
+list-compress-depth 2
 hz 100
+hll-sparse-max-bytes 1kb
 cluster-enabled yes
 cluster-config-file nodes-7000.conf
 cluster-node-timeout 5000
@@ -124,7 +133,9 @@ fn non_default() -> Config {
         pidfile: "/tmp/redstone.pid".to_string(),
         storage_cache_size: 128 * 1024 * 1024,
         storage_write_buffer_size: 16 * 1024 * 1024,
+        storage_max_journal_size: 256 * 1024 * 1024,
         hz: 100,
+        hll_sparse_max_bytes: 1024,
         config_file: None,
         compat: CompatOptions {
             daemonize: true,
@@ -148,6 +159,15 @@ fn non_default() -> Config {
             allow_reads_when_down: true,
             migration_barrier: 2,
             replica_no_failover: true,
+        },
+        encoding: EncodingLimits {
+            hash_max_listpack_entries: 100,
+            hash_max_listpack_value: 1024,
+            set_max_intset_entries: 10,
+            zset_max_listpack_entries: 0,
+            zset_max_listpack_value: 32,
+            list_max_listpack_size: 5,
+            list_compress_depth: 2,
         },
     }
 }
@@ -182,7 +202,21 @@ fn defaults() {
         ("pidfile", ""),
         ("storage-cache-size", "536870912"),
         ("storage-write-buffer-size", "67108864"),
+        ("storage-max-journal-size", "134217728"),
+        ("list-max-listpack-size", "-2"),
+        ("list-max-ziplist-size", "-2"),
+        ("list-compress-depth", "0"),
+        ("hash-max-listpack-entries", "512"),
+        ("hash-max-ziplist-entries", "512"),
+        ("hash-max-listpack-value", "64"),
+        ("hash-max-ziplist-value", "64"),
+        ("set-max-intset-entries", "512"),
+        ("zset-max-listpack-entries", "128"),
+        ("zset-max-ziplist-entries", "128"),
+        ("zset-max-listpack-value", "64"),
+        ("zset-max-ziplist-value", "64"),
         ("hz", "10"),
+        ("hll-sparse-max-bytes", "3000"),
         ("cluster-enabled", "no"),
         ("cluster-config-file", "nodes.conf"),
         ("cluster-node-timeout", "15000"),
@@ -210,7 +244,7 @@ fn defaults() {
         .collect();
     assert_eq!(
         all, expected,
-        "CONFIG GET * lists every option once, in table order"
+        "CONFIG GET * lists every option and alias once, in table order"
     );
 }
 
@@ -222,7 +256,8 @@ fn every_option_from_a_file() {
     let cfg = non_default();
     for opt in OPTIONS {
         assert!(
-            NON_DEFAULT.contains(&format!("\n{} ", opt.name)),
+            opt.names()
+                .any(|name| NON_DEFAULT.contains(&format!("\n{name} "))),
             "{} missing from fixture",
             opt.name
         );
@@ -424,6 +459,10 @@ fn file_errors_match_redis() {
             "storage-write-buffer-size 1k",
             "argument must be between 1048576 and 9223372036854775807 inclusive",
         ),
+        (
+            "storage-max-journal-size 32mb",
+            "argument must be between 67108864 and 9223372036854775807 inclusive",
+        ),
         ("logfile \"\\xff\"", "argument must be a valid UTF-8 string"),
     ];
     for (line, message) in cases {
@@ -595,7 +634,8 @@ fn config_get_globs() {
     );
     assert!(get(&c, "nosuch").is_empty());
     assert!(get(&c, "nosuch*").is_empty());
-    assert_eq!(get(&c, "*").len(), OPTIONS.len());
+    let names = OPTIONS.iter().map(|o| o.names().count()).sum::<usize>();
+    assert_eq!(get(&c, "*").len(), names);
     let several = c.get(&[b"port", b"bind", b"port", b"p*", b"*port*"]);
     let names: Vec<&str> = several.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -611,7 +651,7 @@ fn config_get_globs() {
             "cluster-announce-bus-port"
         ]
     );
-    assert_eq!(get(&c, "storage-*").len(), 2);
+    assert_eq!(get(&c, "storage-*").len(), 3);
     assert_eq!(get(&c, "s?ve"), vec![("save".to_string(), String::new())]);
     assert_eq!(
         get(&c, "[ab]*").len(),

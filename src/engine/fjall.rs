@@ -9,12 +9,17 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Sizes a user can tune (`storage-cache-size`, `storage-write-buffer-size`).
+/// Sizes a user can tune (`storage-cache-size`, `storage-write-buffer-size`,
+/// `storage-max-journal-size`).
 #[derive(Clone, Copy, Debug)]
 pub struct FjallOptions {
     pub cache_bytes: u64,
     /// Memtable size of each partition.
     pub write_buffer_bytes: u64,
+    /// Journal bytes beyond which fjall flushes the memtables that pin the
+    /// oldest journal. Partitions with few writes (sys, expire) would
+    /// otherwise keep every journal alive up to fjall's 512 MB default.
+    pub max_journal_bytes: u64,
 }
 
 pub struct FjallEngine {
@@ -40,6 +45,7 @@ impl FjallEngine {
             // workers are busy, spinning a core; one worker avoids that and
             // leaves the second core to the server on small machines.
             .worker_threads(1)
+            .max_journaling_size(options.max_journal_bytes.max(64 << 20))
             .open()
             .map_err(err("opening the database"))?;
         // Each partition gets its own memtable of this size; the meta partition
@@ -137,6 +143,21 @@ impl Engine for FjallEngine {
             cache_bytes: self.db.cache_size(),
             write_buffer_bytes: self.db.write_buffer_size(),
         }
+    }
+
+    fn approximate_len(&self, partition: Partition) -> u64 {
+        self.partition(partition).approximate_len() as u64
+    }
+
+    /// Flushes the memtable (its deletion markers must reach the tables,
+    /// and its journal may then be dropped), then merges every table.
+    /// Both calls are `doc(hidden)` in fjall 3.1, hence the pinned version.
+    fn compact(&self, partition: Partition) -> Result<()> {
+        let keyspace = self.partition(partition);
+        keyspace
+            .rotate_memtable_and_wait()
+            .map_err(err("flushing a memtable"))?;
+        keyspace.major_compact().map_err(err("compacting"))
     }
 }
 

@@ -143,6 +143,12 @@ pub trait Engine: Reader {
     /// A consistent, point-in-time read view.
     fn snapshot(&self) -> Arc<dyn Reader>;
     fn stats(&self) -> EngineStats;
+    /// Roughly how many entries `partition` holds, deletion markers
+    /// included (an LSM tree keeps both until compaction meets them).
+    fn approximate_len(&self, partition: Partition) -> u64;
+    /// Rewrites `partition` so that deleted entries stop taking disk space.
+    /// Blocks for a time proportional to the partition's size.
+    fn compact(&self, partition: Partition) -> Result<()>;
 }
 
 /// The range of keys that start with `prefix`.

@@ -5,6 +5,7 @@ use super::*;
 const OPTIONS: FjallOptions = FjallOptions {
     cache_bytes: 8 << 20,
     write_buffer_bytes: 8 << 20,
+    max_journal_bytes: 64 << 20,
 };
 
 fn keys(iter: ScanIter) -> Vec<Bytes> {
@@ -92,6 +93,34 @@ fn fjall_engine_keeps_data_across_reopen() {
         engine.get(Partition::Sys, b"k").expect("get"),
         Some(Bytes::from("v"))
     );
+}
+
+#[test]
+fn fjall_compaction_drops_deleted_entries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = FjallEngine::open(dir.path(), OPTIONS).expect("open");
+    let key = |i: u32| Bytes::from(format!("key{i:08}"));
+    let mut batch = Batch::default();
+    for i in 0..50_000 {
+        batch.put(Partition::Data, key(i), Bytes::from(vec![b'v'; 100]));
+    }
+    engine.write(batch).expect("write");
+    engine.compact(Partition::Data).expect("compact");
+    let filled = engine.approximate_len(Partition::Data);
+    assert!(filled >= 50_000, "{filled}");
+
+    let mut batch = Batch::default();
+    for i in 0..50_000 {
+        batch.delete(Partition::Data, key(i));
+    }
+    engine.write(batch).expect("write");
+    assert!(
+        engine.approximate_len(Partition::Data) >= 100_000,
+        "entries and markers"
+    );
+    engine.compact(Partition::Data).expect("compact");
+    assert_eq!(engine.approximate_len(Partition::Data), 0);
+    assert!(keys(engine.scan(Partition::Data, (Bound::Unbounded, Bound::Unbounded))).is_empty());
 }
 
 #[test]

@@ -3,6 +3,11 @@
 #
 #   tests/bench/compare.sh                 # set,get with and without -P 16
 #   TESTS=set,get,incr ROUNDS=5 tests/bench/compare.sh
+#   TESTS=lpush,lpop,sadd,hset,zadd,zrangebyscore tests/bench/compare.sh
+#
+# TESTS takes redis-benchmark's -t names, plus `zrangebyscore`: ten members
+# from a random score on (ZRANGEBYSCORE myzset <rand> +inf LIMIT 0 10), run
+# after the built-in tests so `zadd` has filled myzset.
 #
 # Both servers run at once on free ports: redis-server with appendonly yes and
 # appendfsync everysec, Redstone with its defaults (appendfsync everysec).
@@ -49,12 +54,22 @@ for port in "$redis_port" "$redstone_port"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
+builtin_tests=$(echo "$TESTS" | tr ',' '\n' | grep -vx zrangebyscore | paste -sd, -)
+custom_tests=$(echo "$TESTS" | tr ',' '\n' | grep -x zrangebyscore || true)
+
 # bench PORT PIPELINE -> lines "test rps"
 bench() {
   local port=$1 pipeline=$2 n=$REQUESTS
   [ "$pipeline" -gt 1 ] && n=$PIPELINED_REQUESTS
-  redis-benchmark -p "$port" -t "$TESTS" -d "$SIZE" -r "$KEYSPACE" -c "$CLIENTS" -n "$n" \
-    -P "$pipeline" --csv 2>/dev/null | awk -F'","' 'NR > 1 { gsub(/"/, "", $1); print $1, $2 }'
+  local common=(-p "$port" -d "$SIZE" -r "$KEYSPACE" -c "$CLIENTS" -n "$n" -P "$pipeline" --csv)
+  if [ -n "$builtin_tests" ]; then
+    redis-benchmark "${common[@]}" -t "$builtin_tests" 2>/dev/null |
+      awk -F'","' 'NR > 1 { gsub(/"/, "", $1); print $1, $2 }'
+  fi
+  if [ -n "$custom_tests" ]; then
+    redis-benchmark "${common[@]}" ZRANGEBYSCORE myzset __rand_int__ +inf LIMIT 0 10 2>/dev/null |
+      awk -F'","' 'NR > 1 { print "ZRANGEBYSCORE", $2 }'
+  fi
 }
 
 results="$work/results"
@@ -73,10 +88,10 @@ runs = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     server, pipeline, test, rps = line.split()
     runs[(test, pipeline, server)].append(float(rps))
-print(f"{'test':<8}{'pipeline':>9}{'redis rps':>14}{'redstone rps':>14}{'ratio':>8}")
+print(f"{'test':<14}{'pipeline':>9}{'redis rps':>14}{'redstone rps':>14}{'ratio':>8}")
 for (test, pipeline) in sorted({(t, p) for t, p, _ in runs}):
     redis, redstone = runs[(test, pipeline, "redis")], runs[(test, pipeline, "redstone")]
     ratios = [b / a for a, b in zip(redis, redstone) if a > 0]
-    print(f"{test:<8}{pipeline:>9}{statistics.median(redis):>14.0f}{statistics.median(redstone):>14.0f}"
+    print(f"{test:<14}{pipeline:>9}{statistics.median(redis):>14.0f}{statistics.median(redstone):>14.0f}"
           f"{statistics.median(ratios):>8.2f}")
 PY

@@ -2,6 +2,8 @@
 //! port with a temporary data directory, and cleans up after itself.
 #![allow(dead_code)]
 
+pub mod real_redis;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
