@@ -256,7 +256,7 @@ fn zrandmember_and_zscan() {
 }
 
 #[test]
-fn object_encoding_follows_redis_7_0_listpack_limits() {
+fn object_encoding_follows_the_zset_max_listpack_settings() {
     let (_server, mut c) = start();
     let mut args = vec!["ZADD".to_string(), "z".to_string()];
     for i in 0..128 {
@@ -269,6 +269,13 @@ fn object_encoding_follows_redis_7_0_listpack_limits() {
     assert_eq!(c.line("OBJECT ENCODING z"), bulk("skiplist"));
     c.line("ZREMRANGEBYRANK z 0 100");
     assert_eq!(c.line("OBJECT ENCODING z"), bulk("skiplist"));
+    assert_eq!(c.line("CONFIG SET zset-max-listpack-entries 2"), OK);
+    c.line("ZADD small 1 a 2 b");
+    assert_eq!(c.line("OBJECT ENCODING small"), bulk("listpack"));
+    c.line("ZADD small 3 c");
+    assert_eq!(c.line("OBJECT ENCODING small"), bulk("skiplist"));
+    assert_eq!(c.line("ZUNIONSTORE u 1 small"), int(3));
+    assert_eq!(c.line("OBJECT ENCODING u"), bulk("skiplist"));
     c.line("ZADD long 1 a");
     c.cmd(&["ZADD", "long", "2", &"x".repeat(65)]);
     assert_eq!(c.line("OBJECT ENCODING long"), bulk("skiplist"));

@@ -7,7 +7,7 @@
 //! LLEN and OBJECT ENCODING; at the end the data partition holds exactly the
 //! live elements.
 
-use super::model_tests::{coll_in, key_name, Family, Keys, Server, Value};
+use super::model_tests::{coll_in, expect_reply, key_name, Family, Keys, Server, Value};
 use super::*;
 use crate::resp::Frame;
 use quickcheck::{Arbitrary, Gen};
@@ -17,6 +17,9 @@ const VALUES: [&str; 4] = ["a", "b", "c", "dd"];
 
 type List = VecDeque<&'static str>;
 type Model = Keys<List>;
+
+/// The list family: pushes, pops, LSET, LTRIM, LREM, LINSERT, LMOVE.
+struct Lists;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -249,9 +252,6 @@ fn apply(model: &mut Model, op: &Op) -> Frame {
     }
 }
 
-/// The list family: pushes, pops, LSET, LTRIM, LREM, LINSERT, LMOVE.
-struct Lists;
-
 impl Family for Lists {
     type Coll = List;
     type Op = Op;
@@ -307,11 +307,7 @@ impl Family for Lists {
 
     fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
         let want = apply(model, op);
-        if *reply == want {
-            Ok(())
-        } else {
-            Err(format!("{op:?}: got {reply:?}, want {want:?}"))
-        }
+        expect_reply(op, reply, want)
     }
 
     fn check(server: &mut Server, key: &str, items: &List, now: u64) -> Result<(), String> {

@@ -78,6 +78,15 @@ pub fn wrongtype() -> Frame {
     Frame::error(super::args::ERR_WRONGTYPE)
 }
 
+/// Ok when `reply` is `want`, else what `op` got and should have got.
+pub fn expect_reply(op: &impl Debug, reply: &Frame, want: Frame) -> Result<(), String> {
+    if *reply == want {
+        Ok(())
+    } else {
+        Err(format!("{op:?}: got {reply:?}, want {want:?}"))
+    }
+}
+
 /// The collection at `k` (None: missing), or Err(WRONGTYPE) for a string.
 pub fn coll_in<C: Clone>(keys: &Keys<C>, k: u8) -> Result<Option<C>, Frame> {
     match keys.get(&k) {
@@ -203,11 +212,7 @@ fn apply<F: Family>(keys: &mut Keys<F::Coll>, op: &Op<F::Op>, reply: &Frame) -> 
         Op::Family(op) => F::apply(keys, op, reply),
         Op::Key(op) => {
             let want = op.apply(keys);
-            if *reply == want {
-                Ok(())
-            } else {
-                Err(format!("{op:?}: got {reply:?}, want {want:?}"))
-            }
+            expect_reply(op, reply, want)
         }
     }
 }

@@ -6,7 +6,7 @@
 //! key's type, members, SCARD and OBJECT ENCODING; at the end the data
 //! partition holds exactly the live members.
 
-use super::model_tests::{coll_in, key_name, Family, Keys, Server, Value};
+use super::model_tests::{coll_in, expect_reply, key_name, Family, Keys, Server, Value};
 use super::*;
 use crate::resp::Frame;
 use quickcheck::{Arbitrary, Gen};
@@ -116,13 +116,7 @@ impl Family for Sets {
     /// Applies `op` to `model` given its `reply`; errors when the reply is not
     /// what the model predicts.
     fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
-        let expect = |want: Frame| -> Result<(), String> {
-            if *reply == want {
-                Ok(())
-            } else {
-                Err(format!("{op:?}: got {reply:?}, want {want:?}"))
-            }
-        };
+        let expect = |want: Frame| expect_reply(op, reply, want);
         match op {
             Op::SAdd(k, ms) => match set_in(model, *k) {
                 Err(e) => expect(e),

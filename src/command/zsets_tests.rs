@@ -8,7 +8,7 @@
 //! ranges and OBJECT ENCODING; at the end the data and zscore partitions
 //! hold exactly the live members.
 
-use super::model_tests::{coll_in, key_name, Family, Keys, Server, Value};
+use super::model_tests::{coll_in, expect_reply, key_name, Family, Keys, Server, Value};
 use super::*;
 use crate::engine::Partition;
 use crate::resp::Frame;
@@ -25,6 +25,10 @@ type ZSetModel = BTreeMap<&'static str, f64>;
 /// Members and scores, and whether the encoding is `skiplist`.
 type ZSet = (ZSetModel, bool);
 type Model = Keys<ZSet>;
+
+/// The sorted-set family: ZADD, ZINCRBY, ZREM, pops, range removals and
+/// the STORE commands.
+struct ZSets;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -188,10 +192,6 @@ fn combine(kind: u8, sets: Vec<Option<ZSetModel>>) -> ZSetModel {
     }
 }
 
-/// The sorted-set family: ZADD, ZINCRBY, ZREM, pops, range removals and
-/// the STORE commands.
-struct ZSets;
-
 impl Family for ZSets {
     type Coll = ZSet;
     type Op = Op;
@@ -262,13 +262,7 @@ impl Family for ZSets {
     /// Applies `op` to `model` given its `reply`; errors when the reply is not
     /// what the model predicts.
     fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
-        let expect = |want: Frame| -> Result<(), String> {
-            if *reply == want {
-                Ok(())
-            } else {
-                Err(format!("{op:?}: got {reply:?}, want {want:?}"))
-            }
-        };
+        let expect = |want: Frame| expect_reply(op, reply, want);
         match op {
             Op::ZAdd(k, flag, pairs) => match zset_in(model, *k) {
                 Err(e) => expect(e),
