@@ -430,3 +430,16 @@ fn deleting_a_big_zset_is_o1_and_the_sweeper_reclaims_it() {
     assert_eq!(c.line("ZADD big 1 m"), int(1));
     assert_eq!(c.line("ZRANGE big 0 -1"), bulks(&["m"]));
 }
+
+/// Byte for byte what redis-server 7.0.15 answers.
+#[test]
+fn command_info_matches_redis() {
+    let (_server, mut c) = start();
+    assert_eq!(
+        c.line("COMMAND INFO zcard"),
+        "*1\r\n*10\r\n$5\r\nzcard\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@sortedset\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*1\r\n+RO\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n"
+    );
+    let info = c.line("COMMAND INFO zunionstore");
+    assert!(info.contains("$11\r\nzunionstore\r\n:-4\r\n*3\r\n+write\r\n+denyoom\r\n+movablekeys\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@write\r\n+@sortedset\r\n+@slow\r\n"), "{info}");
+    assert!(info.contains("$6\r\nkeynum\r\n"), "{info}");
+}
