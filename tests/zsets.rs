@@ -152,6 +152,13 @@ fn lex_ranges_and_removals() {
         c.line("ZRANGEBYLEX l a b"),
         error("ERR min or max not valid string range item")
     );
+    // Mixed scores: Redis skips only the members before the first one in
+    // range, in score order.
+    c.line("ZADD m 1 a 2 b 0 c");
+    assert_eq!(c.line("ZRANGEBYLEX m [b +"), bulks(&["c", "a", "b"]));
+    c.line("ZADD n 1 b 2 a 3 d 4 c 5 e");
+    assert_eq!(c.line("ZRANGEBYLEX n [b [d"), bulks(&["b", "a", "d", "c"]));
+    assert_eq!(c.line("ZREVRANGEBYLEX n [d [b"), bulks(&["c", "d"]));
     assert_eq!(c.line("ZREMRANGEBYLEX l - [a"), int(1));
     assert_eq!(c.line("ZREMRANGEBYRANK l -1 -1"), int(1));
     assert_eq!(c.line("ZREMRANGEBYSCORE l 0 0"), int(3));

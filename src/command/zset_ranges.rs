@@ -6,9 +6,10 @@
 //!
 //! A score range becomes byte bounds on the index (scores are stored
 //! order-preserving), so it is one range scan. Rank ranges are O(rank)
-//! walks from the nearer end. Lex ranges assume, like Redis, that every
-//! member has the same score: the walk skips members before the range and
-//! stops at the first one after it.
+//! walks from one end. Lex ranges assume, like Redis, that every member has
+//! the same score: then (the lowest and highest scores are equal) the lex
+//! bounds are score index bounds, one range scan; otherwise the walk skips
+//! members before the range and stops at the first one after it.
 
 use super::args::{err, int_arg, is, parse_f64, CmdResult, ERR_SYNTAX};
 use super::zsets::{members_reply, store_zset, ZSet, ZSetWrite};
@@ -100,6 +101,34 @@ impl LexBound {
             LexBound::Excluded(v) => (Equal, v, true),
         }
     }
+}
+
+impl LexBound {
+    /// The score index bound of this lex bound when every member scores
+    /// `score` (`None`: unbounded).
+    fn sub_key(&self, score: f64) -> Option<Bound<Bytes>> {
+        let key = |member: &Bytes| {
+            let mut out = score_bytes(score).to_vec();
+            out.extend_from_slice(member);
+            Bytes::from(out)
+        };
+        match self {
+            LexBound::Lowest | LexBound::Highest => None,
+            LexBound::Included(member) => Some(Bound::Included(key(member))),
+            LexBound::Excluded(member) => Some(Bound::Excluded(key(member))),
+        }
+    }
+}
+
+/// The score every member has, if they all have the same (the lowest and
+/// the highest are equal): then a lex range is a range of the score index.
+fn uniform_score<R: KeyRead + ?Sized>(reader: &mut R, zset: &ZSet) -> Result<Option<f64>, Frame> {
+    let lowest = zset.edge(reader, false, 1)?;
+    let highest = zset.edge(reader, true, 1)?;
+    Ok(match (lowest.first(), highest.first()) {
+        (Some((_, low)), Some((_, high))) if low == high => Some(*low),
+        _ => None,
+    })
 }
 
 #[derive(Clone, Debug)]
@@ -232,7 +261,7 @@ pub(super) fn visit<R: KeyRead + ?Sized>(
             if range.is_empty() {
                 return Ok(());
             }
-            // Before the range in the walk's direction, then in it, then past it.
+            // Before the range in the walk's direction, or past it.
             let before = |m: &[u8]| {
                 if rev {
                     !range.below_max(m)
@@ -247,10 +276,27 @@ pub(super) fn visit<R: KeyRead + ?Sized>(
                     !range.below_max(m)
                 }
             };
-            zset.walk(reader, Span { rev, ..Span::ALL }, |member, score| {
-                if before(&member) {
+            let (lower, upper) = match uniform_score(reader, zset)? {
+                Some(score) => (range.min.sub_key(score), range.max.sub_key(score)),
+                None => (None, None),
+            };
+            let span = Span {
+                lower: lower
+                    .as_ref()
+                    .map_or(Bound::Unbounded, |b| b.as_ref().map(|k| &k[..])),
+                upper: upper
+                    .as_ref()
+                    .map_or(Bound::Unbounded, |b| b.as_ref().map(|k| &k[..])),
+                rev,
+            };
+            // Like Redis, only the members before the first one in range are
+            // skipped (with mixed scores, later ones are not checked again).
+            let mut started = false;
+            zset.walk(reader, span, |member, score| {
+                if !started && before(&member) {
                     return true;
                 }
+                started = true;
                 if after(&member) {
                     return false;
                 }
