@@ -391,6 +391,69 @@ fn hash_commands_report_redis_events() {
 }
 
 #[test]
+fn sorted_set_commands_report_redis_events() {
+    let (_server, mut listener, mut writer) = setup("EAn");
+    let events = run(
+        &mut listener,
+        &mut writer,
+        &[
+            "ZADD z 1 a 2 b 3 c",
+            "ZADD z XX 1 a",
+            "ZADD z XX CH 5 a",
+            "ZADD z INCR 1 a",
+            "ZINCRBY z 1 b",
+            "ZREM z nosuch",
+            "ZREM z a",
+            "ZPOPMIN z",
+            "ZPOPMAX z 0",
+            "ZADD y 1 x 2 w",
+            "ZUNIONSTORE u 2 z y",
+            "ZINTERSTORE u 2 z y",
+            "ZDIFFSTORE u 2 y y",
+            "ZRANGESTORE r y 0 0",
+            "ZRANGESTORE r y 5 6",
+            "ZREMRANGEBYSCORE y 1 1",
+            "ZREMRANGEBYRANK y 0 0",
+            "ZADD l 0 a 0 b",
+            "ZREMRANGEBYLEX l [a [a",
+            "ZMPOP 1 l MAX",
+            "ZPOPMAX z 5",
+        ],
+    );
+    // What redis-server 7.0.15 publishes for the same commands.
+    assert_eq!(
+        events,
+        expect(&[
+            "new z",
+            "zadd z",
+            "zadd z",
+            "zincr z",
+            "zincr z",
+            "zrem z",
+            "zpopmin z",
+            "new y",
+            "zadd y",
+            "new u",
+            "zunionstore u",
+            "del u",
+            "new r",
+            "zrangestore r",
+            "del r",
+            "zremrangebyscore y",
+            "zremrangebyrank y",
+            "del y",
+            "new l",
+            "zadd l",
+            "zremrangebylex l",
+            "zpopmax l",
+            "del l",
+            "zpopmax z",
+            "del z",
+        ])
+    );
+}
+
+#[test]
 fn set_commands_report_redis_events() {
     let (_server, mut listener, mut writer) = setup("EAn");
     let events = run(

@@ -80,6 +80,19 @@ const TRANSCRIPT: &[(&str, &str)] = &[
     ("command getkeys sort a by x store", "*1\r\n$1\r\na\r\n"),
     ("command getkeys sort_ro a by x get y", "*1\r\n$1\r\na\r\n"),
     ("command getkeys sort a", "*1\r\n$1\r\na\r\n"),
+    // Sorted sets: members in score order under BY nosort.
+    ("zadd z 3 10 1 30 2 20 2 5", ":4\r\n"),
+    ("sort z", "*4\r\n$1\r\n5\r\n$2\r\n10\r\n$2\r\n20\r\n$2\r\n30\r\n"),
+    ("sort z desc limit 0 2", "*2\r\n$2\r\n30\r\n$2\r\n20\r\n"),
+    ("sort z by nosort", "*4\r\n$2\r\n30\r\n$2\r\n20\r\n$1\r\n5\r\n$2\r\n10\r\n"),
+    ("sort z by nosort desc", "*4\r\n$2\r\n10\r\n$1\r\n5\r\n$2\r\n20\r\n$2\r\n30\r\n"),
+    ("sort z by nosort limit 1 2", "*2\r\n$2\r\n20\r\n$1\r\n5\r\n"),
+    ("sort z alpha", "*4\r\n$2\r\n10\r\n$2\r\n20\r\n$2\r\n30\r\n$1\r\n5\r\n"),
+    ("sort z by nosort store zdst", ":4\r\n"),
+    ("lrange zdst 0 -1", "*4\r\n$2\r\n30\r\n$2\r\n20\r\n$1\r\n5\r\n$2\r\n10\r\n"),
+    ("zadd zz 1 b 2 a", ":2\r\n"),
+    ("sort zz", "-ERR One or more scores can't be converted into double\r\n"),
+    ("sort zz alpha", "*2\r\n$1\r\na\r\n$1\r\nb\r\n"),
 ];
 
 #[test]

@@ -103,6 +103,7 @@ fn categories(command: &Command) -> Vec<Frame> {
         "hash" => out.push("@hash"),
         "set" => out.push("@set"),
         "list" => out.push("@list"),
+        "sorted-set" => out.push("@sortedset"),
         "bitmap" => out.push("@bitmap"),
         "hyperloglog" => out.push("@hyperloglog"),
         "connection" => out.push("@connection"),

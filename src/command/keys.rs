@@ -570,7 +570,10 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "hashtable"
             }
             KeyType::Set => "intset",
-            KeyType::ZSet => "skiplist",
+            KeyType::ZSet if meta.encoding == crate::keyspace::encoding::ENCODING_SKIPLIST => {
+                "skiplist"
+            }
+            KeyType::ZSet => "listpack",
         }),
     })
 }

@@ -26,6 +26,9 @@ pub mod sets;
 pub mod sort;
 pub mod strings;
 pub mod transactions;
+mod zset_algebra;
+mod zset_ranges;
+pub mod zsets;
 
 use crate::keyspace::{Store, Txn};
 use crate::resp::Frame;
@@ -256,28 +259,30 @@ impl Command {
     }
 
     /// Positions of the key arguments of this very request: the `keys`
-    /// range, or for a numkeys command the keys its count announces (none
-    /// when the count is not a positive integer that fits in `args`).
+    /// range, then for a numkeys command the keys its count announces (none
+    /// when the count is not a positive integer that fits in `args`), so
+    /// ZUNIONSTORE's destination comes before its sources.
     pub fn keys_in(&self, args: &[Bytes]) -> Vec<usize> {
         if let Some(finder) = self.key_finder {
             return finder(args);
         }
+        let mut keys = self.key_positions(args.len());
         if self.numkeys == 0 {
-            return self.key_positions(args.len());
+            return keys;
         }
         let Some(count) = args
             .get(self.numkeys)
             .and_then(|arg| crate::sds::string2ll(arg))
         else {
-            return Vec::new();
+            return keys;
         };
         let first = self.numkeys + 1;
-        match usize::try_from(count) {
-            Ok(count) if count > 0 && count <= args.len().saturating_sub(first) => {
-                (first..first + count).collect()
+        if let Ok(count) = usize::try_from(count) {
+            if count > 0 && count <= args.len().saturating_sub(first) {
+                keys.extend(first..first + count);
             }
-            _ => Vec::new(),
         }
+        keys
     }
 }
 
@@ -292,6 +297,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         hashes::COMMANDS,
         sets::COMMANDS,
         lists::COMMANDS,
+        zsets::COMMANDS,
         keys::COMMANDS,
         sort::COMMANDS,
         server::COMMANDS,
@@ -533,6 +539,10 @@ impl<'s> Ctx<'_, 's> {
 #[cfg(test)]
 mod lists_tests;
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod sets_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zsets_tests;

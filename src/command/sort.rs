@@ -20,6 +20,7 @@
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX, ERR_WRONGTYPE};
 use super::{Command, Ctx, FindKeys, KeySpec};
+use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Txn};
 use crate::notify::Class;
 use crate::resp::Frame;
@@ -223,12 +224,14 @@ fn source(txn: &mut Txn, db: usize, key: &[u8]) -> Result<(KeyType, Vec<Bytes>),
                 .into_iter()
                 .map(|(m, _)| m)
                 .collect();
-            super::sets::intset_order(&mut all);
+            if meta.encoding != ENCODING_HASHTABLE {
+                super::sets::intset_order(&mut all);
+            }
             all
         }
-        // Sorted sets come with their own branch: their members in score
-        // order go here (a BY without `*` keeps that order, like a list).
-        KeyType::ZSet | KeyType::String | KeyType::Hash => return Err(err(ERR_WRONGTYPE)),
+        // In score order: a BY without `*` keeps it, like a list's.
+        KeyType::ZSet => super::zsets::members_in_order(txn, db, key, &meta)?,
+        KeyType::String | KeyType::Hash => return Err(err(ERR_WRONGTYPE)),
     };
     Ok((meta.kind, elements))
 }

@@ -343,6 +343,88 @@ fn sort_matches_a_model() {
     quickcheck::quickcheck(prop as fn(Vec<i8>, bool, bool, Option<(i8, i8)>) -> bool);
 }
 
+/// Sorted sets, checked against redis-server 7.0.15 (except the
+/// WITHSCORE of ZRANK, which is Redis 7.2's, and double formatting, which
+/// follows the codec's shortest round-trip text).
+const ZSET_SESSION: &[&[&str]] = &[
+    &[
+        "ZADD", "z", "1", "a", "2.5", "b", "-inf", "c", "+inf", "d", "-0", "e",
+    ],
+    &["ZADD", "z", "NX", "XX", "1", "a"],
+    &["ZADD", "z", "GT", "LT", "1", "a"],
+    &["ZADD", "z", "INCR", "1", "a", "2", "b"],
+    &["ZADD", "z", "1", "a", "2"],
+    &["ZADD", "z", "x", "a"],
+    &["ZADD", "z", "CH", "GT", "5", "a", "0", "b", "1", "new"],
+    &["ZADD", "z", "INCR", "1", "a"],
+    &["ZADD", "z", "NX", "INCR", "1", "a"],
+    &["ZINCRBY", "z", "-inf", "d"],
+    &["ZSCORE", "z", "e"],
+    &["ZSCORE", "z", "nosuch"],
+    &["ZMSCORE", "z", "a", "nosuch", "c"],
+    &["ZCARD", "z"],
+    &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+    &[
+        "ZRANGE",
+        "z",
+        "(0",
+        "+inf",
+        "BYSCORE",
+        "LIMIT",
+        "1",
+        "2",
+        "WITHSCORES",
+    ],
+    &["ZRANGE", "z", "+inf", "(0", "BYSCORE", "REV"],
+    &["ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"],
+    &["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"],
+    &["ZRANGE", "z", "a", "b", "BYSCORE"],
+    &["ZRANGEBYLEX", "z", "a", "b"],
+    &["ZREVRANGE", "z", "0", "1", "WITHSCORES"],
+    &["ZRANGEBYSCORE", "z", "-inf", "2", "REV"],
+    &["ZCOUNT", "z", "(0", "5"],
+    &["ZRANK", "z", "a"],
+    &["ZREVRANK", "z", "a", "WITHSCORE"],
+    &["ZRANK", "z", "nosuch", "WITHSCORE"],
+    &["ZPOPMIN", "z"],
+    &["ZPOPMAX", "z", "2"],
+    &["ZPOPMIN", "z", "-1"],
+    &["ZMPOP", "1", "z", "MIN", "COUNT", "1"],
+    &["ZMPOP", "1", "nokey", "MIN"],
+    &["ZMPOP", "0", "z", "MIN"],
+    &["ZADD", "l", "0", "a", "0", "b", "0", "c"],
+    &["ZRANGEBYLEX", "l", "(a", "+"],
+    &["ZLEXCOUNT", "l", "[b", "[c"],
+    &["ZREMRANGEBYLEX", "l", "-", "[a"],
+    &["ZUNION", "2", "z", "l", "WEIGHTS", "2", "3", "WITHSCORES"],
+    &["ZINTER", "2", "z", "l", "AGGREGATE", "MAX", "WITHSCORES"],
+    &["ZDIFF", "2", "l", "z"],
+    &["ZUNIONSTORE", "d", "2", "z", "l"],
+    &["ZINTERCARD", "2", "z", "l", "LIMIT", "1"],
+    &["ZUNION", "0", "z"],
+    &["ZUNION", "1", "z", "WEIGHTS", "x"],
+    &["ZRANGESTORE", "d2", "d", "0", "0"],
+    &["ZRANDMEMBER", "nokey"],
+    &["ZRANDMEMBER", "d2", "-2", "WITHSCORES"],
+    &["ZSCAN", "d", "0"],
+    &["OBJECT", "ENCODING", "d"],
+    &["TYPE", "d"],
+    &["SET", "s", "x"],
+    &["ZADD", "s", "1", "a"],
+    &["ZUNION", "2", "d", "s"],
+    &["ZINCRBY", "z", "1"],
+];
+
+#[test]
+fn zset_replies_in_resp2() {
+    insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp2, ZSET_SESSION));
+}
+
+#[test]
+fn zset_replies_in_resp3() {
+    insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp3, ZSET_SESSION));
+}
+
 /// Bitmaps and HyperLogLog, replies and errors checked against
 /// redis-server 7.0.15.
 const BITS_SESSION: &[&[&str]] = &[

@@ -15,4 +15,6 @@ pub use store::{ExpireCycle, KeyCounts, Store, Txn};
 #[cfg(test)]
 mod collection_tests;
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;

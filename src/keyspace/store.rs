@@ -82,7 +82,7 @@ pub struct Store {
     /// Dead collection versions whose members are not yet reclaimed.
     pub(super) reclaim_pending: AtomicU64,
     /// The last member the sweeper deleted (see `sweep_dead_members`).
-    pub(super) sweep_resume: Mutex<Option<Bytes>>,
+    pub(super) sweep_resume: Mutex<Option<(Partition, Bytes)>>,
     /// The committed key counts, readable without the write lock (DBSIZE
     /// and INFO run inside EXEC, which holds it).
     counts_view: Mutex<HashMap<u32, KeyCounts>>,
@@ -427,7 +427,7 @@ struct Remapped {
 /// An overlay entry as it was before a write: `None` if it was not cached.
 type OverlayUndo = ((u32, Bytes), Option<Option<Meta>>);
 /// A member overlay entry as it was before a write: `None` if absent.
-pub(super) type MemberUndo = (Bytes, Option<Option<Bytes>>);
+pub(super) type MemberUndo = ((Partition, Bytes), Option<Option<Bytes>>);
 
 /// Where a transaction stood, to go back to when one command of several
 /// sharing the transaction fails (see [`Txn::rollback_to`]).
@@ -469,9 +469,10 @@ pub struct Txn<'a> {
     version_next: u64,
     version_ceiling: u64,
     expired: u64,
-    /// Collection members written by this transaction, by data key
-    /// (`None`: deleted), so that it reads its own member writes.
-    pub(super) member_writes: BTreeMap<Bytes, Option<Bytes>>,
+    /// Collection members (and score index entries) written by this
+    /// transaction, by partition and storage key (`None`: deleted), so that
+    /// it reads its own member writes.
+    pub(super) member_writes: BTreeMap<(Partition, Bytes), Option<Bytes>>,
     pub(super) member_undo: Vec<MemberUndo>,
     /// Dead collection versions recorded for the sweeper.
     pub(super) reclaims: u64,
@@ -799,7 +800,7 @@ impl<'a> Txn<'a> {
         let member_keys = self
             .member_undo
             .iter()
-            .filter_map(|(raw, _)| encoding::split_data_key(raw));
+            .filter_map(|((_, raw), _)| encoding::split_data_key(raw));
         let touched = meta_keys
             .chain(member_keys)
             .flat_map(|(ns, key)| dbs_of(ns).map(move |db| (db, key)));
