@@ -6,6 +6,7 @@
 //! error reply with Redis' wording.
 
 pub mod args;
+pub mod blocking;
 pub mod cluster;
 pub mod connection;
 pub mod context;
@@ -15,6 +16,7 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+mod lists_blocking;
 mod member_scan;
 pub mod pubsub;
 pub mod server;
@@ -237,6 +239,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         hashes::COMMANDS,
         sets::COMMANDS,
         lists::COMMANDS,
+        lists_blocking::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
