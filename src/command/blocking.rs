@@ -66,9 +66,7 @@ pub fn deadline(arg: &[u8], now_ms: u64) -> Result<Option<u64>, Frame> {
     if ms == 0 {
         return Ok(None);
     }
-    Ok(now_ms
-        .checked_add(ms)
-        .filter(|&at| at <= i64::MAX as u64))
+    Ok(now_ms.checked_add(ms).filter(|&at| at <= i64::MAX as u64))
 }
 
 /// Runs a blocking command: serves it from the first of `keys` that can
@@ -198,18 +196,15 @@ fn unblocked(client: &mut Client, reply: Frame) -> Frame {
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: 1 if that client was blocked.
 pub(super) fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let why = match args.get(3) {
-        _ if args.len() > 4 => {
-            return Err(err(
-                "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
-            ))
-        }
+        _ if args.len() > 4 => return Err(err(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        )),
         None => Interrupt::Timeout,
         Some(reason) if is(reason, "timeout") => Interrupt::Timeout,
         Some(reason) if is(reason, "error") => Interrupt::Error,
         Some(_) => return Err(err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
     };
     let id = super::args::int_arg(&args[2])?;
-    let unblocked =
-        u64::try_from(id).is_ok_and(|id| ctx.shared.store.blocking.interrupt(id, why));
+    let unblocked = u64::try_from(id).is_ok_and(|id| ctx.shared.store.blocking.interrupt(id, why));
     Ok(Frame::Integer(i64::from(unblocked)))
 }

@@ -123,7 +123,15 @@ fn block_pop(ctx: &mut Ctx, args: &[Bytes], serve: Serve) -> CmdResult {
     let last = args.len() - 1;
     let deadline = blocking::deadline(&args[last], ctx.now_ms)?;
     let keys = &args[1..last];
-    blocking::serve_or_block(ctx, args, keys, KeyType::List, deadline, Frame::NullArray, serve)
+    blocking::serve_or_block(
+        ctx,
+        args,
+        keys,
+        KeyType::List,
+        deadline,
+        Frame::NullArray,
+        serve,
+    )
 }
 
 /// One element from one end of `key`, answered as `[key, element]`.
@@ -193,7 +201,12 @@ fn block_move(ctx: &mut Ctx, args: &[Bytes], timeout_at: usize, serve: Serve) ->
     )
 }
 
-fn serve_blmove(txn: &mut Txn, db: usize, args: &[Bytes], _: &Bytes) -> Result<Option<Frame>, Frame> {
+fn serve_blmove(
+    txn: &mut Txn,
+    db: usize,
+    args: &[Bytes],
+    _: &Bytes,
+) -> Result<Option<Frame>, Frame> {
     let (from_left, to_left) = (side(&args[3])?, side(&args[4])?);
     Ok(move_list(txn, db, &args[1], &args[2], from_left, to_left)?.map(Frame::Bulk))
 }

@@ -222,7 +222,8 @@ impl Connection {
             &self.shared.stats.total_net_output_bytes,
             self.output.len() as u64,
         );
-        let written = write_unless_killed(&mut self.stream, &self.output, &self.client.handle).await;
+        let written =
+            write_unless_killed(&mut self.stream, &self.output, &self.client.handle).await;
         self.output.clear();
         written
     }
