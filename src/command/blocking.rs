@@ -196,9 +196,12 @@ fn unblocked(client: &mut Client, reply: Frame) -> Frame {
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: 1 if that client was blocked.
 pub(super) fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let why = match args.get(3) {
-        _ if args.len() > 4 => return Err(err(
-            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
-        )),
+        _ if args.len() > 4 => {
+            return Err(err(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                String::from_utf8_lossy(&args[1])
+            )))
+        }
         None => Interrupt::Timeout,
         Some(reason) if is(reason, "timeout") => Interrupt::Timeout,
         Some(reason) if is(reason, "error") => Interrupt::Error,

@@ -473,6 +473,8 @@ impl<'s> Ctx<'_, 's> {
 }
 
 #[cfg(test)]
+mod blocking_tests;
+#[cfg(test)]
 mod lists_tests;
 #[cfg(test)]
 mod sets_tests;

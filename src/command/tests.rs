@@ -110,7 +110,7 @@ fn key_positions_follow_first_last_step() {
 
 /// Runs commands on a fresh in-memory server state and renders every reply
 /// as the exact bytes a client receives, for snapshot tests.
-fn transcript(protocol: crate::resp::Protocol, commands: &[&[&str]]) -> String {
+pub(super) fn transcript(protocol: crate::resp::Protocol, commands: &[&[&str]]) -> String {
     let engine = std::sync::Arc::new(crate::engine::memory::MemoryEngine::new());
     let shared =
         crate::server::build_shared(crate::config::Config::default(), engine, None).expect("state");
