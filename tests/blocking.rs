@@ -138,7 +138,7 @@ fn sub_second_timeout_replies_nil() {
         );
         assert!(waited < Duration::from_millis(900), "{command}: {waited:?}");
     }
-    assert_eq!(c.line("INFO clients").contains("blocked_clients:0"), true);
+    assert!(c.line("INFO clients").contains("blocked_clients:0"));
     // RESP3: a null.
     c.line("HELLO 3");
     assert_eq!(c.line("BLPOP k 0.01"), "_\r\n");

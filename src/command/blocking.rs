@@ -59,7 +59,8 @@ pub fn deadline(arg: &[u8], now_ms: u64) -> Result<Option<u64>, Frame> {
     let seconds =
         parse_f64(arg).ok_or_else(|| err("ERR timeout is not a float or out of range"))?;
     let ms = (seconds * 1000.0).ceil();
-    if !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&ms) || ms < 0.0 {
+    // `i64::MAX as f64` is 2^63, the first value out of range.
+    if !(0.0..i64::MAX as f64).contains(&ms) {
         return Err(err("ERR timeout is negative"));
     }
     let ms = ms as u64;
@@ -210,4 +211,43 @@ pub(super) fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let id = super::args::int_arg(&args[2])?;
     let unblocked = u64::try_from(id).is_ok_and(|id| ctx.shared.store.blocking.interrupt(id, why));
     Ok(Frame::Integer(i64::from(unblocked)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn error_of(arg: &str) -> String {
+        match deadline(arg.as_bytes(), NOW) {
+            Err(Frame::Error(text)) => String::from_utf8_lossy(&text).into_owned(),
+            other => panic!("{arg}: expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn timeouts_are_seconds_rounded_up_to_milliseconds() {
+        let at = |arg: &str| deadline(arg.as_bytes(), NOW).ok().flatten();
+        assert_eq!(at("0"), None);
+        assert_eq!(at("0.0"), None);
+        assert_eq!(at("-0.0009"), None, "rounds up to 0: forever");
+        assert_eq!(at("1"), Some(NOW + 1000));
+        assert_eq!(at("0.1"), Some(NOW + 100));
+        assert_eq!(at("0.00001"), Some(NOW + 1));
+        assert_eq!(at("1.5e3"), Some(NOW + 1_500_000));
+        // A deadline past Redis' clock range never comes.
+        assert_eq!(at("9223372036854775"), None);
+    }
+
+    #[test]
+    fn bad_timeouts_fail_like_redis_7_0() {
+        for arg in ["x", "nan", " 1", "1 ", "", "0x10"] {
+            assert_eq!(error_of(arg), "ERR timeout is not a float or out of range");
+        }
+        // Beyond `long long` Redis' cast turns negative.
+        for arg in ["-1", "-0.01", "inf", "-inf", "1e20", "9223372036854776"] {
+            assert_eq!(error_of(arg), "ERR timeout is negative", "{arg}");
+        }
+    }
 }
