@@ -33,8 +33,21 @@ fn blocked(server: &Server, c: &mut Raw, command: &str, already: usize) -> Raw {
     b
 }
 
+/// A fresh server, a connection to it, and a client blocked in `command`.
+fn start_blocked(command: &str) -> (Server, Raw, Raw) {
+    let (server, mut c) = start();
+    let b = blocked(&server, &mut c, command, 0);
+    (server, c, b)
+}
+
 fn pair(key: &str, value: &str) -> String {
     bulks(&[key, value])
+}
+
+/// `push` adds one element, and blocked client `b` is served it from `key`.
+fn serves(c: &mut Raw, push: &str, b: &mut Raw, (key, value): (&str, &str)) {
+    assert_eq!(c.line(push), int(1));
+    assert_eq!(b.reply(), pair(key, value));
 }
 
 #[test]
@@ -111,7 +124,7 @@ fn client_unblock_errors_match_redis() {
     assert_eq!(c.line("CLIENT UNBLOCK 99999"), int(0));
     assert_eq!(c.line("CLIENT UNBLOCK -1 TIMEOUT"), int(0));
     assert_eq!(
-        c.line("CLIENT UNBLOCK 1 2 3"),
+        c.line("client unblock 1 2 3"),
         error(
             "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP."
         )
@@ -146,8 +159,7 @@ fn sub_second_timeout_replies_nil() {
 
 #[test]
 fn blocked_clients_are_served_in_fifo_order() {
-    let (server, mut c) = start();
-    let mut first = blocked(&server, &mut c, "BLPOP k 0", 0);
+    let (server, mut c, mut first) = start_blocked("BLPOP k 0");
     let mut second = blocked(&server, &mut c, "BRPOP k 0", 1);
     let mut third = blocked(&server, &mut c, "BLPOP other k 0", 2);
     assert_eq!(c.line("RPUSH k a b c"), int(3));
@@ -160,23 +172,18 @@ fn blocked_clients_are_served_in_fifo_order() {
 
 #[test]
 fn one_push_serves_one_client_per_element() {
-    let (server, mut c) = start();
-    let mut first = blocked(&server, &mut c, "BLPOP k 0", 0);
+    let (server, mut c, mut first) = start_blocked("BLPOP k 0");
     let mut second = blocked(&server, &mut c, "BLPOP k 0", 1);
     // Redis answers the pusher before the blocked clients are served.
-    assert_eq!(c.line("LPUSH k foo"), int(1));
-    assert_eq!(first.reply(), pair("k", "foo"));
+    serves(&mut c, "LPUSH k foo", &mut first, ("k", "foo"));
     wait_blocked(&mut c, 1);
-    assert_eq!(c.line("LPUSH k bar"), int(1));
-    assert_eq!(second.reply(), pair("k", "bar"));
+    serves(&mut c, "LPUSH k bar", &mut second, ("k", "bar"));
 }
 
 #[test]
 fn a_client_blocked_on_several_keys_is_served_once() {
-    let (server, mut c) = start();
-    let mut b = blocked(&server, &mut c, "BLPOP k1 k2 k3 0", 0);
-    assert_eq!(c.line("RPUSH k3 x"), int(1));
-    assert_eq!(b.reply(), pair("k3", "x"));
+    let (server, mut c, mut b) = start_blocked("BLPOP k1 k2 k3 0");
+    serves(&mut c, "RPUSH k3 x", &mut b, ("k3", "x"));
     wait_blocked(&mut c, 0);
     assert_eq!(c.line("RPUSH k1 y"), int(1));
     assert_eq!(c.line("LRANGE k1 0 -1"), bulks(&["y"]));
@@ -188,8 +195,7 @@ fn a_client_blocked_on_several_keys_is_served_once() {
 
 #[test]
 fn multi_exec_serves_the_final_state_and_never_blocks_inside() {
-    let (server, mut c) = start();
-    let mut b = blocked(&server, &mut c, "BLPOP l 0", 0);
+    let (_server, mut c, mut b) = start_blocked("BLPOP l 0");
     c.line("MULTI");
     c.line("LPUSH l a");
     c.line("LPUSH l b");
@@ -216,8 +222,7 @@ fn multi_exec_serves_the_final_state_and_never_blocks_inside() {
 
 #[test]
 fn blmove_pushes_and_wakes_a_chain() {
-    let (server, mut c) = start();
-    let mut last = blocked(&server, &mut c, "BLPOP c 0", 0);
+    let (server, mut c, mut last) = start_blocked("BLPOP c 0");
     let mut middle = blocked(&server, &mut c, "BRPOPLPUSH b c 0", 1);
     let mut first = blocked(&server, &mut c, "BLMOVE a b LEFT RIGHT 0", 2);
     assert_eq!(c.line("RPUSH a x"), int(1));
@@ -251,37 +256,32 @@ fn a_wrong_type_destination_fails_when_served_and_keeps_the_element() {
 
 #[test]
 fn a_key_of_another_type_leaves_the_client_blocked() {
-    let (server, mut c) = start();
-    let mut b = blocked(&server, &mut c, "BLPOP k 0", 0);
-    assert_eq!(c.line("SET k string"), OK);
-    assert_eq!(c.line("DEL k"), int(1));
-    c.line("MULTI");
-    c.line("RPUSH k gone");
-    c.line("DEL k");
-    c.line("EXEC");
+    let (_server, mut c, mut b) = start_blocked("BLPOP k 0");
+    // A string, then a list that is gone again before anyone can see it.
+    let changes = ["SET k string", "DEL k", "MULTI", "RPUSH k gone", "DEL k"];
+    for command in changes {
+        c.line(command);
+    }
+    assert_eq!(c.line("EXEC"), "*2\r\n:1\r\n:1\r\n");
     wait_blocked(&mut c, 1);
-    assert_eq!(c.line("RPUSH k here"), int(1));
-    assert_eq!(b.reply(), pair("k", "here"));
+    serves(&mut c, "RPUSH k here", &mut b, ("k", "here"));
 }
 
 #[test]
 fn rename_copy_and_move_make_keys_ready() {
-    let (server, mut c) = start();
-    let mut renamed = blocked(&server, &mut c, "BLPOP dst 0", 0);
+    let (server, mut c, mut renamed) = start_blocked("BLPOP dst 0");
     c.line("RPUSH src a");
     assert_eq!(c.line("RENAME src dst"), OK);
     assert_eq!(renamed.reply(), pair("dst", "a"));
     let mut copied = blocked(&server, &mut c, "BLPOP copy 0", 0);
     c.line("RPUSH orig b");
-    assert_eq!(c.line("COPY orig copy"), int(1));
-    assert_eq!(copied.reply(), pair("copy", "b"));
+    serves(&mut c, "COPY orig copy", &mut copied, ("copy", "b"));
     let mut other_db = Raw::connect(server.port);
     other_db.line("SELECT 1");
     other_db.send(&["BLPOP", "moved", "0"]);
     wait_blocked(&mut c, 1);
     c.line("RPUSH moved m");
-    assert_eq!(c.line("MOVE moved 1"), int(1));
-    assert_eq!(other_db.reply(), pair("moved", "m"));
+    serves(&mut c, "MOVE moved 1", &mut other_db, ("moved", "m"));
 }
 
 #[test]
@@ -343,8 +343,7 @@ fn disconnected_and_killed_clients_leave_the_queue() {
     drop(gone);
     assert_eq!(c.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]), int(1));
     wait_blocked(&mut c, 1);
-    assert_eq!(c.line("RPUSH k only"), int(1));
-    assert_eq!(served.reply(), pair("k", "only"));
+    serves(&mut c, "RPUSH k only", &mut served, ("k", "only"));
     assert!(killed.is_closed());
     assert_eq!(c.line("EXISTS k"), int(0));
 }
@@ -354,54 +353,32 @@ fn many_blockers_and_pushers_deliver_every_element_exactly_once() {
     const CLIENTS: usize = 20;
     const EACH: usize = 20;
     let server = Server::start(&[]);
-    let url = server.url();
-    let consumers: Vec<_> = (0..CLIENTS)
-        .map(|i| {
-            let url = url.clone();
-            std::thread::spawn(move || {
-                let mut con = redis::Client::open(url)
-                    .expect("client")
-                    .get_connection()
-                    .expect("connect");
-                let mut got = Vec::new();
-                for _ in 0..EACH {
-                    let mut command = if i % 2 == 0 {
-                        redis::cmd("BLPOP")
-                    } else {
-                        redis::cmd("BRPOP")
-                    };
-                    let (key, value): (String, String) = command
-                        .arg("q1")
-                        .arg("q2")
-                        .arg(0)
-                        .query(&mut con)
-                        .expect("served");
-                    assert!(key == "q1" || key == "q2");
-                    got.push(value);
-                }
-                got
+    // Half pop from the left, half from the right; pushes alternate keys.
+    let consumers = on_threads(&server, CLIENTS, |i, con| {
+        let command = if i % 2 == 0 { "BLPOP" } else { "BRPOP" };
+        (0..EACH)
+            .map(|_| {
+                let (key, value): (String, String) = redis::cmd(command)
+                    .arg("q1")
+                    .arg("q2")
+                    .arg(0)
+                    .query(con)
+                    .expect("served");
+                assert!(key == "q1" || key == "q2");
+                value
             })
-        })
-        .collect();
-    let producers: Vec<_> = (0..CLIENTS)
-        .map(|i| {
-            let url = url.clone();
-            std::thread::spawn(move || {
-                let mut con = redis::Client::open(url)
-                    .expect("client")
-                    .get_connection()
-                    .expect("connect");
-                for j in 0..EACH {
-                    let key = if j % 2 == 0 { "q1" } else { "q2" };
-                    let _: i64 = redis::cmd("RPUSH")
-                        .arg(key)
-                        .arg(format!("{i}:{j}"))
-                        .query(&mut con)
-                        .expect("push");
-                }
-            })
-        })
-        .collect();
+            .collect::<Vec<_>>()
+    });
+    let producers = on_threads(&server, CLIENTS, |i, con| {
+        for j in 0..EACH {
+            let key = if j % 2 == 0 { "q1" } else { "q2" };
+            let _: i64 = redis::cmd("RPUSH")
+                .arg(key)
+                .arg(format!("{i}:{j}"))
+                .query(con)
+                .expect("push");
+        }
+    });
     for producer in producers {
         producer.join().expect("producer");
     }
@@ -415,4 +392,25 @@ fn many_blockers_and_pushers_deliver_every_element_exactly_once() {
     let mut c = Raw::connect(server.port);
     assert_eq!(c.line("EXISTS q1 q2"), int(0));
     assert_eq!(c.line("LPOP q1"), NIL);
+}
+
+/// Runs `body(i, connection)` for i in 0..n, each on its own thread with
+/// its own connection to `server`.
+fn on_threads<T: Send + 'static>(
+    server: &Server,
+    n: usize,
+    body: fn(usize, &mut redis::Connection) -> T,
+) -> Vec<std::thread::JoinHandle<T>> {
+    (0..n)
+        .map(|i| {
+            let url = server.url();
+            std::thread::spawn(move || {
+                let mut con = redis::Client::open(url)
+                    .expect("client")
+                    .get_connection()
+                    .expect("connect");
+                body(i, &mut con)
+            })
+        })
+        .collect()
 }

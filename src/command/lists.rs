@@ -208,7 +208,7 @@ pub const COMMANDS: &[Command] = &[
     }]),
 ];
 
-const MOVE_SPECS: &[KeySpec] = &[
+pub(super) const MOVE_SPECS: &[KeySpec] = &[
     key(&["RW", "access", "delete"], 1),
     key(&["RW", "insert"], 2),
 ];

@@ -11,13 +11,13 @@
 
 use super::args::CmdResult;
 use super::blocking::{self, Serve};
-use super::lists::{move_list, mpop_args, mpop_reply, pop_list, side};
+use super::lists::{move_list, mpop_args, mpop_reply, pop_list, side, MOVE_SPECS};
 use super::{Command, Ctx, FindKeys, KeySpec};
 use crate::keyspace::{KeyType, Txn};
 use crate::resp::Frame;
 use bytes::Bytes;
 
-const POP_SPEC: KeySpec = KeySpec {
+const POP_SPECS: &[KeySpec] = &[KeySpec {
     flags: &["RW", "access", "delete"],
     index: 1,
     find: FindKeys::Range {
@@ -25,50 +25,47 @@ const POP_SPEC: KeySpec = KeySpec {
         step: 1,
         limit: 0,
     },
-};
+}];
 
-const MOVE_SPECS: &[KeySpec] = &[
-    KeySpec {
-        flags: &["RW", "access", "delete"],
-        index: 1,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    },
-    KeySpec {
-        flags: &["RW", "insert"],
-        index: 2,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    },
-];
+/// BLPOP and BRPOP: `key [key ...] timeout`.
+const fn pop_row(name: &'static str, summary: &'static str, handler: super::Handler) -> Command {
+    Command::new(
+        name,
+        -3,
+        &["write", "noscript", "blocking"],
+        (1, -2, 1),
+        "list",
+        summary,
+        handler,
+    )
+    .with_key_specs(POP_SPECS)
+}
+
+/// BLMOVE and BRPOPLPUSH: `source destination ... timeout`.
+const fn move_row(name: &'static str, arity: i32, handler: super::Handler) -> Command {
+    Command::new(
+        name,
+        arity,
+        &["write", "denyoom", "noscript", "blocking"],
+        (1, 2, 1),
+        "list",
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+        handler,
+    )
+    .with_key_specs(MOVE_SPECS)
+}
 
 pub const COMMANDS: &[Command] = &[
-    Command::new(
+    pop_row(
         "blpop",
-        -3,
-        &["write", "noscript", "blocking"],
-        (1, -2, 1),
-        "list",
         "Remove and get the first element in a list, or block until one is available",
         blpop,
-    )
-    .with_key_specs(&[POP_SPEC]),
-    Command::new(
+    ),
+    pop_row(
         "brpop",
-        -3,
-        &["write", "noscript", "blocking"],
-        (1, -2, 1),
-        "list",
         "Remove and get the last element in a list, or block until one is available",
         brpop,
-    )
-    .with_key_specs(&[POP_SPEC]),
+    ),
     Command::new(
         "blmpop",
         -5,
@@ -88,26 +85,8 @@ pub const COMMANDS: &[Command] = &[
             step: 1,
         },
     }]),
-    Command::new(
-        "blmove",
-        6,
-        &["write", "denyoom", "noscript", "blocking"],
-        (1, 2, 1),
-        "list",
-        "Pop an element from a list, push it to another list and return it; or block until one is available",
-        blmove,
-    )
-    .with_key_specs(MOVE_SPECS),
-    Command::new(
-        "brpoplpush",
-        4,
-        &["write", "denyoom", "noscript", "blocking"],
-        (1, 2, 1),
-        "list",
-        "Pop an element from a list, push it to another list and return it; or block until one is available",
-        brpoplpush,
-    )
-    .with_key_specs(MOVE_SPECS),
+    move_row("blmove", 6, blmove),
+    move_row("brpoplpush", 4, brpoplpush),
 ];
 
 fn blpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -121,17 +100,22 @@ fn brpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// BLPOP/BRPOP: `key [key ...] timeout`.
 fn block_pop(ctx: &mut Ctx, args: &[Bytes], serve: Serve) -> CmdResult {
     let last = args.len() - 1;
-    let deadline = blocking::deadline(&args[last], ctx.now_ms)?;
-    let keys = &args[1..last];
-    blocking::serve_or_block(
-        ctx,
-        args,
-        keys,
-        KeyType::List,
-        deadline,
-        Frame::NullArray,
-        serve,
-    )
+    serve_or_block(ctx, args, &args[1..last], last, Frame::NullArray, serve)
+}
+
+/// Serves the command from the first of `keys` that is a list, else blocks
+/// on them until the timeout in `args[timeout_at]`; `empty` is the reply
+/// inside MULTI/EXEC.
+fn serve_or_block(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    keys: &[Bytes],
+    timeout_at: usize,
+    empty: Frame,
+    serve: Serve,
+) -> CmdResult {
+    let deadline = blocking::deadline(&args[timeout_at], ctx.now_ms)?;
+    blocking::serve_or_block(ctx, args, keys, KeyType::List, deadline, empty, serve)
 }
 
 /// One element from one end of `key`, answered as `[key, element]`.
@@ -154,16 +138,7 @@ fn serve_brpop(txn: &mut Txn, db: usize, _: &[Bytes], key: &Bytes) -> Result<Opt
 /// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`.
 fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (keys, _, _) = mpop_args(args, 2)?;
-    let deadline = blocking::deadline(&args[1], ctx.now_ms)?;
-    blocking::serve_or_block(
-        ctx,
-        args,
-        keys,
-        KeyType::List,
-        deadline,
-        Frame::NullArray,
-        serve_blmpop,
-    )
+    serve_or_block(ctx, args, keys, 1, Frame::NullArray, serve_blmpop)
 }
 
 fn serve_blmpop(
@@ -189,16 +164,7 @@ fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn block_move(ctx: &mut Ctx, args: &[Bytes], timeout_at: usize, serve: Serve) -> CmdResult {
-    let deadline = blocking::deadline(&args[timeout_at], ctx.now_ms)?;
-    blocking::serve_or_block(
-        ctx,
-        args,
-        &args[1..2],
-        KeyType::List,
-        deadline,
-        Frame::Null,
-        serve,
-    )
+    serve_or_block(ctx, args, &args[1..2], timeout_at, Frame::Null, serve)
 }
 
 fn serve_blmove(
