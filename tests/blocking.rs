@@ -414,3 +414,16 @@ fn on_threads<T: Send + 'static>(
         })
         .collect()
 }
+
+#[test]
+fn a_blocked_resp3_subscriber_still_gets_its_messages() {
+    let (server, mut c) = start();
+    let mut b = Raw::connect(server.port);
+    b.line("HELLO 3");
+    b.send_bytes(b"SUBSCRIBE ch\r\nBLPOP k 0\r\n");
+    assert_eq!(b.reply(), ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.line("PUBLISH ch m"), int(1));
+    assert_eq!(b.reply(), ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n");
+    serves(&mut c, "RPUSH k v", &mut b, ("k", "v"));
+}

@@ -111,13 +111,7 @@ impl Connection {
                 }
             };
             let subscriber = self.client.pubsub.subscriber.clone();
-            let pushes = async {
-                match &subscriber {
-                    Some(subscriber) if !subscriber.has_queued() => subscriber.wait().await,
-                    Some(_) => {}
-                    None => std::future::pending().await,
-                }
-            };
+            let pushes = pushes_queued(subscriber.as_deref());
             tokio::select! {
                 read = read => match read {
                     Some(Ok(0)) | Some(Err(_)) | None => break,
@@ -190,8 +184,7 @@ impl Connection {
         if self.parser.limits().max_bulk_len != bulk_limit {
             self.parser.set_limits(limits(&self.shared));
         }
-        if self.input.len() as u64 > limit {
-            crate::log::warning("Closing client that reached max query buffer length");
+        if self.query_buffer_full(limit) {
             return Some(Close::Now);
         }
         let close = self.execute_batch();
@@ -243,6 +236,8 @@ impl Connection {
         loop {
             let blocked = self.client.blocked.as_ref()?;
             let (wake, deadline) = (blocked.wake(), blocked.deadline_ms());
+            // Messages to a RESP3 subscriber still flow while it is blocked.
+            let subscriber = self.client.pubsub.subscriber.clone();
             let timer = async move {
                 match deadline {
                     Some(at) => {
@@ -263,13 +258,20 @@ impl Connection {
                     Ok(0) | Err(_) => return Some(Close::Now),
                     Ok(n) => {
                         Stats::add(&self.shared.stats.total_net_input_bytes, n as u64);
-                        if self.input.len() as u64 > limit {
-                            crate::log::warning("Closing client that reached max query buffer length");
+                        if self.query_buffer_full(limit) {
                             return Some(Close::Now);
                         }
                         None
                     }
                 },
+                () = pushes_queued(subscriber.as_deref()) => {
+                    if let Some(subscriber) = &subscriber {
+                        if !self.write_pushes(subscriber).await {
+                            return Some(Close::Now);
+                        }
+                    }
+                    None
+                }
                 _ = handle.kill_signal.notified() => return Some(Close::Now),
                 _ = shutdown.changed() => return Some(Close::Now),
             };
@@ -284,6 +286,16 @@ impl Connection {
                 return (!self.send_replies().await).then_some(Close::Now);
             }
         }
+    }
+
+    /// Whether the unparsed input is over `client-query-buffer-limit`
+    /// (then the connection closes, as in Redis).
+    fn query_buffer_full(&self, limit: u64) -> bool {
+        let full = self.input.len() as u64 > limit;
+        if full {
+            crate::log::warning("Closing client that reached max query buffer length");
+        }
+        full
     }
 
     fn execute_batch(&mut self) -> Option<Close> {
@@ -437,6 +449,15 @@ impl Connection {
             args,
         );
         let _ = self.shared.monitor.send(line);
+    }
+}
+
+/// Resolves when `subscriber` (if any) has messages queued to write.
+async fn pushes_queued(subscriber: Option<&Subscriber>) {
+    match subscriber {
+        Some(subscriber) if !subscriber.has_queued() => subscriber.wait().await,
+        Some(_) => {}
+        None => std::future::pending().await,
     }
 }
 
