@@ -134,7 +134,7 @@ fn client_unblock_errors_match_redis() {
 
 #[test]
 fn sub_second_timeout_replies_nil() {
-    let (_server, mut c) = start();
+    let (server, mut c) = start();
     for command in [
         "BLPOP k 0.1",
         "BRPOP k1 k2 0.1",
@@ -151,7 +151,14 @@ fn sub_second_timeout_replies_nil() {
         );
         assert!(waited < Duration::from_millis(900), "{command}: {waited:?}");
     }
-    assert!(c.line("INFO clients").contains("blocked_clients:0"));
+    let mut b = blocked(&server, &mut c, "BLPOP k 10", 0);
+    let info = c.line("INFO clients");
+    assert!(info.contains("clients_in_timeout_table:1"), "{info}");
+    serves(&mut c, "RPUSH k v", &mut b, ("k", "v"));
+    wait_blocked(&mut c, 0);
+    assert!(c
+        .line("INFO clients")
+        .contains("clients_in_timeout_table:0"));
     // RESP3: a null.
     c.line("HELLO 3");
     assert_eq!(c.line("BLPOP k 0.01"), "_\r\n");
@@ -426,4 +433,27 @@ fn a_blocked_resp3_subscriber_still_gets_its_messages() {
     assert_eq!(c.line("PUBLISH ch m"), int(1));
     assert_eq!(b.reply(), ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n");
     serves(&mut c, "RPUSH k v", &mut b, ("k", "v"));
+}
+
+#[test]
+fn cluster_mode_blocks_on_keys_of_one_slot() {
+    let node = Server::start_cluster_node(&[]);
+    let mut c = Raw::connect(node.port);
+    assert_eq!(c.line("CLUSTER ADDSLOTSRANGE 0 16383"), OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.line("CLUSTER INFO").contains("cluster_state:ok") {
+        assert!(Instant::now() < deadline, "the node never served its slots");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let crossslot = error("CROSSSLOT Keys in request don't hash to the same slot");
+    for command in [
+        "BLPOP a b 0",
+        "BLMPOP 0 2 a b LEFT",
+        "BLMOVE a b LEFT LEFT 0",
+    ] {
+        assert_eq!(c.line(command), crossslot, "{command}");
+    }
+    let mut b = blocked(&node, &mut c, "BLMPOP 0 2 {t}a {t}b LEFT", 0);
+    assert_eq!(c.line("RPUSH {t}b x"), int(1));
+    assert_eq!(b.reply(), "*2\r\n$4\r\n{t}b\r\n*1\r\n$1\r\nx\r\n");
 }

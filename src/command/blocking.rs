@@ -105,6 +105,7 @@ pub fn serve_or_block(
         ctx.client.id(),
         keys.iter().map(|key| (db, key.clone())),
         wake.clone(),
+        deadline_ms.is_some(),
     );
     ctx.client.blocked = Some(Blocked {
         args: args.to_vec(),

@@ -52,6 +52,7 @@ struct Waiter {
     keys: Vec<DbKey>,
     ready: Vec<DbKey>,
     wake: Arc<Notify>,
+    timed: bool,
 }
 
 #[derive(Default)]
@@ -67,6 +68,8 @@ struct Inner {
 pub struct BlockingKeys {
     /// Number of blocked clients: 0 keeps commits off the lock.
     blocked: AtomicUsize,
+    /// How many of them have a timeout.
+    timed: AtomicUsize,
     inner: Mutex<Inner>,
 }
 
@@ -87,10 +90,21 @@ impl BlockingKeys {
         self.blocked.load(Ordering::Acquire)
     }
 
-    /// Blocks `client` on `keys` (duplicates count once). Call it under
-    /// the store's write lock, after finding every key empty: a commit
-    /// after that sees the registration.
-    pub fn block(&self, client: u64, keys: impl IntoIterator<Item = DbKey>, wake: Arc<Notify>) {
+    /// INFO's `clients_in_timeout_table`: blocked clients with a timeout.
+    pub fn timed(&self) -> usize {
+        self.timed.load(Ordering::Acquire)
+    }
+
+    /// Blocks `client` on `keys` (duplicates count once), `timed` if it has
+    /// a timeout. Call it under the store's write lock, after finding every
+    /// key empty: a commit after that sees the registration.
+    pub fn block(
+        &self,
+        client: u64,
+        keys: impl IntoIterator<Item = DbKey>,
+        wake: Arc<Notify>,
+        timed: bool,
+    ) {
         let mut inner = self.lock();
         let mut unique: Vec<DbKey> = Vec::new();
         for key in keys {
@@ -112,11 +126,13 @@ impl BlockingKeys {
                 keys: unique,
                 ready: Vec::new(),
                 wake,
+                timed,
             },
         );
         debug_assert!(previous.is_none(), "client {client} blocked twice");
         if previous.is_none() {
             self.blocked.fetch_add(1, Ordering::AcqRel);
+            self.timed.fetch_add(usize::from(timed), Ordering::AcqRel);
         }
     }
 
@@ -207,6 +223,8 @@ impl BlockingKeys {
             return;
         };
         self.blocked.fetch_sub(1, Ordering::AcqRel);
+        self.timed
+            .fetch_sub(usize::from(waiter.timed), Ordering::AcqRel);
         for key in &waiter.keys {
             if let Some(queue) = inner.queues.get_mut(key) {
                 queue.retain(|&id| id != client);
@@ -259,7 +277,7 @@ mod tests {
     fn a_signal_wakes_only_the_longest_blocked_client() {
         let b = BlockingKeys::default();
         for id in 1..=3 {
-            b.block(id, [key("k")], Arc::new(Notify::new()));
+            b.block(id, [key("k")], Arc::new(Notify::new()), false);
         }
         assert_eq!(b.count(), 3);
         signal(&b, "k");
@@ -276,8 +294,8 @@ mod tests {
     #[test]
     fn leaving_passes_the_wake_up_to_the_next_client() {
         let b = BlockingKeys::default();
-        b.block(1, [key("a"), key("b")], Arc::new(Notify::new()));
-        b.block(2, [key("b")], Arc::new(Notify::new()));
+        b.block(1, [key("a"), key("b")], Arc::new(Notify::new()), false);
+        b.block(2, [key("b")], Arc::new(Notify::new()), false);
         signal(&b, "a");
         signal(&b, "b");
         // Client 1 takes both, is served from "a": "b" goes to client 2.
@@ -288,8 +306,8 @@ mod tests {
         assert_eq!(b.finish(1, &keys), Ok(()));
         assert_eq!(b.wake_reason(2), ready(&["b"]));
         // Timing out before looking passes on what was pending too.
-        b.block(3, [key("c")], Arc::new(Notify::new()));
-        b.block(4, [key("c")], Arc::new(Notify::new()));
+        b.block(3, [key("c")], Arc::new(Notify::new()), false);
+        b.block(4, [key("c")], Arc::new(Notify::new()), false);
         signal(&b, "c");
         b.forget(3);
         assert_eq!(b.wake_reason(4), ready(&["c"]));
@@ -298,7 +316,7 @@ mod tests {
     #[test]
     fn signals_of_other_keys_and_databases_wake_nobody() {
         let b = BlockingKeys::default();
-        b.block(1, [key("k")], Arc::new(Notify::new()));
+        b.block(1, [key("k")], Arc::new(Notify::new()), false);
         b.signal([(1, &b"k"[..]), (0, &b"other"[..])], &HashSet::new());
         assert_eq!(b.wake_reason(1), ready(&[]));
         b.signal(std::iter::empty(), &HashSet::from([0]));
@@ -308,8 +326,8 @@ mod tests {
     #[test]
     fn client_unblock_wins_over_a_later_serve() {
         let b = BlockingKeys::default();
-        b.block(1, [key("k")], Arc::new(Notify::new()));
-        b.block(2, [key("k")], Arc::new(Notify::new()));
+        b.block(1, [key("k")], Arc::new(Notify::new()), false);
+        b.block(2, [key("k")], Arc::new(Notify::new()), false);
         signal(&b, "k");
         assert!(b.interrupt(1, Interrupt::Error));
         assert!(!b.interrupt(1, Interrupt::Error), "already out");
@@ -325,12 +343,13 @@ mod tests {
     fn interrupted_client_reads_why_once() {
         let b = BlockingKeys::default();
         let wake = Arc::new(Notify::new());
-        b.block(7, [key("k"), key("k")], wake);
+        b.block(7, [key("k"), key("k")], wake, true);
+        assert_eq!((b.count(), b.timed()), (1, 1));
         assert!(b.interrupt(7, Interrupt::Timeout));
         assert_eq!(b.wake_reason(7), Woken::Interrupted(Interrupt::Timeout));
         assert_eq!(b.wake_reason(7), ready(&[]));
         assert!(!b.active());
         b.forget(7);
-        assert_eq!(b.count(), 0);
+        assert_eq!((b.count(), b.timed()), (0, 0));
     }
 }
