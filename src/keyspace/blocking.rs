@@ -352,4 +352,128 @@ mod tests {
         b.forget(7);
         assert_eq!((b.count(), b.timed()), (0, 0));
     }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// A client blocks on some of three keys (if it may: not blocked,
+        /// every key empty).
+        Block(u8, Vec<u8>),
+        /// A push to a key: its commit signals it.
+        Push(u8),
+        /// A client handles its wake-up: serves itself from the first ready
+        /// key with elements (that pop's commit signals the key).
+        Wake(u8),
+        TimeOut(u8),
+        Unblock(u8),
+    }
+
+    impl quickcheck::Arbitrary for Op {
+        fn arbitrary(g: &mut quickcheck::Gen) -> Op {
+            let client = u8::arbitrary(g) % 5;
+            let key = |g: &mut quickcheck::Gen| u8::arbitrary(g) % 3;
+            match u8::arbitrary(g) % 10 {
+                0..=2 => Op::Block(
+                    client,
+                    (0..1 + u8::arbitrary(g) % 3).map(|_| key(g)).collect(),
+                ),
+                3..=4 => Op::Push(key(g)),
+                5..=7 => Op::Wake(client),
+                8 => Op::TimeOut(client),
+                _ => Op::Unblock(client),
+            }
+        }
+    }
+
+    fn name(key: u8) -> DbKey {
+        (0, Bytes::from(vec![b'a' + key]))
+    }
+
+    /// No wake-up is lost: a key with elements and waiters always has a
+    /// head that is woken for it.
+    fn check_woken(b: &BlockingKeys, lengths: &[u32; 3]) -> bool {
+        let inner = b.lock();
+        (0..3).all(|k| {
+            let key = name(k);
+            lengths[k as usize] == 0
+                || inner
+                    .queues
+                    .get(&key)
+                    .and_then(|q| q.front())
+                    .is_none_or(|head| inner.waiters[head].ready.contains(&key))
+        })
+    }
+
+    /// One client's wake-up, as `on_wake` does it: every element it pops
+    /// is counted in `served`.
+    fn wake(b: &BlockingKeys, lengths: &mut [u32; 3], client: u64, served: &mut u32) {
+        let Woken::Ready(keys) = b.wake_reason(client) else {
+            return;
+        };
+        let Some(key) = keys
+            .iter()
+            .find(|(_, k)| lengths[usize::from(k[0] - b'a')] > 0)
+        else {
+            return;
+        };
+        lengths[usize::from(key.1[0] - b'a')] -= 1;
+        *served += 1;
+        assert_eq!(b.finish(client, &keys), Ok(()));
+        b.signal([(0, &key.1[..])], &HashSet::new());
+    }
+
+    #[test]
+    fn random_schedules_lose_no_wake_up_and_serve_each_element_once() {
+        fn property(ops: Vec<Op>) -> bool {
+            let b = BlockingKeys::default();
+            let mut lengths = [0u32; 3];
+            let (mut pushed, mut served) = (0u32, 0u32);
+            for op in ops {
+                match op {
+                    Op::Block(client, keys) => {
+                        let client = u64::from(client);
+                        if !b.is_blocked(client)
+                            && keys.iter().all(|&k| lengths[usize::from(k)] == 0)
+                        {
+                            b.block(
+                                client,
+                                keys.into_iter().map(name),
+                                Arc::new(Notify::new()),
+                                false,
+                            );
+                        }
+                    }
+                    Op::Push(k) => {
+                        lengths[usize::from(k)] += 1;
+                        pushed += 1;
+                        b.signal([(0, &name(k).1[..])], &HashSet::new());
+                    }
+                    Op::Wake(client) => wake(&b, &mut lengths, u64::from(client), &mut served),
+                    Op::TimeOut(client) => {
+                        let _ = b.finish(u64::from(client), &[]);
+                    }
+                    Op::Unblock(client) => {
+                        b.interrupt(u64::from(client), Interrupt::Timeout);
+                        let _ = b.wake_reason(u64::from(client));
+                    }
+                }
+                if !check_woken(&b, &lengths) {
+                    return false;
+                }
+            }
+            // Let every woken client run until nothing changes: no key is
+            // left with both elements and waiters.
+            for _ in 0..64 {
+                for client in 0..5 {
+                    wake(&b, &mut lengths, client, &mut served);
+                }
+            }
+            let inner = b.lock();
+            let stuck =
+                (0..3).any(|k| lengths[usize::from(k)] > 0 && inner.queues.contains_key(&name(k)));
+            !stuck && served + lengths.iter().sum::<u32>() == pushed
+        }
+        quickcheck::QuickCheck::new()
+            .tests(500)
+            .quickcheck(property as fn(Vec<Op>) -> bool);
+    }
 }
