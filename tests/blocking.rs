@@ -457,3 +457,22 @@ fn cluster_mode_blocks_on_keys_of_one_slot() {
     assert_eq!(c.line("RPUSH {t}b x"), int(1));
     assert_eq!(b.reply(), "*2\r\n$4\r\n{t}b\r\n*1\r\n$1\r\nx\r\n");
 }
+
+#[test]
+fn the_pusher_sees_the_blocked_clients_served_when_it_gets_its_reply() {
+    let (server, mut c) = start();
+    let mut first = blocked(&server, &mut c, "BLMOVE list1 list2 RIGHT LEFT 0", 0);
+    let mut second = blocked(&server, &mut c, "BLMOVE list2 list3 LEFT RIGHT 0", 1);
+    // No waiting for the blocked clients: they are served before the
+    // pusher's next command runs, as in Redis.
+    assert_eq!(c.line("RPUSH list1 foo"), int(1));
+    assert_eq!(c.line("EXISTS list1 list2"), int(0));
+    assert_eq!(c.line("LRANGE list3 0 -1"), bulks(&["foo"]));
+    assert_eq!(first.reply(), bulk("foo"));
+    assert_eq!(second.reply(), bulk("foo"));
+    // Likewise a pop right after the push finds nothing left.
+    let mut b = blocked(&server, &mut c, "BLPOP k 0", 0);
+    assert_eq!(c.line("RPUSH k v"), int(1));
+    assert_eq!(c.line("LPOP k"), NIL);
+    assert_eq!(b.reply(), pair("k", "v"));
+}

@@ -1,22 +1,29 @@
 //! Blocking commands, the generic part: a command that finds none of its
 //! keys ready blocks the client on them (`keyspace::blocking` keeps the
-//! queues), the connection waits for a wake-up or the deadline, and
-//! [`on_wake`] serves the client under the write lock with the command's
-//! own [`Serve`] step. The list commands are in `lists_blocking.rs`; a
+//! queues, [`BlockedClients`] the commands), and the connection waits for
+//! its reply or its deadline. Whoever commits a change that makes a waited
+//! key ready serves the waiters right away, still holding the write lock
+//! ([`commit`] → [`serve_ready`]), with each command's own [`Serve`] step,
+//! in the order they blocked, and hands each its reply: as in Redis, the
+//! pusher's next command already sees them served, and nobody can take an
+//! element in between. The list commands are in `lists_blocking.rs`; a
 //! sorted set's BZPOPMIN needs only its own `Serve` and a table row.
 //!
 //! As in Redis 7.0: inside MULTI/EXEC a blocking command answers at once
-//! (nil when nothing is ready); a blocked client runs no further command
-//! until it is served, times out, or is unblocked by CLIENT UNBLOCK; a key
-//! that becomes ready with another type leaves it blocked.
+//! (nil when nothing is ready) and the waiters are served after EXEC; a
+//! blocked client runs no further command until it is answered (served,
+//! timed out, CLIENT UNBLOCK); a key that becomes ready with another type
+//! leaves it blocked.
 
 use super::args::{err, is, parse_f64, CmdResult};
+use super::context::lock;
 use super::{Client, Ctx, Shared};
-use crate::keyspace::blocking::{Interrupt, Woken};
+use crate::engine::EngineError;
 use crate::keyspace::{KeyType, Txn};
 use crate::resp::Frame;
 use bytes::Bytes;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 /// Serves a blocked command from `key` of database `db`: `Some(reply)`
@@ -29,15 +36,47 @@ pub type Serve = fn(&mut Txn, usize, &[Bytes], &Bytes) -> Result<Option<Frame>, 
 const TIMED_OUT: Frame = Frame::NullArray;
 const ERR_UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 
-/// A client's blocked command.
-pub struct Blocked {
+/// A blocked command as whoever serves it sees it, and its reply slot.
+pub struct Waiting {
     args: Vec<Bytes>,
     /// Keys are served only while they hold this type.
     kind: KeyType,
+    serve: Serve,
+    /// The reply, and whether it acknowledges a write.
+    reply: Mutex<Option<(Frame, bool)>>,
+    wake: Notify,
+}
+
+impl Waiting {
+    /// Hands the client its reply (the caller won `BlockingKeys::unblock`).
+    fn answer(&self, reply: Frame, wrote: bool) {
+        *lock(&self.reply) = Some((reply, wrote));
+        self.wake.notify_one();
+    }
+
+    /// Resolves when the reply may be there.
+    pub async fn answered(&self) {
+        self.wake.notified().await;
+    }
+}
+
+/// Every blocked client's command, by client id.
+#[derive(Default)]
+pub struct BlockedClients {
+    waiting: Mutex<HashMap<u64, Arc<Waiting>>>,
+}
+
+impl BlockedClients {
+    fn get(&self, client: u64) -> Option<Arc<Waiting>> {
+        lock(&self.waiting).get(&client).cloned()
+    }
+}
+
+/// A client's own side of its blocked command.
+pub struct Blocked {
+    waiting: Arc<Waiting>,
     /// Unix ms; `None` waits forever.
     deadline_ms: Option<u64>,
-    serve: Serve,
-    wake: Arc<Notify>,
 }
 
 impl Blocked {
@@ -45,9 +84,8 @@ impl Blocked {
         self.deadline_ms
     }
 
-    /// Notified when one of the keys may be ready, or by CLIENT UNBLOCK.
-    pub fn wake(&self) -> Arc<Notify> {
-        self.wake.clone()
+    pub fn waiting(&self) -> Arc<Waiting> {
+        self.waiting.clone()
     }
 }
 
@@ -99,118 +137,148 @@ pub fn serve_or_block(
     }
     // Still under the write lock (`ctx.write` opened the batch's
     // transaction): a push committed after this sees the registration.
-    let wake = Arc::new(Notify::new());
-    let db = ctx.client.db;
+    let (id, db) = (ctx.client.id(), ctx.client.db);
+    let waiting = Arc::new(Waiting {
+        args: args.to_vec(),
+        kind,
+        serve,
+        reply: Mutex::new(None),
+        wake: Notify::new(),
+    });
+    lock(&ctx.shared.blocked.waiting).insert(id, waiting.clone());
     ctx.shared.store.blocking.block(
-        ctx.client.id(),
+        id,
         keys.iter().map(|key| (db, key.clone())),
-        wake.clone(),
         deadline_ms.is_some(),
     );
     ctx.client.blocked = Some(Blocked {
-        args: args.to_vec(),
-        kind,
+        waiting,
         deadline_ms,
-        serve,
-        wake,
     });
     ctx.client.info().blocked = true;
     Ok(Frame::Null)
 }
 
-/// A blocked client was woken: its reply once served (or unblocked by
-/// CLIENT UNBLOCK), `None` while it stays blocked.
-pub fn on_wake(shared: &Shared, client: &mut Client, now_ms: u64) -> Option<Frame> {
-    let blocked = client.blocked.as_ref()?;
-    let id = client.id();
-    // The lock first: keys are signalled under it, so what the ready list
-    // names is committed.
-    let mut txn = shared.store.begin(now_ms);
-    let keys = match shared.store.blocking.wake_reason(id) {
-        Woken::Interrupted(why) => return Some(unblocked(client, interrupted(why))),
-        Woken::Ready(keys) => keys,
-    };
-    let reply = keys
-        .iter()
-        .find_map(|(db, key)| serve_from(&mut txn, blocked, *db, key))?;
-    if let Err(why) = shared.store.blocking.finish(id, &keys) {
-        return Some(unblocked(client, interrupted(why)));
-    }
-    // Out of the queues before the commit, so that the commit (the pop)
-    // wakes the next client in line.
-    let reply = match txn.commit() {
-        Ok(wrote) => {
-            client.wrote |= wrote;
-            reply
+/// Commits `txn` in place (it keeps the write lock), then serves the
+/// clients its changes made ready. Returns whether anything was written.
+pub fn commit(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
+    let wrote = txn.commit_in_place()?;
+    Ok(wrote | serve_ready(shared, txn))
+}
+
+/// Serves the clients blocked on keys that became ready, key by key in the
+/// order they were signalled, each key's clients in the order they blocked,
+/// under the write lock `txn` holds (with nothing pending). Each key's
+/// serves are committed before their clients get their replies; a serve
+/// that pushes (BLMOVE) makes its destination ready in turn. A storage
+/// failure answers the clients of that key with the error and stops.
+pub fn serve_ready(shared: &Shared, txn: &mut Txn) -> bool {
+    let mut wrote = false;
+    while let Some(((db, key), waiters)) = shared.store.blocking.next_ready() {
+        let mut served = Vec::new();
+        for id in waiters {
+            let Some(waiting) = shared.blocked.get(id) else {
+                continue;
+            };
+            match txn.get(db, &key) {
+                Ok(Some(meta)) if meta.kind == waiting.kind => {}
+                _ => break,
+            }
+            let savepoint = txn.savepoint();
+            let (reply, keep) = match (waiting.serve)(txn, db, &waiting.args, &key) {
+                Ok(None) => break,
+                Ok(Some(reply)) => (reply, true),
+                Err(reply) => (reply, false),
+            };
+            // The one decision: a client that timed out (or was unblocked)
+            // meanwhile gets nothing, and its element stays.
+            let won = shared.store.blocking.unblock(id);
+            if !(won && keep) {
+                txn.rollback_to(savepoint);
+            }
+            if won {
+                served.push((waiting, reply, keep));
+            }
         }
-        Err(e) => super::storage_error(e),
-    };
-    Some(unblocked(client, reply))
+        match txn.commit_in_place() {
+            Ok(committed) => {
+                wrote |= committed;
+                for (waiting, reply, keep) in served {
+                    waiting.answer(reply, keep);
+                }
+            }
+            Err(e) => {
+                crate::log::warning(&format!("serving blocked clients failed: {e}"));
+                let failure = super::storage_error(e);
+                for (waiting, _, _) in served {
+                    waiting.answer(failure.clone(), false);
+                }
+                break;
+            }
+        }
+    }
+    wrote
 }
 
-/// One attempt to serve `blocked` from `key`, in a savepoint.
-fn serve_from(txn: &mut Txn, blocked: &Blocked, db: usize, key: &Bytes) -> Option<Frame> {
-    match txn.get(db, key) {
-        Ok(Some(meta)) if meta.kind == blocked.kind => {}
-        Ok(_) => return None,
-        Err(e) => return Some(super::storage_error(e)),
-    }
-    let savepoint = txn.savepoint();
-    match (blocked.serve)(txn, db, &blocked.args, key) {
-        Ok(reply) => reply,
-        Err(reply) => {
-            txn.rollback_to(savepoint);
-            Some(reply)
+/// The blocked client's reply, once it has one: it is not blocked any
+/// more. A reply to a serve acknowledges a write (`Client::wrote`).
+pub fn take_reply(shared: &Shared, client: &mut Client) -> Option<Frame> {
+    let (reply, wrote) = lock(&client.blocked.as_ref()?.waiting.reply).take()?;
+    client.wrote |= wrote;
+    forget(shared, client);
+    Some(reply)
+}
+
+/// The deadline passed: answers the timeout, unless the client was
+/// answered first.
+pub fn time_out(shared: &Shared, client: &Client) {
+    if let Some(blocked) = &client.blocked {
+        if shared.store.blocking.unblock(client.id()) {
+            blocked.waiting.answer(TIMED_OUT, false);
         }
     }
 }
 
-/// The deadline passed: the timeout reply (unless CLIENT UNBLOCK came
-/// first).
-pub fn time_out(shared: &Shared, client: &mut Client) -> Frame {
-    let reply = match shared.store.blocking.finish(client.id(), &[]) {
-        Ok(()) => TIMED_OUT,
-        Err(why) => interrupted(why),
-    };
-    unblocked(client, reply)
-}
-
-/// The connection ends while blocked.
-pub fn disconnect(shared: &Shared, client: &mut Client) {
+/// The client is answered or gone: out of the registries.
+pub fn forget(shared: &Shared, client: &mut Client) {
     if client.blocked.take().is_some() {
-        shared.store.blocking.forget(client.id());
+        shared.store.blocking.unblock(client.id());
+        lock(&shared.blocked.waiting).remove(&client.id());
+        client.info().blocked = false;
     }
 }
 
-fn interrupted(why: Interrupt) -> Frame {
-    match why {
-        Interrupt::Timeout => TIMED_OUT,
-        Interrupt::Error => err(ERR_UNBLOCKED),
-    }
-}
-
-fn unblocked(client: &mut Client, reply: Frame) -> Frame {
-    client.blocked = None;
-    client.info().blocked = false;
-    reply
+/// CLIENT KILL of a blocked client: no serve may pick it any more.
+pub fn kill(shared: &Shared, client: u64) {
+    shared.store.blocking.unblock(client);
 }
 
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: 1 if that client was blocked.
 pub(super) fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let why = match args.get(3) {
+    let reply = match args.get(3) {
         _ if args.len() > 4 => {
             return Err(err(format!(
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
                 String::from_utf8_lossy(&args[1])
             )))
         }
-        None => Interrupt::Timeout,
-        Some(reason) if is(reason, "timeout") => Interrupt::Timeout,
-        Some(reason) if is(reason, "error") => Interrupt::Error,
+        None => TIMED_OUT,
+        Some(reason) if is(reason, "timeout") => TIMED_OUT,
+        Some(reason) if is(reason, "error") => err(ERR_UNBLOCKED),
         Some(_) => return Err(err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
     };
     let id = super::args::int_arg(&args[2])?;
-    let unblocked = u64::try_from(id).is_ok_and(|id| ctx.shared.store.blocking.interrupt(id, why));
+    let shared = ctx.shared;
+    let unblocked = u64::try_from(id)
+        .ok()
+        .and_then(|id| Some(id).zip(shared.blocked.get(id)))
+        .is_some_and(|(id, waiting)| {
+            let won = shared.store.blocking.unblock(id);
+            if won {
+                waiting.answer(reply, false);
+            }
+            won
+        });
     Ok(Frame::Integer(i64::from(unblocked)))
 }
 

@@ -606,12 +606,8 @@ fn kill(ctx: &mut Ctx, handle: &ClientHandle, me: u64) {
     if handle.id == me {
         ctx.client.close_after_reply = true;
     } else {
-        // Out of the blocked queues at once, as in Redis (and so that a
-        // retry racing with the kill gives its element back).
-        ctx.shared
-            .store
-            .blocking
-            .interrupt(handle.id, crate::keyspace::blocking::Interrupt::Timeout);
+        // Out of the blocked queues at once, as in Redis: no serve picks it.
+        super::blocking::kill(ctx.shared, handle.id);
         handle.kill();
     }
 }

@@ -221,6 +221,8 @@ pub struct Shared {
     pub cluster: Option<Arc<super::cluster::ClusterHandle>>,
     /// Who is subscribed to which channels and patterns.
     pub pubsub: crate::pubsub::Registry,
+    /// The commands of blocked clients (BLPOP ...), by client id.
+    pub blocked: super::blocking::BlockedClients,
 }
 
 impl Shared {

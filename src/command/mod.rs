@@ -463,8 +463,8 @@ impl<'s> Ctx<'_, 's> {
             }
             return Ok(&self.shared.store);
         }
-        if let Some(txn) = self.txn.take() {
-            if txn.commit()? {
+        if let Some(mut txn) = self.txn.take() {
+            if blocking::commit(self.shared, &mut txn)? {
                 self.client.wrote = true;
             }
         }

@@ -144,7 +144,7 @@ impl Connection {
             }
         }
         command::pubsub::disconnect(&self.shared, &self.client);
-        command::blocking::disconnect(&self.shared, &mut self.client);
+        command::blocking::forget(&self.shared, &mut self.client);
         command::transactions::reset(&self.shared, &mut self.client);
         let _ = self.stream.shutdown().await;
         self.shared.clients.unregister(handle.id);
@@ -235,7 +235,7 @@ impl Connection {
         let limit = self.shared.config().client_query_buffer_limit;
         loop {
             let blocked = self.client.blocked.as_ref()?;
-            let (wake, deadline) = (blocked.wake(), blocked.deadline_ms());
+            let (waiting, deadline) = (blocked.waiting(), blocked.deadline_ms());
             // Messages to a RESP3 subscriber still flow while it is blocked.
             let subscriber = self.client.pubsub.subscriber.clone();
             let timer = async move {
@@ -247,13 +247,13 @@ impl Connection {
                     None => std::future::pending().await,
                 }
             };
-            let reply = tokio::select! {
-                () = wake.notified() => {
-                    command::blocking::on_wake(&self.shared, &mut self.client, now_ms())
+            tokio::select! {
+                () = waiting.answered() => {}
+                () = timer => {
+                    if deadline.is_some_and(|at| now_ms() >= at) {
+                        command::blocking::time_out(&self.shared, &self.client);
+                    }
                 }
-                () = timer => deadline
-                    .filter(|&at| now_ms() >= at)
-                    .map(|_| command::blocking::time_out(&self.shared, &mut self.client)),
                 read = self.stream.read_buf(&mut self.input) => match read {
                     Ok(0) | Err(_) => return Some(Close::Now),
                     Ok(n) => {
@@ -261,7 +261,6 @@ impl Connection {
                         if self.query_buffer_full(limit) {
                             return Some(Close::Now);
                         }
-                        None
                     }
                 },
                 () = pushes_queued(subscriber.as_deref()) => {
@@ -270,11 +269,11 @@ impl Connection {
                             return Some(Close::Now);
                         }
                     }
-                    None
                 }
                 _ = handle.kill_signal.notified() => return Some(Close::Now),
                 _ = shutdown.changed() => return Some(Close::Now),
-            };
+            }
+            let reply = command::blocking::take_reply(&self.shared, &mut self.client);
             if handle.is_killed() {
                 return Some(Close::Now);
             }
@@ -412,10 +411,10 @@ impl Connection {
     /// connection without sending the replies: no write is acknowledged
     /// that did not happen.
     fn commit(&mut self, txn: &mut Option<Txn>) -> bool {
-        let Some(pending) = txn.take() else {
+        let Some(mut pending) = txn.take() else {
             return true;
         };
-        match pending.commit() {
+        match command::blocking::commit(&self.shared, &mut pending) {
             Ok(wrote) => {
                 self.client.wrote |= wrote;
                 true
