@@ -165,6 +165,12 @@ impl BlockingKeys {
     pub fn is_blocked(&self, client: u64) -> bool {
         self.lock().clients.contains_key(&client)
     }
+
+    /// Whether any client waits for `key`.
+    #[cfg(test)]
+    pub fn is_waited(&self, key: &DbKey) -> bool {
+        self.lock().queues.contains_key(key)
+    }
 }
 
 #[cfg(test)]
