@@ -275,7 +275,7 @@ fn a_key_of_another_type_leaves_the_client_blocked() {
 }
 
 #[test]
-fn rename_copy_and_move_make_keys_ready() {
+fn rename_copy_move_and_swapdb_make_keys_ready() {
     let (server, mut c, mut renamed) = start_blocked("BLPOP dst 0");
     c.line("RPUSH src a");
     assert_eq!(c.line("RENAME src dst"), OK);
@@ -289,6 +289,14 @@ fn rename_copy_and_move_make_keys_ready() {
     wait_blocked(&mut c, 1);
     c.line("RPUSH moved m");
     serves(&mut c, "MOVE moved 1", &mut other_db, ("moved", "m"));
+    // SWAPDB brings db 1's list to the client blocked in db 0.
+    let mut swapped = blocked(&server, &mut c, "BLPOP sw 0", 0);
+    c.line("SELECT 1");
+    c.line("RPUSH sw x");
+    assert_eq!(c.line("SWAPDB 0 1"), OK);
+    c.line("SELECT 0");
+    assert_eq!(c.line("LLEN sw"), int(0), "served before SWAPDB's reply");
+    assert_eq!(swapped.reply(), pair("sw", "x"));
 }
 
 #[test]
