@@ -241,7 +241,7 @@ impl Connection {
             let timer = async move {
                 match deadline {
                     Some(at) => {
-                        let left = at.saturating_sub(now_ms()).min(STEP_MS);
+                        let left = (at + 1).saturating_sub(now_ms()).min(STEP_MS);
                         tokio::time::sleep(Duration::from_millis(left)).await;
                     }
                     None => std::future::pending().await,
@@ -250,7 +250,8 @@ impl Connection {
             tokio::select! {
                 () = waiting.answered() => {}
                 () = timer => {
-                    if deadline.is_some_and(|at| now_ms() >= at) {
+                    // Like Redis: past the deadline, not on it (ms are truncated).
+                    if deadline.is_some_and(|at| now_ms() > at) {
                         command::blocking::time_out(&self.shared, &self.client);
                     }
                 }
