@@ -109,12 +109,16 @@ impl BlockingKeys {
         remapped: &HashSet<usize>,
     ) {
         let mut inner = self.lock();
-        let mut signalled: Vec<DbKey> = inner
-            .queues
-            .keys()
-            .filter(|(db, _)| remapped.contains(db))
-            .cloned()
-            .collect();
+        let mut signalled: Vec<DbKey> = Vec::new();
+        if !remapped.is_empty() {
+            signalled.extend(
+                inner
+                    .queues
+                    .keys()
+                    .filter(|(db, _)| remapped.contains(db))
+                    .cloned(),
+            );
+        }
         for (db, key) in keys {
             let key = (db, Bytes::copy_from_slice(key));
             if inner.queues.contains_key(&key) {
