@@ -135,6 +135,11 @@ impl BlockingKeys {
 
     /// The next ready key, and its waiters in the order they blocked.
     pub fn next_ready(&self) -> Option<(DbKey, Vec<u64>)> {
+        // Keys are signalled under the store's write lock, which whoever
+        // serves holds: the count is exact, and most commits stop here.
+        if !self.has_ready() {
+            return None;
+        }
         let mut inner = self.lock();
         while let Some(key) = inner.ready.pop_front() {
             self.ready.store(inner.ready.len(), Ordering::Release);
