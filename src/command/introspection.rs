@@ -124,6 +124,9 @@ fn categories(command: &Command) -> Vec<Frame> {
     } else {
         "@slow"
     });
+    if command.has_flag("blocking") {
+        out.push("@blocking");
+    }
     if command.has_flag("admin") || DANGEROUS.contains(&command.name) {
         out.push("@dangerous");
     }

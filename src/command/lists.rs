@@ -211,7 +211,7 @@ pub const COMMANDS: &[Command] = &[
     }]),
 ];
 
-const MOVE_SPECS: &[KeySpec] = &[
+pub(super) const MOVE_SPECS: &[KeySpec] = &[
     key(&["RW", "access", "delete"], 1),
     key(&["RW", "insert"], 2),
 ];
@@ -482,22 +482,37 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
         },
     };
     ctx.write(|txn, db| {
-        let Some(mut list) = ListWrite::open_existing(txn, db, &args[1])? else {
+        let Some(items) = pop_list(txn, db, &args[1], left, count.unwrap_or(1))? else {
             return Ok(if count.is_some() {
                 Frame::NullArray
             } else {
                 Frame::Null
             });
         };
-        let items = list.pop(txn, left, count.unwrap_or(1))?;
-        if !items.is_empty() {
-            list.finish(txn, db, &args[1], pop_event(left))?;
-        }
         Ok(match count {
             None => items.into_iter().next().map_or(Frame::Null, Frame::Bulk),
             Some(_) => Frame::Array(items.into_iter().map(Frame::Bulk).collect()),
         })
     })
+}
+
+/// Pops up to `count` elements from one end of the list at `key` (deleting
+/// it once empty), in pop order; `None` when there is no such key.
+pub(super) fn pop_list(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    left: bool,
+    count: u64,
+) -> Result<Option<Vec<Bytes>>, Frame> {
+    let Some(mut list) = ListWrite::open_existing(txn, db, key)? else {
+        return Ok(None);
+    };
+    let items = list.pop(txn, left, count)?;
+    if !items.is_empty() {
+        list.finish(txn, db, key, pop_event(left))?;
+    }
+    Ok(Some(items))
 }
 
 fn lpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -729,7 +744,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `LEFT` (true) or `RIGHT` (false), else a syntax error.
-fn side(arg: &[u8]) -> Result<bool, Frame> {
+pub(super) fn side(arg: &[u8]) -> Result<bool, Frame> {
     if is(arg, "left") {
         Ok(true)
     } else if is(arg, "right") {
@@ -737,6 +752,39 @@ fn side(arg: &[u8]) -> Result<bool, Frame> {
     } else {
         Err(err(ERR_SYNTAX))
     }
+}
+
+/// LMOVE's step: pops from one end of `src` and pushes onto one end of
+/// `dst` (creating it), atomically; `None` when `src` does not exist.
+pub(super) fn move_list(
+    txn: &mut Txn,
+    db: usize,
+    src: &[u8],
+    dst: &[u8],
+    from_left: bool,
+    to_left: bool,
+) -> Result<Option<Bytes>, Frame> {
+    let Some(mut source) = ListWrite::open_existing(txn, db, src)? else {
+        return Ok(None);
+    };
+    if src == dst {
+        let Some(value) = source.pop(txn, from_left, 1)?.into_iter().next() else {
+            return Ok(None);
+        };
+        source.push(txn, to_left, value.clone());
+        source.finish(txn, db, src, push_event(to_left))?;
+        txn.notify(db, Class::List, pop_event(from_left), src);
+        return Ok(Some(value));
+    }
+    let mut target = ListWrite::open(txn, db, dst)?;
+    let Some(value) = source.pop(txn, from_left, 1)?.into_iter().next() else {
+        return Ok(None);
+    };
+    // Redis reports the push before the pop.
+    target.push(txn, to_left, value.clone());
+    target.finish(txn, db, dst, push_event(to_left))?;
+    source.finish(txn, db, src, pop_event(from_left))?;
+    Ok(Some(value))
 }
 
 fn move_element(
@@ -747,28 +795,7 @@ fn move_element(
     to_left: bool,
 ) -> CmdResult {
     ctx.write(|txn, db| {
-        let Some(mut source) = ListWrite::open_existing(txn, db, src)? else {
-            return Ok(Frame::Null);
-        };
-        if src == dst {
-            let items = source.pop(txn, from_left, 1)?;
-            let Some(value) = items.into_iter().next() else {
-                return Ok(Frame::Null);
-            };
-            source.push(txn, to_left, value.clone());
-            source.finish(txn, db, src, push_event(to_left))?;
-            txn.notify(db, Class::List, pop_event(from_left), src);
-            return Ok(Frame::Bulk(value));
-        }
-        let mut target = ListWrite::open(txn, db, dst)?;
-        let Some(value) = source.pop(txn, from_left, 1)?.into_iter().next() else {
-            return Ok(Frame::Null);
-        };
-        // Redis reports the push before the pop.
-        target.push(txn, to_left, value.clone());
-        target.finish(txn, db, dst, push_event(to_left))?;
-        source.finish(txn, db, src, pop_event(from_left))?;
-        Ok(Frame::Bulk(value))
+        Ok(move_list(txn, db, src, dst, from_left, to_left)?.map_or(Frame::Null, Frame::Bulk))
     })
 }
 
@@ -782,13 +809,17 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     move_element(ctx, &args[1], &args[2], false, true)
 }
 
-fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let numkeys = match string2ll(&args[1]) {
+/// The arguments of LMPOP and BLMPOP from the count of keys at
+/// `numkeys_at` on: the keys, the side and COUNT (1 by default), checked in
+/// Redis' order with its errors.
+pub(super) fn mpop_args(args: &[Bytes], numkeys_at: usize) -> Result<(&[Bytes], bool, u64), Frame> {
+    let numkeys = match string2ll(&args[numkeys_at]) {
         Some(n) if n > 0 => n as u64,
         _ => return Err(err("ERR numkeys should be greater than 0")),
     };
+    let first = numkeys_at + 1;
     let where_at = match usize::try_from(numkeys) {
-        Ok(n) if n < args.len() - 2 => n + 2,
+        Ok(n) if n < args.len() - first => n + first,
         _ => return Err(err(ERR_SYNTAX)),
     };
     let left = side(&args[where_at])?;
@@ -804,18 +835,24 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let keys = &args[2..where_at];
+    Ok((&args[first..where_at], left, count.unwrap_or(1)))
+}
+
+/// LMPOP's reply: the key and the elements popped from it.
+pub(super) fn mpop_reply(key: &Bytes, items: Vec<Bytes>) -> Frame {
+    Frame::Array(vec![
+        Frame::Bulk(key.clone()),
+        Frame::Array(items.into_iter().map(Frame::Bulk).collect()),
+    ])
+}
+
+fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (keys, left, count) = mpop_args(args, 1)?;
     ctx.write(|txn, db| {
         for key in keys {
-            let Some(mut list) = ListWrite::open_existing(txn, db, key)? else {
-                continue;
-            };
-            let items = list.pop(txn, left, count.unwrap_or(1))?;
-            list.finish(txn, db, key, pop_event(left))?;
-            return Ok(Frame::Array(vec![
-                Frame::Bulk(key.clone()),
-                Frame::Array(items.into_iter().map(Frame::Bulk).collect()),
-            ]));
+            if let Some(items) = pop_list(txn, db, key, left, count)? {
+                return Ok(mpop_reply(key, items));
+            }
         }
         Ok(Frame::NullArray)
     })

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod bitfield;
 pub mod bitmaps;
+pub mod blocking;
 pub mod cluster;
 pub mod connection;
 pub mod context;
@@ -18,6 +19,7 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+mod lists_blocking;
 mod member_scan;
 pub mod notify;
 pub mod pubsub;
@@ -298,6 +300,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         sets::COMMANDS,
         lists::COMMANDS,
         zsets::COMMANDS,
+        lists_blocking::COMMANDS,
         keys::COMMANDS,
         sort::COMMANDS,
         server::COMMANDS,
@@ -527,8 +530,8 @@ impl<'s> Ctx<'_, 's> {
             }
             return Ok(&self.shared.store);
         }
-        if let Some(txn) = self.txn.take() {
-            if notify::commit(self.shared, txn)? {
+        if let Some(mut txn) = self.txn.take() {
+            if blocking::commit(self.shared, &mut txn)? {
                 self.client.wrote = true;
             }
         }
@@ -536,6 +539,8 @@ impl<'s> Ctx<'_, 's> {
     }
 }
 
+#[cfg(test)]
+mod blocking_tests;
 #[cfg(test)]
 mod lists_tests;
 #[cfg(test)]

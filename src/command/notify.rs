@@ -40,11 +40,11 @@ pub fn publish(shared: &Shared, events: Vec<Event>) {
     }
 }
 
-/// Commits `txn`, then publishes the events it recorded. Returns whether
-/// anything was written.
-pub fn commit(shared: &Shared, mut txn: Txn) -> Result<bool, EngineError> {
+/// Commits `txn` in place (it keeps the write lock), then publishes the
+/// events it recorded. Returns whether anything was written.
+pub fn commit(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
     let events = txn.take_events();
-    let wrote = txn.commit()?;
+    let wrote = txn.commit_in_place()?;
     publish(shared, events);
     Ok(wrote)
 }

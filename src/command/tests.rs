@@ -136,7 +136,7 @@ fn run(shared: &Shared, client: &mut Client, words: &[&str]) -> Frame {
 
 /// Runs commands on a fresh in-memory server state and renders every reply
 /// as the exact bytes a client receives, for snapshot tests.
-fn transcript(protocol: crate::resp::Protocol, commands: &[&[&str]]) -> String {
+pub(super) fn transcript(protocol: crate::resp::Protocol, commands: &[&[&str]]) -> String {
     let (shared, mut client) = fresh_state();
     client.protocol = protocol;
     let mut out = String::new();

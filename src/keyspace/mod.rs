@@ -3,6 +3,7 @@
 //! Invariant: the key counts and the expire index always agree with the meta
 //! partition, because every change to a key goes through [`store::Txn`].
 
+pub mod blocking;
 pub mod collection;
 pub mod encoding;
 pub mod store;

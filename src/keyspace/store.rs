@@ -90,6 +90,8 @@ pub struct Store {
     pub watches: super::watch::Watches,
     /// `notify-keyspace-events`, read by each transaction as it begins.
     notify_flags: AtomicU32,
+    /// Who is blocked on which keys (BLPOP ...); commits wake them.
+    pub blocking: super::blocking::BlockingKeys,
 }
 
 /// What one step of active expiry did.
@@ -184,6 +186,7 @@ impl Store {
             reclaim_pending: AtomicU64::new(reclaim_pending),
             sweep_resume: Mutex::new(None),
             watches: super::watch::Watches::default(),
+            blocking: super::blocking::BlockingKeys::default(),
             counts_view: Mutex::new(counts),
             notify_flags: AtomicU32::new(0),
         })
@@ -782,32 +785,44 @@ impl<'a> Txn<'a> {
         })
     }
 
-    /// Reports the keys this transaction changed to the WATCH registry:
-    /// called after the engine write (a WATCH that reads the key after
-    /// registering cannot miss the change), before the database mapping
-    /// changes.
-    fn touch_watched(&self, remapped: Option<Remapped>) {
-        let watches = &self.store.watches;
-        if !watches.active() {
-            return;
-        }
-        // A namespace belongs to the database that had it or now has it.
-        let dbs_of = |ns: u32| {
-            (0..self.store.databases())
-                .filter(move |&db| self.store.ns(db) == ns || self.ns(db) == ns)
-        };
+    /// The keys this transaction wrote the metadata of (and with
+    /// `members`, the collections it wrote members of), by database.
+    fn changed_keys(&self, members: bool) -> impl Iterator<Item = (usize, &[u8])> + '_ {
         let meta_keys = self.undo.iter().map(|((ns, key), _)| (*ns, &key[..]));
         let member_keys = self
             .member_undo
             .iter()
+            .take(if members { usize::MAX } else { 0 })
             .filter_map(|((_, raw), _)| encoding::split_data_key(raw));
-        let touched = meta_keys
-            .chain(member_keys)
-            .flat_map(|(ns, key)| dbs_of(ns).map(move |db| (db, key)));
+        // A namespace belongs to the database that had it or now has it.
+        meta_keys.chain(member_keys).flat_map(move |(ns, key)| {
+            (0..self.store.databases())
+                .filter(move |&db| self.store.ns(db) == ns || self.ns(db) == ns)
+                .map(move |db| (db, key))
+        })
+    }
+
+    /// Reports the keys this transaction changed to the WATCH registry and
+    /// to the blocked clients: called after the engine write (a WATCH that
+    /// reads the key after registering cannot miss the change, nor can a
+    /// client that blocked under the write lock), before the database
+    /// mapping changes.
+    fn report_changes(&self, remapped: Option<Remapped>) {
+        let blocking = &self.store.blocking;
+        if blocking.active() {
+            // Only a meta write makes a key ready; a flush or a swap can
+            // make any key of the database appear.
+            let dbs: HashSet<usize> = self.ns_override.keys().copied().collect();
+            blocking.signal(self.changed_keys(false), &dbs);
+        }
+        let watches = &self.store.watches;
+        if !watches.active() {
+            return;
+        }
         let remapped = remapped.unwrap_or_default();
         // A key watched since the check counts as existing: a spurious
         // abort at worst.
-        watches.touch(touched, &remapped.dbs, |db, key| {
+        watches.touch(self.changed_keys(true), &remapped.dbs, |db, key| {
             let key = (db, Bytes::copy_from_slice(key));
             remapped.existed.contains(&key) || !remapped.checked.contains(&key)
         });
@@ -832,7 +847,7 @@ impl<'a> Txn<'a> {
         let remapped = self.watched_in_remapped();
         let batch = std::mem::take(&mut self.batch);
         self.store.engine.write(batch)?;
-        self.touch_watched(remapped);
+        self.report_changes(remapped);
         // What is committed cannot be rolled back; the overlays stay valid.
         self.undo.clear();
         self.member_undo.clear();

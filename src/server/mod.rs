@@ -87,6 +87,7 @@ pub fn build_shared(
             self_ref: self_ref.clone(),
             cluster,
             pubsub: crate::pubsub::Registry::default(),
+            blocked: crate::command::blocking::BlockedClients::default(),
             config: RwLock::new(config),
         };
         let (policy, events) = {
