@@ -9,6 +9,7 @@ pub mod glob;
 pub mod hll;
 pub mod keyspace;
 pub mod log;
+pub mod notify;
 pub mod pubsub;
 pub mod resp;
 pub mod sds;

@@ -6,7 +6,7 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{arity, bulk, bulks, error, int, start, Raw, NIL, NOT_INTEGER, OK, SYNTAX};
+use resp::{arity, bulk, bulks, error, int, pending, start, Raw, NIL, NOT_INTEGER, OK, SYNTAX};
 use std::time::{Duration, Instant};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -581,14 +581,6 @@ fn hashes_survive_a_restart() {
     assert!(c.int(&["TTL", "h"]) > 0);
     assert_eq!(c.line("EXISTS gone"), int(0));
     assert_eq!(c.line("HSET h c 3"), int(1));
-}
-
-fn pending(c: &mut Raw) -> u64 {
-    let info = c.line("INFO memory");
-    info.lines()
-        .find_map(|line| line.strip_prefix("lazyfree_pending_objects:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no lazyfree_pending_objects in {info}"))
 }
 
 /// Fills `key` with `fields` fields, 1000 per HSET, pipelined.

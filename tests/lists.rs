@@ -6,7 +6,7 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{arity, bulk, bulks, error, int, start, Raw, NIL, NOT_INTEGER, OK, SYNTAX};
+use resp::{arity, bulk, bulks, error, int, pending, start, Raw, NIL, NOT_INTEGER, OK, SYNTAX};
 use std::time::{Duration, Instant};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -432,14 +432,6 @@ fn lists_survive_a_restart() {
 }
 
 // ---- O(1) DEL ----
-
-fn pending(c: &mut Raw) -> u64 {
-    let info = c.line("INFO memory");
-    info.lines()
-        .find_map(|line| line.strip_prefix("lazyfree_pending_objects:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no lazyfree_pending_objects in {info}"))
-}
 
 /// Fills `key` with `count` elements, 1000 per RPUSH, pipelined.
 fn fill(c: &mut Raw, key: &str, count: usize) {

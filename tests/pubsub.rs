@@ -7,9 +7,8 @@
 mod common;
 mod resp;
 
-use common::{redis_cli, Server};
+use common::Server;
 use resp::{arity, bulk, bulks, error, int, start, Raw, NIL};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A RESP3 push of bulk strings.
@@ -589,39 +588,11 @@ fn config_set_changes_the_limit_for_live_subscribers() {
 
 // ---- cluster ----
 
-fn have_redis_cli() -> bool {
-    let found = Command::new("redis-cli").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("note: redis-cli is not installed; skipping this test");
-    }
-    found
-}
-
 #[test]
 fn in_a_cluster_publish_reaches_every_node_and_shard_channels_route_by_slot() {
-    if !have_redis_cli() {
+    let Some(nodes) = common::three_master_cluster(&[]) else {
         return;
-    }
-    let nodes: Vec<Server> = (0..3).map(|_| Server::start_cluster_node(&[])).collect();
-    let mut args = vec!["--cluster".to_string(), "create".to_string()];
-    args.extend(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)));
-    args.extend([
-        "--cluster-replicas".into(),
-        "0".into(),
-        "--cluster-yes".into(),
-    ]);
-    let out = Command::new("redis-cli")
-        .args(&args)
-        .output()
-        .expect("redis-cli");
-    let out = String::from_utf8_lossy(&out.stdout);
-    assert!(out.contains("[OK] All 16384 slots covered."), "{out}");
-    wait_until("cluster_state:ok", Duration::from_secs(30), || {
-        nodes.iter().all(|n| {
-            redis_cli(n.port, &["CLUSTER", "INFO"])
-                .is_some_and(|info| info.contains("cluster_state:ok"))
-        })
-    });
+    };
 
     // PUBLISH: counted locally, delivered everywhere.
     let mut subs: Vec<Raw> = nodes.iter().map(|n| Raw::connect(n.port)).collect();

@@ -7,7 +7,7 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{arity, bulk, bulks, error, int, start, Raw, NIL, NOT_INTEGER, OK, SYNTAX};
+use resp::{arity, bulk, bulks, error, int, pending, start, Raw, NIL, NOT_INTEGER, OK, SYNTAX};
 use std::time::{Duration, Instant};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -345,14 +345,7 @@ fn command_info_matches_redis_for_multi_key_specs_and_tips() {
 
 #[test]
 fn cluster_routing_sees_every_key_of_multi_key_set_commands() {
-    let server = Server::start_cluster_node(&[]);
-    let mut c = Raw::connect(server.port);
-    assert_eq!(c.line("CLUSTER ADDSLOTSRANGE 0 16383"), OK);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.line("CLUSTER INFO").contains("cluster_state:ok") {
-        assert!(Instant::now() < deadline, "cluster never became ok");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_server, mut c) = resp::start_cluster();
     let crossslot = error("CROSSSLOT Keys in request don't hash to the same slot");
     assert_eq!(c.line("SINTERCARD 2 a b"), crossslot);
     assert_eq!(c.line("SINTERCARD 2 {t}a {t}b LIMIT 1"), int(0));
@@ -596,14 +589,6 @@ fn sets_survive_a_restart() {
 }
 
 // ---- O(1) DEL ----
-
-fn pending(c: &mut Raw) -> u64 {
-    let info = c.line("INFO memory");
-    info.lines()
-        .find_map(|line| line.strip_prefix("lazyfree_pending_objects:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no lazyfree_pending_objects in {info}"))
-}
 
 /// Fills `key` with `count` members, 1000 per SADD, pipelined.
 fn fill(c: &mut Raw, key: &str, count: usize) {

@@ -376,14 +376,7 @@ fn exec_is_isolated_from_concurrent_readers() {
 
 #[test]
 fn cluster_mode_routing_errors_abort_the_transaction() {
-    let server = Server::start_cluster_node(&[]);
-    let mut c = Raw::connect(server.port);
-    assert_eq!(c.line("CLUSTER ADDSLOTSRANGE 0 16383"), OK);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.line("CLUSTER INFO").contains("cluster_state:ok") {
-        assert!(Instant::now() < deadline, "cluster never became ok");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_server, mut c) = resp::start_cluster();
     let crossslot = error("CROSSSLOT Keys in request don't hash to the same slot");
     assert_eq!(c.line("MULTI"), OK);
     assert_eq!(c.line("MSET a 1 b 2"), crossslot);

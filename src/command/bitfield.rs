@@ -215,8 +215,15 @@ fn run(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
     if read_only {
         return Err(err("ERR BITFIELD_RO only supports the GET subcommand"));
     }
-    let replies = write_bits(ctx, &args[1], highest, |bytes| {
-        ops.iter().map(|op| apply(bytes, op)).collect()
+    // A SET or INCRBY that was applied (not failed by OVERFLOW FAIL) is a
+    // change, whatever the value: Redis reports `setbit` then.
+    let replies = write_bits(ctx, &args[1], highest, |bytes, _| {
+        let replies: Vec<Frame> = ops.iter().map(|op| apply(bytes, op)).collect();
+        let changed = ops
+            .iter()
+            .zip(&replies)
+            .any(|(op, reply)| !matches!(op.action, Action::Get) && *reply != Frame::Null);
+        (replies, changed)
     })?;
     Ok(Frame::Array(replies))
 }

@@ -11,6 +11,7 @@ use super::args::{err, int_arg, is, of_kind, parse_i64, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx, KeySpec};
 use crate::keyspace::encoding::ENCODING_RAW;
 use crate::keyspace::{KeyType, Meta};
+use crate::notify::Class;
 use crate::resp::Frame;
 use bytes::Bytes;
 
@@ -58,14 +59,16 @@ pub(super) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Fr
 }
 
 /// Changes the string at `key` as a bitmap: it is created or padded with
-/// zero bytes so that bit `max_bit` exists, `change` runs on its bytes,
-/// and the result is stored (keeping the TTL), as Redis' bit writes do
-/// even when no bit changed.
+/// zero bytes so that bit `max_bit` exists, `change` runs on its bytes
+/// (told whether the string was created or grew), and the result is
+/// stored (keeping the TTL), as Redis' bit writes do even when no bit
+/// changed. `change` also says whether the write counts as a change: then
+/// the `setbit` event is reported.
 pub(super) fn write_bits<T>(
     ctx: &mut Ctx,
     key: &[u8],
     max_bit: u64,
-    change: impl FnOnce(&mut [u8]) -> T,
+    change: impl FnOnce(&mut [u8], bool) -> (T, bool),
 ) -> Result<T, Frame> {
     ctx.write(|txn, db| {
         let old = of_kind(txn.get(db, key)?, KeyType::String)?;
@@ -76,12 +79,16 @@ pub(super) fn write_bits<T>(
         let mut value = Vec::with_capacity(len);
         value.extend_from_slice(old_bytes);
         value.resize(len, 0);
-        let out = change(&mut value);
+        let grown = old.is_none() || len > old_bytes.len();
+        let (out, changed) = change(&mut value, grown);
         let meta = Meta {
             encoding: ENCODING_RAW,
             ..Meta::string(Bytes::from(value), expire_at)
         };
         txn.put(db, key, meta)?;
+        if changed {
+            txn.notify(db, Class::String, "setbit", key);
+        }
         Ok(out)
     })
 }
@@ -114,10 +121,11 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let on = parse_i64(&args[3])
         .filter(|value| value & !1 == 0)
         .ok_or_else(|| err(ERR_BIT_VALUE))?;
-    let old = write_bits(ctx, &args[1], offset, |bytes| {
+    // Like Redis 7.0, setting a bit to the value it has is no change.
+    let old = write_bits(ctx, &args[1], offset, |bytes, grown| {
         let old = get_bits(bytes, offset, 1);
         set_bits(bytes, offset, 1, on as u64);
-        old
+        (old, grown || old != on as u64)
     })?;
     Ok(Frame::Integer(old as i64))
 }
@@ -311,13 +319,16 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .collect();
         let dest = &args[2];
         if result.is_empty() {
-            txn.delete(db, dest)?;
+            if txn.delete(db, dest)? {
+                txn.notify(db, Class::Generic, "del", dest);
+            }
         } else {
             let meta = Meta {
                 encoding: ENCODING_RAW,
                 ..Meta::string(Bytes::from(result), 0)
             };
             txn.put(db, dest, meta)?;
+            txn.notify(db, Class::String, "set", dest);
         }
         Ok(Frame::Integer(len as i64))
     })

@@ -3,7 +3,7 @@
 //! reply checked against a `Vec<u8>`-per-key model that works bit by bit
 //! (and does BITFIELD arithmetic in i128), then every key's bytes by GET.
 
-use super::super::sets_tests::Server;
+use super::super::model_tests::Server;
 use crate::engine::memory::MemoryEngine;
 use crate::resp::Frame;
 use quickcheck::{Arbitrary, Gen, QuickCheck};

@@ -157,6 +157,15 @@ const CLIENT: &[Command] = &[
         "Sets information specific to the client or connection.",
         client_setinfo,
     ),
+    Command::new(
+        "unblock",
+        -3,
+        &["admin", "noscript", "loading", "stale"],
+        (0, 0, 0),
+        "connection",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        super::blocking::client_unblock,
+    ),
     Command::help("connection", client_help),
 ];
 
@@ -371,6 +380,9 @@ pub(crate) fn describe(
     }
     if info.multi >= 0 {
         flags.push('x');
+    }
+    if info.blocked {
+        flags.push('b');
     }
     if info
         .watch_dirty
@@ -594,6 +606,8 @@ fn kill(ctx: &mut Ctx, handle: &ClientHandle, me: u64) {
     if handle.id == me {
         ctx.client.close_after_reply = true;
     } else {
+        // Out of the blocked queues at once, as in Redis: no serve picks it.
+        super::blocking::kill(ctx.shared, handle.id);
         handle.kill();
     }
 }
@@ -618,6 +632,8 @@ fn client_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
             "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
         ],
     ))
 }

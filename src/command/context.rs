@@ -73,6 +73,8 @@ pub struct ClientInfo {
     pub multi: i64,
     /// The client's WATCH dirty flag (CLIENT LIST's `d`).
     pub watch_dirty: Option<crate::keyspace::watch::Dirty>,
+    /// Blocked in BLPOP & co (CLIENT LIST's `b`).
+    pub blocked: bool,
 }
 
 /// A connection as the rest of the server sees it.
@@ -222,6 +224,8 @@ pub struct Shared {
     pub cluster: Option<Arc<super::cluster::ClusterHandle>>,
     /// Who is subscribed to which channels and patterns.
     pub pubsub: crate::pubsub::Registry,
+    /// The commands of blocked clients (BLPOP ...), by client id.
+    pub blocked: super::blocking::BlockedClients,
 }
 
 impl Shared {
@@ -281,6 +285,9 @@ pub struct Client {
     pub in_exec: bool,
     /// WATCHed keys and whether one of them changed since.
     pub watch: super::transactions::WatchState,
+    /// The blocking command this client waits in (BLPOP ...), if any: the
+    /// connection runs nothing else until it is over.
+    pub blocked: Option<super::blocking::Blocked>,
 }
 
 impl Client {
@@ -303,6 +310,7 @@ impl Client {
             multi: None,
             in_exec: false,
             watch,
+            blocked: None,
         }
     }
 

@@ -10,10 +10,12 @@
 use super::args::{
     err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_SYNTAX,
 };
+use super::notify::Written;
 use super::{member_scan, Command, Ctx};
 use crate::config::EncodingLimits;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::notify::Class;
 use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
 
@@ -49,11 +51,18 @@ struct HashWrite {
     existed: bool,
     /// The longest field or value written.
     longest: u64,
+    limits: EncodingLimits,
 }
 
 impl HashWrite {
-    /// Opens `key` for writing, creating an empty hash (fresh version) if absent.
-    fn open(txn: &mut Txn, db: usize, key: &[u8]) -> Result<HashWrite, Frame> {
+    /// Opens `key` for writing, creating an empty hash (fresh version) if
+    /// absent; `limits` decide its encoding when it is written back.
+    fn open(
+        txn: &mut Txn,
+        db: usize,
+        key: &[u8],
+        limits: EncodingLimits,
+    ) -> Result<HashWrite, Frame> {
         let found = hash_of(txn.get(db, key)?)?;
         let existed = found.is_some();
         let meta = match found {
@@ -66,6 +75,7 @@ impl HashWrite {
             members,
             existed,
             longest: 0,
+            limits,
         })
     }
 
@@ -93,30 +103,20 @@ impl HashWrite {
         self.meta.set_size(self.meta.size().saturating_sub(1));
         Ok(true)
     }
+}
 
-    /// Writes the metadata back; an empty hash is deleted. Past
-    /// `hash-max-listpack-entries` fields or with a field or value longer
-    /// than `hash-max-listpack-value`, it reports `hashtable` for good.
-    fn finish(
-        mut self,
-        txn: &mut Txn,
-        db: usize,
-        key: &[u8],
-        limits: EncodingLimits,
-    ) -> Result<(), Frame> {
-        if self.meta.size() > limits.hash_max_listpack_entries
-            || self.longest > limits.hash_max_listpack_value
+/// Past `hash-max-listpack-entries` fields or with a field or value longer
+/// than `hash-max-listpack-value`, a hash reports `hashtable` for good.
+impl Written for HashWrite {
+    const CLASS: Class = Class::Hash;
+
+    fn into_meta(mut self) -> (Meta, bool) {
+        if self.meta.size() > self.limits.hash_max_listpack_entries
+            || self.longest > self.limits.hash_max_listpack_value
         {
             self.meta.encoding = ENCODING_HASHTABLE;
         }
-        if self.meta.size() == 0 {
-            if self.existed {
-                txn.delete(db, key)?;
-            }
-        } else {
-            txn.put(db, key, self.meta)?;
-        }
-        Ok(())
+        (self.meta, self.existed)
     }
 }
 
@@ -130,12 +130,12 @@ fn field_pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {
 fn set_fields(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, Frame> {
     let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let mut added = 0;
         for pair in args[2..].chunks_exact(2) {
             added += i64::from(hash.set(txn, &pair[0], pair[1].clone())?);
         }
-        hash.finish(txn, db, &args[1], limits)?;
+        hash.finish(txn, db, &args[1], "hset")?;
         Ok(added)
     })
 }
@@ -154,12 +154,12 @@ fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         if hash.get(txn, &args[2])?.is_some() {
             return Ok(Frame::Integer(0));
         }
         hash.set(txn, &args[2], args[3].clone())?;
-        hash.finish(txn, db, &args[1], limits)?;
+        hash.finish(txn, db, &args[1], "hset")?;
         Ok(Frame::Integer(1))
     })
 }
@@ -170,13 +170,13 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if hash_of(txn.get(db, &args[1])?)?.is_none() {
             return Ok(Frame::Integer(0));
         }
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let mut removed = 0;
         for field in &args[2..] {
             removed += i64::from(hash.delete(txn, field)?);
         }
         if removed > 0 {
-            hash.finish(txn, db, &args[1], limits)?;
+            hash.finish(txn, db, &args[1], "hdel")?;
         }
         Ok(Frame::Integer(removed))
     })
@@ -269,7 +269,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let delta = int_arg(&args[3])?;
     let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let current = match hash.get(txn, &args[2])? {
             Some(value) => {
                 parse_i64(&value).ok_or_else(|| err("ERR hash value is not an integer"))?
@@ -280,7 +280,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .checked_add(delta)
             .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
         hash.set(txn, &args[2], Bytes::from(new.to_string()))?;
-        hash.finish(txn, db, &args[1], limits)?;
+        hash.finish(txn, db, &args[1], "hincrby")?;
         Ok(Frame::Integer(new))
     })
 }
@@ -292,7 +292,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut hash = HashWrite::open(txn, db, &args[1])?;
+        let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let old = hash.get(txn, &args[2])?;
         let current = match &old {
             Some(value) => parse_f64(value).ok_or_else(|| err("ERR hash value is not a float"))?,
@@ -308,7 +308,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             super::decimal::exact_sum(current_text, &args[3]).unwrap_or_else(|| format_float(new));
         let text = Bytes::from(text);
         hash.set(txn, &args[2], text.clone())?;
-        hash.finish(txn, db, &args[1], limits)?;
+        hash.finish(txn, db, &args[1], "hincrbyfloat")?;
         Ok(Frame::Bulk(text))
     })
 }

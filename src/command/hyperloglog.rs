@@ -11,6 +11,7 @@ use super::{Command, Ctx, KeySpec};
 use crate::hll::{Corrupt, Hll, Registers};
 use crate::keyspace::encoding::ENCODING_RAW;
 use crate::keyspace::{KeyType, Meta, Txn};
+use crate::notify::Class;
 use crate::resp::Frame;
 use bytes::Bytes;
 
@@ -79,6 +80,7 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if updated {
             hll.invalidate_cache();
             store(txn, db, &args[1], hll, meta.as_ref())?;
+            txn.notify(db, Class::String, "pfadd", &args[1]);
         }
         Ok(Frame::Integer(i64::from(updated)))
     })
@@ -150,6 +152,8 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         hll.invalidate_cache();
         store(txn, db, &args[1], hll, meta.as_ref())?;
+        // Redis reports a merge as `pfadd` too.
+        txn.notify(db, Class::String, "pfadd", &args[1]);
         Ok(Frame::ok())
     })
 }

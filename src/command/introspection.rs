@@ -18,6 +18,7 @@ pub const COMMANDS: &[Command] = &[Command {
     numkeys: 0,
     key_specs: &[],
     tips: &[],
+    key_finder: None,
 }];
 
 const SUBCOMMANDS: &[Command] = &[
@@ -72,12 +73,23 @@ const SUBCOMMANDS: &[Command] = &[
 /// Commands of the "server" group that act on the keyspace.
 const KEYSPACE_SERVER_COMMANDS: &[&str] = &["dbsize", "flushdb", "flushall", "swapdb"];
 /// Non-admin commands Redis still marks @dangerous.
-const DANGEROUS: &[&str] = &["keys", "flushdb", "flushall", "swapdb", "info", "sort"];
+const DANGEROUS: &[&str] = &[
+    "keys", "flushdb", "flushall", "swapdb", "info", "sort", "sort_ro",
+];
+/// Generic commands Redis files under the types they read instead of
+/// @keyspace.
+const TYPED: &[(&str, &[&str])] = &[
+    ("sort", &["@set", "@sortedset", "@list"]),
+    ("sort_ro", &["@set", "@sortedset", "@list"]),
+];
 
 /// ACL categories, derived from flags and group the way Redis assigns them.
 fn categories(command: &Command) -> Vec<Frame> {
     let mut out = Vec::new();
-    if command.group == "generic" || KEYSPACE_SERVER_COMMANDS.contains(&command.name) {
+    let typed = TYPED.iter().find(|(name, _)| *name == command.name);
+    if (command.group == "generic" && typed.is_none())
+        || KEYSPACE_SERVER_COMMANDS.contains(&command.name)
+    {
         out.push("@keyspace");
     }
     if command.has_flag("write") {
@@ -91,11 +103,15 @@ fn categories(command: &Command) -> Vec<Frame> {
         "hash" => out.push("@hash"),
         "set" => out.push("@set"),
         "list" => out.push("@list"),
+        "sorted-set" => out.push("@sortedset"),
         "bitmap" => out.push("@bitmap"),
         "hyperloglog" => out.push("@hyperloglog"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}
+    }
+    if let Some((_, types)) = typed {
+        out.extend(types.iter().copied());
     }
     if command.has_flag("pubsub") {
         out.push("@pubsub");
@@ -108,6 +124,9 @@ fn categories(command: &Command) -> Vec<Frame> {
     } else {
         "@slow"
     });
+    if command.has_flag("blocking") {
+        out.push("@blocking");
+    }
     if command.has_flag("admin") || DANGEROUS.contains(&command.name) {
         out.push("@dangerous");
     }
@@ -134,59 +153,62 @@ fn key_specs(command: &Command) -> Vec<Frame> {
             .key_specs
             .iter()
             .map(|spec| {
-                let find = match spec.find {
+                let unknown = || {
+                    map(vec![
+                        ("type", Frame::bulk("unknown")),
+                        ("spec", map(vec![])),
+                    ])
+                };
+                let index = || {
+                    map(vec![
+                        ("type", Frame::bulk("index")),
+                        (
+                            "spec",
+                            map(vec![("index", Frame::Integer(i64::from(spec.index)))]),
+                        ),
+                    ])
+                };
+                // A `find_keys` of `kind` with these integer parameters.
+                let found = |kind: &'static str, params: [(&'static str, i32); 3]| {
+                    let params = params
+                        .into_iter()
+                        .map(|(name, value)| (name, Frame::Integer(i64::from(value))))
+                        .collect();
+                    map(vec![("type", Frame::bulk(kind)), ("spec", map(params))])
+                };
+                let (begin, find) = match spec.find {
                     FindKeys::Range {
                         lastkey,
                         step,
                         limit,
-                    } => map(vec![
-                        ("type", Frame::bulk("range")),
-                        (
-                            "spec",
-                            map(vec![
-                                ("lastkey", Frame::Integer(i64::from(lastkey))),
-                                ("keystep", Frame::Integer(i64::from(step))),
-                                ("limit", Frame::Integer(i64::from(limit))),
-                            ]),
-                        ),
-                    ]),
+                    } => {
+                        let params = [("lastkey", lastkey), ("keystep", step), ("limit", limit)];
+                        (index(), found("range", params))
+                    }
                     FindKeys::Keynum {
                         keynumidx,
                         firstkey,
                         step,
-                    } => map(vec![
-                        ("type", Frame::bulk("keynum")),
-                        (
-                            "spec",
-                            map(vec![
-                                ("keynumidx", Frame::Integer(i64::from(keynumidx))),
-                                ("firstkey", Frame::Integer(i64::from(firstkey))),
-                                ("keystep", Frame::Integer(i64::from(step))),
-                            ]),
-                        ),
-                    ]),
+                    } => {
+                        let params = [
+                            ("keynumidx", keynumidx),
+                            ("firstkey", firstkey),
+                            ("keystep", step),
+                        ];
+                        (index(), found("keynum", params))
+                    }
+                    FindKeys::Unknown => (unknown(), unknown()),
                 };
                 let notes = (!spec.notes.is_empty()).then(|| ("notes", Frame::bulk(spec.notes)));
-                map(notes
-                    .into_iter()
-                    .chain([
-                        (
-                            "flags",
-                            Frame::Set(spec.flags.iter().map(|f| Frame::simple(*f)).collect()),
-                        ),
-                        (
-                            "begin_search",
-                            map(vec![
-                                ("type", Frame::bulk("index")),
-                                (
-                                    "spec",
-                                    map(vec![("index", Frame::Integer(i64::from(spec.index)))]),
-                                ),
-                            ]),
-                        ),
-                        ("find_keys", find),
-                    ])
-                    .collect())
+                let fields = [
+                    (
+                        "flags",
+                        Frame::Set(spec.flags.iter().map(|f| Frame::simple(*f)).collect()),
+                    ),
+                    ("begin_search", begin),
+                    ("find_keys", find),
+                ];
+                map(notes.into_iter().chain(fields).collect())
             })
             .collect();
     }

@@ -7,6 +7,7 @@ use super::args::{
 use super::{Command, Ctx};
 use crate::glob::glob_match;
 use crate::keyspace::{KeyType, Meta};
+use crate::notify::Class;
 use crate::resp::Frame;
 use bytes::Bytes;
 use std::ops::Bound;
@@ -84,7 +85,10 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.write(|txn, db| {
         let mut deleted = 0;
         for key in &args[1..] {
-            deleted += i64::from(txn.delete(db, key)?);
+            if txn.delete(db, key)? {
+                txn.notify(db, Class::Generic, "del", key);
+                deleted += 1;
+            }
         }
         Ok(Frame::Integer(deleted))
     })
@@ -122,7 +126,11 @@ fn rename_key(ctx: &mut Ctx, args: &[Bytes], only_if_absent: bool) -> CmdResult 
         // the source's become garbage for the sweeper.
         let moved = txn.copy_value(db, from, &meta, db, to)?;
         txn.delete(db, from)?;
+        // Replaced, not overwritten: the target reports `new`, as in Redis.
+        txn.delete(db, to)?;
         txn.put(db, to, moved)?;
+        txn.notify(db, Class::Generic, "rename_from", from);
+        txn.notify(db, Class::Generic, "rename_to", to);
         Ok(if only_if_absent {
             Frame::Integer(1)
         } else {
@@ -179,6 +187,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         let copied = txn.copy_value(db, from, &meta, target_db, to)?;
         txn.put(target_db, to, copied)?;
+        txn.notify(target_db, Class::Generic, "copy_to", to);
         Ok(Frame::Integer(1))
     })
 }
@@ -201,6 +210,8 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let moved = txn.copy_value(db, &args[1], &meta, target_db, &args[1])?;
         txn.delete(db, &args[1])?;
         txn.put(target_db, &args[1], moved)?;
+        txn.notify(db, Class::Generic, "move_from", &args[1]);
+        txn.notify(target_db, Class::Generic, "move_to", &args[1]);
         Ok(Frame::Integer(1))
     })
 }
@@ -279,9 +290,11 @@ fn set_expiry(
         }
         if at <= txn.now_ms() {
             txn.delete(db, &args[1])?;
+            txn.notify(db, Class::Generic, "del", &args[1]);
         } else {
             meta.expire_at = at;
             txn.put(db, &args[1], meta)?;
+            txn.notify(db, Class::Generic, "expire", &args[1]);
         }
         Ok(Frame::Integer(1))
     })
@@ -337,6 +350,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(mut meta) if meta.expire_at != 0 => {
             meta.expire_at = 0;
             txn.put(db, &args[1], meta)?;
+            txn.notify(db, Class::Generic, "persist", &args[1]);
             Ok(Frame::Integer(1))
         }
         _ => Ok(Frame::Integer(0)),
@@ -556,7 +570,10 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "hashtable"
             }
             KeyType::Set => "intset",
-            KeyType::ZSet => "skiplist",
+            KeyType::ZSet if meta.encoding == crate::keyspace::encoding::ENCODING_SKIPLIST => {
+                "skiplist"
+            }
+            KeyType::ZSet => "listpack",
         }),
     })
 }

@@ -20,8 +20,10 @@
 //! (the `listpack` encoding of small lists came with Redis 7.2), and so do we.
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
+use super::notify::Written;
 use super::{wrong_arity, Command, Ctx, FindKeys, KeySpec};
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::notify::Class;
 use crate::resp::Frame;
 use crate::sds::string2ll;
 use bytes::Bytes;
@@ -209,7 +211,7 @@ pub const COMMANDS: &[Command] = &[
     }]),
 ];
 
-const MOVE_SPECS: &[KeySpec] = &[
+pub(super) const MOVE_SPECS: &[KeySpec] = &[
     key(&["RW", "access", "delete"], 1),
     key(&["RW", "insert"], 2),
 ];
@@ -384,20 +386,53 @@ impl ListWrite {
             txn.member_delete(&self.members, &sub(index));
         }
     }
+}
 
-    /// Writes the metadata back; an empty list is deleted (its remaining
-    /// members, if any, left to the sweeper).
-    fn finish(mut self, txn: &mut Txn, db: usize, key: &[u8]) -> Result<(), Frame> {
-        if self.len() == 0 {
-            if self.existed {
-                txn.delete(db, key)?;
-            }
-        } else {
-            self.meta.set_list_bounds(self.head, self.tail);
-            txn.put(db, key, self.meta)?;
-        }
-        Ok(())
+/// `finish` deletes an emptied list in O(1), leaving its remaining members
+/// (if any) to the sweeper.
+impl Written for ListWrite {
+    const CLASS: Class = Class::List;
+
+    fn into_meta(mut self) -> (Meta, bool) {
+        self.meta.set_list_bounds(self.head, self.tail);
+        (self.meta, self.existed)
     }
+}
+
+/// The event of a push to the left or the right end.
+fn push_event(left: bool) -> &'static str {
+    if left {
+        "lpush"
+    } else {
+        "rpush"
+    }
+}
+
+/// The event of a pop from the left or the right end.
+fn pop_event(left: bool) -> &'static str {
+    if left {
+        "lpop"
+    } else {
+        "rpop"
+    }
+}
+
+/// Replaces whatever is at `key` (any type, and its TTL) with a new list
+/// of `items` (SORT ... STORE); `items` must not be empty.
+pub(super) fn store_list(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    items: Vec<Bytes>,
+) -> Result<(), Frame> {
+    let meta = Meta::collection(KeyType::List, txn.new_version());
+    let mut list = ListWrite::from_meta(txn, db, key, meta, false);
+    for item in items {
+        list.push(txn, false, item);
+    }
+    let (meta, _) = list.into_meta();
+    txn.put(db, key, meta)?;
+    Ok(())
 }
 
 fn push(ctx: &mut Ctx, args: &[Bytes], left: bool, only_existing: bool) -> CmdResult {
@@ -414,7 +449,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], left: bool, only_existing: bool) -> CmdRe
             list.push(txn, left, value.clone());
         }
         let len = list.len();
-        list.finish(txn, db, &args[1])?;
+        list.finish(txn, db, &args[1], push_event(left))?;
         Ok(Frame::Integer(len as i64))
     })
 }
@@ -447,22 +482,37 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
         },
     };
     ctx.write(|txn, db| {
-        let Some(mut list) = ListWrite::open_existing(txn, db, &args[1])? else {
+        let Some(items) = pop_list(txn, db, &args[1], left, count.unwrap_or(1))? else {
             return Ok(if count.is_some() {
                 Frame::NullArray
             } else {
                 Frame::Null
             });
         };
-        let items = list.pop(txn, left, count.unwrap_or(1))?;
-        if !items.is_empty() {
-            list.finish(txn, db, &args[1])?;
-        }
         Ok(match count {
             None => items.into_iter().next().map_or(Frame::Null, Frame::Bulk),
             Some(_) => Frame::Array(items.into_iter().map(Frame::Bulk).collect()),
         })
     })
+}
+
+/// Pops up to `count` elements from one end of the list at `key` (deleting
+/// it once empty), in pop order; `None` when there is no such key.
+pub(super) fn pop_list(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    left: bool,
+    count: u64,
+) -> Result<Option<Vec<Bytes>>, Frame> {
+    let Some(mut list) = ListWrite::open_existing(txn, db, key)? else {
+        return Ok(None);
+    };
+    let items = list.pop(txn, left, count)?;
+    if !items.is_empty() {
+        list.finish(txn, db, key, pop_event(left))?;
+    }
+    Ok(Some(items))
 }
 
 fn lpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -513,7 +563,7 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    ctx.write(|txn, db| {
+    let reply = ctx.write(|txn, db| {
         let Some(list) = ListWrite::open_existing(txn, db, &args[1])? else {
             return Err(err("ERR no such key"));
         };
@@ -523,7 +573,9 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         list.put(txn, position, args[3].clone());
         Ok(Frame::ok())
-    })
+    })?;
+    ctx.notify(Class::List, "lset", &args[1]);
+    Ok(reply)
 }
 
 fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -544,7 +596,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         list.insert(txn, &all, pivot + usize::from(after), args[4].clone());
         let len = list.len();
-        list.finish(txn, db, &args[1])?;
+        list.finish(txn, db, &args[1], "linsert")?;
         Ok(Frame::Integer(len as i64))
     })
 }
@@ -577,7 +629,7 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .map(|i| all[i].clone())
             .collect();
         list.rewrite_from(txn, first as u64, &kept);
-        list.finish(txn, db, &args[1])?;
+        list.finish(txn, db, &args[1], "lrem")?;
         Ok(Frame::Integer(removed.len() as i64))
     })
 }
@@ -596,6 +648,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 let (head, tail) = (list.head, list.tail);
                 let (new_head, new_tail) = (head + start, head + end + 1);
                 if (new_head, new_tail) == (head, tail) {
+                    txn.notify(db, Class::List, "ltrim", &args[1]);
                     return Ok(Frame::ok());
                 }
                 for index in (head..new_head).chain(new_tail..tail) {
@@ -605,7 +658,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 list.tail = new_tail;
             }
         }
-        list.finish(txn, db, &args[1])?;
+        list.finish(txn, db, &args[1], "ltrim")?;
         Ok(Frame::ok())
     })
 }
@@ -691,7 +744,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `LEFT` (true) or `RIGHT` (false), else a syntax error.
-fn side(arg: &[u8]) -> Result<bool, Frame> {
+pub(super) fn side(arg: &[u8]) -> Result<bool, Frame> {
     if is(arg, "left") {
         Ok(true)
     } else if is(arg, "right") {
@@ -699,6 +752,39 @@ fn side(arg: &[u8]) -> Result<bool, Frame> {
     } else {
         Err(err(ERR_SYNTAX))
     }
+}
+
+/// LMOVE's step: pops from one end of `src` and pushes onto one end of
+/// `dst` (creating it), atomically; `None` when `src` does not exist.
+pub(super) fn move_list(
+    txn: &mut Txn,
+    db: usize,
+    src: &[u8],
+    dst: &[u8],
+    from_left: bool,
+    to_left: bool,
+) -> Result<Option<Bytes>, Frame> {
+    let Some(mut source) = ListWrite::open_existing(txn, db, src)? else {
+        return Ok(None);
+    };
+    if src == dst {
+        let Some(value) = source.pop(txn, from_left, 1)?.into_iter().next() else {
+            return Ok(None);
+        };
+        source.push(txn, to_left, value.clone());
+        source.finish(txn, db, src, push_event(to_left))?;
+        txn.notify(db, Class::List, pop_event(from_left), src);
+        return Ok(Some(value));
+    }
+    let mut target = ListWrite::open(txn, db, dst)?;
+    let Some(value) = source.pop(txn, from_left, 1)?.into_iter().next() else {
+        return Ok(None);
+    };
+    // Redis reports the push before the pop.
+    target.push(txn, to_left, value.clone());
+    target.finish(txn, db, dst, push_event(to_left))?;
+    source.finish(txn, db, src, pop_event(from_left))?;
+    Ok(Some(value))
 }
 
 fn move_element(
@@ -709,26 +795,7 @@ fn move_element(
     to_left: bool,
 ) -> CmdResult {
     ctx.write(|txn, db| {
-        let Some(mut source) = ListWrite::open_existing(txn, db, src)? else {
-            return Ok(Frame::Null);
-        };
-        if src == dst {
-            let items = source.pop(txn, from_left, 1)?;
-            let Some(value) = items.into_iter().next() else {
-                return Ok(Frame::Null);
-            };
-            source.push(txn, to_left, value.clone());
-            source.finish(txn, db, src)?;
-            return Ok(Frame::Bulk(value));
-        }
-        let mut target = ListWrite::open(txn, db, dst)?;
-        let Some(value) = source.pop(txn, from_left, 1)?.into_iter().next() else {
-            return Ok(Frame::Null);
-        };
-        target.push(txn, to_left, value.clone());
-        source.finish(txn, db, src)?;
-        target.finish(txn, db, dst)?;
-        Ok(Frame::Bulk(value))
+        Ok(move_list(txn, db, src, dst, from_left, to_left)?.map_or(Frame::Null, Frame::Bulk))
     })
 }
 
@@ -742,13 +809,17 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     move_element(ctx, &args[1], &args[2], false, true)
 }
 
-fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let numkeys = match string2ll(&args[1]) {
+/// The arguments of LMPOP and BLMPOP from the count of keys at
+/// `numkeys_at` on: the keys, the side and COUNT (1 by default), checked in
+/// Redis' order with its errors.
+pub(super) fn mpop_args(args: &[Bytes], numkeys_at: usize) -> Result<(&[Bytes], bool, u64), Frame> {
+    let numkeys = match string2ll(&args[numkeys_at]) {
         Some(n) if n > 0 => n as u64,
         _ => return Err(err("ERR numkeys should be greater than 0")),
     };
+    let first = numkeys_at + 1;
     let where_at = match usize::try_from(numkeys) {
-        Ok(n) if n < args.len() - 2 => n + 2,
+        Ok(n) if n < args.len() - first => n + first,
         _ => return Err(err(ERR_SYNTAX)),
     };
     let left = side(&args[where_at])?;
@@ -764,18 +835,24 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let keys = &args[2..where_at];
+    Ok((&args[first..where_at], left, count.unwrap_or(1)))
+}
+
+/// LMPOP's reply: the key and the elements popped from it.
+pub(super) fn mpop_reply(key: &Bytes, items: Vec<Bytes>) -> Frame {
+    Frame::Array(vec![
+        Frame::Bulk(key.clone()),
+        Frame::Array(items.into_iter().map(Frame::Bulk).collect()),
+    ])
+}
+
+fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (keys, left, count) = mpop_args(args, 1)?;
     ctx.write(|txn, db| {
         for key in keys {
-            let Some(mut list) = ListWrite::open_existing(txn, db, key)? else {
-                continue;
-            };
-            let items = list.pop(txn, left, count.unwrap_or(1))?;
-            list.finish(txn, db, key)?;
-            return Ok(Frame::Array(vec![
-                Frame::Bulk(key.clone()),
-                Frame::Array(items.into_iter().map(Frame::Bulk).collect()),
-            ]));
+            if let Some(items) = pop_list(txn, db, key, left, count)? {
+                return Ok(mpop_reply(key, items));
+            }
         }
         Ok(Frame::NullArray)
     })

@@ -7,23 +7,19 @@
 //! LLEN and OBJECT ENCODING; at the end the data partition holds exactly the
 //! live elements.
 
+use super::model_tests::{coll_in, expect_reply, key_name, Family, Keys, Server, Value};
 use super::*;
-use crate::engine::memory::MemoryEngine;
-use crate::engine::Engine;
 use crate::resp::Frame;
-use quickcheck::{Arbitrary, Gen, QuickCheck};
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use quickcheck::{Arbitrary, Gen};
+use std::collections::VecDeque;
 
 const VALUES: [&str; 4] = ["a", "b", "c", "dd"];
 
-#[derive(Clone, Debug, PartialEq)]
-enum Value {
-    Str,
-    List(VecDeque<&'static str>),
-}
+type List = VecDeque<&'static str>;
+type Model = Keys<List>;
 
-type Model = BTreeMap<u8, Value>;
+/// The list family: pushes, pops, LSET, LTRIM, LREM, LINSERT, LMOVE.
+struct Lists;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -37,18 +33,6 @@ enum Op {
     Insert(u8, bool, u8, u8),
     /// Source, destination, from the left, to the left.
     Move(u8, u8, bool, bool),
-    Del(u8),
-    SetString(u8),
-    Rename(u8, u8),
-    Copy(u8, u8),
-    Flush,
-}
-
-#[derive(Clone, Debug)]
-struct Pipeline {
-    ops: Vec<(Op, bool)>,
-    sweep: bool,
-    reopen: bool,
 }
 
 impl Arbitrary for Op {
@@ -56,7 +40,7 @@ impl Arbitrary for Op {
         let key = |g: &mut Gen| u8::arbitrary(g) % 4;
         let value = |g: &mut Gen| u8::arbitrary(g) % VALUES.len() as u8;
         let index = |g: &mut Gen| i8::arbitrary(g) % 8;
-        match u8::arbitrary(g) % 30 {
+        match u8::arbitrary(g) % 24 {
             0..=8 => Op::Push(
                 key(g),
                 bool::arbitrary(g),
@@ -72,110 +56,25 @@ impl Arbitrary for Op {
             14 | 15 => Op::Trim(key(g), index(g), index(g)),
             16 | 17 => Op::Rem(key(g), i8::arbitrary(g) % 3, value(g)),
             18..=20 => Op::Insert(key(g), bool::arbitrary(g), value(g), value(g)),
-            21..=23 => Op::Move(key(g), key(g), bool::arbitrary(g), bool::arbitrary(g)),
-            24 => Op::Del(key(g)),
-            25 => Op::SetString(key(g)),
-            26 | 27 => Op::Rename(key(g), key(g)),
-            28 => Op::Copy(key(g), key(g)),
-            _ => Op::Flush,
+            _ => Op::Move(key(g), key(g), bool::arbitrary(g), bool::arbitrary(g)),
         }
     }
-}
-
-impl Arbitrary for Pipeline {
-    fn arbitrary(g: &mut Gen) -> Pipeline {
-        let len = usize::arbitrary(g) % 6 + 1;
-        Pipeline {
-            ops: (0..len)
-                .map(|_| (Op::arbitrary(g), u8::arbitrary(g) % 5 == 0))
-                .collect(),
-            sweep: bool::arbitrary(g),
-            reopen: u8::arbitrary(g) % 4 == 0,
-        }
-    }
-}
-
-fn key_name(k: u8) -> String {
-    format!("k{k}")
 }
 
 fn side(left: bool) -> String {
     if left { "LEFT" } else { "RIGHT" }.to_string()
 }
 
-fn words(op: &Op) -> Vec<String> {
-    let value = |v: &u8| VALUES[*v as usize].to_string();
-    match op {
-        Op::Push(k, left, xx, vs) => {
-            let name = match (left, xx) {
-                (true, false) => "LPUSH",
-                (false, false) => "RPUSH",
-                (true, true) => "LPUSHX",
-                (false, true) => "RPUSHX",
-            };
-            let mut out = vec![name.to_string(), key_name(*k)];
-            out.extend(vs.iter().map(value));
-            out
-        }
-        Op::Pop(k, left, count) => {
-            let mut out = vec![
-                if *left { "LPOP" } else { "RPOP" }.to_string(),
-                key_name(*k),
-            ];
-            out.extend(count.map(|n| n.to_string()));
-            out
-        }
-        Op::Set(k, i, v) => vec!["LSET".into(), key_name(*k), i.to_string(), value(v)],
-        Op::Trim(k, a, b) => vec!["LTRIM".into(), key_name(*k), a.to_string(), b.to_string()],
-        Op::Rem(k, n, v) => vec!["LREM".into(), key_name(*k), n.to_string(), value(v)],
-        Op::Insert(k, after, p, v) => vec![
-            "LINSERT".into(),
-            key_name(*k),
-            if *after { "AFTER" } else { "BEFORE" }.into(),
-            value(p),
-            value(v),
-        ],
-        Op::Move(a, b, from, to) => {
-            if !from && *to {
-                vec!["RPOPLPUSH".into(), key_name(*a), key_name(*b)]
-            } else {
-                vec![
-                    "LMOVE".into(),
-                    key_name(*a),
-                    key_name(*b),
-                    side(*from),
-                    side(*to),
-                ]
-            }
-        }
-        Op::Del(k) => vec!["DEL".into(), key_name(*k)],
-        Op::SetString(k) => vec!["SET".into(), key_name(*k), "s".into()],
-        Op::Rename(a, b) => vec!["RENAME".into(), key_name(*a), key_name(*b)],
-        Op::Copy(a, b) => vec!["COPY".into(), key_name(*a), key_name(*b), "REPLACE".into()],
-        Op::Flush => vec!["FLUSHDB".into()],
-    }
-}
-
-fn wrongtype() -> Frame {
-    Frame::Error(Bytes::from_static(super::args::ERR_WRONGTYPE.as_bytes()))
-}
-
-type List = VecDeque<&'static str>;
-
 /// A list of the model (None: missing), or Err(WRONGTYPE) for a string.
 fn list_in(model: &Model, k: u8) -> Result<Option<List>, Frame> {
-    match model.get(&k) {
-        None => Ok(None),
-        Some(Value::Str) => Err(wrongtype()),
-        Some(Value::List(items)) => Ok(Some(items.clone())),
-    }
+    coll_in(model, k)
 }
 
 fn put_list(model: &mut Model, k: u8, items: List) {
     if items.is_empty() {
         model.remove(&k);
     } else {
-        model.insert(k, Value::List(items));
+        model.insert(k, Value::Coll(items));
     }
 }
 
@@ -350,213 +249,117 @@ fn apply(model: &mut Model, op: &Op) -> Frame {
             put_list(model, *b, dst);
             Frame::bulk(value)
         }
-        Op::Del(k) => Frame::Integer(i64::from(model.remove(k).is_some())),
-        Op::SetString(k) => {
-            model.insert(*k, Value::Str);
-            Frame::ok()
-        }
-        Op::Rename(a, b) => match model.remove(a) {
-            None => error("ERR no such key"),
-            Some(value) => {
-                model.insert(*b, value);
-                Frame::ok()
-            }
-        },
-        Op::Copy(a, b) => {
-            if a == b {
-                return error("ERR source and destination objects are the same");
-            }
-            match model.get(a).cloned() {
-                None => Frame::Integer(0),
-                Some(value) => {
-                    model.insert(*b, value);
-                    Frame::Integer(1)
-                }
-            }
-        }
-        Op::Flush => {
-            model.clear();
-            Frame::ok()
-        }
     }
 }
 
-struct Server {
-    shared: Arc<Shared>,
-    client: Client,
-}
+impl Family for Lists {
+    type Coll = List;
+    type Op = Op;
+    const TYPE: &'static str = "list";
 
-impl Server {
-    fn open(engine: &Arc<MemoryEngine>) -> Server {
-        let shared = crate::server::build_shared(
-            crate::config::Config::default(),
-            engine.clone() as Arc<dyn Engine>,
-            None,
-        )
-        .expect("state");
-        let handle = shared
-            .clients
-            .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), 0);
-        Server {
-            shared,
-            client: Client::new(handle, true),
-        }
-    }
-
-    /// Runs one command on its own (committed at once).
-    fn run(&mut self, now_ms: u64, words: &[&str]) -> Frame {
-        let mut txn = None;
-        let mut ctx = Ctx {
-            shared: &self.shared,
-            client: &mut self.client,
-            now_ms,
-            txn: &mut txn,
-        };
-        let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
-        let reply = execute(&mut ctx, &args);
-        ctx.commit_pending().expect("commit");
-        reply
-    }
-}
-
-fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
-    for k in 0..4u8 {
-        let key = key_name(k);
-        let kind = server.run(now, &["TYPE", &key]);
-        match model.get(&k) {
-            None if kind == Frame::simple("none") => {}
-            Some(Value::Str) if kind == Frame::simple("string") => {}
-            Some(Value::List(items)) if kind == Frame::simple("list") => {
-                let want = bulks(items.iter().copied());
-                let got = server.run(now, &["LRANGE", &key, "0", "-1"]);
-                if got != want {
-                    return Err(format!("{key}: LRANGE {got:?} != {want:?}"));
-                }
-                let len = server.run(now, &["LLEN", &key]);
-                if len != Frame::Integer(items.len() as i64) {
-                    return Err(format!("{key}: LLEN {len:?} != {}", items.len()));
-                }
-                for (i, item) in items.iter().enumerate() {
-                    let from_end = format!("-{}", items.len() - i);
-                    for index in [i.to_string(), from_end] {
-                        let got = server.run(now, &["LINDEX", &key, &index]);
-                        if got != Frame::bulk(*item) {
-                            return Err(format!("{key}: LINDEX {index} {got:?} != {item}"));
-                        }
-                    }
-                }
-                let inner = server.run(now, &["LRANGE", &key, "1", "-2"]);
-                let want = bulks(
-                    items
-                        .iter()
-                        .copied()
-                        .skip(1)
-                        .take(items.len().saturating_sub(2)),
-                );
-                if inner != want {
-                    return Err(format!("{key}: LRANGE 1 -2 {inner:?} != {want:?}"));
-                }
-                let encoding = server.run(now, &["OBJECT", "ENCODING", &key]);
-                if encoding != Frame::bulk("quicklist") {
-                    return Err(format!("{key}: encoding {encoding:?}"));
-                }
-            }
-            want => return Err(format!("{key}: TYPE {kind:?}, model {want:?}")),
-        }
-    }
-    Ok(())
-}
-
-fn run(pipelines: &[Pipeline]) -> Result<(), String> {
-    let engine = Arc::new(MemoryEngine::new());
-    let mut server = Server::open(&engine);
-    let mut model = Model::new();
-    let now = 1_000_000u64;
-    for pipeline in pipelines {
-        {
-            let mut txn = Some(server.shared.store.begin(now));
-            for (op, rollback) in &pipeline.ops {
-                let words = words(op);
-                let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.clone())).collect();
-                let savepoint = txn.as_ref().map(|t| t.savepoint());
-                let mut ctx = Ctx {
-                    shared: &server.shared,
-                    client: &mut server.client,
-                    now_ms: now,
-                    txn: &mut txn,
+    fn words(op: &Op) -> Vec<String> {
+        let value = |v: &u8| VALUES[*v as usize].to_string();
+        match op {
+            Op::Push(k, left, xx, vs) => {
+                let name = match (left, xx) {
+                    (true, false) => "LPUSH",
+                    (false, false) => "RPUSH",
+                    (true, true) => "LPUSHX",
+                    (false, true) => "RPUSHX",
                 };
-                let reply = execute(&mut ctx, &args);
-                match (rollback, savepoint, txn.as_mut()) {
-                    (true, Some(savepoint), Some(open)) => open.rollback_to(savepoint),
-                    _ => {
-                        let want = apply(&mut model, op);
-                        if reply != want {
-                            return Err(format!("{op:?}: got {reply:?}, want {want:?}"));
-                        }
-                    }
+                let mut out = vec![name.to_string(), key_name(*k)];
+                out.extend(vs.iter().map(value));
+                out
+            }
+            Op::Pop(k, left, count) => {
+                let mut out = vec![
+                    if *left { "LPOP" } else { "RPOP" }.to_string(),
+                    key_name(*k),
+                ];
+                out.extend(count.map(|n| n.to_string()));
+                out
+            }
+            Op::Set(k, i, v) => vec!["LSET".into(), key_name(*k), i.to_string(), value(v)],
+            Op::Trim(k, a, b) => vec!["LTRIM".into(), key_name(*k), a.to_string(), b.to_string()],
+            Op::Rem(k, n, v) => vec!["LREM".into(), key_name(*k), n.to_string(), value(v)],
+            Op::Insert(k, after, p, v) => vec![
+                "LINSERT".into(),
+                key_name(*k),
+                if *after { "AFTER" } else { "BEFORE" }.into(),
+                value(p),
+                value(v),
+            ],
+            Op::Move(a, b, from, to) => {
+                if !from && *to {
+                    vec!["RPOPLPUSH".into(), key_name(*a), key_name(*b)]
+                } else {
+                    vec![
+                        "LMOVE".into(),
+                        key_name(*a),
+                        key_name(*b),
+                        side(*from),
+                        side(*to),
+                    ]
                 }
             }
-            if let Some(txn) = txn.take() {
-                txn.commit().map_err(|e| e.to_string())?;
+        }
+    }
+
+    fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
+        let want = apply(model, op);
+        expect_reply(op, reply, want)
+    }
+
+    fn check(server: &mut Server, key: &str, items: &List, now: u64) -> Result<(), String> {
+        let want = bulks(items.iter().copied());
+        let got = server.run(now, &["LRANGE", key, "0", "-1"]);
+        if got != want {
+            return Err(format!("{key}: LRANGE {got:?} != {want:?}"));
+        }
+        let len = server.run(now, &["LLEN", key]);
+        if len != Frame::Integer(items.len() as i64) {
+            return Err(format!("{key}: LLEN {len:?} != {}", items.len()));
+        }
+        for (i, item) in items.iter().enumerate() {
+            let from_end = format!("-{}", items.len() - i);
+            for index in [i.to_string(), from_end] {
+                let got = server.run(now, &["LINDEX", key, &index]);
+                if got != Frame::bulk(*item) {
+                    return Err(format!("{key}: LINDEX {index} {got:?} != {item}"));
+                }
             }
         }
-        if pipeline.sweep {
-            while server
-                .shared
-                .store
-                .sweep_dead(7)
-                .map_err(|e| e.to_string())?
-                > 0
-            {}
+        let inner = server.run(now, &["LRANGE", key, "1", "-2"]);
+        let want = bulks(
+            items
+                .iter()
+                .copied()
+                .skip(1)
+                .take(items.len().saturating_sub(2)),
+        );
+        if inner != want {
+            return Err(format!("{key}: LRANGE 1 -2 {inner:?} != {want:?}"));
         }
-        if pipeline.reopen {
-            drop(server);
-            server = Server::open(&engine);
+        let encoding = server.run(now, &["OBJECT", "ENCODING", key]);
+        if encoding != Frame::bulk("quicklist") {
+            return Err(format!("{key}: encoding {encoding:?}"));
         }
-        check(&mut server, &model, now)?;
+        Ok(())
     }
-    let store = &server.shared.store;
-    while store.sweep_dead(1000).map_err(|e| e.to_string())? > 0 {}
-    let live: usize = model
-        .values()
-        .map(|value| match value {
-            Value::List(items) => items.len(),
-            Value::Str => 0,
-        })
-        .sum();
-    let stored = store.data_entries().map_err(|e| e.to_string())?;
-    if stored != live {
-        return Err(format!("{stored} elements stored, {live} live"));
+
+    fn members(items: &List) -> usize {
+        items.len()
     }
-    if store.reclaim_pending() != 0 {
-        return Err(format!("{} reclaims pending", store.reclaim_pending()));
-    }
-    if store.counts(0).keys != model.len() as u64 {
-        return Err(format!("{:?} vs {} keys", store.counts(0), model.len()));
-    }
-    Ok(())
 }
 
 #[test]
 fn lists_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
-    fn prop(pipelines: Vec<Pipeline>) -> bool {
-        match run(&pipelines) {
-            Ok(()) => true,
-            Err(e) => {
-                eprintln!("{e}: {pipelines:?}");
-                false
-            }
-        }
-    }
-    QuickCheck::new()
-        .tests(200)
-        .quickcheck(prop as fn(Vec<Pipeline>) -> bool);
+    super::model_tests::property::<Lists>();
 }
 
 #[test]
 fn both_ends_grow_from_the_middle_and_copies_keep_the_bounds() {
-    let engine = Arc::new(MemoryEngine::new());
-    let mut server = Server::open(&engine);
+    let mut server = Server::fresh();
     let now = 1_000_000;
     server.run(now, &["RPUSH", "l", "b", "c"]);
     server.run(now, &["LPUSH", "l", "a"]);

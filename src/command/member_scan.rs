@@ -1,4 +1,4 @@
-//! The cursor walk HSCAN and SSCAN share (and ZSCAN will): Redis' argument
+//! The cursor walk HSCAN, SSCAN and ZSCAN share: Redis' argument
 //! rules, a compact collection returned whole, a big one in COUNT-sized
 //! chunks resumed through the server's cursor table.
 

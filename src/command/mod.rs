@@ -8,6 +8,7 @@
 pub mod args;
 pub mod bitfield;
 pub mod bitmaps;
+pub mod blocking;
 pub mod cluster;
 pub mod command_stats;
 pub mod connection;
@@ -20,13 +21,19 @@ pub mod introspection;
 pub mod keys;
 pub mod lcs;
 pub mod lists;
+mod lists_blocking;
 mod member_scan;
 pub mod memory;
+pub mod notify;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod transactions;
+mod zset_algebra;
+mod zset_ranges;
+pub mod zsets;
 
 use crate::keyspace::{Store, Txn};
 use crate::resp::Frame;
@@ -79,7 +86,13 @@ pub struct Command {
     pub key_specs: &'static [KeySpec],
     /// `COMMAND INFO` tips (e.g. `nondeterministic_output`).
     pub tips: &'static [&'static str],
+    /// For `movablekeys` commands whose keys follow their own syntax (SORT
+    /// ... STORE dst, Redis' `getkeys_proc`): the key positions of a request.
+    pub key_finder: Option<KeyFinder>,
 }
+
+/// Finds the key positions of one request (the command name is 0).
+pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
 
 /// One Redis 7 key specification: the flags, where the search begins (an
 /// argument index) and how the keys are found from there.
@@ -124,6 +137,10 @@ pub enum FindKeys {
         firstkey: i32,
         step: i32,
     },
+    /// Keys Redis cannot locate from the arguments alone (SORT's BY, GET
+    /// and STORE): `begin_search` and `find_keys` are both `unknown` and
+    /// the spec's `index` is not used; its notes say why.
+    Unknown,
 }
 
 impl Command {
@@ -148,12 +165,21 @@ impl Command {
             numkeys: 0,
             key_specs: &[],
             tips: &[],
+            key_finder: None,
         }
     }
 
     /// The same command with explicit key specifications.
     pub const fn with_key_specs(self, key_specs: &'static [KeySpec]) -> Command {
         Command { key_specs, ..self }
+    }
+
+    /// The same command with its keys found by `finder`.
+    pub const fn with_key_finder(self, finder: KeyFinder) -> Command {
+        Command {
+            key_finder: Some(finder),
+            ..self
+        }
     }
 
     /// The same command with `COMMAND INFO` tips.
@@ -201,6 +227,7 @@ impl Command {
             numkeys: 0,
             key_specs: &[],
             tips: &[],
+            key_finder: None,
         }
     }
 
@@ -237,25 +264,30 @@ impl Command {
     }
 
     /// Positions of the key arguments of this very request: the `keys`
-    /// range, or for a numkeys command the keys its count announces (none
-    /// when the count is not a positive integer that fits in `args`).
+    /// range, then for a numkeys command the keys its count announces (none
+    /// when the count is not a positive integer that fits in `args`), so
+    /// ZUNIONSTORE's destination comes before its sources.
     pub fn keys_in(&self, args: &[Bytes]) -> Vec<usize> {
+        if let Some(finder) = self.key_finder {
+            return finder(args);
+        }
+        let mut keys = self.key_positions(args.len());
         if self.numkeys == 0 {
-            return self.key_positions(args.len());
+            return keys;
         }
         let Some(count) = args
             .get(self.numkeys)
             .and_then(|arg| crate::sds::string2ll(arg))
         else {
-            return Vec::new();
+            return keys;
         };
         let first = self.numkeys + 1;
-        match usize::try_from(count) {
-            Ok(count) if count > 0 && count <= args.len().saturating_sub(first) => {
-                (first..first + count).collect()
+        if let Ok(count) = usize::try_from(count) {
+            if count > 0 && count <= args.len().saturating_sub(first) {
+                keys.extend(first..first + count);
             }
-            _ => Vec::new(),
         }
+        keys
     }
 }
 
@@ -271,7 +303,10 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         hashes::COMMANDS,
         sets::COMMANDS,
         lists::COMMANDS,
+        zsets::COMMANDS,
+        lists_blocking::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
         memory::COMMANDS,
@@ -524,8 +559,8 @@ impl<'s> Ctx<'_, 's> {
             }
             return Ok(&self.shared.store);
         }
-        if let Some(txn) = self.txn.take() {
-            if txn.commit()? {
+        if let Some(mut txn) = self.txn.take() {
+            if blocking::commit(self.shared, &mut txn)? {
                 self.client.wrote = true;
             }
         }
@@ -534,8 +569,14 @@ impl<'s> Ctx<'_, 's> {
 }
 
 #[cfg(test)]
+mod blocking_tests;
+#[cfg(test)]
 mod lists_tests;
+#[cfg(test)]
+mod model_tests;
 #[cfg(test)]
 mod sets_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zsets_tests;

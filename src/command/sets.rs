@@ -11,10 +11,12 @@
 //! for good (`Meta::encoding` = `ENCODING_HASHTABLE`).
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
+use super::notify::Written;
 use super::{member_scan, Command, Ctx, KeySpec};
 use crate::config::EncodingLimits;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::notify::Class;
 use crate::resp::Frame;
 use crate::sds::string2ll;
 use bytes::Bytes;
@@ -62,11 +64,18 @@ struct SetWrite {
     existed: bool,
     /// A member that is not an integer was added.
     added_non_integer: bool,
+    limits: EncodingLimits,
 }
 
 impl SetWrite {
-    /// Opens `key` for writing, creating an empty set (fresh version) if absent.
-    fn open(txn: &mut Txn, db: usize, key: &[u8]) -> Result<SetWrite, Frame> {
+    /// Opens `key` for writing, creating an empty set (fresh version) if
+    /// absent; `limits` decide its encoding when it is written back.
+    fn open(
+        txn: &mut Txn,
+        db: usize,
+        key: &[u8],
+        limits: EncodingLimits,
+    ) -> Result<SetWrite, Frame> {
         let found = set_of(txn.get(db, key)?)?;
         let existed = found.is_some();
         let meta = match found {
@@ -79,6 +88,7 @@ impl SetWrite {
             members,
             existed,
             added_non_integer: false,
+            limits,
         })
     }
 
@@ -106,29 +116,18 @@ impl SetWrite {
         self.meta.set_size(self.meta.size().saturating_sub(1));
         Ok(true)
     }
+}
 
-    /// Writes the metadata back; an empty set is deleted.
-    ///
-    /// With a member that is not an integer or more than
-    /// `set-max-intset-entries` members, it reports `hashtable` for good.
-    fn finish(
-        mut self,
-        txn: &mut Txn,
-        db: usize,
-        key: &[u8],
-        limits: EncodingLimits,
-    ) -> Result<(), Frame> {
-        if self.added_non_integer || self.meta.size() > limits.set_max_intset_entries {
+/// With a member that is not an integer or more than
+/// `set-max-intset-entries` members, a set reports `hashtable` for good.
+impl Written for SetWrite {
+    const CLASS: Class = Class::Set;
+
+    fn into_meta(mut self) -> (Meta, bool) {
+        if self.added_non_integer || self.meta.size() > self.limits.set_max_intset_entries {
             self.meta.encoding = ENCODING_HASHTABLE;
         }
-        if self.meta.size() == 0 {
-            if self.existed {
-                txn.delete(db, key)?;
-            }
-        } else {
-            txn.put(db, key, self.meta)?;
-        }
-        Ok(())
+        (self.meta, self.existed)
     }
 }
 
@@ -163,12 +162,14 @@ fn set_reply(members: impl IntoIterator<Item = Bytes>) -> Frame {
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
-        let mut set = SetWrite::open(txn, db, &args[1])?;
+        let mut set = SetWrite::open(txn, db, &args[1], limits)?;
         let mut added = 0;
         for member in &args[2..] {
             added += i64::from(set.add(txn, member)?);
         }
-        set.finish(txn, db, &args[1], limits)?;
+        if added > 0 {
+            set.finish(txn, db, &args[1], "sadd")?;
+        }
         Ok(Frame::Integer(added))
     })
 }
@@ -179,13 +180,13 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if set_of(txn.get(db, &args[1])?)?.is_none() {
             return Ok(Frame::Integer(0));
         }
-        let mut set = SetWrite::open(txn, db, &args[1])?;
+        let mut set = SetWrite::open(txn, db, &args[1], limits)?;
         let mut removed = 0;
         for member in &args[2..] {
             removed += i64::from(set.remove(txn, member)?);
         }
         if removed > 0 {
-            set.finish(txn, db, &args[1], limits)?;
+            set.finish(txn, db, &args[1], "srem")?;
         }
         Ok(Frame::Integer(removed))
     })
@@ -230,7 +231,7 @@ fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// Puts the members of an `intset` encoded set (all integers) in numeric
 /// order, the order Redis' intset replies in (members are stored in byte
 /// order).
-fn intset_order(members: &mut [Bytes]) {
+pub(super) fn intset_order(members: &mut [Bytes]) {
     members.sort_by_key(|m| string2ll(m).unwrap_or(0));
 }
 
@@ -275,11 +276,11 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .into_iter()
             .filter_map(|i| all.get(i).cloned())
             .collect();
-        let mut set = SetWrite::open(txn, db, key)?;
+        let mut set = SetWrite::open(txn, db, key, limits)?;
         for member in &popped {
             set.remove(txn, member)?;
         }
-        set.finish(txn, db, key, limits)?;
+        set.finish(txn, db, key, "spop")?;
         Ok(match count {
             None => popped.into_iter().next().map_or(Frame::Null, Frame::Bulk),
             Some(_) => set_reply(popped),
@@ -339,14 +340,15 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let found = txn.member(&members, member)?.is_some();
             return Ok(Frame::Integer(i64::from(found)));
         }
-        let mut from = SetWrite::open(txn, db, src)?;
+        let mut from = SetWrite::open(txn, db, src, limits)?;
         if !from.remove(txn, member)? {
             return Ok(Frame::Integer(0));
         }
-        from.finish(txn, db, src, limits)?;
-        let mut to = SetWrite::open(txn, db, dst)?;
-        to.add(txn, member)?;
-        to.finish(txn, db, dst, limits)?;
+        from.finish(txn, db, src, "srem")?;
+        let mut to = SetWrite::open(txn, db, dst, limits)?;
+        if to.add(txn, member)? {
+            to.finish(txn, db, dst, "sadd")?;
+        }
         Ok(Frame::Integer(1))
     })
 }
@@ -461,16 +463,19 @@ fn compute(txn: &mut Txn, db: usize, op: SetOp, keys: &[Bytes]) -> Result<Vec<By
 }
 
 /// Replaces whatever is at `dst` with a set of `result` (deletes it when
-/// the result is empty); returns the new size.
+/// the result is empty) and reports `event` (or `del`); returns the new
+/// size.
 fn store_set(
     txn: &mut Txn,
     db: usize,
     dst: &[u8],
     result: Vec<Bytes>,
-    limits: EncodingLimits,
+    (limits, event): (EncodingLimits, &'static str),
 ) -> Result<i64, Frame> {
     if result.is_empty() {
-        txn.delete(db, dst)?;
+        if txn.delete(db, dst)? {
+            txn.notify(db, Class::Generic, "del", dst);
+        }
         return Ok(0);
     }
     let mut meta = Meta::collection(KeyType::Set, txn.new_version());
@@ -485,6 +490,7 @@ fn store_set(
         meta.encoding = ENCODING_HASHTABLE;
     }
     txn.put(db, dst, meta)?;
+    txn.notify(db, Class::Set, event, dst);
     Ok(result.len() as i64)
 }
 
@@ -495,11 +501,15 @@ fn read_op(ctx: &mut Ctx, op: SetOp, keys: &[Bytes]) -> CmdResult {
 
 fn store_op(ctx: &mut Ctx, op: SetOp, args: &[Bytes]) -> CmdResult {
     let limits = ctx.encoding_limits();
+    let event = match op {
+        SetOp::Inter => "sinterstore",
+        SetOp::Union => "sunionstore",
+        SetOp::Diff => "sdiffstore",
+    };
     ctx.write(|txn, db| {
         let result = compute(txn, db, op, &args[2..])?;
-        Ok(Frame::Integer(store_set(
-            txn, db, &args[1], result, limits,
-        )?))
+        let stored = store_set(txn, db, &args[1], result, (limits, event))?;
+        Ok(Frame::Integer(stored))
     })
 }
 

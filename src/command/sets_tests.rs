@@ -6,24 +6,17 @@
 //! key's type, members, SCARD and OBJECT ENCODING; at the end the data
 //! partition holds exactly the live members.
 
+use super::model_tests::{coll_in, expect_reply, key_name, Family, Keys, Server, Value};
 use super::*;
-use crate::engine::memory::MemoryEngine;
-use crate::engine::Engine;
 use crate::resp::Frame;
-use quickcheck::{Arbitrary, Gen, QuickCheck};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use quickcheck::{Arbitrary, Gen};
+use std::collections::BTreeSet;
 
 const MEMBERS: [&str; 7] = ["1", "2", "10", "-3", "a", "b", "x1"];
 
-#[derive(Clone, Debug, PartialEq)]
-enum Value {
-    Str,
-    /// Members, and whether the encoding is `hashtable` (else `intset`).
-    Set(BTreeSet<&'static str>, bool),
-}
-
-type Model = BTreeMap<u8, Value>;
+/// Members, and whether the encoding is `hashtable` (else `intset`).
+type Set = (BTreeSet<&'static str>, bool);
+type Model = Keys<Set>;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -33,18 +26,6 @@ enum Op {
     SMove(u8, u8, u8),
     /// 0 SINTERSTORE, 1 SUNIONSTORE, 2 SDIFFSTORE; destination; sources.
     Store(u8, u8, Vec<u8>),
-    Del(u8),
-    SetString(u8),
-    Rename(u8, u8),
-    Copy(u8, u8),
-    Flush,
-}
-
-#[derive(Clone, Debug)]
-struct Pipeline {
-    ops: Vec<(Op, bool)>,
-    sweep: bool,
-    reopen: bool,
 }
 
 impl Arbitrary for Op {
@@ -54,92 +35,30 @@ impl Arbitrary for Op {
         let some = |g: &mut Gen, f: &dyn Fn(&mut Gen) -> u8| {
             (0..usize::arbitrary(g) % 3 + 1).map(|_| f(g)).collect()
         };
-        match u8::arbitrary(g) % 24 {
+        match u8::arbitrary(g) % 19 {
             0..=6 => Op::SAdd(key(g), some(g, &member)),
             7..=9 => Op::SRem(key(g), some(g, &member)),
             10 | 11 => Op::SPop(key(g), Option::<u8>::arbitrary(g).map(|n| n % 5)),
             12..=14 => Op::SMove(key(g), key(g), member(g)),
-            15..=18 => Op::Store(u8::arbitrary(g) % 3, key(g), some(g, &key)),
-            19 => Op::Del(key(g)),
-            20 => Op::SetString(key(g)),
-            21 => Op::Rename(key(g), key(g)),
-            22 => Op::Copy(key(g), key(g)),
-            _ => Op::Flush,
+            _ => Op::Store(u8::arbitrary(g) % 3, key(g), some(g, &key)),
         }
     }
-}
-
-impl Arbitrary for Pipeline {
-    fn arbitrary(g: &mut Gen) -> Pipeline {
-        let len = usize::arbitrary(g) % 6 + 1;
-        Pipeline {
-            ops: (0..len)
-                .map(|_| (Op::arbitrary(g), u8::arbitrary(g) % 5 == 0))
-                .collect(),
-            sweep: bool::arbitrary(g),
-            reopen: u8::arbitrary(g) % 4 == 0,
-        }
-    }
-}
-
-fn key_name(k: u8) -> String {
-    format!("k{k}")
 }
 
 fn is_int(member: &str) -> bool {
     crate::sds::string2ll(member.as_bytes()).is_some()
 }
 
-fn words(op: &Op) -> Vec<String> {
-    let member = |m: &u8| MEMBERS[*m as usize].to_string();
-    let mut out: Vec<String> = match op {
-        Op::SAdd(k, ms) | Op::SRem(k, ms) => {
-            let name = if matches!(op, Op::SAdd(..)) {
-                "SADD"
-            } else {
-                "SREM"
-            };
-            let mut out = vec![name.to_string(), key_name(*k)];
-            out.extend(ms.iter().map(member));
-            out
-        }
-        Op::SPop(k, None) => vec!["SPOP".into(), key_name(*k)],
-        Op::SPop(k, Some(n)) => vec!["SPOP".into(), key_name(*k), n.to_string()],
-        Op::SMove(a, b, m) => vec!["SMOVE".into(), key_name(*a), key_name(*b), member(m)],
-        Op::Store(kind, dst, srcs) => {
-            let name = ["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"][*kind as usize];
-            let mut out = vec![name.to_string(), key_name(*dst)];
-            out.extend(srcs.iter().map(|k| key_name(*k)));
-            out
-        }
-        Op::Del(k) => vec!["DEL".into(), key_name(*k)],
-        Op::SetString(k) => vec!["SET".into(), key_name(*k), "s".into()],
-        Op::Rename(a, b) => vec!["RENAME".into(), key_name(*a), key_name(*b)],
-        Op::Copy(a, b) => vec!["COPY".into(), key_name(*a), key_name(*b), "REPLACE".into()],
-        Op::Flush => vec!["FLUSHDB".into()],
-    };
-    out.shrink_to_fit();
-    out
-}
-
-fn wrongtype() -> Frame {
-    Frame::Error(Bytes::from_static(super::args::ERR_WRONGTYPE.as_bytes()))
-}
-
 /// A set of the model (None: missing), or Err(WRONGTYPE) for a string.
-fn set_in(model: &Model, k: u8) -> Result<Option<(BTreeSet<&'static str>, bool)>, Frame> {
-    match model.get(&k) {
-        None => Ok(None),
-        Some(Value::Str) => Err(wrongtype()),
-        Some(Value::Set(members, hashtable)) => Ok(Some((members.clone(), *hashtable))),
-    }
+fn set_in(model: &Model, k: u8) -> Result<Option<Set>, Frame> {
+    coll_in(model, k)
 }
 
 fn put_set(model: &mut Model, k: u8, members: BTreeSet<&'static str>, hashtable: bool) {
     if members.is_empty() {
         model.remove(&k);
     } else {
-        model.insert(k, Value::Set(members, hashtable));
+        model.insert(k, Value::Coll((members, hashtable)));
     }
 }
 
@@ -159,311 +78,191 @@ fn bulks(frame: &Frame) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// Applies `op` to `model` given its `reply`; errors when the reply is not
-/// what the model predicts.
-fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
-    let expect = |want: Frame| -> Result<(), String> {
-        if *reply == want {
-            Ok(())
-        } else {
-            Err(format!("{op:?}: got {reply:?}, want {want:?}"))
-        }
-    };
-    match op {
-        Op::SAdd(k, ms) => match set_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(found) => {
-                let (mut set, mut hashtable) = found.unwrap_or_default();
-                let mut added = 0;
-                for m in ms {
-                    let m = MEMBERS[*m as usize];
-                    if set.insert(m) {
-                        added += 1;
-                        hashtable |= !is_int(m);
-                    }
-                }
-                put_set(model, *k, set, hashtable);
-                expect(Frame::Integer(added))
-            }
-        },
-        Op::SRem(k, ms) => match set_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(None) => expect(Frame::Integer(0)),
-            Ok(Some((mut set, hashtable))) => {
-                let removed = ms
-                    .iter()
-                    .filter(|m| set.remove(MEMBERS[**m as usize]))
-                    .count();
-                put_set(model, *k, set, hashtable);
-                expect(Frame::Integer(removed as i64))
-            }
-        },
-        Op::SPop(k, count) => match set_in(model, *k) {
-            Err(e) => expect(e),
-            Ok(None) => expect(match count {
-                None => Frame::Null,
-                Some(_) => Frame::Set(Vec::new()),
-            }),
-            Ok(Some((mut set, hashtable))) => {
-                let want = count.map_or(1, |n| usize::from(n).min(set.len()));
-                let popped = bulks(reply)?;
-                if popped.len() != want || (count.is_some() && !matches!(reply, Frame::Set(_))) {
-                    return Err(format!("{op:?}: popped {reply:?} from {set:?}"));
-                }
-                for m in &popped {
-                    if !set.remove(m.as_str()) {
-                        return Err(format!("{op:?}: popped {m} not in {set:?}"));
-                    }
-                }
-                put_set(model, *k, set, hashtable);
-                Ok(())
-            }
-        },
-        Op::SMove(a, b, m) => {
-            let m = MEMBERS[*m as usize];
-            let src = match model.get(a) {
-                None => return expect(Frame::Integer(0)),
-                Some(_) => set_in(model, *a),
-            };
-            let (src, dst) = match (src, set_in(model, *b)) {
-                (Err(e), _) | (_, Err(e)) => return expect(e),
-                (Ok(src), Ok(dst)) => (src, dst),
-            };
-            let Some((mut src, src_ht)) = src else {
-                return expect(Frame::Integer(0));
-            };
-            if a == b {
-                return expect(Frame::Integer(i64::from(src.contains(m))));
-            }
-            if !src.remove(m) {
-                return expect(Frame::Integer(0));
-            }
-            let (mut dst, mut dst_ht) = dst.unwrap_or_default();
-            dst.insert(m);
-            dst_ht |= !is_int(m);
-            put_set(model, *a, src, src_ht);
-            put_set(model, *b, dst, dst_ht);
-            expect(Frame::Integer(1))
-        }
-        Op::Store(kind, dst, srcs) => {
-            let mut sets = Vec::new();
-            for k in srcs {
-                match set_in(model, *k) {
-                    Err(e) => return expect(e),
-                    Ok(found) => sets.push(found.map(|(set, _)| set)),
-                }
-            }
-            let result: BTreeSet<&'static str> = match kind {
-                0 => match sets.iter().cloned().collect::<Option<Vec<_>>>() {
-                    None => BTreeSet::new(),
-                    Some(sets) => {
-                        let mut sets = sets.into_iter();
-                        let first = sets.next().unwrap_or_default();
-                        sets.fold(first, |acc, s| acc.intersection(&s).copied().collect())
-                    }
-                },
-                1 => sets.iter().flatten().flatten().copied().collect(),
-                _ => {
-                    let mut sets = sets.into_iter();
-                    let first = sets.next().flatten().unwrap_or_default();
-                    sets.flatten()
-                        .fold(first, |acc, s| acc.difference(&s).copied().collect())
-                }
-            };
-            let size = result.len() as i64;
-            let hashtable = result.iter().any(|m| !is_int(m));
-            model.remove(dst);
-            put_set(model, *dst, result, hashtable);
-            expect(Frame::Integer(size))
-        }
-        Op::Del(k) => expect(Frame::Integer(i64::from(model.remove(k).is_some()))),
-        Op::SetString(k) => {
-            model.insert(*k, Value::Str);
-            expect(Frame::ok())
-        }
-        Op::Rename(a, b) => match model.remove(a) {
-            None => expect(Frame::Error(Bytes::from_static(b"ERR no such key"))),
-            Some(value) => {
-                model.insert(*b, value);
-                expect(Frame::ok())
-            }
-        },
-        Op::Copy(a, b) => {
-            if a == b {
-                return expect(Frame::Error(Bytes::from_static(
-                    b"ERR source and destination objects are the same",
-                )));
-            }
-            match model.get(a).cloned() {
-                None => expect(Frame::Integer(0)),
-                Some(value) => {
-                    model.insert(*b, value);
-                    expect(Frame::Integer(1))
-                }
-            }
-        }
-        Op::Flush => {
-            model.clear();
-            expect(Frame::ok())
-        }
-    }
-}
+/// The set family: SADD, SREM, SPOP, SMOVE and the STORE commands.
+struct Sets;
 
-pub(super) struct Server {
-    shared: Arc<Shared>,
-    client: Client,
-}
+impl Family for Sets {
+    type Coll = Set;
+    type Op = Op;
+    const TYPE: &'static str = "set";
 
-impl Server {
-    pub(super) fn open(engine: &Arc<MemoryEngine>) -> Server {
-        let shared = crate::server::build_shared(
-            crate::config::Config::default(),
-            engine.clone() as Arc<dyn Engine>,
-            None,
-        )
-        .expect("state");
-        let handle = shared
-            .clients
-            .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), 0);
-        Server {
-            shared,
-            client: Client::new(handle, true),
-        }
-    }
-
-    /// Runs one command on its own (committed at once).
-    pub(super) fn run(&mut self, now_ms: u64, words: &[&str]) -> Frame {
-        let mut txn = None;
-        let mut ctx = Ctx {
-            shared: &self.shared,
-            client: &mut self.client,
-            now_ms,
-            txn: &mut txn,
-        };
-        let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
-        let reply = execute(&mut ctx, &args);
-        ctx.commit_pending().expect("commit");
-        reply
-    }
-}
-
-fn check(server: &mut Server, model: &Model, now: u64) -> Result<(), String> {
-    for k in 0..4u8 {
-        let key = key_name(k);
-        let kind = server.run(now, &["TYPE", &key]);
-        match model.get(&k) {
-            None if kind == Frame::simple("none") => {}
-            Some(Value::Str) if kind == Frame::simple("string") => {}
-            Some(Value::Set(members, hashtable)) if kind == Frame::simple("set") => {
-                let mut got = bulks(&server.run(now, &["SMEMBERS", &key]))?;
-                got.sort();
-                let want: Vec<String> = members.iter().map(|m| m.to_string()).collect();
-                if got != want {
-                    return Err(format!("{key}: members {got:?} != {want:?}"));
-                }
-                let card = server.run(now, &["SCARD", &key]);
-                if card != Frame::Integer(members.len() as i64) {
-                    return Err(format!("{key}: SCARD {card:?} != {}", members.len()));
-                }
-                let encoding = server.run(now, &["OBJECT", "ENCODING", &key]);
-                let want = if *hashtable { "hashtable" } else { "intset" };
-                if encoding != Frame::bulk(want) {
-                    return Err(format!(
-                        "{key}: encoding {encoding:?} != {want} ({members:?})"
-                    ));
-                }
-            }
-            want => return Err(format!("{key}: TYPE {kind:?}, model {want:?}")),
-        }
-    }
-    Ok(())
-}
-
-fn run(pipelines: &[Pipeline]) -> Result<(), String> {
-    let engine = Arc::new(MemoryEngine::new());
-    let mut server = Server::open(&engine);
-    let mut model = Model::new();
-    let now = 1_000_000u64;
-    for pipeline in pipelines {
-        {
-            let mut txn = Some(server.shared.store.begin(now));
-            for (op, rollback) in &pipeline.ops {
-                let words = words(op);
-                let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.clone())).collect();
-                let savepoint = txn.as_ref().map(|t| t.savepoint());
-                let mut ctx = Ctx {
-                    shared: &server.shared,
-                    client: &mut server.client,
-                    now_ms: now,
-                    txn: &mut txn,
+    fn words(op: &Op) -> Vec<String> {
+        let member = |m: &u8| MEMBERS[*m as usize].to_string();
+        let mut out: Vec<String> = match op {
+            Op::SAdd(k, ms) | Op::SRem(k, ms) => {
+                let name = if matches!(op, Op::SAdd(..)) {
+                    "SADD"
+                } else {
+                    "SREM"
                 };
-                let reply = execute(&mut ctx, &args);
-                match (rollback, savepoint, txn.as_mut()) {
-                    (true, Some(savepoint), Some(open)) => open.rollback_to(savepoint),
-                    _ => apply(&mut model, op, &reply)?,
+                let mut out = vec![name.to_string(), key_name(*k)];
+                out.extend(ms.iter().map(member));
+                out
+            }
+            Op::SPop(k, None) => vec!["SPOP".into(), key_name(*k)],
+            Op::SPop(k, Some(n)) => vec!["SPOP".into(), key_name(*k), n.to_string()],
+            Op::SMove(a, b, m) => vec!["SMOVE".into(), key_name(*a), key_name(*b), member(m)],
+            Op::Store(kind, dst, srcs) => {
+                let name = ["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"][*kind as usize];
+                let mut out = vec![name.to_string(), key_name(*dst)];
+                out.extend(srcs.iter().map(|k| key_name(*k)));
+                out
+            }
+        };
+        out.shrink_to_fit();
+        out
+    }
+
+    /// Applies `op` to `model` given its `reply`; errors when the reply is not
+    /// what the model predicts.
+    fn apply(model: &mut Model, op: &Op, reply: &Frame) -> Result<(), String> {
+        let expect = |want: Frame| expect_reply(op, reply, want);
+        match op {
+            Op::SAdd(k, ms) => match set_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(found) => {
+                    let (mut set, mut hashtable) = found.unwrap_or_default();
+                    let mut added = 0;
+                    for m in ms {
+                        let m = MEMBERS[*m as usize];
+                        if set.insert(m) {
+                            added += 1;
+                            hashtable |= !is_int(m);
+                        }
+                    }
+                    put_set(model, *k, set, hashtable);
+                    expect(Frame::Integer(added))
                 }
+            },
+            Op::SRem(k, ms) => match set_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(None) => expect(Frame::Integer(0)),
+                Ok(Some((mut set, hashtable))) => {
+                    let removed = ms
+                        .iter()
+                        .filter(|m| set.remove(MEMBERS[**m as usize]))
+                        .count();
+                    put_set(model, *k, set, hashtable);
+                    expect(Frame::Integer(removed as i64))
+                }
+            },
+            Op::SPop(k, count) => match set_in(model, *k) {
+                Err(e) => expect(e),
+                Ok(None) => expect(match count {
+                    None => Frame::Null,
+                    Some(_) => Frame::Set(Vec::new()),
+                }),
+                Ok(Some((mut set, hashtable))) => {
+                    let want = count.map_or(1, |n| usize::from(n).min(set.len()));
+                    let popped = bulks(reply)?;
+                    if popped.len() != want || (count.is_some() && !matches!(reply, Frame::Set(_)))
+                    {
+                        return Err(format!("{op:?}: popped {reply:?} from {set:?}"));
+                    }
+                    for m in &popped {
+                        if !set.remove(m.as_str()) {
+                            return Err(format!("{op:?}: popped {m} not in {set:?}"));
+                        }
+                    }
+                    put_set(model, *k, set, hashtable);
+                    Ok(())
+                }
+            },
+            Op::SMove(a, b, m) => {
+                let m = MEMBERS[*m as usize];
+                let src = match model.get(a) {
+                    None => return expect(Frame::Integer(0)),
+                    Some(_) => set_in(model, *a),
+                };
+                let (src, dst) = match (src, set_in(model, *b)) {
+                    (Err(e), _) | (_, Err(e)) => return expect(e),
+                    (Ok(src), Ok(dst)) => (src, dst),
+                };
+                let Some((mut src, src_ht)) = src else {
+                    return expect(Frame::Integer(0));
+                };
+                if a == b {
+                    return expect(Frame::Integer(i64::from(src.contains(m))));
+                }
+                if !src.remove(m) {
+                    return expect(Frame::Integer(0));
+                }
+                let (mut dst, mut dst_ht) = dst.unwrap_or_default();
+                dst.insert(m);
+                dst_ht |= !is_int(m);
+                put_set(model, *a, src, src_ht);
+                put_set(model, *b, dst, dst_ht);
+                expect(Frame::Integer(1))
             }
-            if let Some(txn) = txn.take() {
-                txn.commit().map_err(|e| e.to_string())?;
+            Op::Store(kind, dst, srcs) => {
+                let mut sets = Vec::new();
+                for k in srcs {
+                    match set_in(model, *k) {
+                        Err(e) => return expect(e),
+                        Ok(found) => sets.push(found.map(|(set, _)| set)),
+                    }
+                }
+                let result: BTreeSet<&'static str> = match kind {
+                    0 => match sets.iter().cloned().collect::<Option<Vec<_>>>() {
+                        None => BTreeSet::new(),
+                        Some(sets) => {
+                            let mut sets = sets.into_iter();
+                            let first = sets.next().unwrap_or_default();
+                            sets.fold(first, |acc, s| acc.intersection(&s).copied().collect())
+                        }
+                    },
+                    1 => sets.iter().flatten().flatten().copied().collect(),
+                    _ => {
+                        let mut sets = sets.into_iter();
+                        let first = sets.next().flatten().unwrap_or_default();
+                        sets.flatten()
+                            .fold(first, |acc, s| acc.difference(&s).copied().collect())
+                    }
+                };
+                let size = result.len() as i64;
+                let hashtable = result.iter().any(|m| !is_int(m));
+                model.remove(dst);
+                put_set(model, *dst, result, hashtable);
+                expect(Frame::Integer(size))
             }
         }
-        if pipeline.sweep {
-            while server
-                .shared
-                .store
-                .sweep_dead(7)
-                .map_err(|e| e.to_string())?
-                > 0
-            {}
+    }
+
+    fn check(server: &mut Server, key: &str, set: &Set, now: u64) -> Result<(), String> {
+        let (members, hashtable) = set;
+        let mut got = bulks(&server.run(now, &["SMEMBERS", key]))?;
+        got.sort();
+        let want: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+        if got != want {
+            return Err(format!("{key}: members {got:?} != {want:?}"));
         }
-        if pipeline.reopen {
-            drop(server);
-            server = Server::open(&engine);
+        let card = server.run(now, &["SCARD", key]);
+        if card != Frame::Integer(members.len() as i64) {
+            return Err(format!("{key}: SCARD {card:?} != {}", members.len()));
         }
-        check(&mut server, &model, now)?;
+        let encoding = server.run(now, &["OBJECT", "ENCODING", key]);
+        let want = if *hashtable { "hashtable" } else { "intset" };
+        if encoding != Frame::bulk(want) {
+            return Err(format!(
+                "{key}: encoding {encoding:?} != {want} ({members:?})"
+            ));
+        }
+        Ok(())
     }
-    let store = &server.shared.store;
-    while store.sweep_dead(1000).map_err(|e| e.to_string())? > 0 {}
-    let live: usize = model
-        .values()
-        .map(|value| match value {
-            Value::Set(members, _) => members.len(),
-            Value::Str => 0,
-        })
-        .sum();
-    let stored = store.data_entries().map_err(|e| e.to_string())?;
-    if stored != live {
-        return Err(format!("{stored} members stored, {live} live"));
+
+    fn members(set: &Set) -> usize {
+        set.0.len()
     }
-    if store.reclaim_pending() != 0 {
-        return Err(format!("{} reclaims pending", store.reclaim_pending()));
-    }
-    if store.counts(0).keys != model.len() as u64 {
-        return Err(format!("{:?} vs {} keys", store.counts(0), model.len()));
-    }
-    Ok(())
 }
 
 #[test]
 fn sets_match_a_model_under_random_pipelines_rollbacks_and_reopens() {
-    fn prop(pipelines: Vec<Pipeline>) -> bool {
-        match run(&pipelines) {
-            Ok(()) => true,
-            Err(e) => {
-                eprintln!("{e}: {pipelines:?}");
-                false
-            }
-        }
-    }
-    QuickCheck::new()
-        .tests(200)
-        .quickcheck(prop as fn(Vec<Pipeline>) -> bool);
+    super::model_tests::property::<Sets>();
 }
 
 #[test]
 fn store_ops_read_their_sources_before_overwriting_the_destination() {
-    let engine = Arc::new(MemoryEngine::new());
-    let mut server = Server::open(&engine);
+    let mut server = Server::fresh();
     let now = 1_000_000;
     server.run(now, &["SADD", "a", "1", "2", "3"]);
     server.run(now, &["SADD", "b", "2", "3", "x"]);

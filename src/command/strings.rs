@@ -7,6 +7,7 @@ use super::args::{
 use super::{Command, Ctx};
 use crate::keyspace::encoding::ENCODING_RAW;
 use crate::keyspace::{KeyType, Meta, Txn};
+use crate::notify::Class;
 use crate::resp::Frame;
 use bytes::{Bytes, BytesMut};
 
@@ -197,8 +198,10 @@ fn resolve_expiry(option: ExpiryOption, now_ms: u64, command: &str) -> Result<Ex
     })
 }
 
-/// Writes a string value with the given expiry policy; a deadline already in
-/// the past deletes the key instead, as Redis does.
+/// Writes a string value with the given expiry policy (SET and SETEX
+/// with its `set` and `expire` events). Like Redis 7.0, a deadline already
+/// in the past stores the key and lets it expire: here at once, so the
+/// events are `set`, `expire`, then `expired`.
 fn store_string(
     txn: &mut Txn,
     db: usize,
@@ -210,13 +213,15 @@ fn store_string(
     let expire_at = match expiry {
         Expiry::Clear => 0,
         Expiry::Keep => old.map_or(0, |m| m.expire_at),
-        Expiry::At(at) if at <= txn.now_ms() => {
-            txn.delete(db, key)?;
-            return Ok(());
-        }
         Expiry::At(at) => at,
     };
     txn.put(db, key, Meta::string(value, expire_at))?;
+    txn.notify(db, Class::String, "set", key);
+    if let Expiry::At(_) = expiry {
+        txn.notify(db, Class::Generic, "expire", key);
+        // Deletes the key if the deadline has passed (lazy expiry).
+        txn.get(db, key)?;
+    }
     Ok(())
 }
 
@@ -276,7 +281,7 @@ fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if txn.exists(db, &args[1])? {
             return Ok(Frame::Integer(0));
         }
-        txn.put(db, &args[1], Meta::string(args[2].clone(), 0))?;
+        store_string(txn, db, &args[1], args[2].clone(), Expiry::Clear, None)?;
         Ok(Frame::Integer(1))
     })
 }
@@ -319,12 +324,18 @@ fn pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {
     Ok(())
 }
 
+/// Sets every key/value pair of MSET or MSETNX, each with its `set` event.
+fn set_pairs(txn: &mut Txn, db: usize, args: &[Bytes]) -> Result<(), Frame> {
+    for pair in args[1..].chunks_exact(2) {
+        store_string(txn, db, &pair[0], pair[1].clone(), Expiry::Clear, None)?;
+    }
+    Ok(())
+}
+
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     pairs(args, "mset")?;
     ctx.write(|txn, db| {
-        for pair in args[1..].chunks_exact(2) {
-            txn.put(db, &pair[0], Meta::string(pair[1].clone(), 0))?;
-        }
+        set_pairs(txn, db, args)?;
         Ok(Frame::ok())
     })
 }
@@ -337,9 +348,7 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 return Ok(Frame::Integer(0));
             }
         }
-        for pair in args[1..].chunks_exact(2) {
-            txn.put(db, &pair[0], Meta::string(pair[1].clone(), 0))?;
-        }
+        set_pairs(txn, db, args)?;
         Ok(Frame::Integer(1))
     })
 }
@@ -347,7 +356,7 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
-        txn.put(db, &args[1], Meta::string(args[2].clone(), 0))?;
+        store_string(txn, db, &args[1], args[2].clone(), Expiry::Clear, None)?;
         Ok(bulk_or_null(old))
     })
 }
@@ -357,6 +366,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let old = string_of(txn.get(db, &args[1])?)?;
         if old.is_some() {
             txn.delete(db, &args[1])?;
+            txn.notify(db, Class::Generic, "del", &args[1]);
         }
         Ok(bulk_or_null(old))
     })
@@ -374,9 +384,30 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
         // A missing key is a nil reply even with an invalid expire time.
-        if let (Some(meta), false) = (&old, option == ExpiryOption::None) {
-            let expiry = resolve_expiry(option, now_ms, "getex")?;
-            store_string(txn, db, &args[1], meta.payload.clone(), expiry, Some(meta))?;
+        let Some(mut meta) = old.clone() else {
+            return Ok(Frame::Null);
+        };
+        if option == ExpiryOption::None {
+            return Ok(bulk_or_null(old));
+        }
+        let key = &args[1];
+        match resolve_expiry(option, now_ms, "getex")? {
+            Expiry::At(at) if at <= now_ms => {
+                txn.delete(db, key)?;
+                txn.notify(db, Class::Generic, "del", key);
+            }
+            Expiry::At(at) => {
+                meta.expire_at = at;
+                txn.put(db, key, meta)?;
+                txn.notify(db, Class::Generic, "expire", key);
+            }
+            // PERSIST: only a key that had a deadline changes.
+            _ if meta.expire_at != 0 => {
+                meta.expire_at = 0;
+                txn.put(db, key, meta)?;
+                txn.notify(db, Class::Generic, "persist", key);
+            }
+            _ => {}
         }
         Ok(bulk_or_null(old))
     })
@@ -390,7 +421,7 @@ const ERR_TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bu
 
 fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let limit = max_len(ctx);
-    ctx.write(|txn, db| {
+    let reply = ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
         let (value, expire_at, encoding) = match old {
             Some(meta) => {
@@ -413,9 +444,10 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 ..Meta::string(value, expire_at)
             },
         )?;
-
         Ok(Frame::Integer(len))
-    })
+    })?;
+    ctx.notify(Class::String, "append", &args[1]);
+    Ok(reply)
 }
 
 fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -480,13 +512,14 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 ..Meta::string(value.freeze(), expire_at)
             },
         )?;
+        txn.notify(db, Class::String, "setrange", &args[1]);
         Ok(Frame::Integer(len))
     })
 }
 
 /// Adds `delta` to the integer stored at `key`, keeping its TTL.
 fn add_to_integer(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
-    ctx.write(|txn, db| {
+    let reply = ctx.write(|txn, db| {
         let old = string_of(txn.get(db, key)?)?;
         let current = match &old {
             Some(meta) => parse_i64(&meta.payload).ok_or_else(|| err(ERR_NOT_INTEGER))?,
@@ -502,7 +535,9 @@ fn add_to_integer(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
             Meta::string(Bytes::from(new.to_string()), expire_at),
         )?;
         Ok(Frame::Integer(new))
-    })
+    })?;
+    ctx.notify(Class::String, "incrby", key);
+    Ok(reply)
 }
 
 fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -528,7 +563,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let delta = float_arg(&args[2])?;
-    ctx.write(|txn, db| {
+    let reply = ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
         let current = match &old {
             Some(meta) => {
@@ -548,5 +583,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let expire_at = old.map_or(0, |m| m.expire_at);
         txn.put(db, &args[1], Meta::string(text.clone(), expire_at))?;
         Ok(Frame::Bulk(text))
-    })
+    })?;
+    ctx.notify(Class::String, "incrbyfloat", &args[1]);
+    Ok(reply)
 }

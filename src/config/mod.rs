@@ -241,6 +241,8 @@ pub struct Config {
     pub storage_max_journal_size: u64,
     /// Active expiry frequency, always within 1..=500.
     pub hz: u32,
+    /// `notify-keyspace-events`: which keyspace events are published.
+    pub notify_keyspace_events: crate::notify::Flags,
     /// `hll-sparse-max-bytes`: a sparse HyperLogLog that would grow beyond
     /// this many bytes (header included) turns dense.
     pub hll_sparse_max_bytes: u64,
@@ -280,6 +282,7 @@ impl Default for Config {
             storage_write_buffer_size: 64 * 1024 * 1024,
             storage_max_journal_size: 128 * 1024 * 1024,
             hz: 10,
+            notify_keyspace_events: crate::notify::Flags::default(),
             hll_sparse_max_bytes: 3000,
             config_file: None,
             compat: CompatOptions::default(),

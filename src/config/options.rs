@@ -5,6 +5,7 @@
 
 use super::syntax::{format_memory, memtoull, quote_if_needed, repr, string2ll, strtoll_whole};
 use super::{AppendFsync, BufferLimit, Config, LogLevel, OutputBufferLimits, Supervised};
+use crate::notify::Flags;
 
 /// CONFIG SET refuses it: "can't set immutable config".
 pub(super) const IMMUTABLE: u8 = 1;
@@ -158,6 +159,10 @@ pub(super) static OPTIONS: &[OptionDef] = &[
         .with_alias("zset-max-ziplist-value"),
     // Like Redis: any 0..=INT_MAX is accepted, then clamped to 1..=500.
     int("hz", 0, 0, INT_MAX, |c| c.hz.into(), |c, v| c.hz = v.clamp(1, 500) as u32),
+    // Stored as flags, shown in Redis' canonical order ("KEA" reads "AKE").
+    string("notify-keyspace-events", 0, check_keyspace_events,
+        |c| c.notify_keyspace_events.to_string(),
+        |c, v| c.notify_keyspace_events = Flags::parse(v.as_bytes()).unwrap_or_default()),
     memory("hll-sparse-max-bytes", 0, 0, |c| c.hll_sparse_max_bytes, |c, v| c.hll_sparse_max_bytes = v),
 
     boolean("cluster-enabled", IMMUTABLE, |c| c.cluster.enabled, |c, v| c.cluster.enabled = v),
@@ -314,6 +319,12 @@ const fn string(
 
 fn any_string(_: &str) -> Result<(), &'static str> {
     Ok(())
+}
+
+fn check_keyspace_events(v: &str) -> Result<(), &'static str> {
+    Flags::parse(v.as_bytes())
+        .map(|_| ())
+        .ok_or(crate::notify::ERR_INVALID)
 }
 
 fn check_cluster_config_file(v: &str) -> Result<(), &'static str> {

@@ -76,6 +76,7 @@ zset-max-ziplist-value 32
 list-max-ziplist-size 5
 list-compress-depth 2
 hz 100
+notify-keyspace-events KEA
 hll-sparse-max-bytes 1kb
 cluster-enabled yes
 cluster-config-file nodes-7000.conf
@@ -135,6 +136,7 @@ fn non_default() -> Config {
         storage_write_buffer_size: 16 * 1024 * 1024,
         storage_max_journal_size: 256 * 1024 * 1024,
         hz: 100,
+        notify_keyspace_events: crate::notify::Flags::parse(b"AKE").unwrap_or_default(),
         hll_sparse_max_bytes: 1024,
         config_file: None,
         compat: CompatOptions {
@@ -216,6 +218,7 @@ fn defaults() {
         ("zset-max-listpack-value", "64"),
         ("zset-max-ziplist-value", "64"),
         ("hz", "10"),
+        ("notify-keyspace-events", ""),
         ("hll-sparse-max-bytes", "3000"),
         ("cluster-enabled", "no"),
         ("cluster-config-file", "nodes.conf"),
@@ -371,6 +374,10 @@ fn file_errors_match_redis() {
         (
             "timeout -1",
             "argument must be between 0 and 2147483647 inclusive",
+        ),
+        (
+            "notify-keyspace-events KEx?",
+            "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
         ),
         (
             "tcp-keepalive -1",

@@ -1,8 +1,11 @@
-//! Collections (hashes and sets now; lists and sorted sets later): members in
-//! the data partition, keyed by the collection's *version*.
+//! Collections (hashes, sets, lists, sorted sets): members in the data
+//! partition, keyed by the collection's *version*.
 //!
 //! - member key: `data_prefix(ns, key, version) | sub key` → value
 //!   (`data_prefix` = `ns u32 | slot u16 | key len u32 | key | version u64`).
+//! - a sorted set also keeps a score index in the zscore partition under
+//!   the same prefix (`Members::score_index`): `prefix | score (8 bytes,
+//!   order-preserving) | member` → empty, so score order is key order.
 //! - the meta value holds type, encoding, expiry, version and the member
 //!   count, so HLEN-style counts are one point read.
 //!
@@ -17,23 +20,35 @@
 //! - A transaction reads its own member writes (an ordered overlay merged
 //!   into range scans) and a savepoint rollback undoes them.
 
-use super::encoding::{self, Meta};
+use super::encoding::{self, KeyType, Meta};
 use super::store::{Result, Store, Txn, SYS_DEAD_MEMBERS};
 use crate::engine::{prefix_range, prefix_successor, Batch, KeyRange, Partition};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
 
-/// Where one version of a collection keeps its members.
+/// Where one version of a collection keeps its members (or, for a sorted
+/// set, its score index): a partition and a key prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Members {
     prefix: Bytes,
+    partition: Partition,
 }
 
 impl Members {
     pub fn new(ns: u32, key: &[u8], version: u64) -> Members {
         Members {
             prefix: encoding::data_prefix(ns, key, version),
+            partition: Partition::Data,
+        }
+    }
+
+    /// The sorted-set score index of the same collection version: sub keys
+    /// `score (encoding::score_bytes) | member`, empty values.
+    pub fn score_index(&self) -> Members {
+        Members {
+            prefix: self.prefix.clone(),
+            partition: Partition::ZScore,
         }
     }
 
@@ -49,18 +64,42 @@ impl Members {
         raw.slice(self.prefix.len().min(raw.len())..)
     }
 
-    /// The data keys of the members after `after` (all when `None`).
-    fn range(&self, after: Option<&[u8]>) -> KeyRange {
-        let start = match after {
-            Some(sub) => Bound::Excluded(self.key(sub)),
-            None => Bound::Included(self.prefix.clone()),
+    /// The storage keys of the members whose sub keys lie between `lower`
+    /// and `upper`.
+    fn span(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> KeyRange {
+        let start = match lower {
+            Bound::Included(sub) => Bound::Included(self.key(sub)),
+            Bound::Excluded(sub) => Bound::Excluded(self.key(sub)),
+            Bound::Unbounded => Bound::Included(self.prefix.clone()),
         };
-        let end = match prefix_successor(&self.prefix) {
-            Some(end) => Bound::Excluded(Bytes::from(end)),
-            None => Bound::Unbounded,
+        let end = match upper {
+            Bound::Included(sub) => Bound::Included(self.key(sub)),
+            Bound::Excluded(sub) => Bound::Excluded(self.key(sub)),
+            Bound::Unbounded => match prefix_successor(&self.prefix) {
+                Some(end) => Bound::Excluded(Bytes::from(end)),
+                None => Bound::Unbounded,
+            },
         };
         (start, end)
     }
+}
+
+/// Sub-key bounds of a [`KeyRead::member_span`] and its direction.
+#[derive(Clone, Copy, Debug)]
+pub struct Span<'a> {
+    pub lower: Bound<&'a [u8]>,
+    pub upper: Bound<&'a [u8]>,
+    /// Descending order (from `upper` down).
+    pub rev: bool,
+}
+
+impl Span<'_> {
+    /// Every sub key, ascending.
+    pub const ALL: Span<'static> = Span {
+        lower: Bound::Unbounded,
+        upper: Bound::Unbounded,
+        rev: false,
+    };
 }
 
 /// Read access to keys and collection members: a [`Txn`] (reads its own
@@ -71,13 +110,25 @@ pub trait KeyRead {
     /// Where the members of `key` (whose metadata is `meta`) live.
     fn members(&self, db: usize, key: &[u8], meta: &Meta) -> Members;
     fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>>;
+    /// Up to `limit` members of `span`, in its order.
+    fn member_span(
+        &mut self,
+        members: &Members,
+        span: Span,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>>;
+
     /// Up to `limit` members in sub key order, after `after`.
     fn member_range(
         &mut self,
         members: &Members,
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Bytes, Bytes)>>;
+    ) -> Result<Vec<(Bytes, Bytes)>> {
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let span = Span { lower, ..Span::ALL };
+        self.member_span(members, span, limit)
+    }
 
     /// Every member, read in chunks.
     fn all_members(&mut self, members: &Members) -> Result<Vec<(Bytes, Bytes)>> {
@@ -111,19 +162,24 @@ impl KeyRead for StoreRead<'_> {
     }
 
     fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>> {
-        self.store.engine().get(Partition::Data, &members.key(sub))
-    }
-
-    fn member_range(
-        &mut self,
-        members: &Members,
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<(Bytes, Bytes)>> {
         self.store
             .engine()
-            .scan(Partition::Data, members.range(after))
-            .take(limit)
+            .get(members.partition, &members.key(sub))
+    }
+
+    fn member_span(
+        &mut self,
+        members: &Members,
+        span: Span,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>> {
+        let range = members.span(span.lower, span.upper);
+        let engine = self.store.engine();
+        let scan = match span.rev {
+            false => engine.scan(members.partition, range),
+            true => engine.scan_rev(members.partition, range),
+        };
+        scan.take(limit)
             .map(|item| item.map(|(raw, value)| (members.sub_of(&raw), value)))
             .collect()
     }
@@ -139,27 +195,39 @@ impl KeyRead for Txn<'_> {
     }
 
     fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>> {
-        let key = members.key(sub);
+        let key = (members.partition, members.key(sub));
         match self.member_writes.get(&key) {
             Some(value) => Ok(value.clone()),
-            None => self.store.engine().get(Partition::Data, &key),
+            None => self.store.engine().get(key.0, &key.1),
         }
     }
 
     /// Merges the engine's members with this transaction's writes.
-    fn member_range(
+    fn member_span(
         &mut self,
         members: &Members,
-        after: Option<&[u8]>,
+        span: Span,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
-        let range = members.range(after);
-        let mut stored = self
-            .store
-            .engine()
-            .scan(Partition::Data, range.clone())
-            .peekable();
-        let mut written = self.member_writes.range::<Bytes, _>(range).peekable();
+        let partition = members.partition;
+        let (start, end) = members.span(span.lower, span.upper);
+        let engine = self.store.engine();
+        let mut stored = match span.rev {
+            false => engine.scan(partition, (start.clone(), end.clone())),
+            true => engine.scan_rev(partition, (start.clone(), end.clone())),
+        }
+        .peekable();
+        let tagged = |bound: Bound<Bytes>| bound.map(|key| (partition, key));
+        let written = self
+            .member_writes
+            .range((tagged(start), tagged(end)))
+            .filter(|((p, _), _)| *p == partition)
+            .map(|((_, key), value)| (key, value));
+        let written: Box<dyn Iterator<Item = _>> = match span.rev {
+            false => Box::new(written),
+            true => Box::new(written.rev()),
+        };
+        let mut written = written.peekable();
         let mut out = Vec::new();
         while out.len() < limit {
             let stored_key = match stored.peek() {
@@ -178,7 +246,12 @@ impl KeyRead for Txn<'_> {
                     if *w == s {
                         stored.next(); // shadowed by this transaction's write
                     }
-                    *w <= s
+                    // The one that comes first in the scan's direction.
+                    if span.rev {
+                        *w >= s
+                    } else {
+                        *w <= s
+                    }
                 }
             };
             if take_written {
@@ -197,17 +270,18 @@ impl KeyRead for Txn<'_> {
 impl Txn<'_> {
     pub fn member_put(&mut self, members: &Members, sub: &[u8], value: Bytes) {
         let key = members.key(sub);
-        self.batch.put(Partition::Data, key.clone(), value.clone());
-        self.set_member(key, Some(value));
+        self.batch
+            .put(members.partition, key.clone(), value.clone());
+        self.set_member((members.partition, key), Some(value));
     }
 
     pub fn member_delete(&mut self, members: &Members, sub: &[u8]) {
         let key = members.key(sub);
-        self.batch.delete(Partition::Data, key.clone());
-        self.set_member(key, None);
+        self.batch.delete(members.partition, key.clone());
+        self.set_member((members.partition, key), None);
     }
 
-    fn set_member(&mut self, key: Bytes, value: Option<Bytes>) {
+    fn set_member(&mut self, key: (Partition, Bytes), value: Option<Bytes>) {
         let previous = self.member_writes.insert(key.clone(), value);
         self.member_undo.push((key, previous));
     }
@@ -251,62 +325,79 @@ impl Txn<'_> {
         if !meta.is_collection() {
             return Ok(meta.clone());
         }
-        const CHUNK: usize = 1024;
         let mut copy = meta.clone();
         copy.version = self.new_version();
         let from = self.members(src_db, src_key, meta);
         let to = self.members(dst_db, dst_key, &copy);
+        self.copy_members(&from, &to)?;
+        if meta.kind == KeyType::ZSet {
+            self.copy_members(&from.score_index(), &to.score_index())?;
+        }
+        Ok(copy)
+    }
+
+    fn copy_members(&mut self, from: &Members, to: &Members) -> Result<()> {
+        const CHUNK: usize = 1024;
         let mut after: Option<Bytes> = None;
         loop {
-            let chunk = self.member_range(&from, after.as_deref(), CHUNK)?;
+            let chunk = self.member_range(from, after.as_deref(), CHUNK)?;
             let done = chunk.len() < CHUNK;
             for (sub, value) in chunk {
-                self.member_put(&to, &sub, value);
+                self.member_put(to, &sub, value);
                 after = Some(sub);
             }
             if done {
-                return Ok(copy);
+                return Ok(());
             }
         }
     }
 }
 
+/// The partitions a dead collection version has entries in.
+const SWEPT: [Partition; 2] = [Partition::Data, Partition::ZScore];
+
 impl Store {
-    /// Deletes up to `budget` members of dead collection versions (and the
-    /// markers of versions fully reclaimed). Returns the number of deletes.
+    /// Deletes up to `budget` members (and score index entries) of dead
+    /// collection versions, and the markers of versions fully reclaimed.
+    /// Returns the number of deletes.
     pub(super) fn sweep_dead_members(&self, budget: usize) -> Result<usize> {
         let engine = self.engine();
         let mut batch = Batch::default();
         let mut finished = 0u64;
         let mut resume = super::store::lock_ignoring_poison(&self.sweep_resume);
-        for item in engine.scan(Partition::Sys, prefix_range(SYS_DEAD_MEMBERS)) {
-            let left = budget.saturating_sub(batch.len());
-            if left == 0 {
-                break;
-            }
+        'markers: for item in engine.scan(Partition::Sys, prefix_range(SYS_DEAD_MEMBERS)) {
             let (marker, _) = item?;
             let prefix = marker.slice(SYS_DEAD_MEMBERS.len()..);
-            let (start, end) = prefix_range(&prefix);
-            // Resume after the last member deleted, so the scan does not
-            // wade through our own tombstones again.
-            let start = match resume.take() {
-                Some(last) if last.starts_with(&prefix) => Bound::Excluded(last),
-                _ => start,
-            };
-            let mut deleted = 0;
-            for item in engine.scan(Partition::Data, (start, end)).take(left) {
-                let (key, _) = item?;
-                *resume = Some(key.clone());
-                batch.delete(Partition::Data, key);
-                deleted += 1;
+            for partition in SWEPT {
+                let left = budget.saturating_sub(batch.len());
+                if left == 0 {
+                    break 'markers;
+                }
+                let (start, end) = prefix_range(&prefix);
+                // Resume after the last member deleted, so the scan does not
+                // wade through our own tombstones again.
+                let start = match &*resume {
+                    Some((p, last)) if last.starts_with(&prefix) => match p.cmp(&partition) {
+                        std::cmp::Ordering::Equal => Bound::Excluded(last.clone()),
+                        std::cmp::Ordering::Greater => continue, // swept already
+                        std::cmp::Ordering::Less => start,
+                    },
+                    _ => start,
+                };
+                let mut deleted = 0;
+                for item in engine.scan(partition, (start, end)).take(left) {
+                    let (key, _) = item?;
+                    *resume = Some((partition, key.clone()));
+                    batch.delete(partition, key);
+                    deleted += 1;
+                }
+                if deleted == left {
+                    break 'markers;
+                }
             }
-            if deleted < left {
-                batch.delete(Partition::Sys, marker);
-                *resume = None;
-                finished += 1;
-            } else {
-                break;
-            }
+            batch.delete(Partition::Sys, marker);
+            *resume = None;
+            finished += 1;
         }
         let deleted = batch.len();
         if deleted == 0 {
@@ -323,10 +414,15 @@ impl Store {
 
     /// Number of entries in the data partition (tests and diagnostics).
     pub fn data_entries(&self) -> Result<usize> {
+        self.partition_entries(Partition::Data)
+    }
+
+    /// Number of entries in `partition` (tests and diagnostics).
+    pub fn partition_entries(&self, partition: Partition) -> Result<usize> {
         let mut n = 0;
         for item in self
             .engine()
-            .scan(Partition::Data, (Bound::Unbounded, Bound::Unbounded))
+            .scan(partition, (Bound::Unbounded, Bound::Unbounded))
         {
             item?;
             n += 1;

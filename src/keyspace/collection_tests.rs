@@ -156,7 +156,7 @@ fn overwrite_expiry_rename_and_flush_leave_no_garbage() {
     txn.commit().expect("commit");
     assert!(read_all(&store, b"b", 99).is_some());
     assert!(read_all(&store, b"b", 100).is_none());
-    assert_eq!(store.expire_cycle(100, 10).expect("expire"), 1);
+    assert_eq!(store.expire_cycle(100, 10).expect("expire").processed, 1);
     sweep_all(&store);
     assert_eq!(read_all(&store, b"d", 100).expect("d").len(), 2);
     assert_eq!(store.data_entries().expect("count"), 2);
@@ -204,12 +204,7 @@ enum Op {
 
 /// Commands of one pipeline: one transaction, each op under a savepoint,
 /// rolled back when its flag is set. Then maybe a sweep or a reopen.
-#[derive(Clone, Debug)]
-struct Pipeline {
-    ops: Vec<(Op, bool)>,
-    sweep: bool,
-    reopen: bool,
-}
+type Pipeline = super::testing::Pipeline<Op>;
 
 impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Op {
@@ -226,19 +221,6 @@ impl Arbitrary for Op {
             16 => Op::Copy(key(g), key(g)),
             17 | 18 => Op::Advance(small(g)),
             _ => Op::Flush,
-        }
-    }
-}
-
-impl Arbitrary for Pipeline {
-    fn arbitrary(g: &mut Gen) -> Pipeline {
-        let len = usize::arbitrary(g) % 5 + 1;
-        Pipeline {
-            ops: (0..len)
-                .map(|_| (Op::arbitrary(g), u8::arbitrary(g) % 5 == 0))
-                .collect(),
-            sweep: bool::arbitrary(g),
-            reopen: u8::arbitrary(g) % 6 == 0,
         }
     }
 }

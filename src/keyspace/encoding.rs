@@ -60,6 +60,36 @@ pub const ENCODING_RAW: u8 = 1;
 /// `intset`). Like Redis, a collection never converts back while it exists.
 pub const ENCODING_HASHTABLE: u8 = 1;
 
+/// `Meta::encoding` of a sorted set that outgrew `listpack` (more than 128
+/// members or a member over 64 bytes, Redis 7.0's defaults): `skiplist`
+/// for good.
+pub const ENCODING_SKIPLIST: u8 = 1;
+
+/// A score as 8 bytes whose byte order is the numeric order (-inf first,
+/// +inf last), the first part of a score index sub key. -0.0 and +0.0 are
+/// one score, as in Redis. NaN is never stored.
+pub fn score_bytes(score: f64) -> [u8; 8] {
+    let score = if score == 0.0 { 0.0 } else { score };
+    let bits = score.to_bits();
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    };
+    ordered.to_be_bytes()
+}
+
+/// The score [`score_bytes`] encoded (`None` if `bytes` is shorter than 8).
+pub fn score_from_bytes(bytes: &[u8]) -> Option<f64> {
+    let ordered = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+    let bits = if ordered >> 63 == 1 {
+        ordered & !(1 << 63)
+    } else {
+        !ordered
+    };
+    Some(f64::from_bits(bits))
+}
+
 /// Where the indices of a new list start (see [`Meta::list_bounds`]).
 pub const LIST_MIDDLE: u64 = 1 << 63;
 
@@ -280,6 +310,35 @@ mod tests {
         fn expire_keys_sort_by_time(a: u64, b: u64, key: Vec<u8>) -> bool {
             (a < b) == (expire_key(a, 1, &key) < expire_key(b, 1, &key))
         }
+    }
+
+    quickcheck! {
+        fn score_bytes_sort_like_scores(a: f64, b: f64) -> bool {
+            if a.is_nan() || b.is_nan() {
+                return true;
+            }
+            let (x, y) = (score_bytes(a), score_bytes(b));
+            a.partial_cmp(&b) == Some(x.cmp(&y))
+                && score_from_bytes(&x) == Some(if a == 0.0 { 0.0 } else { a })
+        }
+    }
+
+    #[test]
+    fn infinities_and_zeros_order_like_redis_scores() {
+        let order = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            f64::INFINITY,
+        ];
+        let bytes: Vec<[u8; 8]> = order.iter().map(|s| score_bytes(*s)).collect();
+        assert!(bytes.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(score_bytes(-0.0), score_bytes(0.0));
+        assert!(score_from_bytes(&score_bytes(-0.0)).is_some_and(|s| s.is_sign_positive()));
+        assert_eq!(score_from_bytes(b"short"), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Invariant: the key counts and the expire index always agree with the meta
 //! partition, because every change to a key goes through [`store::Txn`].
 
+pub mod blocking;
 pub mod collection;
 pub mod encoding;
 pub mod store;
@@ -10,9 +11,11 @@ pub mod watch;
 
 pub use collection::{KeyRead, Members, StoreRead};
 pub use encoding::{KeyType, Meta};
-pub use store::{KeyCounts, Store, Txn};
+pub use store::{ExpireCycle, KeyCounts, Store, Txn};
 
 #[cfg(test)]
 mod collection_tests;
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,7 @@
 
 use super::encoding::{self, Meta};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition};
+use crate::notify::{Class, Event, Flags};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
@@ -81,12 +82,24 @@ pub struct Store {
     /// Dead collection versions whose members are not yet reclaimed.
     pub(super) reclaim_pending: AtomicU64,
     /// The last member the sweeper deleted (see `sweep_dead_members`).
-    pub(super) sweep_resume: Mutex<Option<Bytes>>,
+    pub(super) sweep_resume: Mutex<Option<(Partition, Bytes)>>,
     /// The committed key counts, readable without the write lock (DBSIZE
     /// and INFO run inside EXEC, which holds it).
     counts_view: Mutex<HashMap<u32, KeyCounts>>,
     /// Who WATCHes which keys; every commit reports its changes here.
     pub watches: super::watch::Watches,
+    /// `notify-keyspace-events`, read by each transaction as it begins.
+    notify_flags: AtomicU32,
+    /// Who is blocked on which keys (BLPOP ...); commits wake them.
+    pub blocking: super::blocking::BlockingKeys,
+}
+
+/// What one step of active expiry did.
+pub struct ExpireCycle {
+    /// Expire-index entries processed (the budget used).
+    pub processed: usize,
+    /// The `expired` events of the keys it deleted, to publish.
+    pub events: Vec<Event>,
 }
 
 pub(super) fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -173,7 +186,9 @@ impl Store {
             reclaim_pending: AtomicU64::new(reclaim_pending),
             sweep_resume: Mutex::new(None),
             watches: super::watch::Watches::default(),
+            blocking: super::blocking::BlockingKeys::default(),
             counts_view: Mutex::new(counts),
+            notify_flags: AtomicU32::new(0),
         })
     }
 
@@ -198,6 +213,15 @@ impl Store {
     /// Number of committed write batches; the durability task syncs up to it.
     pub fn write_seq(&self) -> u64 {
         self.write_seq.load(Ordering::Acquire)
+    }
+
+    /// The keyspace events transactions record from now on.
+    pub fn set_notify_flags(&self, flags: Flags) {
+        self.notify_flags.store(flags.bits(), Ordering::Relaxed);
+    }
+
+    pub fn notify_flags(&self) -> Flags {
+        Flags::from_bits(self.notify_flags.load(Ordering::Relaxed))
     }
 
     pub fn expired_keys(&self) -> u64 {
@@ -253,6 +277,8 @@ impl Store {
             member_writes: BTreeMap::new(),
             member_undo: Vec::new(),
             reclaims: 0,
+            notify_mask: self.notify_flags().mask(),
+            events: Vec::new(),
         }
     }
 
@@ -308,8 +334,9 @@ impl Store {
 
     /// Runs one step of active expiry: deletes up to `budget` keys whose time
     /// has come. Returns how many expire-index entries were processed, so the
-    /// caller can run again at once when the budget was used up.
-    pub fn expire_cycle(&self, now_ms: u64, budget: usize) -> Result<usize> {
+    /// caller can run again at once when the budget was used up, and the
+    /// `expired` events to publish.
+    pub fn expire_cycle(&self, now_ms: u64, budget: usize) -> Result<ExpireCycle> {
         let end = Bound::Excluded(Bytes::copy_from_slice(&(now_ms + 1).to_be_bytes()));
         let due: Vec<Bytes> = self
             .engine
@@ -318,7 +345,10 @@ impl Store {
             .map(|item| item.map(|(k, _)| k))
             .collect::<Result<_>>()?;
         if due.is_empty() {
-            return Ok(0);
+            return Ok(ExpireCycle {
+                processed: 0,
+                events: Vec::new(),
+            });
         }
         let mut txn = self.begin(now_ms);
         for raw in &due {
@@ -334,8 +364,12 @@ impl Store {
                 txn.batch.delete(Partition::Expire, raw.clone());
             }
         }
+        let events = txn.take_events();
         txn.commit()?;
-        Ok(due.len())
+        Ok(ExpireCycle {
+            processed: due.len(),
+            events,
+        })
     }
 
     /// Deletes up to `budget` entries of dead namespaces, or else members
@@ -396,7 +430,7 @@ struct Remapped {
 /// An overlay entry as it was before a write: `None` if it was not cached.
 type OverlayUndo = ((u32, Bytes), Option<Option<Meta>>);
 /// A member overlay entry as it was before a write: `None` if absent.
-pub(super) type MemberUndo = (Bytes, Option<Option<Bytes>>);
+pub(super) type MemberUndo = ((Partition, Bytes), Option<Option<Bytes>>);
 
 /// Where a transaction stood, to go back to when one command of several
 /// sharing the transaction fails (see [`Txn::rollback_to`]).
@@ -412,6 +446,7 @@ pub struct Savepoint {
     expired: u64,
     member_undo_len: usize,
     reclaims: u64,
+    events_len: usize,
 }
 
 /// A write transaction: reads see its own writes; nothing is visible to
@@ -437,12 +472,18 @@ pub struct Txn<'a> {
     version_next: u64,
     version_ceiling: u64,
     expired: u64,
-    /// Collection members written by this transaction, by data key
-    /// (`None`: deleted), so that it reads its own member writes.
-    pub(super) member_writes: BTreeMap<Bytes, Option<Bytes>>,
+    /// Collection members (and score index entries) written by this
+    /// transaction, by partition and storage key (`None`: deleted), so that
+    /// it reads its own member writes.
+    pub(super) member_writes: BTreeMap<(Partition, Bytes), Option<Bytes>>,
     pub(super) member_undo: Vec<MemberUndo>,
     /// Dead collection versions recorded for the sweeper.
     pub(super) reclaims: u64,
+    /// The event classes to record (`Flags::mask`, read at begin).
+    notify_mask: u32,
+    /// Keyspace events in the order they happened, published after the
+    /// commit by whoever commits.
+    events: Vec<Event>,
 }
 
 impl<'a> Txn<'a> {
@@ -499,6 +540,7 @@ impl<'a> Txn<'a> {
             Some(meta) if meta.is_expired(self.now_ms) => {
                 self.remove(ns, key, &meta);
                 self.expired += 1;
+                self.notify(db, Class::Expired, "expired", key);
                 Ok(None)
             }
             meta => Ok(meta),
@@ -513,6 +555,9 @@ impl<'a> Txn<'a> {
     pub fn put(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<()> {
         let ns = self.ns(db);
         let old = self.get(db, key)?;
+        if old.is_none() {
+            self.notify(db, Class::New, "new", key);
+        }
         let counts = self.counts_mut(ns);
         match &old {
             None => counts.keys += 1,
@@ -602,6 +647,7 @@ impl<'a> Txn<'a> {
             expired: self.expired,
             member_undo_len: self.member_undo.len(),
             reclaims: self.reclaims,
+            events_len: self.events.len(),
         }
     }
 
@@ -626,6 +672,30 @@ impl<'a> Txn<'a> {
         self.expired = savepoint.expired;
         self.undo_members(savepoint.member_undo_len);
         self.reclaims = savepoint.reclaims;
+        self.events.truncate(savepoint.events_len);
+    }
+
+    /// Records a keyspace event (`Class` as Redis classifies it, `name`
+    /// its event name) if notifications of its class are on; with them off
+    /// this is one branch. Events are published after the commit.
+    pub fn notify(&mut self, db: usize, class: Class, name: &'static str, key: &[u8]) {
+        if self.notify_mask & class.bit() == 0 {
+            return;
+        }
+        self.events.push(Event {
+            db,
+            name,
+            key: Bytes::copy_from_slice(key),
+        });
+    }
+
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// The events recorded so far, to publish once they are committed.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
     }
 
     /// A version number never handed out before, also across restarts.
@@ -715,32 +785,44 @@ impl<'a> Txn<'a> {
         })
     }
 
-    /// Reports the keys this transaction changed to the WATCH registry:
-    /// called after the engine write (a WATCH that reads the key after
-    /// registering cannot miss the change), before the database mapping
-    /// changes.
-    fn touch_watched(&self, remapped: Option<Remapped>) {
-        let watches = &self.store.watches;
-        if !watches.active() {
-            return;
-        }
-        // A namespace belongs to the database that had it or now has it.
-        let dbs_of = |ns: u32| {
-            (0..self.store.databases())
-                .filter(move |&db| self.store.ns(db) == ns || self.ns(db) == ns)
-        };
+    /// The keys this transaction wrote the metadata of (and with
+    /// `members`, the collections it wrote members of), by database.
+    fn changed_keys(&self, members: bool) -> impl Iterator<Item = (usize, &[u8])> + '_ {
         let meta_keys = self.undo.iter().map(|((ns, key), _)| (*ns, &key[..]));
         let member_keys = self
             .member_undo
             .iter()
-            .filter_map(|(raw, _)| encoding::split_data_key(raw));
-        let touched = meta_keys
-            .chain(member_keys)
-            .flat_map(|(ns, key)| dbs_of(ns).map(move |db| (db, key)));
+            .take(if members { usize::MAX } else { 0 })
+            .filter_map(|((_, raw), _)| encoding::split_data_key(raw));
+        // A namespace belongs to the database that had it or now has it.
+        meta_keys.chain(member_keys).flat_map(move |(ns, key)| {
+            (0..self.store.databases())
+                .filter(move |&db| self.store.ns(db) == ns || self.ns(db) == ns)
+                .map(move |db| (db, key))
+        })
+    }
+
+    /// Reports the keys this transaction changed to the WATCH registry and
+    /// to the blocked clients: called after the engine write (a WATCH that
+    /// reads the key after registering cannot miss the change, nor can a
+    /// client that blocked under the write lock), before the database
+    /// mapping changes.
+    fn report_changes(&self, remapped: Option<Remapped>) {
+        let blocking = &self.store.blocking;
+        if blocking.active() {
+            // Only a meta write makes a key ready; a flush or a swap can
+            // make any key of the database appear.
+            let dbs: HashSet<usize> = self.ns_override.keys().copied().collect();
+            blocking.signal(self.changed_keys(false), &dbs);
+        }
+        let watches = &self.store.watches;
+        if !watches.active() {
+            return;
+        }
         let remapped = remapped.unwrap_or_default();
         // A key watched since the check counts as existing: a spurious
         // abort at worst.
-        watches.touch(touched, &remapped.dbs, |db, key| {
+        watches.touch(self.changed_keys(true), &remapped.dbs, |db, key| {
             let key = (db, Bytes::copy_from_slice(key));
             remapped.existed.contains(&key) || !remapped.checked.contains(&key)
         });
@@ -765,7 +847,7 @@ impl<'a> Txn<'a> {
         let remapped = self.watched_in_remapped();
         let batch = std::mem::take(&mut self.batch);
         self.store.engine.write(batch)?;
-        self.touch_watched(remapped);
+        self.report_changes(remapped);
         // What is committed cannot be rolled back; the overlays stay valid.
         self.undo.clear();
         self.member_undo.clear();

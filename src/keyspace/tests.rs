@@ -41,6 +41,67 @@ fn writes_are_visible_after_commit_only() {
     );
 }
 
+fn event_names(events: &[crate::notify::Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| format!("{} {} {}", e.db, e.name, String::from_utf8_lossy(&e.key)))
+        .collect()
+}
+
+#[test]
+fn transactions_record_new_and_expired_keys_when_asked() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    set(&store, 1, "old", Meta::string(Bytes::from("v"), 100), 0);
+    store.set_notify_flags(crate::notify::Flags::parse(b"Exn").expect("flags"));
+    let mut txn = store.begin(200);
+    txn.put(0, b"k", value("v")).expect("put");
+    txn.put(0, b"k", value("w")).expect("overwrite");
+    assert_eq!(txn.get(1, b"old").expect("get"), None);
+    txn.notify(0, crate::notify::Class::String, "set", b"k");
+    assert_eq!(
+        event_names(&txn.take_events()),
+        ["0 new k", "1 expired old"]
+    );
+}
+
+#[test]
+fn a_rollback_forgets_the_events_after_its_savepoint() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    store.set_notify_flags(crate::notify::Flags::parse(b"KA").expect("flags"));
+    let mut txn = store.begin(0);
+    txn.notify(0, crate::notify::Class::Hash, "hset", b"a");
+    let savepoint = txn.savepoint();
+    txn.notify(0, crate::notify::Class::Hash, "hdel", b"a");
+    txn.rollback_to(savepoint);
+    assert!(txn.has_events());
+    assert_eq!(event_names(&txn.take_events()), ["0 hset a"]);
+    assert!(!txn.has_events());
+}
+
+#[test]
+fn active_expiry_returns_expired_events() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    set(&store, 2, "k", Meta::string(Bytes::from("v"), 100), 0);
+    store.set_notify_flags(crate::notify::Flags::parse(b"Ex").expect("flags"));
+    let cycle = store.expire_cycle(150, 100).expect("cycle");
+    assert_eq!(event_names(&cycle.events), ["2 expired k"]);
+}
+
+#[test]
+fn without_notifications_nothing_is_recorded() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    set(&store, 0, "k", Meta::string(Bytes::from("v"), 100), 0);
+    let mut txn = store.begin(200);
+    txn.put(0, b"n", value("v")).expect("put");
+    assert_eq!(txn.get(0, b"k").expect("get"), None);
+    txn.notify(0, crate::notify::Class::Generic, "del", b"n");
+    assert!(!txn.has_events());
+}
+
 #[test]
 fn expired_keys_read_as_absent_and_are_reaped() {
     let engine = Arc::new(MemoryEngine::new());
@@ -56,7 +117,7 @@ fn expired_keys_read_as_absent_and_are_reaped() {
     );
     assert!(store.get(0, b"short", 99).expect("get").is_some());
     assert!(store.get(0, b"short", 100).expect("get").is_none());
-    assert_eq!(store.expire_cycle(150, 100).expect("cycle"), 1);
+    assert_eq!(store.expire_cycle(150, 100).expect("cycle").processed, 1);
     assert_eq!(
         store.counts(0),
         KeyCounts {
@@ -65,7 +126,7 @@ fn expired_keys_read_as_absent_and_are_reaped() {
         }
     );
     assert_eq!(store.expired_keys(), 1);
-    assert_eq!(store.expire_cycle(150, 100).expect("cycle"), 0);
+    assert_eq!(store.expire_cycle(150, 100).expect("cycle").processed, 0);
 }
 
 #[test]
@@ -81,7 +142,7 @@ fn changing_a_deadline_moves_its_index_entry() {
             expires: 0
         }
     );
-    assert_eq!(store.expire_cycle(1000, 100).expect("cycle"), 0);
+    assert_eq!(store.expire_cycle(1000, 100).expect("cycle").processed, 0);
     assert!(store.get(0, b"k", 1000).expect("get").is_some());
 }
 
@@ -283,7 +344,7 @@ fn rollback_to_a_savepoint_forgets_later_changes_only() {
     );
     assert_eq!(store.counts(1).keys, 1);
     // Nothing of the rolled-back deadline reached the expire index.
-    assert_eq!(store.expire_cycle(10_000, 100).expect("cycle"), 0);
+    assert_eq!(store.expire_cycle(10_000, 100).expect("cycle").processed, 0);
 }
 
 fn dirty_flag() -> watch::Dirty {

@@ -76,6 +76,16 @@ impl Connection {
         let handle = self.client.handle.clone();
         let mut shutdown = self.shared.shutdown.subscribe();
         loop {
+            if self.client.blocked.is_some() {
+                if self.wait_blocked(&handle, &mut shutdown).await.is_some() {
+                    break;
+                }
+                // Served: run what the client sent meanwhile.
+                if !self.input.is_empty() && self.handle_input().await.is_some() {
+                    break;
+                }
+                continue;
+            }
             // Like Redis, `timeout` does not apply to subscribers: they
             // listen without sending anything.
             let idle = if self.client.pubsub.active() {
@@ -101,13 +111,7 @@ impl Connection {
                 }
             };
             let subscriber = self.client.pubsub.subscriber.clone();
-            let pushes = async {
-                match &subscriber {
-                    Some(subscriber) if !subscriber.has_queued() => subscriber.wait().await,
-                    Some(_) => {}
-                    None => std::future::pending().await,
-                }
-            };
+            let pushes = pushes_queued(subscriber.as_deref());
             tokio::select! {
                 read = read => match read {
                     Some(Ok(0)) | Some(Err(_)) | None => break,
@@ -140,6 +144,7 @@ impl Connection {
             }
         }
         command::pubsub::disconnect(&self.shared, &self.client);
+        command::blocking::forget(&self.shared, &mut self.client);
         command::transactions::reset(&self.shared, &mut self.client);
         let _ = self.stream.shutdown().await;
         self.shared.clients.unregister(handle.id);
@@ -179,13 +184,21 @@ impl Connection {
         if self.parser.limits().max_bulk_len != bulk_limit {
             self.parser.set_limits(limits(&self.shared));
         }
-        if self.input.len() as u64 > limit {
-            crate::log::warning("Closing client that reached max query buffer length");
+        if self.query_buffer_full(limit) {
             return Some(Close::Now);
         }
         let close = self.execute_batch();
-        // Acknowledge writes only once they are as durable as the policy
-        // says; the flush or sync may well have been done by another client.
+        if !self.send_replies().await {
+            return Some(Close::Now);
+        }
+        close
+    }
+
+    /// Writes the replies in the output buffer, once the writes they
+    /// acknowledge are as durable as the policy says (the flush or sync may
+    /// well have been done by another client). False when the connection
+    /// must close.
+    async fn send_replies(&mut self) -> bool {
         if self.client.wrote {
             let seq = self.shared.store.write_seq();
             if self.shared.appendfsync() == AppendFsync::Always {
@@ -195,20 +208,94 @@ impl Connection {
             }
             self.client.wrote = false;
         }
+        if self.output.is_empty() {
+            return true;
+        }
+        Stats::add(
+            &self.shared.stats.total_net_output_bytes,
+            self.output.len() as u64,
+        );
+        let written =
+            write_unless_killed(&mut self.stream, &self.output, &self.client.handle).await;
+        self.output.clear();
+        written
+    }
 
-        if !self.output.is_empty() {
-            Stats::add(
-                &self.shared.stats.total_net_output_bytes,
-                self.output.len() as u64,
-            );
-            let written =
-                write_unless_killed(&mut self.stream, &self.output, &self.client.handle).await;
-            self.output.clear();
-            if !written {
+    /// Waits while the client is blocked (BLPOP ...) until it is served,
+    /// times out or is unblocked, and sends that reply. What the client
+    /// sends meanwhile is read, so that a disconnect is noticed, but not
+    /// run. `Some` when the connection must close.
+    async fn wait_blocked(
+        &mut self,
+        handle: &ClientHandle,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Option<Close> {
+        // A long wait sleeps in steps: no deadline overflows the timer.
+        const STEP_MS: u64 = 3_600_000;
+        let limit = self.shared.config().client_query_buffer_limit;
+        loop {
+            let blocked = self.client.blocked.as_ref()?;
+            let (waiting, deadline) = (blocked.waiting(), blocked.deadline_ms());
+            // Messages to a RESP3 subscriber still flow while it is blocked.
+            let subscriber = self.client.pubsub.subscriber.clone();
+            let timer = async move {
+                match deadline {
+                    Some(at) => {
+                        let left = (at + 1).saturating_sub(now_ms()).min(STEP_MS);
+                        tokio::time::sleep(Duration::from_millis(left)).await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = waiting.answered() => {}
+                () = timer => {
+                    // Like Redis: past the deadline, not on it (ms are truncated).
+                    if deadline.is_some_and(|at| now_ms() > at) {
+                        command::blocking::time_out(&self.shared, &self.client);
+                    }
+                }
+                read = self.stream.read_buf(&mut self.input) => match read {
+                    Ok(0) | Err(_) => return Some(Close::Now),
+                    Ok(n) => {
+                        Stats::add(&self.shared.stats.total_net_input_bytes, n as u64);
+                        if self.query_buffer_full(limit) {
+                            return Some(Close::Now);
+                        }
+                    }
+                },
+                () = pushes_queued(subscriber.as_deref()) => {
+                    if let Some(subscriber) = &subscriber {
+                        if !self.write_pushes(subscriber).await {
+                            return Some(Close::Now);
+                        }
+                    }
+                }
+                _ = handle.kill_signal.notified() => return Some(Close::Now),
+                _ = shutdown.changed() => return Some(Close::Now),
+            }
+            let reply = command::blocking::take_reply(&self.shared, &mut self.client);
+            if handle.is_killed() {
                 return Some(Close::Now);
             }
+            if let Some(reply) = reply {
+                if matches!(reply, Frame::Error(_)) {
+                    Stats::add(&self.shared.stats.total_error_replies, 1);
+                }
+                encode(&reply, self.client.protocol, &mut self.output);
+                return (!self.send_replies().await).then_some(Close::Now);
+            }
         }
-        close
+    }
+
+    /// Whether the unparsed input is over `client-query-buffer-limit`
+    /// (then the connection closes, as in Redis).
+    fn query_buffer_full(&self, limit: u64) -> bool {
+        let full = self.input.len() as u64 > limit;
+        if full {
+            crate::log::warning("Closing client that reached max query buffer length");
+        }
+        full
     }
 
     fn execute_batch(&mut self) -> Option<Close> {
@@ -250,9 +337,11 @@ impl Connection {
                 txn: &mut txn,
             };
             let reply = command::execute(&mut ctx, &args);
+            // A command's keyspace events go out once it is committed,
+            // before its reply (and before the next command runs).
             if txn
                 .as_ref()
-                .is_some_and(|t| t.pending_ops() >= MAX_PENDING_OPS)
+                .is_some_and(|t| t.has_events() || t.pending_ops() >= MAX_PENDING_OPS)
                 && !self.commit(&mut txn)
             {
                 return Some(Close::Now);
@@ -275,6 +364,11 @@ impl Connection {
                 .is_some_and(command::pubsub::changes_subscriptions);
             if !confirms {
                 self.drain_pushes();
+            }
+            if self.client.blocked.is_some() {
+                // Its reply comes when it is served; the commands after it
+                // wait until then, as in Redis.
+                break;
             }
             if self.client.suppress_reply {
                 self.client.extra_replies.clear();
@@ -316,14 +410,14 @@ impl Connection {
         }
     }
 
-    /// Commits the batch's shared transaction. A storage failure closes the
-    /// connection without sending the replies: no write is acknowledged
-    /// that did not happen.
+    /// Commits the batch's shared transaction and publishes its keyspace
+    /// events. A storage failure closes the connection without sending the
+    /// replies: no write is acknowledged that did not happen.
     fn commit(&mut self, txn: &mut Option<Txn>) -> bool {
-        let Some(pending) = txn.take() else {
+        let Some(mut pending) = txn.take() else {
             return true;
         };
-        match pending.commit() {
+        match command::blocking::commit(&self.shared, &mut pending) {
             Ok(wrote) => {
                 self.client.wrote |= wrote;
                 true
@@ -357,6 +451,15 @@ impl Connection {
             args,
         );
         let _ = self.shared.monitor.send(line);
+    }
+}
+
+/// Resolves when `subscriber` (if any) has messages queued to write.
+async fn pushes_queued(subscriber: Option<&Subscriber>) {
+    match subscriber {
+        Some(subscriber) if !subscriber.has_queued() => subscriber.wait().await,
+        Some(_) => {}
+        None => std::future::pending().await,
     }
 }
 

@@ -87,10 +87,15 @@ pub fn build_shared(
             self_ref: self_ref.clone(),
             cluster,
             pubsub: crate::pubsub::Registry::default(),
+            blocked: crate::command::blocking::BlockedClients::default(),
             config: RwLock::new(config),
         };
-        let policy = shared.config().appendfsync;
+        let (policy, events) = {
+            let config = shared.config();
+            (config.appendfsync, config.notify_keyspace_events)
+        };
         shared.set_appendfsync(policy);
+        shared.store.set_notify_flags(events);
         shared
             .save
             .last_save_unix
@@ -187,8 +192,14 @@ async fn expire_loop(shared: Arc<Shared>) {
         tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
         loop {
             match shared.store.expire_cycle(connection::now_ms(), BUDGET) {
-                Ok(n) if n == BUDGET => tokio::task::yield_now().await,
-                Ok(_) => break,
+                Ok(cycle) => {
+                    let more = cycle.processed == BUDGET;
+                    crate::command::notify::publish(&shared, cycle.events);
+                    if !more {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
                 Err(e) => {
                     crate::log::warning(&format!("active expiry: {e}"));
                     break;

@@ -267,3 +267,39 @@ pub fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
         .ok()?;
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
+
+/// Three cluster nodes (with `extra` arguments) made into one cluster of
+/// masters by `redis-cli --cluster create`, once every node reports
+/// `cluster_state:ok`; `None` when redis-cli is not installed.
+pub fn three_master_cluster(extra: &[&str]) -> Option<Vec<Server>> {
+    if Command::new("redis-cli").arg("--version").output().is_err() {
+        eprintln!("note: redis-cli is not installed; skipping this test");
+        return None;
+    }
+    let nodes: Vec<Server> = (0..3).map(|_| Server::start_cluster_node(extra)).collect();
+    let mut args = vec!["--cluster".to_string(), "create".to_string()];
+    args.extend(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)));
+    args.extend([
+        "--cluster-replicas".into(),
+        "0".into(),
+        "--cluster-yes".into(),
+    ]);
+    let out = Command::new("redis-cli")
+        .args(&args)
+        .output()
+        .expect("redis-cli");
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("[OK] All 16384 slots covered."), "{out}");
+    let start = Instant::now();
+    while !nodes.iter().all(|n| {
+        redis_cli(n.port, &["CLUSTER", "INFO"])
+            .is_some_and(|info| info.contains("cluster_state:ok"))
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for cluster_state:ok"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(nodes)
+}

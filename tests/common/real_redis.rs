@@ -44,6 +44,11 @@ impl RealRedis {
         })
     }
 
+    /// The Unix socket it listens on.
+    pub fn socket(&self) -> &std::path::Path {
+        &self.socket
+    }
+
     pub fn client(&self) -> redis::Connection {
         let url = format!("redis+unix://{}", self.socket.display());
         redis::Client::open(url)

@@ -220,6 +220,32 @@ pub fn start() -> (crate::common::Server, Raw) {
     (server, raw)
 }
 
+/// A one-node cluster that owns every slot, once its state is ok, and a
+/// raw connection to it.
+pub fn start_cluster() -> (crate::common::Server, Raw) {
+    let server = crate::common::Server::start_cluster_node(&[]);
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.line("CLUSTER ADDSLOTSRANGE 0 16383"), OK);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !c.line("CLUSTER INFO").contains("cluster_state:ok") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cluster never became ok"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, c)
+}
+
+/// INFO's `lazyfree_pending_objects`: dead collections not yet reclaimed.
+pub fn pending(c: &mut Raw) -> u64 {
+    let info = c.line("INFO memory");
+    info.lines()
+        .find_map(|line| line.strip_prefix("lazyfree_pending_objects:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no lazyfree_pending_objects in {info}"))
+}
+
 /// The wrong-arity error for `command` (e.g. `get` or `config|get`).
 pub fn arity(command: &str) -> String {
     error(&format!(

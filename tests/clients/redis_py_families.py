@@ -1,0 +1,166 @@
+"""redis-py against Redstone and a real redis-server, side by side.
+
+    python3 redis_py_families.py REDSTONE_PORT REDIS_UNIX_SOCKET
+
+Runs one table of calls per data type family through redis-py's own API (so
+its reply parsing is exercised too) on both servers, in RESP2 and RESP3, and
+fails on the first call whose result or error differs. Only deterministic
+calls are in the table; unordered replies are compared as sets.
+"""
+import sys
+
+import redis
+
+
+def unordered(result):
+    return sorted(result, key=repr) if isinstance(result, (list, set)) else result
+
+
+# (method, args, kwargs, normalise). Each family starts from an empty database.
+HASHES = [
+    ("hset", ("h",), {"mapping": {"a": "1", "b": "2", "c": "x"}}, None),
+    ("hset", ("h", "a", "10"), {}, None),
+    ("hget", ("h", "a"), {}, None),
+    ("hmget", ("h", ["a", "nope", "c"]), {}, None),
+    ("hgetall", ("h",), {}, None),
+    ("hkeys", ("h",), {}, unordered),
+    ("hvals", ("h",), {}, unordered),
+    ("hlen", ("h",), {}, None),
+    ("hexists", ("h", "b"), {}, None),
+    ("hstrlen", ("h", "a"), {}, None),
+    ("hsetnx", ("h", "a", "0"), {}, None),
+    ("hincrby", ("h", "a", 5), {}, None),
+    ("hincrby", ("h", "c", 1), {}, None),
+    ("hincrbyfloat", ("h", "f", "1.5"), {}, None),
+    ("hincrbyfloat", ("h", "f", "-3e2"), {}, None),
+    ("hdel", ("h", "a", "nope"), {}, None),
+    ("hrandfield", ("missing",), {}, None),
+    ("hrandfield", ("h", -5), {}, len),
+    ("set", ("s", "v"), {}, None),
+    ("hget", ("s", "a"), {}, None),
+    ("hdel", ("h", "b", "c", "f"), {}, None),
+    ("exists", ("h",), {}, None),
+]
+
+LISTS = [
+    ("rpush", ("l", "a", "b", "c", "b", "d"), {}, None),
+    ("lpush", ("l", "z"), {}, None),
+    ("lrange", ("l", 0, -1), {}, None),
+    ("lrange", ("l", -3, 100), {}, None),
+    ("lindex", ("l", -1), {}, None),
+    ("linsert", ("l", "BEFORE", "c", "x"), {}, None),
+    ("linsert", ("l", "AFTER", "nope", "x"), {}, None),
+    ("lset", ("l", 1, "A"), {}, None),
+    ("lset", ("l", 99, "A"), {}, None),
+    ("lpos", ("l", "b"), {}, None),
+    ("lpos", ("l", "b"), {"rank": -1}, None),
+    ("lpos", ("l", "b"), {"count": 0}, None),
+    ("lrem", ("l", -1, "b"), {}, None),
+    ("ltrim", ("l", 1, -2), {}, None),
+    ("lrange", ("l", 0, -1), {}, None),
+    ("lmove", ("l", "m", "LEFT", "RIGHT"), {}, None),
+    ("rpoplpush", ("l", "m"), {}, None),
+    ("lpop", ("l", 2), {}, None),
+    ("rpop", ("m",), {}, None),
+    ("lmpop", (2, "none", "m"), {"direction": "LEFT", "count": 5}, None),
+    ("llen", ("l",), {}, None),
+    ("lpushx", ("nope", "v"), {}, None),
+    ("set", ("s", "v"), {}, None),
+    ("lpush", ("s", "v"), {}, None),
+]
+
+SETS = [
+    ("sadd", ("a", "1", "2", "3"), {}, None),
+    ("sadd", ("b", "2", "3", "x"), {}, None),
+    ("smembers", ("a",), {}, None),
+    ("sismember", ("a", "2"), {}, None),
+    ("smismember", ("a", ["1", "9"]), {}, None),
+    ("scard", ("b",), {}, None),
+    ("sinter", (["a", "b"],), {}, None),
+    ("sunion", (["a", "b"],), {}, None),
+    ("sdiff", (["a", "b"],), {}, None),
+    ("sintercard", (2, ["a", "b"]), {}, None),
+    ("sinterstore", ("i", ["a", "b"]), {}, None),
+    ("sunionstore", ("u", ["a", "b", "none"]), {}, None),
+    ("sdiffstore", ("d", ["b", "a"]), {}, None),
+    ("smembers", ("d",), {}, None),
+    ("smove", ("a", "b", "1"), {}, None),
+    ("srem", ("b", "x", "nope"), {}, None),
+    ("srandmember", ("i", 5), {}, unordered),
+    ("spop", ("d",), {}, None),
+    ("exists", ("d",), {}, None),
+    ("set", ("s", "v"), {}, None),
+    ("sadd", ("s", "v"), {}, None),
+]
+
+BITS = [
+    ("setbit", ("b", 7, 1), {}, None),
+    ("setbit", ("b", 100, 1), {}, None),
+    ("getbit", ("b", 7), {}, None),
+    ("get", ("b",), {}, None),
+    ("bitcount", ("b",), {}, None),
+    ("bitcount", ("b", 1, -1), {}, None),
+    ("bitpos", ("b", 1), {}, None),
+    ("bitpos", ("b", 0, 1), {}, None),
+    ("set", ("c", "foobar"), {}, None),
+    ("bitop", ("AND", "d", "b", "c"), {}, None),
+    ("bitop", ("NOT", "e", "c"), {}, None),
+    ("get", ("e",), {}, None),
+    ("setbit", ("b", -1, 1), {}, None),
+    ("pfadd", ("hll", "a", "b", "c"), {}, None),
+    ("pfadd", ("hll2", "c", "d"), {}, None),
+    ("pfcount", ("hll", "hll2"), {}, None),
+    ("pfmerge", ("hll3", "hll", "hll2"), {}, None),
+    ("pfcount", ("hll3",), {}, None),
+    ("get", ("hll3",), {}, None),
+    ("pfadd", ("c", "x"), {}, None),
+]
+
+
+def bitfield(client):
+    return client.bitfield("bf").set("u8", 0, 255).incrby("i5", 100, 20).get("u4", 0).execute()
+
+
+def transaction(client):
+    pipe = client.pipeline(transaction=True)
+    pipe.set("t", "1").incr("t").lpush("t", "x").get("t")
+    # Errors inside EXEC come back as exception objects: compare their text.
+    return [str(r) if isinstance(r, Exception) else r for r in pipe.execute(raise_on_error=False)]
+
+
+CALLS = [bitfield, transaction]
+
+
+def outcome(client, method, args, kwargs, normalise):
+    try:
+        result = getattr(client, method)(*args, **kwargs)
+    except redis.RedisError as e:
+        return ("error", type(e).__name__, str(e))
+    return normalise(result) if normalise else result
+
+
+def main():
+    redstone_port, redis_socket = int(sys.argv[1]), sys.argv[2]
+    checked = 0
+    for protocol in (2, 3):
+        ours = redis.Redis(port=redstone_port, protocol=protocol)
+        theirs = redis.Redis(unix_socket_path=redis_socket, protocol=protocol)
+        for family in (HASHES, LISTS, SETS, BITS):
+            for client in (ours, theirs):
+                client.flushall()
+            for method, args, kwargs, normalise in family:
+                got = outcome(ours, method, args, kwargs, normalise)
+                want = outcome(theirs, method, args, kwargs, normalise)
+                if got != want:
+                    sys.exit(f"RESP{protocol} {method}{args} {kwargs}: Redstone {got!r}, redis-server {want!r}")
+                checked += 1
+        for call in CALLS:
+            got, want = call(ours), call(theirs)
+            if got != want:
+                sys.exit(f"RESP{protocol} {call.__name__}: Redstone {got!r}, redis-server {want!r}")
+            checked += 1
+    print(f"{checked} calls matched redis-server")
+
+
+if __name__ == "__main__":
+    main()
