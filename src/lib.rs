@@ -11,6 +11,7 @@ pub mod keyspace;
 pub mod log;
 pub mod notify;
 pub mod pubsub;
+pub mod rdb;
 pub mod resp;
 pub mod sds;
 pub mod server;

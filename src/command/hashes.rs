@@ -120,6 +120,24 @@ impl Written for HashWrite {
     }
 }
 
+/// Writes a new hash of `pairs` (distinct fields, not empty) at `key`,
+/// which must be free (RESTORE deletes first).
+pub(super) fn put_hash(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    pairs: Vec<(Bytes, Bytes)>,
+    limits: EncodingLimits,
+) -> Result<(), Frame> {
+    let mut hash = HashWrite::open(txn, db, key, limits)?;
+    for (field, value) in pairs {
+        hash.set(txn, &field, value)?;
+    }
+    let (meta, _) = hash.into_meta();
+    txn.put(db, key, meta)?;
+    Ok(())
+}
+
 fn field_pairs(args: &[Bytes], command: &str) -> Result<(), Frame> {
     if args.len() % 2 == 1 {
         return Err(super::wrong_arity(command));

@@ -14,6 +14,7 @@ pub mod command_stats;
 pub mod connection;
 pub mod context;
 pub mod decimal;
+pub mod dump;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
@@ -306,6 +307,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         zsets::COMMANDS,
         lists_blocking::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         sort::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,

@@ -478,20 +478,33 @@ fn store_set(
         }
         return Ok(0);
     }
+    put_set(txn, db, dst, &result, limits)?;
+    txn.notify(db, Class::Set, event, dst);
+    Ok(result.len() as i64)
+}
+
+/// Writes a new set of the distinct, non-empty `members` at `key` (over
+/// whatever was there), encoded by Redis 7.0's intset rule.
+pub(super) fn put_set(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    members: &[Bytes],
+    limits: EncodingLimits,
+) -> Result<(), Frame> {
     let mut meta = Meta::collection(KeyType::Set, txn.new_version());
-    let members = txn.members(db, dst, &meta);
-    let mut intset = result.len() as u64 <= limits.set_max_intset_entries;
-    for member in &result {
+    let data = txn.members(db, key, &meta);
+    let mut intset = members.len() as u64 <= limits.set_max_intset_entries;
+    for member in members {
         intset = intset && string2ll(member).is_some();
-        txn.member_put(&members, member, Bytes::new());
+        txn.member_put(&data, member, Bytes::new());
     }
-    meta.set_size(result.len() as u64);
+    meta.set_size(members.len() as u64);
     if !intset {
         meta.encoding = ENCODING_HASHTABLE;
     }
-    txn.put(db, dst, meta)?;
-    txn.notify(db, Class::Set, event, dst);
-    Ok(result.len() as i64)
+    txn.put(db, key, meta)?;
+    Ok(())
 }
 
 fn read_op(ctx: &mut Ctx, op: SetOp, keys: &[Bytes]) -> CmdResult {

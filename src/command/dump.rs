@@ -1,0 +1,154 @@
+//! DUMP and RESTORE: a key's value as Redis' serialized payload
+//! (`crate::rdb`), so values move between Redstone and redis-server.
+//!
+//! DUMP writes the plain RDB types (string, list, set, hash); RESTORE also
+//! reads what redis-server 7.0 dumps for small values (intsets, listpacks,
+//! quicklists, integer and LZF strings). Sorted sets and the older
+//! ziplist encodings are not serialized yet: DUMP of a sorted set and
+//! RESTORE of such a payload are refused.
+
+use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
+use super::{Command, Ctx};
+use crate::keyspace::{KeyType, Meta};
+use crate::notify::Class;
+use crate::rdb::{self, RestoreError, Value};
+use crate::resp::Frame;
+use bytes::Bytes;
+use std::collections::HashSet;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new(
+        "dump",
+        2,
+        &["readonly"],
+        (1, 1, 1),
+        "generic",
+        "Returns a serialized representation of the value stored at a key.",
+        dump,
+    ),
+    Command::new(
+        "restore",
+        -4,
+        &["write", "denyoom"],
+        (1, 1, 1),
+        "generic",
+        "Creates a key from the serialized representation of a value.",
+        restore,
+    ),
+];
+
+const ERR_BAD_FORMAT: &str = "ERR Bad data format";
+
+fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.with_reader(|reader, db| {
+        let Some(meta) = reader.meta(db, &args[1])? else {
+            return Ok(Frame::Null);
+        };
+        let value = match meta.kind {
+            KeyType::String => Value::String(meta.payload.clone()),
+            KeyType::ZSet => return Err(err("ERR DUMP of sorted sets is not supported")),
+            kind => {
+                let members = reader.members(db, &args[1], &meta);
+                let all = reader.all_members(&members)?;
+                match kind {
+                    KeyType::Hash => Value::Hash(all),
+                    KeyType::Set => Value::Set(all.into_iter().map(|(m, _)| m).collect()),
+                    _ => Value::List(all.into_iter().map(|(_, item)| item).collect()),
+                }
+            }
+        };
+        Ok(Frame::Bulk(Bytes::from(rdb::dump(&value))))
+    })
+}
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]:
+/// Redis' checks in Redis' order. IDLETIME and FREQ are validated and
+/// ignored (no eviction policy uses them here).
+fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idletime, mut freq) = (false, false);
+    let mut options = args[4..].iter();
+    while let Some(option) = options.next() {
+        if is(option, "replace") {
+            replace = true;
+        } else if is(option, "absttl") {
+            absttl = true;
+        } else if is(option, "idletime") && !freq && options.len() > 0 {
+            idletime = true;
+            if options.next().map_or(Ok(0), |v| int_arg(v))? < 0 {
+                return Err(err("ERR Invalid IDLETIME value, must be >= 0"));
+            }
+        } else if is(option, "freq") && !idletime && options.len() > 0 {
+            freq = true;
+            if !(0..=255).contains(&options.next().map_or(Ok(0), |v| int_arg(v))?) {
+                return Err(err("ERR Invalid FREQ value, must be >= 0 and <= 255"));
+            }
+        } else {
+            return Err(err(ERR_SYNTAX));
+        }
+    }
+    let limits = ctx.encoding_limits();
+    let now_ms = ctx.now_ms;
+    let key = &args[1];
+    ctx.write(|txn, db| {
+        if !replace && txn.get(db, key)?.is_some() {
+            return Err(err("BUSYKEY Target key name already exists."));
+        }
+        let ttl = int_arg(&args[2])?;
+        if ttl < 0 {
+            return Err(err("ERR Invalid TTL value, must be >= 0"));
+        }
+        let value = rdb::restore(&args[3]).map_err(|e| match e {
+            RestoreError::VersionOrChecksum => {
+                err("ERR DUMP payload version or checksum are wrong")
+            }
+            RestoreError::BadFormat => err(ERR_BAD_FORMAT),
+        })?;
+        check_members(&value)?;
+        let deleted = replace && txn.delete(db, key)?;
+        let expire_at = match (ttl, absttl) {
+            (0, _) => 0,
+            (at, true) => at as u64,
+            (ttl, false) => now_ms.saturating_add(ttl as u64),
+        };
+        if expire_at != 0 && expire_at <= now_ms {
+            if deleted {
+                txn.notify(db, Class::Generic, "del", key);
+            }
+            return Ok(Frame::ok());
+        }
+        match value {
+            Value::String(bytes) => txn.put(db, key, Meta::string(bytes, 0))?,
+            Value::List(items) => super::lists::store_list(txn, db, key, items)?,
+            Value::Set(members) => super::sets::put_set(txn, db, key, &members, limits)?,
+            Value::Hash(pairs) => super::hashes::put_hash(txn, db, key, pairs, limits)?,
+        }
+        if expire_at != 0 {
+            if let Some(mut meta) = txn.get(db, key)? {
+                meta.expire_at = expire_at;
+                txn.put(db, key, meta)?;
+            }
+        }
+        txn.notify(db, Class::Generic, "restore", key);
+        Ok(Frame::ok())
+    })
+}
+
+/// Redis refuses empty collections and repeated set members or hash fields.
+fn check_members(value: &Value) -> Result<(), Frame> {
+    let distinct = |items: Vec<&Bytes>| {
+        let count = items.len();
+        count > 0 && items.into_iter().collect::<HashSet<_>>().len() == count
+    };
+    let ok = match value {
+        Value::String(_) => true,
+        Value::List(items) => !items.is_empty(),
+        Value::Set(members) => distinct(members.iter().collect()),
+        Value::Hash(pairs) => distinct(pairs.iter().map(|(field, _)| field).collect()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(err(ERR_BAD_FORMAT))
+    }
+}
