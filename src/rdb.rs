@@ -2,12 +2,13 @@
 //! version (2 bytes) and a CRC64 (Jones) of everything before it, as
 //! redis-server 7.0.15 writes and checks them.
 //!
-//! `dump` writes the plain types (string, list, set, hash: RDB types 0, 1,
-//! 2, 4), which every Redis since 2.x restores. `restore` reads those and
+//! `dump` writes the plain types (string, list, set, hash, sorted set with
+//! binary scores: RDB types 0, 1, 2, 4, 5), which Redis 4 and later
+//! restore. `restore` reads those, sorted sets with text scores (3), and
 //! what redis-server 7.0 dumps for small values: integer and LZF strings,
-//! intsets (11), listpack hashes (16) and quicklist lists of listpacks
-//! (18). Other encodings (ziplists of older servers, sorted sets, streams,
-//! modules) are `BadFormat`.
+//! intsets (11), listpack hashes (16) and sorted sets (17), quicklist
+//! lists of listpacks (18). Other encodings (ziplists of older servers,
+//! streams, modules) are `BadFormat`.
 //!
 //! **Invariant:** pure functions over bytes; a malformed payload is an
 //! error, never a panic.
@@ -20,18 +21,23 @@ pub const RDB_VERSION: u16 = 10;
 const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
 const TYPE_SET: u8 = 2;
+const TYPE_ZSET: u8 = 3;
 const TYPE_HASH: u8 = 4;
+const TYPE_ZSET_2: u8 = 5;
 const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
 
 /// A value as DUMP carries it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Value {
     String(Bytes),
     List(Vec<Bytes>),
     Set(Vec<Bytes>),
     Hash(Vec<(Bytes, Bytes)>),
+    /// Members and scores (never NaN).
+    ZSet(Vec<(Bytes, f64)>),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -84,6 +90,14 @@ pub fn dump(value: &Value) -> Vec<u8> {
             for (field, value) in pairs {
                 put_string(&mut out, field);
                 put_string(&mut out, value);
+            }
+        }
+        Value::ZSet(members) => {
+            out.push(TYPE_ZSET_2);
+            put_len(&mut out, members.len() as u64);
+            for (member, score) in members {
+                put_string(&mut out, member);
+                out.extend_from_slice(&score.to_le_bytes());
             }
         }
     }
@@ -221,7 +235,31 @@ impl Reader<'_> {
                 let count = self.len()?.checked_mul(2)?;
                 Value::Hash(pairs(self.strings(count)?)?)
             }
+            kind @ (TYPE_ZSET | TYPE_ZSET_2) => {
+                let binary = kind == TYPE_ZSET_2;
+                let count = self.len()?;
+                let mut members = Vec::new();
+                for _ in 0..count.min(self.bytes.len()) {
+                    let member = self.string()?;
+                    let score = if binary {
+                        f64::from_le_bytes(self.take(8)?.try_into().ok()?)
+                    } else {
+                        self.text_score()?
+                    };
+                    members.push((member, score));
+                }
+                (members.len() == count).then_some(())?;
+                Value::ZSet(scored(members)?)
+            }
             TYPE_SET_INTSET => Value::Set(intset(&self.string()?)?),
+            TYPE_ZSET_LISTPACK => {
+                let flat = listpack(&self.string()?)?;
+                let members = pairs(flat)?
+                    .into_iter()
+                    .map(|(member, score)| Some((member, parse_score(&score)?)))
+                    .collect::<Option<Vec<_>>>()?;
+                Value::ZSet(scored(members)?)
+            }
             TYPE_HASH_LISTPACK => Value::Hash(pairs(listpack(&self.string()?)?)?),
             TYPE_LIST_QUICKLIST_2 => {
                 let nodes = self.len()?;
@@ -238,6 +276,31 @@ impl Reader<'_> {
             _ => return None,
         })
     }
+}
+
+impl Reader<'_> {
+    /// An old-style score: its length in one byte (253 NaN, 254 +inf,
+    /// 255 -inf) then its decimal text.
+    fn text_score(&mut self) -> Option<f64> {
+        match self.byte()? {
+            253 => Some(f64::NAN),
+            254 => Some(f64::INFINITY),
+            255 => Some(f64::NEG_INFINITY),
+            len => parse_score(self.take(usize::from(len))?),
+        }
+    }
+}
+
+fn parse_score(text: &[u8]) -> Option<f64> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// Sorted-set members as loaded, refused if a score is NaN.
+fn scored(members: Vec<(Bytes, f64)>) -> Option<Vec<(Bytes, f64)>> {
+    members
+        .iter()
+        .all(|(_, score)| !score.is_nan())
+        .then_some(members)
 }
 
 fn int_text(n: i64) -> Bytes {
@@ -400,6 +463,10 @@ mod tests {
             Value::List(vec![Bytes::from("a"), big.clone()]),
             Value::Set(vec![Bytes::from("1"), Bytes::from("b")]),
             Value::Hash(vec![(Bytes::from("f"), big)]),
+            Value::ZSet(vec![
+                (Bytes::from("m"), 1.5),
+                (Bytes::from("n"), f64::NEG_INFINITY),
+            ]),
         ] {
             assert_eq!(restore(&dump(&value)), Ok(value));
         }
@@ -481,5 +548,18 @@ mod tests {
             restore(&payload),
             Ok(Value::List(strings(&["a", "1", "-100000", &b20])))
         );
+    }
+
+    #[test]
+    fn restore_reads_redis_listpack_sorted_sets() {
+        let payload = hex(
+            "111d1d0000000600816202842d696e660581610283312e35048163020301ff0a002970c58fcde6fc31",
+        );
+        let members = vec![
+            (Bytes::from("b"), f64::NEG_INFINITY),
+            (Bytes::from("a"), 1.5),
+            (Bytes::from("c"), 3.0),
+        ];
+        assert_eq!(restore(&payload), Ok(Value::ZSet(members)));
     }
 }

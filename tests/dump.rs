@@ -18,8 +18,10 @@ fn restore(con: &mut redis::Connection, key: &str, ttl: i64, payload: &[u8]) {
         .arg(ttl)
         .arg(payload)
         .query(con)
-        .unwrap();
+        .unwrap_or_else(|e| panic!("RESTORE {key} {payload:?}: {e}"));
 }
+
+const KEYS: [&str; 7] = ["s", "n", "l", "i", "t", "h", "z"];
 
 /// Fills `con` with one key of each type DUMP serializes.
 fn fill(con: &mut redis::Connection) {
@@ -52,6 +54,14 @@ fn fill(con: &mut redis::Connection) {
         .arg(-5)
         .arg("x".repeat(70))
         .arg("y")
+        .cmd("ZADD")
+        .arg("z")
+        .arg(1.5)
+        .arg("a")
+        .arg("-inf")
+        .arg("b")
+        .arg(3)
+        .arg("c")
         .query(con)
         .unwrap();
 }
@@ -91,13 +101,13 @@ fn values_move_between_redstone_and_redis_server_both_ways() {
     let mut ours = server.client();
     fill(&mut theirs);
     let expected = contents(&mut theirs);
-    for key in ["s", "n", "l", "i", "t", "h"] {
+    for key in KEYS {
         let payload = dump(&mut theirs, key);
         restore(&mut ours, key, 0, &payload);
     }
     assert_eq!(contents(&mut ours), expected);
     let _: () = redis::cmd("FLUSHALL").query(&mut theirs).unwrap();
-    for key in ["s", "n", "l", "i", "t", "h"] {
+    for key in KEYS {
         let payload = dump(&mut ours, key);
         restore(&mut theirs, key, 0, &payload);
     }

@@ -1,14 +1,14 @@
 //! DUMP and RESTORE: a key's value as Redis' serialized payload
 //! (`crate::rdb`), so values move between Redstone and redis-server.
 //!
-//! DUMP writes the plain RDB types (string, list, set, hash); RESTORE also
-//! reads what redis-server 7.0 dumps for small values (intsets, listpacks,
-//! quicklists, integer and LZF strings). Sorted sets and the older
-//! ziplist encodings are not serialized yet: DUMP of a sorted set and
-//! RESTORE of such a payload are refused.
+//! DUMP writes the plain RDB types (string, list, set, hash, sorted set);
+//! RESTORE also reads what redis-server 7.0 dumps for small values
+//! (intsets, listpacks, quicklists, integer and LZF strings). The ziplist
+//! encodings of older servers are refused ("Bad data format").
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx};
+use crate::keyspace::encoding::score_from_bytes;
 use crate::keyspace::{KeyType, Meta};
 use crate::notify::Class;
 use crate::rdb::{self, RestoreError, Value};
@@ -46,13 +46,21 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         let value = match meta.kind {
             KeyType::String => Value::String(meta.payload.clone()),
-            KeyType::ZSet => return Err(err("ERR DUMP of sorted sets is not supported")),
             kind => {
                 let members = reader.members(db, &args[1], &meta);
                 let all = reader.all_members(&members)?;
                 match kind {
                     KeyType::Hash => Value::Hash(all),
                     KeyType::Set => Value::Set(all.into_iter().map(|(m, _)| m).collect()),
+                    KeyType::ZSet => Value::ZSet(
+                        all.into_iter()
+                            .map(|(member, score)| {
+                                let score = score_from_bytes(&score)
+                                    .ok_or_else(|| err("ERR corrupt sorted set score"))?;
+                                Ok((member, score))
+                            })
+                            .collect::<Result<_, Frame>>()?,
+                    ),
                     _ => Value::List(all.into_iter().map(|(_, item)| item).collect()),
                 }
             }
@@ -122,6 +130,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Value::List(items) => super::lists::store_list(txn, db, key, items)?,
             Value::Set(members) => super::sets::put_set(txn, db, key, &members, limits)?,
             Value::Hash(pairs) => super::hashes::put_hash(txn, db, key, pairs, limits)?,
+            Value::ZSet(members) => super::zsets::put_zset(txn, db, key, members, limits)?,
         }
         if expire_at != 0 {
             if let Some(mut meta) = txn.get(db, key)? {
@@ -145,6 +154,7 @@ fn check_members(value: &Value) -> Result<(), Frame> {
         Value::List(items) => !items.is_empty(),
         Value::Set(members) => distinct(members.iter().collect()),
         Value::Hash(pairs) => distinct(pairs.iter().map(|(field, _)| field).collect()),
+        Value::ZSet(members) => distinct(members.iter().map(|(member, _)| member).collect()),
     };
     if ok {
         Ok(())

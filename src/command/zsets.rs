@@ -378,6 +378,24 @@ impl Written for ZSetWrite {
     }
 }
 
+/// Writes a new sorted set of `members` (distinct, not empty) at `key`,
+/// over whatever was there (RESTORE).
+pub(super) fn put_zset(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    members: Vec<(Bytes, f64)>,
+    limits: EncodingLimits,
+) -> Result<(), Frame> {
+    let mut zset = ZSetWrite::replace(txn, db, key);
+    for (member, score) in members {
+        zset.set(txn, &member, score, None, limits);
+    }
+    let (meta, _) = zset.into_meta();
+    txn.put(db, key, meta)?;
+    Ok(())
+}
+
 /// (member, score) pairs as Redis replies with WITHSCORES: RESP3 gets an
 /// array of `[member, double]` pairs, RESP2 one flat array.
 pub(super) fn scored_reply(protocol: Protocol, items: Vec<(Bytes, f64)>) -> Frame {
