@@ -43,3 +43,16 @@ fn memory_usage_option_errors_have_redis_wording() {
     assert_eq!(c.line("MEMORY USAGE k SAMPLES"), SYNTAX);
     assert_eq!(c.line("MEMORY USAGE k foo"), SYNTAX);
 }
+
+#[test]
+fn memory_usage_of_a_sorted_set_counts_its_score_index() {
+    let (_server, mut c) = start();
+    for i in 0..10 {
+        c.cmd(&["SADD", "set", &format!("member-{i}")]);
+        c.cmd(&["ZADD", "zset", "1", &format!("member-{i}")]);
+    }
+    let set = c.int(&["MEMORY", "USAGE", "set", "SAMPLES", "0"]);
+    let zset = c.int(&["MEMORY", "USAGE", "zset", "SAMPLES", "0"]);
+    // Per member: the 8-byte score value, and an index entry longer than the member's.
+    assert!(zset > 2 * set, "{set} {zset}");
+}

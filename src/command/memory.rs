@@ -5,11 +5,12 @@
 //! value bytes) plus, for a collection, its members' data entries. Like
 //! Redis, a collection is measured by sampling: the first `SAMPLES` members
 //! (5 by default, 0 for all) are measured and the average scaled to the
-//! member count. Block compression and the LSM tree's own overhead are not
+//! member count; a sorted set's score index entries count too. Block compression and the LSM tree's own overhead are not
 //! counted.
 
 use super::args::{err, is, parse_i64, CmdResult, ERR_NOT_INTEGER, ERR_SYNTAX};
 use super::{Command, Ctx};
+use crate::keyspace::KeyType;
 use crate::resp::Frame;
 use bytes::Bytes;
 
@@ -64,9 +65,15 @@ fn usage(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if meta.is_collection() && meta.size() > 0 {
             let members = reader.members(db, key, &meta);
             let sampled = reader.member_range(&members, None, samples)?;
+            // A sorted set also indexes each member by score: one more
+            // entry, its key the member's with the score's 8 bytes added.
+            let index_entry = |sub: &[u8]| match meta.kind {
+                KeyType::ZSet => members.key(sub).len() + 8,
+                _ => 0,
+            };
             let sampled_bytes: usize = sampled
                 .iter()
-                .map(|(sub, value)| members.key(sub).len() + value.len())
+                .map(|(sub, value)| members.key(sub).len() + value.len() + index_entry(sub))
                 .sum();
             let count = sampled.len().max(1) as u128;
             let estimate = sampled_bytes as u128 * u128::from(meta.size()) / count;
