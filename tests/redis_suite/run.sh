@@ -7,7 +7,7 @@
 #   tests/redis_suite/run.sh unit/type/hash unit/expire
 #   REDSTONE_BIN=target/debug/redstone-server tests/redis_suite/run.sh unit/type/set
 #   VERBOSE=1 tests/redis_suite/run.sh unit/type/list  # show the suite's output
-#   RUNTEST_ARGS="--skiptest SMISMEMBER" tests/redis_suite/run.sh unit/type/set
+#   RUNTEST_ARGS="--skiptest /stream" tests/redis_suite/run.sh unit/keyspace  # runtest options
 #
 # The source tarball is downloaded once into target/redis-suite/ (Debian's pool
 # copy of the 7.0.15 release). Each unit gets a fresh server on a free port and
