@@ -31,6 +31,7 @@ pub mod transactions;
 mod zset_algebra;
 mod zset_ranges;
 pub mod zsets;
+mod zsets_blocking;
 
 use crate::keyspace::{Store, Txn};
 use crate::resp::Frame;
@@ -301,6 +302,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         lists::COMMANDS,
         zsets::COMMANDS,
         lists_blocking::COMMANDS,
+        zsets_blocking::COMMANDS,
         keys::COMMANDS,
         sort::COMMANDS,
         server::COMMANDS,
