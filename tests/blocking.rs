@@ -484,3 +484,67 @@ fn the_pusher_sees_the_blocked_clients_served_when_it_gets_its_reply() {
     assert_eq!(c.line("LPOP k"), NIL);
     assert_eq!(b.reply(), pair("k", "v"));
 }
+
+/// BZPOPMIN, BZPOPMAX and BZMPOP: each command and the exact reply
+/// redis-server 7.0.15 gave, in order.
+#[test]
+fn sorted_set_pops_answer_like_redis() {
+    let (_server, mut c) = start();
+    let transcript: &[(&str, &str)] = &[
+        ("zadd z 1 a 2 b 3 c", ":3\r\n"),
+        ("bzpopmin z 0", "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"),
+        (
+            "bzpopmax none z 0",
+            "*3\r\n$1\r\nz\r\n$1\r\nc\r\n$1\r\n3\r\n",
+        ),
+        (
+            "bzmpop 0 2 none z max count 5",
+            "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+        ),
+        ("bzpopmin z 0.01", NIL_ARRAY),
+        ("bzmpop 0.01 1 z min", NIL_ARRAY),
+        ("set s x", OK),
+        ("bzpopmin s 0", WRONGTYPE),
+        ("bzpopmin z -1", NEGATIVE),
+        ("bzpopmin z abc", NOT_FLOAT),
+        (
+            "bzmpop 0 0 z min",
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        ("bzmpop 0 1 z foo", SYNTAX),
+        ("multi", OK),
+        ("bzpopmin z 0", "+QUEUED\r\n"),
+        ("bzmpop 0 1 z min", "+QUEUED\r\n"),
+        ("exec", "*2\r\n*-1\r\n*-1\r\n"),
+        (
+            "command getkeys bzmpop 0 2 a b min",
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ),
+    ];
+    for (command, reply) in transcript {
+        let args: Vec<&str> = command.split(' ').collect();
+        assert_eq!(c.cmd(&args), *reply, "{command}");
+    }
+}
+
+#[test]
+fn sorted_set_pops_block_until_a_member_arrives_in_fifo_order() {
+    let (server, mut c, mut first) = start_blocked("BZPOPMIN z1 z2 0");
+    let mut second = blocked(&server, &mut c, "BZMPOP 0 1 z2 MAX COUNT 2", 1);
+    let mut third = blocked(&server, &mut c, "BZPOPMAX z2 0", 2);
+    assert_eq!(c.line("ZADD z2 1 a 2 b 3 c"), int(3));
+    assert_eq!(first.reply(), "*3\r\n$2\r\nz2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    assert_eq!(
+        second.reply(),
+        "*2\r\n$2\r\nz2\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    );
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.line("EXISTS z2"), int(0));
+    // A list at the key does not wake a sorted set waiter.
+    assert_eq!(c.line("RPUSH z2 x"), int(1));
+    wait_blocked(&mut c, 1);
+    assert_eq!(c.line("DEL z2"), int(1));
+    assert_eq!(c.line("ZADD z2 5 m"), int(1));
+    assert_eq!(third.reply(), "*3\r\n$2\r\nz2\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    wait_blocked(&mut c, 0);
+}

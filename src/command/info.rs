@@ -145,6 +145,7 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                     "lazyfree_pending_objects",
                     shared.store.reclaim_pending().to_string(),
                 ),
+                ("lazyfreed_objects", shared.store.reclaimed().to_string()),
                 ("storage_cache_capacity", engine.cache_capacity.to_string()),
                 ("storage_cache_used", engine.cache_bytes.to_string()),
                 (

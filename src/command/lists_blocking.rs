@@ -17,7 +17,8 @@ use crate::keyspace::{KeyType, Txn};
 use crate::resp::Frame;
 use bytes::Bytes;
 
-const POP_SPECS: &[KeySpec] = &[KeySpec::range(&["RW", "access", "delete"], 1, -2)];
+/// BLPOP's, BRPOP's, BZPOPMIN's and BZPOPMAX's keys: all but the timeout.
+pub(super) const POP_SPECS: &[KeySpec] = &[KeySpec::range(&["RW", "access", "delete"], 1, -2)];
 
 /// BLPOP and BRPOP: `key [key ...] timeout`.
 const fn pop_row(name: &'static str, summary: &'static str, handler: super::Handler) -> Command {

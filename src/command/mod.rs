@@ -35,6 +35,7 @@ pub mod transactions;
 mod zset_algebra;
 mod zset_ranges;
 pub mod zsets;
+mod zsets_blocking;
 
 use crate::keyspace::{Store, Txn};
 use crate::resp::Frame;
@@ -306,6 +307,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         lists::COMMANDS,
         zsets::COMMANDS,
         lists_blocking::COMMANDS,
+        zsets_blocking::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,
         sort::COMMANDS,

@@ -777,9 +777,28 @@ pub(super) fn counted_keys(args: &[Bytes], index: usize, n: usize) -> Result<&[B
 }
 
 fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let numkeys = positive(&args[1], "ERR numkeys should be greater than 0")?;
-    let keys = counted_keys(args, 1, numkeys)?;
-    let mut rest = args[2 + keys.len()..].iter();
+    let (keys, max, count) = zmpop_args(args, 1)?;
+    let popped = ctx.write(|txn, db| {
+        for key in keys {
+            if let Some(popped) = pop(txn, db, key, max, count)? {
+                return Ok(Some((key.clone(), popped)));
+            }
+        }
+        Ok(None)
+    })?;
+    Ok(popped.map_or(Frame::NullArray, |(key, popped)| mpop_reply(key, popped)))
+}
+
+/// ZMPOP's (and BZMPOP's, numkeys at 2) arguments after the command name
+/// and timeout: `numkeys key [key ...] MIN|MAX [COUNT count]` → the keys,
+/// whether from the top, and the count.
+pub(super) fn zmpop_args(
+    args: &[Bytes],
+    numkeys_at: usize,
+) -> Result<(&[Bytes], bool, usize), Frame> {
+    let numkeys = positive(&args[numkeys_at], "ERR numkeys should be greater than 0")?;
+    let keys = counted_keys(args, numkeys_at, numkeys)?;
+    let mut rest = args[numkeys_at + 1 + keys.len()..].iter();
     let max = match rest.next() {
         Some(arg) if is(arg, "min") => false,
         Some(arg) if is(arg, "max") => true,
@@ -794,16 +813,7 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             _ => return Err(err(ERR_SYNTAX)),
         }
     }
-    let count = count.unwrap_or(1);
-    let popped = ctx.write(|txn, db| {
-        for key in keys {
-            if let Some(popped) = pop(txn, db, key, max, count)? {
-                return Ok(Some((key.clone(), popped)));
-            }
-        }
-        Ok(None)
-    })?;
-    Ok(popped.map_or(Frame::NullArray, |(key, popped)| mpop_reply(key, popped)))
+    Ok((keys, max, count.unwrap_or(1)))
 }
 
 /// ZMPOP's (and BZMPOP's) reply: `[key, [[member, score], ...]]` in both

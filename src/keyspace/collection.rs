@@ -404,6 +404,7 @@ impl Store {
             return Ok(0);
         }
         engine.write(batch)?;
+        self.reclaimed.fetch_add(finished, Ordering::Relaxed);
         let _ = self
             .reclaim_pending
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {

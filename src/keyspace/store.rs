@@ -81,6 +81,8 @@ pub struct Store {
     expired_keys: AtomicU64,
     /// Dead collection versions whose members are not yet reclaimed.
     pub(super) reclaim_pending: AtomicU64,
+    /// Dead collection versions fully reclaimed since start.
+    pub(super) reclaimed: AtomicU64,
     /// The last member the sweeper deleted (see `sweep_dead_members`).
     pub(super) sweep_resume: Mutex<Option<(Partition, Bytes)>>,
     /// The committed key counts, readable without the write lock (DBSIZE
@@ -184,6 +186,7 @@ impl Store {
             write_seq: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
             reclaim_pending: AtomicU64::new(reclaim_pending),
+            reclaimed: AtomicU64::new(0),
             sweep_resume: Mutex::new(None),
             watches: super::watch::Watches::default(),
             blocking: super::blocking::BlockingKeys::default(),
@@ -208,6 +211,12 @@ impl Store {
     /// sweeper has not reclaimed yet: INFO's `lazyfree_pending_objects`.
     pub fn reclaim_pending(&self) -> u64 {
         self.reclaim_pending.load(Ordering::Relaxed)
+    }
+
+    /// Dead collections whose members the sweeper has reclaimed since the
+    /// server started: INFO's `lazyfreed_objects`.
+    pub fn reclaimed(&self) -> u64 {
+        self.reclaimed.load(Ordering::Relaxed)
     }
 
     /// Number of committed write batches; the durability task syncs up to it.

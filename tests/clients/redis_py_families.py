@@ -1,4 +1,6 @@
-"""redis-py against Redstone and a real redis-server, side by side.
+"""redis-py against Redstone and a real redis-server, side by side (hashes,
+lists with their blocking pops, sets, sorted sets, bitmaps, HyperLogLog,
+SORT, MULTI).
 
     python3 redis_py_families.py REDSTONE_PORT REDIS_UNIX_SOCKET
 
@@ -65,6 +67,8 @@ LISTS = [
     ("lmpop", (2, "none", "m"), {"direction": "LEFT", "count": 5}, None),
     ("llen", ("l",), {}, None),
     ("lpushx", ("nope", "v"), {}, None),
+    ("blpop", (["none", "l"],), {"timeout": 0.1}, None),
+    ("brpop", (["l"],), {"timeout": 0.1}, None),
     ("set", ("s", "v"), {}, None),
     ("lpush", ("s", "v"), {}, None),
 ]
@@ -91,6 +95,57 @@ SETS = [
     ("exists", ("d",), {}, None),
     ("set", ("s", "v"), {}, None),
     ("sadd", ("s", "v"), {}, None),
+]
+
+SORTS = [
+    ("rpush", ("l", "3", "1", "2"), {}, None),
+    ("mset", ({"w_1": "30", "w_2": "20", "w_3": "10"},), {}, None),
+    ("sort", ("l",), {}, None),
+    ("sort", ("l",), {"by": "w_*", "get": ["#", "w_*"]}, None),
+    ("sort", ("l",), {"desc": True, "start": 0, "num": 2}, None),
+    ("sort", ("l",), {"alpha": True, "store": "dst"}, None),
+    ("zadd", ("z", {"10": 3, "30": 1}), {}, None),
+    ("sort", ("z",), {"by": "nosort"}, None),
+]
+
+ZSETS = [
+    ("zadd", ("z", {"a": 1, "b": 2, "c": 3.5, "d": -1}), {}, None),
+    ("zadd", ("z", {"a": 5}), {"xx": True, "ch": True}, None),
+    ("zadd", ("z", {"e": 0}), {"nx": True}, None),
+    ("zadd", ("z", {"a": 1}), {"gt": True, "ch": True}, None),
+    ("zadd", ("z", {"a": 2}), {"incr": True}, None),
+    ("zincrby", ("z", 2.5, "b"), {}, None),
+    ("zscore", ("z", "c"), {}, None),
+    ("zmscore", ("z", ["a", "nope"]), {}, None),
+    ("zcard", ("z",), {}, None),
+    ("zcount", ("z", "(0", "+inf"), {}, None),
+    ("zrange", ("z", 0, -1), {"withscores": True}, None),
+    ("zrange", ("z", "(1", 5), {"byscore": True, "offset": 1, "num": 2}, None),
+    ("zrange", ("z", 0, 1), {"desc": True}, None),
+    ("zrevrange", ("z", 0, 2), {"withscores": True}, None),
+    ("zrangebyscore", ("z", "-inf", "(4"), {"withscores": True}, None),
+    ("zrevrangebyscore", ("z", 10, 0), {}, None),
+    ("zrank", ("z", "c"), {}, None),
+    ("zrevrank", ("z", "c"), {}, None),
+    ("zadd", ("lex", {"a": 0, "b": 0, "c": 0, "d": 0}), {}, None),
+    ("zrangebylex", ("lex", "[b", "(d"), {}, None),
+    ("zlexcount", ("lex", "-", "+"), {}, None),
+    ("zremrangebylex", ("lex", "[a", "[b"), {}, None),
+    ("zrangestore", ("dst", "z", 0, 1), {}, None),
+    ("zunionstore", ("u", {"z": 2, "lex": 1}), {"aggregate": "MAX"}, None),
+    ("zrange", ("u", 0, -1), {"withscores": True}, None),
+    ("zinter", (["z", "u"],), {"withscores": True}, None),
+    ("zdiff", (["z", "dst"],), {"withscores": True}, None),
+    ("zintercard", (2, ["z", "u"]), {}, None),
+    ("zpopmin", ("z",), {}, None),
+    ("zpopmax", ("z", 2), {}, None),
+    ("zmpop", (2, ["none", "z"], ), {"min": True, "count": 2}, None),
+    ("zrem", ("u", "a", "nope"), {}, None),
+    ("zremrangebyscore", ("u", "-inf", 2), {}, None),
+    ("zremrangebyrank", ("u", 0, 0), {}, None),
+    ("zadd", ("z", {"x": "nan"}), {}, None),
+    ("set", ("s", "v"), {}, None),
+    ("zadd", ("s", {"a": 1}), {}, None),
 ]
 
 BITS = [
@@ -145,7 +200,7 @@ def main():
     for protocol in (2, 3):
         ours = redis.Redis(port=redstone_port, protocol=protocol)
         theirs = redis.Redis(unix_socket_path=redis_socket, protocol=protocol)
-        for family in (HASHES, LISTS, SETS, BITS):
+        for family in (HASHES, LISTS, SETS, ZSETS, BITS, SORTS):
             for client in (ours, theirs):
                 client.flushall()
             for method, args, kwargs, normalise in family:
