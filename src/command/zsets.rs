@@ -161,14 +161,18 @@ impl ZSet {
     }
 
     /// Visits the (member, score) entries of `span` of the score index in
-    /// its order, until `visit` returns false. Reads in chunks.
+    /// its order, until `visit` returns false. Reads in chunks that start
+    /// small and double: most walks stop early (LIMIT, a rank, a pop), and
+    /// every entry read costs an LSM iterator step.
     pub(super) fn walk<R: KeyRead + ?Sized>(
         &self,
         reader: &mut R,
         span: Span,
         mut visit: impl FnMut(Bytes, f64) -> bool,
     ) -> Result<(), Frame> {
-        const CHUNK: usize = 256;
+        const FIRST_CHUNK: usize = 16;
+        const MAX_CHUNK: usize = 1024;
+        let mut chunk_size = FIRST_CHUNK;
         let mut last: Option<Bytes> = None;
         loop {
             let current = match (&last, span.rev) {
@@ -182,8 +186,9 @@ impl ZSet {
                     ..span
                 },
             };
-            let chunk = reader.member_span(&self.index, current, CHUNK)?;
-            let done = chunk.len() < CHUNK;
+            let chunk = reader.member_span(&self.index, current, chunk_size)?;
+            let done = chunk.len() < chunk_size;
+            chunk_size = (chunk_size * 2).min(MAX_CHUNK);
             for (sub, _) in chunk {
                 let score = decode_score(&sub)?;
                 if !visit(sub.slice(8..), score) {
