@@ -458,3 +458,30 @@ fn command_info_matches_redis() {
         "*1\r\n*10\r\n$6\r\nbzmpop\r\n:-5\r\n*3\r\n+write\r\n+blocking\r\n+movablekeys\r\n:0\r\n:0\r\n:0\r\n*4\r\n+@write\r\n+@sortedset\r\n+@slow\r\n+@blocking\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:2\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$6\r\nkeynum\r\n$4\r\nspec\r\n*6\r\n$9\r\nkeynumidx\r\n:0\r\n$8\r\nfirstkey\r\n:1\r\n$7\r\nkeystep\r\n:1\r\n*0\r\n"
     );
 }
+
+/// Scores are printed as redis-server 7.0.15 prints them: `%.17g`.
+#[test]
+fn scores_are_printed_like_redis_7_0() {
+    let (_server, mut c) = start();
+    assert_eq!(c.line("ZADD dz 0.1 a 1.5 b"), int(2));
+    assert_eq!(c.line("ZSCORE dz a"), bulk("0.10000000000000001"));
+    assert_eq!(c.line("ZINCRBY dz 0.2 a"), bulk("0.30000000000000004"));
+    assert_eq!(
+        c.line("ZRANGE dz 0 -1 WITHSCORES"),
+        bulks(&["a", "0.30000000000000004", "b", "1.5"])
+    );
+}
+
+#[test]
+fn a_pop_of_zero_members_still_checks_the_type() {
+    let (_server, mut c) = start();
+    c.line("RPUSH wl a");
+    assert_eq!(
+        c.line("ZPOPMIN wl 0"),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(c.line("ZPOPMIN nokey 0"), "*0\r\n");
+    c.line("ZADD z 1 a");
+    assert_eq!(c.line("ZPOPMAX z 0"), "*0\r\n");
+    assert_eq!(c.line("ZCARD z"), int(1));
+}

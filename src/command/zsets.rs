@@ -746,9 +746,7 @@ fn pop_command(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
         },
         _ => return Err(err(ERR_SYNTAX)),
     };
-    if count == Some(0) {
-        return Ok(Frame::Array(Vec::new()));
-    }
+    // A count of 0 still checks the key's type first, as Redis does.
     let popped = ctx.write(|txn, db| pop(txn, db, &args[1], max, count.unwrap_or(1)))?;
     let popped = popped.unwrap_or_default();
     Ok(match count {

@@ -1,8 +1,9 @@
 //! Double formatting for replies.
 //!
-//! Layout: the shortest digit string that round-trips (what Redis 7.2
-//! computes with grisu instead of 7.0's `%.17g`), laid out by `%g` rules
-//! with precision 17: scientific notation (`1e+21`, `1.5e-05`, at least two
+//! Layout: Redis 7.0's `%.17g`: 17 significant digits, trailing zeros
+//! dropped (so `0.1` reads `0.10000000000000001`, as redis-server 7.0.15
+//! answers; 7.2 switched to the shortest round-trip digits), laid out by
+//! `%g` rules: scientific notation (`1e+21`, `1.5e-05`, at least two
 //! exponent digits) when the decimal exponent is below -4 or at least 17,
 //! plain decimal without trailing zeros otherwise. Special values use
 //! Redis' spellings: `inf`, `-inf`, `nan`, and `-0` for negative zero.
@@ -80,11 +81,12 @@ impl DoubleText {
     }
 }
 
-/// Formats a finite non-zero double. Rust's `{:e}` yields the shortest
-/// round-trip digits as `d.ddddde<exp>`; they are re-laid out by `%g` rules.
+/// Formats a finite non-zero double. Rust's `{:.16e}` yields the 17
+/// correctly rounded significant digits as `d.dddde<exp>`, as printf does;
+/// they are re-laid out by `%g` rules without their trailing zeros.
 fn layout(v: f64, out: &mut StackBuf) {
     let mut sci = StackBuf::new();
-    if write!(sci, "{:e}", v.abs()).is_err() {
+    if write!(sci, "{:.16e}", v.abs()).is_err() {
         return;
     }
     let text = sci.as_bytes();
@@ -99,6 +101,9 @@ fn layout(v: f64, out: &mut StackBuf) {
             *slot = b;
             n += 1;
         }
+    }
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
     }
     let digits = &digits[..n];
     let exp = parse_exp(exp_text);
@@ -183,11 +188,12 @@ mod tests {
     use super::format_double;
 
     #[test]
+    // Expected texts are C's `%.17g` (printf), as redis-server 7.0 sends.
     fn plain_values() {
         let cases: &[(f64, &str)] = &[
             (1.0, "1"),
             (1.5, "1.5"),
-            (0.1, "0.1"),
+            (0.1, "0.10000000000000001"),
             (-0.0, "-0"),
             (0.0, "0"),
             (-2.25, "-2.25"),
@@ -197,7 +203,8 @@ mod tests {
             (1e16, "10000000000000000"),
             (12345678901234567.0, "12345678901234568"),
             (123.456, "123.456"),
-            (1.0 / 3.0, "0.3333333333333333"),
+            (1.0 / 3.0, "0.33333333333333331"),
+            (0.1540377145419073, "0.15403771454190729"),
         ];
         for &(v, want) in cases {
             assert_eq!(format_double(v), want, "{v:?}");
@@ -210,11 +217,11 @@ mod tests {
             (1e21, "1e+21"),
             (1e17, "1e+17"),
             (1.5e-5, "1.5e-05"),
-            (0.00001, "1e-05"),
-            (-1.5e300, "-1.5e+300"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-1.5e300, "-1.5000000000000001e+300"),
             (f64::MAX, "1.7976931348623157e+308"),
             (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
-            (5e-324, "5e-324"),
+            (5e-324, "4.9406564584124654e-324"),
             (123456789012345680000.0, "1.2345678901234568e+20"),
         ];
         for &(v, want) in cases {
