@@ -329,8 +329,8 @@ impl Family for ZSets {
                 }
             },
             Op::ZPop(k, max, count) => match zset_in(model, *k) {
-                Err(e) if *count != Some(0) => expect(e),
-                Err(_) | Ok(None) => expect(Frame::Array(Vec::new())),
+                Err(e) => expect(e),
+                Ok(None) => expect(Frame::Array(Vec::new())),
                 Ok(Some((mut zset, skiplist))) => {
                     let mut entries = ordered(&zset);
                     if *max {
