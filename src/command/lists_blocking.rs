@@ -17,6 +17,18 @@ use crate::keyspace::{KeyType, Txn};
 use crate::resp::Frame;
 use bytes::Bytes;
 
+/// BLMPOP's and BZMPOP's keys: `timeout numkeys key [key ...] ...`.
+pub(super) const MPOP_SPECS: &[KeySpec] = &[KeySpec {
+    flags: &["RW", "access", "delete"],
+    index: 2,
+    find: FindKeys::Keynum {
+        keynumidx: 0,
+        firstkey: 1,
+        step: 1,
+    },
+    notes: "",
+}];
+
 /// BLPOP's, BRPOP's, BZPOPMIN's and BZPOPMAX's keys: all but the timeout.
 pub(super) const POP_SPECS: &[KeySpec] = &[KeySpec::range(&["RW", "access", "delete"], 1, -2)];
 
@@ -69,16 +81,7 @@ pub const COMMANDS: &[Command] = &[
         blmpop,
     )
     .with_numkeys(2)
-    .with_key_specs(&[KeySpec {
-        flags: &["RW", "access", "delete"],
-        index: 2,
-        find: FindKeys::Keynum {
-            keynumidx: 0,
-            firstkey: 1,
-            step: 1,
-        },
-        notes: "",
-    }]),
+    .with_key_specs(MPOP_SPECS),
     move_row("blmove", 6, blmove),
     move_row("brpoplpush", 4, brpoplpush),
 ];

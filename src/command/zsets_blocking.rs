@@ -8,9 +8,9 @@
 
 use super::args::CmdResult;
 use super::blocking::{self, Serve};
-use super::lists_blocking::POP_SPECS;
+use super::lists_blocking::{MPOP_SPECS, POP_SPECS};
 use super::zsets::{mpop_reply, pop, zmpop_args};
-use super::{Command, Ctx, FindKeys, KeySpec};
+use super::{Command, Ctx};
 use crate::keyspace::{KeyType, Txn};
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -50,16 +50,7 @@ pub const COMMANDS: &[Command] = &[
         bzmpop,
     )
     .with_numkeys(2)
-    .with_key_specs(&[KeySpec {
-        flags: &["RW", "access", "delete"],
-        index: 2,
-        find: FindKeys::Keynum {
-            keynumidx: 0,
-            firstkey: 1,
-            step: 1,
-        },
-        notes: "",
-    }]),
+    .with_key_specs(MPOP_SPECS),
 ];
 
 fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -73,17 +64,21 @@ fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// BZPOPMIN/BZPOPMAX: `key [key ...] timeout`.
 fn block_pop(ctx: &mut Ctx, args: &[Bytes], serve: Serve) -> CmdResult {
     let last = args.len() - 1;
-    let deadline = blocking::deadline(&args[last], ctx.now_ms)?;
-    let keys = &args[1..last];
-    blocking::serve_or_block(
-        ctx,
-        args,
-        keys,
-        KeyType::ZSet,
-        deadline,
-        Frame::NullArray,
-        serve,
-    )
+    serve_or_block(ctx, args, &args[1..last], last, serve)
+}
+
+/// Serves the command from the first of `keys` that is a sorted set, else
+/// blocks on them until the timeout in `args[timeout_at]`.
+fn serve_or_block(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    keys: &[Bytes],
+    timeout_at: usize,
+    serve: Serve,
+) -> CmdResult {
+    let deadline = blocking::deadline(&args[timeout_at], ctx.now_ms)?;
+    let empty = Frame::NullArray;
+    blocking::serve_or_block(ctx, args, keys, KeyType::ZSet, deadline, empty, serve)
 }
 
 /// The lowest (or highest) member of `key`, answered as `[key, member, score]`.
@@ -121,16 +116,7 @@ fn serve_bzpopmax(
 /// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`.
 fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (keys, _, _) = zmpop_args(args, 2)?;
-    let deadline = blocking::deadline(&args[1], ctx.now_ms)?;
-    blocking::serve_or_block(
-        ctx,
-        args,
-        keys,
-        KeyType::ZSet,
-        deadline,
-        Frame::NullArray,
-        serve_bzmpop,
-    )
+    serve_or_block(ctx, args, keys, 1, serve_bzmpop)
 }
 
 fn serve_bzmpop(
