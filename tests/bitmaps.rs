@@ -315,3 +315,30 @@ fn random_bit_command(next: &mut impl FnMut(u64) -> u64, keys: &[&str]) -> Vec<S
     }
     words
 }
+
+/// Writing bits that are already set changes nothing: WATCH still lets
+/// the transaction through and the dirty count does not move (Redis 7.0.15).
+#[test]
+fn rewriting_a_bit_with_its_own_value_is_not_a_change() {
+    let (_server, mut c) = start();
+    assert_eq!(c.line("SETBIT b 7 1"), int(0));
+    assert_eq!(c.line("BITFIELD b SET u8 8 255"), "*1\r\n:0\r\n");
+    let dirty = |c: &mut resp::Raw| {
+        let info = c.line("INFO persistence");
+        info.lines()
+            .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+            .map(|n| n.trim().to_string())
+            .unwrap_or_default()
+    };
+    let before = dirty(&mut c);
+    assert_eq!(c.line("WATCH b"), "+OK\r\n");
+    assert_eq!(c.line("SETBIT b 7 1"), int(1));
+    assert_eq!(c.line("BITFIELD b SET u8 8 255"), "*1\r\n:255\r\n");
+    assert_eq!(dirty(&mut c), before);
+    assert_eq!(c.line("MULTI"), "+OK\r\n");
+    assert_eq!(c.line("BITCOUNT b"), "+QUEUED\r\n");
+    assert_eq!(c.line("EXEC"), "*1\r\n:9\r\n");
+    // A real change still counts.
+    assert_eq!(c.line("SETBIT b 7 0"), int(1));
+    assert_ne!(dirty(&mut c), before);
+}

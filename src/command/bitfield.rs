@@ -216,13 +216,20 @@ fn run(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
         return Err(err("ERR BITFIELD_RO only supports the GET subcommand"));
     }
     // A SET or INCRBY that was applied (not failed by OVERFLOW FAIL) is a
-    // change, whatever the value: Redis reports `setbit` then.
-    let replies = write_bits(ctx, &args[1], highest, |bytes, _| {
-        let replies: Vec<Frame> = ops.iter().map(|op| apply(bytes, op)).collect();
-        let changed = ops
+    // change if the string was created or grew or the field's bits moved,
+    // as Redis 7.0.15 counts them; then `setbit` is reported.
+    let replies = write_bits(ctx, &args[1], highest, |bytes, grown| {
+        let mut changed = false;
+        let replies = ops
             .iter()
-            .zip(&replies)
-            .any(|(op, reply)| !matches!(op.action, Action::Get) && *reply != Frame::Null);
+            .map(|op| {
+                let old = get_bits(bytes, op.offset, op.field.bits);
+                let reply = apply(bytes, op);
+                let applied = !matches!(op.action, Action::Get) && reply != Frame::Null;
+                changed |= applied && (grown || get_bits(bytes, op.offset, op.field.bits) != old);
+                reply
+            })
+            .collect();
         (replies, changed)
     })?;
     Ok(Frame::Array(replies))

@@ -59,11 +59,12 @@ pub(super) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Fr
 }
 
 /// Changes the string at `key` as a bitmap: it is created or padded with
-/// zero bytes so that bit `max_bit` exists, `change` runs on its bytes
-/// (told whether the string was created or grew), and the result is
-/// stored (keeping the TTL), as Redis' bit writes do even when no bit
-/// changed. `change` also says whether the write counts as a change: then
-/// the `setbit` event is reported.
+/// zero bytes so that bit `max_bit` exists, and `change` runs on its bytes
+/// (told whether the string was created or grew) and says whether the
+/// write counts as a change. The result is stored (keeping the TTL) if the
+/// string was created or grew or changed, as Redis 7.0.15 does: a write of
+/// bits that are already set touches nothing (no WATCH abort, no dirty
+/// count). A change also reports the `setbit` event.
 pub(super) fn write_bits<T>(
     ctx: &mut Ctx,
     key: &[u8],
@@ -85,7 +86,9 @@ pub(super) fn write_bits<T>(
             encoding: ENCODING_RAW,
             ..Meta::string(Bytes::from(value), expire_at)
         };
-        txn.put(db, key, meta)?;
+        if changed || grown {
+            txn.put(db, key, meta)?;
+        }
         if changed {
             txn.notify(db, Class::String, "setbit", key);
         }
