@@ -6,7 +6,10 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{arity, bulk, bulks, error, int, pending, start, Raw, NIL, NOT_INTEGER, OK, SYNTAX};
+use resp::{
+    arity, bulk, bulks, error, fill_pipelined, int, pending, start, time_del, Raw, NIL,
+    NOT_INTEGER, OK, SYNTAX,
+};
 use std::time::{Duration, Instant};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -585,29 +588,9 @@ fn hashes_survive_a_restart() {
 
 /// Fills `key` with `fields` fields, 1000 per HSET, pipelined.
 fn fill(c: &mut Raw, key: &str, fields: usize) {
-    let mut sent = 0;
-    let mut start = 0;
-    while start < fields {
-        let end = (start + 1000).min(fields);
-        let mut args = vec!["HSET".to_string(), key.to_string()];
-        for i in start..end {
-            args.push(format!("field:{i}"));
-            args.push(format!("value:{i}"));
-        }
-        c.send(&args);
-        sent += 1;
-        start = end;
-    }
-    for _ in 0..sent {
-        let reply = c.reply();
-        assert!(reply.starts_with(':'), "{reply}");
-    }
-}
-
-fn time_del(c: &mut Raw, key: &str) -> Duration {
-    let started = Instant::now();
-    assert_eq!(c.cmd(&["DEL", key]), int(1));
-    started.elapsed()
+    fill_pipelined(c, "HSET", key, fields, |i| {
+        vec![format!("field:{i}"), format!("value:{i}")]
+    });
 }
 
 #[test]

@@ -7,7 +7,10 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{arity, bulk, bulks, error, int, pending, start, Raw, NIL, NOT_INTEGER, OK, SYNTAX};
+use resp::{
+    arity, bulk, bulks, error, fill_pipelined, int, pending, start, time_del, Raw, NIL,
+    NOT_INTEGER, OK, SYNTAX,
+};
 use std::time::{Duration, Instant};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -592,26 +595,7 @@ fn sets_survive_a_restart() {
 
 /// Fills `key` with `count` members, 1000 per SADD, pipelined.
 fn fill(c: &mut Raw, key: &str, count: usize) {
-    let mut sent = 0;
-    let mut start = 0;
-    while start < count {
-        let end = (start + 1000).min(count);
-        let mut args = vec!["SADD".to_string(), key.to_string()];
-        args.extend((start..end).map(|i| format!("member:{i}")));
-        c.send(&args);
-        sent += 1;
-        start = end;
-    }
-    for _ in 0..sent {
-        let reply = c.reply();
-        assert!(reply.starts_with(':'), "{reply}");
-    }
-}
-
-fn time_del(c: &mut Raw, key: &str) -> Duration {
-    let started = Instant::now();
-    assert_eq!(c.cmd(&["DEL", key]), int(1));
-    started.elapsed()
+    fill_pipelined(c, "SADD", key, count, |i| vec![format!("member:{i}")]);
 }
 
 #[test]

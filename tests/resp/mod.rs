@@ -237,6 +237,38 @@ pub fn start_cluster() -> (crate::common::Server, Raw) {
     (server, c)
 }
 
+/// Fills `key` with `count` items, 1000 per `command` (pipelined); `item(i)`
+/// gives the arguments of item `i` (a member, or a field and its value).
+pub fn fill_pipelined(
+    c: &mut Raw,
+    command: &str,
+    key: &str,
+    count: usize,
+    item: impl Fn(usize) -> Vec<String>,
+) {
+    let mut sent = 0;
+    let mut start = 0;
+    while start < count {
+        let end = (start + 1000).min(count);
+        let mut args = vec![command.to_string(), key.to_string()];
+        args.extend((start..end).flat_map(&item));
+        c.send(&args);
+        sent += 1;
+        start = end;
+    }
+    for _ in 0..sent {
+        let reply = c.reply();
+        assert!(reply.starts_with(':'), "{reply}");
+    }
+}
+
+/// How long a DEL of the existing `key` takes, one round trip.
+pub fn time_del(c: &mut Raw, key: &str) -> Duration {
+    let started = std::time::Instant::now();
+    assert_eq!(c.cmd(&["DEL", key]), int(1));
+    started.elapsed()
+}
+
 /// INFO's `lazyfree_pending_objects`: dead collections not yet reclaimed.
 pub fn pending(c: &mut Raw) -> u64 {
     let info = c.line("INFO memory");
