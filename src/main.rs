@@ -6,7 +6,21 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Like redis-server (`disable-thp yes`): transparent huge pages make every
+/// page fault zero 2 MB, and the allocator keeps returning and taking back
+/// memory as memtables and cached blocks come and go; on the SET path that
+/// cost 10-17 % of the CPU.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and only
+    // changes a flag of this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    disable_transparent_huge_pages();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match Config::from_args(&args) {
         Ok(config) => config,

@@ -152,6 +152,7 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                     "storage_write_buffer",
                     engine.write_buffer_bytes.to_string(),
                 ),
+                ("storage_row_cache_used", engine.row_cache_bytes.to_string()),
                 ("storage_disk_bytes", engine.disk_bytes.to_string()),
             ]
         }

@@ -239,6 +239,9 @@ pub struct Config {
     /// `storage-max-journal-size`: once the journals hold more than this,
     /// the oldest memtables are flushed so their journals can be deleted.
     pub storage_max_journal_size: u64,
+    /// `storage-row-cache-size`: recently read or written keys (their
+    /// header and string value) kept in RAM in front of the engine; 0 for none.
+    pub storage_row_cache_size: u64,
     /// Active expiry frequency, always within 1..=500.
     pub hz: u32,
     /// `notify-keyspace-events`: which keyspace events are published.
@@ -281,6 +284,7 @@ impl Default for Config {
             storage_cache_size: 512 * 1024 * 1024,
             storage_write_buffer_size: 64 * 1024 * 1024,
             storage_max_journal_size: 128 * 1024 * 1024,
+            storage_row_cache_size: 1024 * 1024 * 1024,
             hz: 10,
             notify_keyspace_events: crate::notify::Flags::default(),
             hll_sparse_max_bytes: 3000,

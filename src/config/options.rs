@@ -136,6 +136,8 @@ pub(super) static OPTIONS: &[OptionDef] = &[
     // fjall refuses less than 64 MB.
     memory("storage-max-journal-size", IMMUTABLE, 64 * MB,
         |c| c.storage_max_journal_size, |c, v| c.storage_max_journal_size = v),
+    memory("storage-row-cache-size", IMMUTABLE, 0,
+        |c| c.storage_row_cache_size, |c, v| c.storage_row_cache_size = v),
     // Encoding thresholds: they only change what OBJECT ENCODING reports
     // (and SMEMBERS' order for intsets), as the data layout is the same.
     int("list-max-listpack-size", 0, INT_MIN, INT_MAX,

@@ -68,6 +68,7 @@ pidfile /tmp/redstone.pid
 storage-cache-size 128mb
 storage-write-buffer-size 16MB
 storage-max-journal-size 256mb
+storage-row-cache-size 64mb
 hash-max-ziplist-entries 100
 hash-max-listpack-value 1kb
 set-max-intset-entries 10
@@ -135,6 +136,7 @@ fn non_default() -> Config {
         storage_cache_size: 128 * 1024 * 1024,
         storage_write_buffer_size: 16 * 1024 * 1024,
         storage_max_journal_size: 256 * 1024 * 1024,
+        storage_row_cache_size: 64 * 1024 * 1024,
         hz: 100,
         notify_keyspace_events: crate::notify::Flags::parse(b"AKE").unwrap_or_default(),
         hll_sparse_max_bytes: 1024,
@@ -205,6 +207,7 @@ fn defaults() {
         ("storage-cache-size", "536870912"),
         ("storage-write-buffer-size", "67108864"),
         ("storage-max-journal-size", "134217728"),
+        ("storage-row-cache-size", "1073741824"),
         ("list-max-listpack-size", "-2"),
         ("list-max-ziplist-size", "-2"),
         ("list-compress-depth", "0"),
@@ -658,7 +661,7 @@ fn config_get_globs() {
             "cluster-announce-bus-port"
         ]
     );
-    assert_eq!(get(&c, "storage-*").len(), 3);
+    assert_eq!(get(&c, "storage-*").len(), 4);
     assert_eq!(get(&c, "s?ve"), vec![("save".to_string(), String::new())]);
     assert_eq!(
         get(&c, "[ab]*").len(),

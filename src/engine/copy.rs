@@ -29,6 +29,7 @@ pub fn write_copy(source: &dyn Reader, dest: &Path) -> Result<()> {
             cache_bytes: 8 << 20,
             write_buffer_bytes: 16 << 20,
             max_journal_bytes: 64 << 20,
+            row_cache_bytes: 0,
         };
         let copy = FjallEngine::open(&temp.join("db"), options)?;
         for partition in Partition::ALL {

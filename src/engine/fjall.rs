@@ -1,5 +1,6 @@
 //! The production engine on fjall: one fjall keyspace per [`Partition`].
 
+use super::row_cache::{Lookup, RowCache};
 use super::{
     Batch, Engine, EngineError, EngineStats, KeyRange, Op, Partition, Reader, Result, ScanIter,
 };
@@ -20,11 +21,18 @@ pub struct FjallOptions {
     /// oldest journal. Partitions with few writes (sys, expire) would
     /// otherwise keep every journal alive up to fjall's 512 MB default.
     pub max_journal_bytes: u64,
+    /// Rows of the meta partition kept in RAM ([`RowCache`]); 0 for none.
+    pub row_cache_bytes: u64,
 }
 
 pub struct FjallEngine {
     db: Database,
     partitions: Vec<Keyspace>,
+    /// In front of the meta partition, read by nearly every command.
+    meta_rows: Option<RowCache>,
+    /// Orders batches that change cached rows, so that the cache sees
+    /// them in the order the engine applied them.
+    cached_writes: std::sync::Mutex<()>,
 }
 
 fn err(context: &'static str) -> impl FnOnce(fjall::Error) -> EngineError {
@@ -60,7 +68,12 @@ impl FjallEngine {
                 .map_err(err("opening a partition"))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(FjallEngine { db, partitions })
+        Ok(FjallEngine {
+            db,
+            partitions,
+            meta_rows: RowCache::new(options.row_cache_bytes),
+            cached_writes: std::sync::Mutex::new(()),
+        })
     }
 
     fn partition(&self, p: Partition) -> &Keyspace {
@@ -85,12 +98,35 @@ fn into_scan(iter: impl Iterator<Item = fjall::Guard> + Send + 'static) -> ScanI
     }))
 }
 
-impl Reader for FjallEngine {
-    fn get(&self, partition: Partition, key: &[u8]) -> Result<Option<Bytes>> {
+impl FjallEngine {
+    fn read(&self, partition: Partition, key: &[u8]) -> Result<Option<Bytes>> {
         self.partition(partition)
             .get(key)
             .map(|v| v.map(Bytes::from))
             .map_err(err("reading"))
+    }
+
+    fn cache_of(&self, partition: Partition) -> Option<&RowCache> {
+        match partition {
+            Partition::Meta => self.meta_rows.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+impl Reader for FjallEngine {
+    fn get(&self, partition: Partition, key: &[u8]) -> Result<Option<Bytes>> {
+        let Some(cache) = self.cache_of(partition) else {
+            return self.read(partition, key);
+        };
+        match cache.get(key) {
+            Lookup::Hit(row) => Ok(row),
+            Lookup::Miss(ticket) => {
+                let row = self.read(partition, key)?;
+                cache.fill(key, ticket, row.as_deref());
+                Ok(row)
+            }
+        }
     }
 
     fn scan(&self, partition: Partition, range: KeyRange) -> ScanIter {
@@ -107,14 +143,38 @@ impl Reader for FjallEngine {
 impl Engine for FjallEngine {
     fn write(&self, batch: Batch) -> Result<()> {
         let mut fjall_batch = self.db.batch();
+        // The changed rows of cached partitions (`None`: deleted).
+        let mut cached = Vec::new();
         for (partition, op) in batch.ops {
             let keyspace = self.partition(partition);
+            let cache = self.cache_of(partition);
             match op {
-                Op::Put(k, v) => fjall_batch.insert(keyspace, k, v),
-                Op::Delete(k) => fjall_batch.remove(keyspace, k),
+                Op::Put(k, v) => {
+                    if let Some(cache) = cache {
+                        cached.push((cache, k.clone(), Some(v.clone())));
+                    }
+                    fjall_batch.insert(keyspace, k, v)
+                }
+                Op::Delete(k) => {
+                    if let Some(cache) = cache {
+                        cached.push((cache, k.clone(), None));
+                    }
+                    fjall_batch.remove(keyspace, k)
+                }
             }
         }
-        fjall_batch.commit().map_err(err("committing a batch"))
+        if cached.is_empty() {
+            return fjall_batch.commit().map_err(err("committing a batch"));
+        }
+        let _ordered = self
+            .cached_writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        fjall_batch.commit().map_err(err("committing a batch"))?;
+        for (cache, key, row) in cached {
+            cache.written(key, row);
+        }
+        Ok(())
     }
 
     fn flush(&self) -> Result<()> {
@@ -142,6 +202,7 @@ impl Engine for FjallEngine {
             cache_capacity: self.db.cache_capacity(),
             cache_bytes: self.db.cache_size(),
             write_buffer_bytes: self.db.write_buffer_size(),
+            row_cache_bytes: self.meta_rows.as_ref().map_or(0, RowCache::used_bytes),
         }
     }
 

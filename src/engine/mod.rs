@@ -15,6 +15,7 @@
 pub mod copy;
 pub mod fjall;
 pub mod memory;
+pub mod row_cache;
 
 use bytes::Bytes;
 use std::ops::Bound;
@@ -130,6 +131,8 @@ pub struct EngineStats {
     pub cache_capacity: u64,
     pub cache_bytes: u64,
     pub write_buffer_bytes: u64,
+    /// Bytes of rows held by the row cache.
+    pub row_cache_bytes: u64,
 }
 
 pub trait Engine: Reader {

@@ -6,6 +6,7 @@ const OPTIONS: FjallOptions = FjallOptions {
     cache_bytes: 8 << 20,
     write_buffer_bytes: 8 << 20,
     max_journal_bytes: 64 << 20,
+    row_cache_bytes: 1 << 20,
 };
 
 fn keys(iter: ScanIter) -> Vec<Bytes> {

@@ -48,6 +48,7 @@ pub fn open_engine(config: &Config) -> Result<Arc<dyn Engine>, StartError> {
         cache_bytes: config.storage_cache_size,
         write_buffer_bytes: config.storage_write_buffer_size,
         max_journal_bytes: config.storage_max_journal_size,
+        row_cache_bytes: config.storage_row_cache_size,
     };
     let engine = FjallEngine::open(&config.dir.join("db"), options).map_err(|e| {
         StartError(format!(
