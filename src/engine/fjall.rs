@@ -33,6 +33,49 @@ pub struct FjallEngine {
     /// Orders batches that change cached rows, so that the cache sees
     /// them in the order the engine applied them.
     cached_writes: std::sync::Mutex<()>,
+    /// See [`MemtableRotation`].
+    rotation: MemtableRotation,
+}
+
+/// Rotates each partition's memtable once about `limit` bytes went into it.
+///
+/// fjall 3.1.13 does this itself by queueing a rotation request to its
+/// worker on every write made while the memtable is over its size (a
+/// bounded queue of 1000). While its single worker compacts, the queue
+/// fills; the worker then handles a rotation and blocks for good sending
+/// itself the flush that follows (seen under `redis-benchmark -t set`):
+/// no memtable is ever flushed again and memory grows without bound. So
+/// fjall's own limit is set to twice ours (new databases record it at
+/// creation), our count overestimates its, and we rotate first, from the
+/// writer's thread, which the worker then serves.
+struct MemtableRotation {
+    limit: u64,
+    written: Vec<std::sync::atomic::AtomicU64>,
+}
+
+/// What an entry costs a memtable beyond its key and value (fjall counts
+/// less), so that our count reaches the limit before fjall's.
+const MEMTABLE_ENTRY_OVERHEAD: u64 = 64;
+
+impl MemtableRotation {
+    fn new(limit: u64) -> MemtableRotation {
+        MemtableRotation {
+            limit,
+            written: Partition::ALL
+                .iter()
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    /// Counts `bytes` written to `partition`; true when its memtable is due
+    /// for a rotation (the count restarts).
+    fn add(&self, partition: Partition, bytes: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        let counter = &self.written[partition.index()];
+        let total = counter.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        total >= self.limit && counter.swap(0, Ordering::Relaxed) >= self.limit
+    }
 }
 
 fn err(context: &'static str) -> impl FnOnce(fjall::Error) -> EngineError {
@@ -63,7 +106,7 @@ impl FjallEngine {
             .iter()
             .map(|p| {
                 db.keyspace(p.name(), || {
-                    KeyspaceCreateOptions::default().max_memtable_size(memtable)
+                    KeyspaceCreateOptions::default().max_memtable_size(memtable * 2)
                 })
                 .map_err(err("opening a partition"))
             })
@@ -73,6 +116,7 @@ impl FjallEngine {
             partitions,
             meta_rows: RowCache::new(options.row_cache_bytes),
             cached_writes: std::sync::Mutex::new(()),
+            rotation: MemtableRotation::new(memtable),
         })
     }
 
@@ -145,9 +189,15 @@ impl Engine for FjallEngine {
         let mut fjall_batch = self.db.batch();
         // The changed rows of cached partitions (`None`: deleted).
         let mut cached = Vec::new();
+        let mut written = [0u64; Partition::ALL.len()];
         for (partition, op) in batch.ops {
             let keyspace = self.partition(partition);
             let cache = self.cache_of(partition);
+            written[partition.index()] += MEMTABLE_ENTRY_OVERHEAD
+                + match &op {
+                    Op::Put(k, v) => (k.len() + v.len()) as u64,
+                    Op::Delete(k) => k.len() as u64,
+                };
             match op {
                 Op::Put(k, v) => {
                     if let Some(cache) = cache {
@@ -164,15 +214,24 @@ impl Engine for FjallEngine {
             }
         }
         if cached.is_empty() {
-            return fjall_batch.commit().map_err(err("committing a batch"));
+            fjall_batch.commit().map_err(err("committing a batch"))?;
+        } else {
+            let _ordered = self
+                .cached_writes
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            fjall_batch.commit().map_err(err("committing a batch"))?;
+            for (cache, key, row) in cached {
+                cache.written(key, row);
+            }
         }
-        let _ordered = self
-            .cached_writes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        fjall_batch.commit().map_err(err("committing a batch"))?;
-        for (cache, key, row) in cached {
-            cache.written(key, row);
+        for partition in Partition::ALL {
+            let bytes = written[partition.index()];
+            if bytes > 0 && self.rotation.add(partition, bytes) {
+                self.partition(partition)
+                    .rotate_memtable()
+                    .map_err(err("rotating a memtable"))?;
+            }
         }
         Ok(())
     }

@@ -13,7 +13,7 @@
 //! cannot put back a row that a writer has replaced meanwhile.
 
 use bytes::Bytes;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
 
 /// Independent locks, so that threads rarely wait for each other.
@@ -84,9 +84,7 @@ impl RowCache {
     }
 
     fn shard_of(&self, key: &[u8]) -> usize {
-        let mut hasher = self.hasher.build_hasher();
-        key.hash(&mut hasher);
-        (hasher.finish() as usize) % SHARDS
+        (self.hasher.hash_one(key) as usize) % SHARDS
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
