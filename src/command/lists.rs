@@ -234,6 +234,9 @@ fn sub(index: u64) -> [u8; 8] {
 }
 
 /// Up to `count` elements from absolute index `from` on.
+/// Up to this many elements, [`read_from`] reads each with a point read.
+const POINT_READS_MAX: u64 = 8;
+
 fn read_from<R: KeyRead + ?Sized>(
     reader: &mut R,
     members: &Members,
@@ -242,6 +245,17 @@ fn read_from<R: KeyRead + ?Sized>(
 ) -> Result<Vec<Bytes>, Frame> {
     if count == 0 {
         return Ok(Vec::new());
+    }
+    // A few elements are cheaper to read one by one: a range scan of an LSM
+    // tree sets up and seeks a cursor in every memtable and table.
+    if count <= POINT_READS_MAX {
+        return (from..from + count)
+            .map(|index| {
+                reader
+                    .member(members, &sub(index))?
+                    .ok_or_else(|| err("ERR corrupt list: an element is missing"))
+            })
+            .collect();
     }
     let after = from.checked_sub(1).map(sub);
     let limit = usize::try_from(count).unwrap_or(usize::MAX);
