@@ -6,8 +6,10 @@
 //! header of the key it replaces).
 //!
 //! Invariant: an entry equals what the engine holds for its key. Writers
-//! update the cache after the engine has applied their batch (write-through;
-//! a deletion is cached as absent). A reader that missed fills the cache only
+//! update the cache after the engine has applied their batch: a put is
+//! cached (write-through), a deletion drops the row, so that the sweeper's
+//! and active expiry's deletions do not fill the cache with absent keys;
+//! absence is cached when a reader finds it. A reader that missed fills the cache only
 //! if no writer touched the key's shard between the moment it looked and the
 //! moment it fills (the shard's write count did not move), so a slow reader
 //! cannot put back a row that a writer has replaced meanwhile.
@@ -122,7 +124,14 @@ impl RowCache {
     pub fn written(&self, key: Bytes, value: Option<Bytes>) {
         let mut guard = self.lock(self.shard_of(&key));
         guard.writes += 1;
-        guard.rows.insert(key, value);
+        match value {
+            Some(value) => {
+                guard.rows.insert(key, Some(value));
+            }
+            None => {
+                guard.rows.remove(&key[..]);
+            }
+        }
     }
 
     /// Bytes of rows held (for INFO).
@@ -171,13 +180,15 @@ mod tests {
         cache.fill(b"k", ticket, Some(b"old"));
         assert_eq!(hit(&cache, b"k"), Some(Some(Bytes::from_static(b"new"))));
 
-        // Also when the write was a deletion.
+        // Also when the write was a deletion, which drops the row.
         let Lookup::Miss(ticket) = cache.get(b"j") else {
             panic!("empty cache hit");
         };
         cache.written(Bytes::from_static(b"j"), None);
         cache.fill(b"j", ticket, Some(b"old"));
-        assert_eq!(hit(&cache, b"j"), Some(None));
+        assert_eq!(hit(&cache, b"j"), None);
+        cache.written(Bytes::from_static(b"k"), None);
+        assert_eq!(hit(&cache, b"k"), None);
     }
 
     #[test]
