@@ -29,12 +29,8 @@ for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install redis-server redis-tools)" >&2; exit 1; }
 done
 
-if [ -z "${REDSTONE_BIN:-}" ]; then
-  (cd "$here" && cargo build --release --quiet)
-  REDSTONE_BIN="$here/target/release/redstone-server"
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=../bench/common.sh
+source "$here/tests/bench/common.sh"
 work=$(mktemp -d)
 redis_port=$(free_port)
 redstone_port=$(free_port)

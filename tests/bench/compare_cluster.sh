@@ -23,10 +23,8 @@ for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install redis-server redis-tools)" >&2; exit 1; }
 done
 
-if [ -z "${REDSTONE_BIN:-}" ]; then
-  (cd "$here" && cargo build --release --quiet)
-  REDSTONE_BIN="$here/target/release/redstone-server"
-fi
+# shellcheck source=../bench/common.sh
+source "$here/tests/bench/common.sh"
 
 # A port P with P and P + 10000 free (the cluster bus port).
 free_pair() {

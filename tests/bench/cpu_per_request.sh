@@ -17,12 +17,8 @@ TESTS=${TESTS:-set,get}
 KEYS=${KEYS:-100000}
 FILL=${FILL:-200000}
 
-if [ -z "${REDSTONE_BIN:-}" ]; then
-  (cd "$here" && cargo build --release --quiet)
-  REDSTONE_BIN="$here/target/release/redstone-server"
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=../bench/common.sh
+source "$here/tests/bench/common.sh"
 work=$(mktemp -d)
 pid=
 cleanup() {

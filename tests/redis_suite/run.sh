@@ -44,12 +44,8 @@ if [ ! -x "$src/runtest" ]; then
   [ -x "$src/runtest" ] || { echo "$tarball holds no redis-$VERSION/runtest" >&2; exit 1; }
 fi
 
-if [ -z "${REDSTONE_BIN:-}" ]; then
-  (cd "$here" && cargo build --release --quiet)
-  REDSTONE_BIN="$here/target/release/redstone-server"
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=../bench/common.sh
+source "$here/tests/bench/common.sh"
 work=$(mktemp -d)
 server_pid=
 stop_server() {
