@@ -67,6 +67,14 @@ pub enum Op {
     Delete(Bytes),
 }
 
+impl Op {
+    pub fn key(&self) -> &[u8] {
+        match self {
+            Op::Put(key, _) | Op::Delete(key) => key,
+        }
+    }
+}
+
 /// An atomic group of writes across partitions.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
@@ -85,6 +93,29 @@ impl Batch {
 
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+
+    /// Drops every op that a later op of the batch on the same key
+    /// overrides: the batch is applied atomically, so nobody could see it.
+    /// A pipeline of 16 SADDs to one set rewrites the set's metadata 16
+    /// times; the engine then journals and inserts it once.
+    pub fn drop_overridden(&mut self) {
+        if self.ops.len() < 2 {
+            return;
+        }
+        let keep: Vec<bool> = {
+            let mut seen = std::collections::HashSet::with_capacity(self.ops.len());
+            let mut keep: Vec<bool> = self
+                .ops
+                .iter()
+                .rev()
+                .map(|(partition, op)| seen.insert((*partition, op.key())))
+                .collect();
+            keep.reverse();
+            keep
+        };
+        let mut keep = keep.into_iter();
+        self.ops.retain(|_| keep.next().unwrap_or(true));
     }
 
     pub fn len(&self) -> usize {

@@ -173,3 +173,76 @@ fn memtables_keep_being_flushed_under_a_stream_of_small_writes() {
     // sealed memtables wait for the worker.
     assert!(largest < 16 << 20, "write buffer reached {largest} bytes");
 }
+
+#[test]
+fn dropping_overridden_ops_keeps_only_the_last_op_per_key() {
+    let mut batch = Batch::default();
+    batch.put(Partition::Meta, "k", "1");
+    batch.put(Partition::Data, "k", "data");
+    batch.delete(Partition::Meta, "k");
+    batch.put(Partition::Meta, "other", "x");
+    batch.put(Partition::Meta, "k", "2");
+    batch.drop_overridden();
+    assert_eq!(
+        batch.ops,
+        [
+            (Partition::Data, Op::Put("k".into(), "data".into())),
+            (Partition::Meta, Op::Put("other".into(), "x".into())),
+            (Partition::Meta, Op::Put("k".into(), "2".into())),
+        ]
+    );
+}
+
+/// Ops over a handful of keys in two partitions, so that keys repeat.
+#[derive(Clone, Debug)]
+struct RandomBatch(Vec<(bool, u8, Option<u8>)>);
+
+impl quickcheck::Arbitrary for RandomBatch {
+    fn arbitrary(g: &mut quickcheck::Gen) -> RandomBatch {
+        let ops = Vec::<(bool, u8, Option<u8>)>::arbitrary(g);
+        RandomBatch(ops.into_iter().map(|(p, k, v)| (p, k % 4, v)).collect())
+    }
+}
+
+impl RandomBatch {
+    fn batch(&self) -> Batch {
+        let mut batch = Batch::default();
+        for &(data, key, value) in &self.0 {
+            let partition = if data { Partition::Data } else { Partition::Meta };
+            match value {
+                Some(value) => batch.put(partition, vec![key], vec![value]),
+                None => batch.delete(partition, vec![key]),
+            }
+        }
+        batch
+    }
+}
+
+fn contents(engine: &dyn Engine) -> Vec<(Partition, Bytes, Bytes)> {
+    let mut out = Vec::new();
+    for partition in [Partition::Meta, Partition::Data] {
+        for item in engine.scan(partition, (Bound::Unbounded, Bound::Unbounded)) {
+            let (key, value) = item.expect("scan");
+            out.push((partition, key, value));
+        }
+    }
+    out
+}
+
+#[test]
+fn dropping_overridden_ops_never_changes_what_a_batch_leaves() {
+    fn property(initial: RandomBatch, ops: RandomBatch) -> bool {
+        let [whole, deduplicated] = [false, true].map(|dedupe| {
+            let engine = MemoryEngine::new();
+            engine.write(initial.batch()).expect("write");
+            let mut batch = ops.batch();
+            if dedupe {
+                batch.drop_overridden();
+            }
+            engine.write(batch).expect("write");
+            contents(&engine)
+        });
+        whole == deduplicated
+    }
+    quickcheck::quickcheck(property as fn(RandomBatch, RandomBatch) -> bool);
+}

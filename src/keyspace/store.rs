@@ -854,7 +854,8 @@ impl<'a> Txn<'a> {
             return Ok(false);
         }
         let remapped = self.watched_in_remapped();
-        let batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.drop_overridden();
         self.store.engine.write(batch)?;
         self.report_changes(remapped);
         // What is committed cannot be rolled back; the overlays stay valid.
