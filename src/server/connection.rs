@@ -203,7 +203,11 @@ impl Connection {
             let seq = self.shared.store.write_seq();
             if self.shared.appendfsync() == AppendFsync::Always {
                 self.durability.wait_synced(seq).await;
-            } else {
+            } else if !self.durability.is_flushed(seq) {
+                // The other clients this worker has ready run their commands
+                // first, so that one write to the journal covers them all
+                // (redis-server writes its AOF once per event loop turn).
+                tokio::task::yield_now().await;
                 self.durability.flush_upto(&self.shared, seq);
             }
             self.client.wrote = false;

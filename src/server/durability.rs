@@ -43,10 +43,14 @@ impl Durability {
         }
     }
 
+    /// Whether every batch up to `seq` already reached the OS.
+    pub fn is_flushed(&self, seq: u64) -> bool {
+        self.flushed.load(Ordering::Acquire) >= seq
+    }
+
     /// Makes sure every batch up to `seq` reached the OS.
     pub fn flush_upto(&self, shared: &Shared, seq: u64) {
-        use std::sync::atomic::Ordering;
-        if self.flushed.load(Ordering::Acquire) >= seq {
+        if self.is_flushed(seq) {
             return;
         }
         let _guard = crate::command::context::lock(&self.flush_lock);
