@@ -343,6 +343,50 @@ fn reset_restores_the_connection_defaults() {
 // ---- CLIENT ----
 
 #[test]
+fn client_reply_off_silences_every_reply_until_on() {
+    let (_server, mut c) = start();
+    c.send(&["CLIENT", "REPLY", "OFF"]);
+    c.send(&["SET", "k", "v"]);
+    c.send(&["INCR", "k"]); // an error reply, silenced too
+    c.send(&["GET", "k"]);
+    assert_eq!(c.cmd(&["CLIENT", "REPLY", "ON"]), OK);
+    // The commands ran all the same.
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("v"));
+    assert_eq!(c.cmd(&["CLIENT", "REPLY", "MAYBE"]), SYNTAX);
+    assert_eq!(c.cmd(&["CLIENT", "REPLY"]), arity("client|reply"));
+}
+
+#[test]
+fn client_reply_skip_silences_only_the_next_command() {
+    let (_server, mut c) = start();
+    c.send(&["CLIENT", "REPLY", "SKIP"]);
+    c.send(&["SET", "k", "skipped"]);
+    assert_eq!(c.cmd(&["GET", "k"]), bulk("skipped"));
+    // ON right after SKIP clears it and is answered.
+    c.send(&["CLIENT", "REPLY", "SKIP"]);
+    assert_eq!(c.cmd(&["CLIENT", "REPLY", "ON"]), OK);
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    // RESET turns replies back on.
+    c.send(&["CLIENT", "REPLY", "OFF"]);
+    assert_eq!(c.cmd(&["RESET"]), "+RESET\r\n");
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn client_reply_off_still_delivers_pubsub_messages_and_confirmations() {
+    let (server, mut c) = start();
+    c.line("HELLO 3");
+    c.send(&["CLIENT", "REPLY", "OFF"]);
+    assert_eq!(
+        c.cmd(&["SUBSCRIBE", "ch"]),
+        ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+    );
+    let mut publisher = Raw::connect(server.port);
+    assert_eq!(publisher.cmd(&["PUBLISH", "ch", "hi"]), int(1));
+    assert_eq!(c.reply(), ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
+}
+
+#[test]
 fn client_id_is_unique_and_increasing() {
     let (server, mut c) = start();
     let first = c.int(&["CLIENT", "ID"]);

@@ -158,6 +158,15 @@ const CLIENT: &[Command] = &[
         client_setinfo,
     ),
     Command::new(
+        "reply",
+        3,
+        &["noscript", "loading", "stale"],
+        (0, 0, 0),
+        "connection",
+        "Instructs the server whether to reply to commands.",
+        client_reply,
+    ),
+    Command::new(
         "unblock",
         -3,
         &["admin", "noscript", "loading", "stale"],
@@ -292,6 +301,7 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ctx.client.db = 0;
     ctx.client.protocol = Protocol::Resp2;
     ctx.client.monitor = false;
+    ctx.client.reply_mode.on();
     ctx.client.authenticated = ctx.shared.config().requirepass.is_none();
     let mut info = ctx.client.info();
     info.db = 0;
@@ -299,6 +309,21 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     info.resp = 2;
     info.monitor = false;
     Ok(Frame::simple("RESET"))
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP silence their own reply too.
+fn client_reply(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mode = &mut ctx.client.reply_mode;
+    if is(&args[2], "on") {
+        mode.on();
+    } else if is(&args[2], "off") {
+        mode.off();
+    } else if is(&args[2], "skip") {
+        mode.skip();
+    } else {
+        return Err(err(ERR_SYNTAX));
+    }
+    Ok(Frame::ok())
 }
 
 fn client_id(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
@@ -628,6 +653,8 @@ fn client_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
             "    Kill connections. Options are: ID, ADDR, LADDR, SKIPME, TYPE, USER.",
             "LIST [options ...]",
             "    Return information about client connections.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
             "SETNAME <name>",

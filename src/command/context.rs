@@ -253,6 +253,46 @@ impl Shared {
     }
 }
 
+/// Which replies a client gets (CLIENT REPLY). Pub/sub messages and
+/// subscription confirmations are sent whatever the mode, as in Redis.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplyMode {
+    /// CLIENT REPLY OFF: no reply until CLIENT REPLY ON.
+    off: bool,
+    /// The command running now gets no reply.
+    skip_this: bool,
+    /// CLIENT REPLY SKIP ran: the next command gets no reply.
+    skip_next: bool,
+}
+
+impl ReplyMode {
+    /// CLIENT REPLY ON, and RESET: every reply is sent again.
+    pub fn on(&mut self) {
+        *self = ReplyMode::default();
+    }
+
+    /// CLIENT REPLY OFF, which gets no reply itself.
+    pub fn off(&mut self) {
+        self.off = true;
+    }
+
+    /// CLIENT REPLY SKIP: neither it nor the next command gets a reply.
+    pub fn skip(&mut self) {
+        self.skip_this = true;
+        self.skip_next = !self.off;
+    }
+
+    /// Whether the reply of the command running now is dropped.
+    pub fn silenced(&self) -> bool {
+        self.off || self.skip_this
+    }
+
+    /// Called once each command is over (its reply sent or dropped).
+    pub fn command_done(&mut self) {
+        self.skip_this = std::mem::take(&mut self.skip_next);
+    }
+}
+
 /// The state of one connection.
 pub struct Client {
     pub handle: Arc<ClientHandle>,
@@ -263,6 +303,8 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Close without sending this command's reply (SHUTDOWN).
     pub suppress_reply: bool,
+    /// CLIENT REPLY ON, OFF or SKIP.
+    pub reply_mode: ReplyMode,
     /// A command of the current batch wrote: with `appendfsync always` the
     /// replies wait for the sync.
     pub wrote: bool,
@@ -301,6 +343,7 @@ impl Client {
             authenticated,
             close_after_reply: false,
             suppress_reply: false,
+            reply_mode: ReplyMode::default(),
             wrote: false,
             monitor: false,
             current: None,

@@ -208,7 +208,11 @@ impl RandomBatch {
     fn batch(&self) -> Batch {
         let mut batch = Batch::default();
         for &(data, key, value) in &self.0 {
-            let partition = if data { Partition::Data } else { Partition::Meta };
+            let partition = if data {
+                Partition::Data
+            } else {
+                Partition::Meta
+            };
             match value {
                 Some(value) => batch.put(partition, vec![key], vec![value]),
                 None => batch.delete(partition, vec![key]),

@@ -286,7 +286,7 @@ impl Connection {
                 if matches!(reply, Frame::Error(_)) {
                     Stats::add(&self.shared.stats.total_error_replies, 1);
                 }
-                encode(&reply, self.client.protocol, &mut self.output);
+                self.queue_replies(reply);
                 return (!self.send_replies().await).then_some(Close::Now);
             }
         }
@@ -374,14 +374,7 @@ impl Connection {
                 // wait until then, as in Redis.
                 break;
             }
-            if self.client.suppress_reply {
-                self.client.extra_replies.clear();
-            } else {
-                for extra in self.client.extra_replies.drain(..) {
-                    encode(&extra, self.client.protocol, &mut self.output);
-                }
-                encode(&reply, self.client.protocol, &mut self.output);
-            }
+            self.queue_replies(reply);
             if let Some(subscriber) = &self.client.pubsub.subscriber {
                 subscriber.set_protocol(self.client.protocol);
             }
@@ -405,6 +398,22 @@ impl Connection {
             info.multi = self.client.multi.as_ref().map_or(-1, |m| m.len() as i64);
         }
         close
+    }
+
+    /// Encodes a finished command's replies into the output, unless
+    /// SHUTDOWN or CLIENT REPLY silenced them (pub/sub confirmations are
+    /// sent all the same, as in Redis).
+    fn queue_replies(&mut self, reply: Frame) {
+        let extra = std::mem::take(&mut self.client.extra_replies);
+        if !self.client.suppress_reply {
+            let silenced = self.client.reply_mode.silenced();
+            for frame in extra.into_iter().chain(std::iter::once(reply)) {
+                if !silenced || matches!(frame, Frame::Push(_)) {
+                    encode(&frame, self.client.protocol, &mut self.output);
+                }
+            }
+        }
+        self.client.reply_mode.command_done();
     }
 
     /// Appends the messages queued for this client to the batch's output.
