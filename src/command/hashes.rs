@@ -233,13 +233,13 @@ fn hlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    ctx.write(|txn, db| {
-        let meta = hash_of(txn.get(db, &args[1])?)?;
+    ctx.with_snapshot(|reader, db| {
+        let meta = hash_of(reader.meta(db, &args[1])?)?;
         let mut values = Vec::with_capacity(args.len() - 2);
-        let members = meta.map(|meta| txn.members(db, &args[1], &meta));
+        let members = meta.map(|meta| reader.members(db, &args[1], &meta));
         for field in &args[2..] {
             let value = match &members {
-                Some(members) => txn.member(members, field)?,
+                Some(members) => reader.member(members, field)?,
                 None => None,
             };
             values.push(value.map_or(Frame::Null, Frame::Bulk));
@@ -250,12 +250,12 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Every (field, value) of a hash, in field order; empty if the key is missing.
 fn all_fields(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<(Bytes, Bytes)>, Frame> {
-    ctx.write(|txn, db| {
-        let Some(meta) = hash_of(txn.get(db, key)?)? else {
+    ctx.with_snapshot(|reader, db| {
+        let Some(meta) = hash_of(reader.meta(db, key)?)? else {
             return Ok(Vec::new());
         };
-        let members = txn.members(db, key, &meta);
-        Ok(txn.all_members(&members)?)
+        let members = reader.members(db, key, &meta);
+        Ok(reader.all_members(&members)?)
     })
 }
 

@@ -562,16 +562,16 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let start = int_arg(&args[2])?;
     let end = int_arg(&args[3])?;
-    ctx.write(|txn, db| {
-        let Some(meta) = list_of(txn.get(db, &args[1])?)? else {
+    ctx.with_snapshot(|reader, db| {
+        let Some(meta) = list_of(reader.meta(db, &args[1])?)? else {
             return Ok(Frame::Array(Vec::new()));
         };
         let Some((start, end)) = clamp_range(start, end, meta.size()) else {
             return Ok(Frame::Array(Vec::new()));
         };
-        let members = txn.members(db, &args[1], &meta);
+        let members = reader.members(db, &args[1], &meta);
         let (head, _) = meta.list_bounds();
-        let items = read_from(txn, &members, head + start, end - start + 1)?;
+        let items = read_from(reader, &members, head + start, end - start + 1)?;
         Ok(Frame::Array(items.into_iter().map(Frame::Bulk).collect()))
     })
 }
@@ -706,8 +706,8 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    ctx.write(|txn, db| {
-        let Some(meta) = list_of(txn.get(db, &args[1])?)? else {
+    ctx.with_snapshot(|reader, db| {
+        let Some(meta) = list_of(reader.meta(db, &args[1])?)? else {
             return Ok(match count {
                 Some(_) => Frame::Array(Vec::new()),
                 None => Frame::Null,
@@ -715,7 +715,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         let len = meta.size();
         let window = if maxlen == 0 { len } else { maxlen.min(len) };
-        let members = txn.members(db, &args[1], &meta);
+        let members = reader.members(db, &args[1], &meta);
         let (head, tail) = meta.list_bounds();
         let forward = rank > 0;
         // Redis 7.0 negates LLONG_MIN into itself: every match qualifies.
@@ -724,7 +724,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             r => r.unsigned_abs() - 1,
         };
         let from = if forward { head } else { tail - window };
-        let items = read_from(txn, &members, from, window)?;
+        let items = read_from(reader, &members, from, window)?;
         let positions: Box<dyn Iterator<Item = u64>> = if forward {
             Box::new(0..window)
         } else {

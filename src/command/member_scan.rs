@@ -6,7 +6,7 @@ use super::args::{err, int_arg, is, ERR_SYNTAX};
 use super::Ctx;
 use crate::glob::glob_match;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
-use crate::keyspace::{KeyRead, KeyType, Meta};
+use crate::keyspace::{KeyType, Meta};
 use crate::resp::Frame;
 use bytes::Bytes;
 
@@ -76,12 +76,12 @@ pub fn scan(ctx: &mut Ctx, args: &[Bytes], kind: KeyType) -> Result<Option<Chunk
         cursor => super::context::lock(&ctx.shared.cursors).resume(cursor).1,
     };
     let limit = if compact { usize::MAX } else { count };
-    let members = ctx.write(|txn, db| {
-        let Some(meta) = of_kind(txn.get(db, key)?)? else {
+    let members = ctx.with_snapshot(|reader, db| {
+        let Some(meta) = of_kind(reader.meta(db, key)?)? else {
             return Ok(Vec::new());
         };
-        let members = txn.members(db, key, &meta);
-        Ok(txn.member_range(&members, after.as_deref(), limit)?)
+        let members = reader.members(db, key, &meta);
+        Ok(reader.member_range(&members, after.as_deref(), limit)?)
     })?;
     let next = match members.last() {
         Some((member, _)) if !compact && members.len() == limit => {

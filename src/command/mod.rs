@@ -507,6 +507,30 @@ impl<'s> Ctx<'_, 's> {
                 &mut crate::keyspace::StoreRead {
                     store: &self.shared.store,
                     now_ms: self.now_ms,
+                    snapshot: None,
+                },
+                db,
+            ),
+        }
+    }
+
+    /// Like [`Ctx::with_reader`], for a command that reads a key more than
+    /// once (its metadata, then members, maybe in chunks): without a
+    /// pipeline transaction it reads one engine snapshot, so it sees a
+    /// single point in time as if it held the write lock, while writers and
+    /// other readers go on.
+    pub fn with_snapshot<T>(
+        &mut self,
+        body: impl FnOnce(&mut dyn crate::keyspace::KeyRead, usize) -> Result<T, Frame>,
+    ) -> Result<T, Frame> {
+        let db = self.client.db;
+        match self.txn.as_mut() {
+            Some(txn) => body(txn, db),
+            None => body(
+                &mut crate::keyspace::StoreRead {
+                    store: &self.shared.store,
+                    now_ms: self.now_ms,
+                    snapshot: Some(self.shared.store.engine().snapshot()),
                 },
                 db,
             ),

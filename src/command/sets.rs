@@ -132,8 +132,8 @@ impl Written for SetWrite {
 }
 
 /// Every member of a set, in byte order.
-fn members_of(txn: &mut Txn, members: &Members) -> Result<Vec<Bytes>, Frame> {
-    Ok(txn
+fn members_of<R: KeyRead + ?Sized>(reader: &mut R, members: &Members) -> Result<Vec<Bytes>, Frame> {
+    Ok(reader
         .all_members(members)?
         .into_iter()
         .map(|(member, _)| member)
@@ -142,12 +142,12 @@ fn members_of(txn: &mut Txn, members: &Members) -> Result<Vec<Bytes>, Frame> {
 
 /// Every member of the set at `key`; empty if the key is missing.
 fn read_members(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<Bytes>, Frame> {
-    ctx.write(|txn, db| {
-        let Some(meta) = set_of(txn.get(db, key)?)? else {
+    ctx.with_snapshot(|reader, db| {
+        let Some(meta) = set_of(reader.meta(db, key)?)? else {
             return Ok(Vec::new());
         };
-        let members = txn.members(db, key, &meta);
-        let mut all = members_of(txn, &members)?;
+        let members = reader.members(db, key, &meta);
+        let mut all = members_of(reader, &members)?;
         if meta.encoding != ENCODING_HASHTABLE {
             intset_order(&mut all);
         }
@@ -204,13 +204,13 @@ fn sismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    ctx.write(|txn, db| {
-        let meta = set_of(txn.get(db, &args[1])?)?;
-        let members = meta.map(|meta| txn.members(db, &args[1], &meta));
+    ctx.with_snapshot(|reader, db| {
+        let meta = set_of(reader.meta(db, &args[1])?)?;
+        let members = meta.map(|meta| reader.members(db, &args[1], &meta));
         let mut out = Vec::with_capacity(args.len() - 2);
         for member in &args[2..] {
             let found = match &members {
-                Some(members) => txn.member(members, member)?.is_some(),
+                Some(members) => reader.member(members, member)?.is_some(),
                 None => false,
             };
             out.push(Frame::Integer(i64::from(found)));

@@ -403,8 +403,8 @@ fn range_command(
 ) -> CmdResult {
     let (query, with_scores) = parse_range(args, 2, kind, rev, false)?;
     let key = &args[1];
-    let items = ctx.write(|txn, db| match ZSet::open(txn, db, key)? {
-        Some(zset) => select(txn, &zset, &query),
+    let items = ctx.with_snapshot(|reader, db| match ZSet::open(reader, db, key)? {
+        Some(zset) => select(reader, &zset, &query),
         None => Ok(Vec::new()),
     })?;
     Ok(members_reply(ctx.client.protocol, items, with_scores))

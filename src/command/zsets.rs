@@ -648,12 +648,12 @@ fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    ctx.write(|txn, db| {
-        let zset = ZSet::open(txn, db, &args[1])?;
+    ctx.with_snapshot(|reader, db| {
+        let zset = ZSet::open(reader, db, &args[1])?;
         let mut out = Vec::with_capacity(args.len() - 2);
         for member in &args[2..] {
             let score = match &zset {
-                Some(zset) => zset.score(txn, member)?,
+                Some(zset) => zset.score(reader, member)?,
                 None => None,
             };
             out.push(score.map_or(Frame::Null, Frame::Double));
@@ -828,8 +828,8 @@ pub fn mpop_reply(key: Bytes, popped: Vec<(Bytes, f64)>) -> Frame {
 fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let read_all = |ctx: &mut Ctx| {
-        ctx.write(|txn, db| match ZSet::open(txn, db, key)? {
-            Some(zset) => zset.edge(txn, false, usize::MAX),
+        ctx.with_snapshot(|reader, db| match ZSet::open(reader, db, key)? {
+            Some(zset) => zset.edge(reader, false, usize::MAX),
             None => Ok(Vec::new()),
         })
     };

@@ -22,10 +22,11 @@
 
 use super::encoding::{self, KeyType, Meta};
 use super::store::{Result, Store, Txn, SYS_DEAD_MEMBERS};
-use crate::engine::{prefix_range, prefix_successor, Batch, KeyRange, Partition};
+use crate::engine::{prefix_range, prefix_successor, Batch, KeyRange, Partition, Reader};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Where one version of a collection keeps its members (or, for a sorted
 /// set, its score index): a partition and a key prefix.
@@ -146,15 +147,28 @@ pub trait KeyRead {
     }
 }
 
-/// Lock-free reads of the committed state.
+/// Lock-free reads of the committed state: of the live engine, or of one
+/// snapshot of it for a command that reads more than once (a key's
+/// metadata, then its members in several chunks) and must see a single
+/// point in time without holding the write lock.
 pub struct StoreRead<'s> {
     pub store: &'s Store,
     pub now_ms: u64,
+    pub snapshot: Option<Arc<dyn Reader>>,
+}
+
+impl StoreRead<'_> {
+    fn view(&self) -> &dyn Reader {
+        match &self.snapshot {
+            Some(snapshot) => &**snapshot,
+            None => &**self.store.engine(),
+        }
+    }
 }
 
 impl KeyRead for StoreRead<'_> {
     fn meta(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
-        self.store.get(db, key, self.now_ms)
+        self.store.get_in(self.view(), db, key, self.now_ms)
     }
 
     fn members(&self, db: usize, key: &[u8], meta: &Meta) -> Members {
@@ -162,9 +176,7 @@ impl KeyRead for StoreRead<'_> {
     }
 
     fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>> {
-        self.store
-            .engine()
-            .get(members.partition, &members.key(sub))
+        self.view().get(members.partition, &members.key(sub))
     }
 
     fn member_span(
@@ -174,10 +186,10 @@ impl KeyRead for StoreRead<'_> {
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>> {
         let range = members.span(span.lower, span.upper);
-        let engine = self.store.engine();
+        let view = self.view();
         let scan = match span.rev {
-            false => engine.scan(members.partition, range),
-            true => engine.scan_rev(members.partition, range),
+            false => view.scan(members.partition, range),
+            true => view.scan_rev(members.partition, range),
         };
         scan.take(limit)
             .map(|item| item.map(|(raw, value)| (members.sub_of(&raw), value)))

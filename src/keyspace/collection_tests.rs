@@ -54,7 +54,11 @@ fn hdel(txn: &mut Txn, key: &[u8], field: &[u8]) -> bool {
 }
 
 fn read_all(store: &Store, key: &[u8], now: u64) -> Option<Vec<(Bytes, Bytes)>> {
-    let mut reader = StoreRead { store, now_ms: now };
+    let mut reader = StoreRead {
+        store,
+        now_ms: now,
+        snapshot: None,
+    };
     let meta = reader.meta(0, key).expect("meta")?;
     let members = reader.members(0, key, &meta);
     Some(reader.all_members(&members).expect("members"))
@@ -105,6 +109,49 @@ fn a_transaction_reads_its_own_members_and_rollback_undoes_them() {
     txn.commit().expect("commit");
     let all = read_all(&store, b"h", 0).expect("hash");
     assert_eq!(all.len(), 4);
+}
+
+#[test]
+fn a_snapshot_reader_sees_one_point_in_time_across_its_chunked_reads() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    let mut txn = store.begin(0);
+    for i in 0..10_000u32 {
+        hset(&mut txn, b"h", &i.to_be_bytes(), b"old");
+    }
+    txn.commit().expect("commit");
+
+    let mut reader = StoreRead {
+        store: &store,
+        now_ms: 0,
+        snapshot: Some(engine.snapshot()),
+    };
+    let meta = reader.meta(0, b"h").expect("meta").expect("hash");
+    let members = reader.members(0, b"h", &meta);
+    let first = reader.member_range(&members, None, 10).expect("chunk");
+    // Writers go on between the reader's steps: fields change, new ones
+    // come, the key is deleted and swept.
+    let mut txn = store.begin(0);
+    for i in 0..10_000u32 {
+        hset(&mut txn, b"h", &i.to_be_bytes(), b"new");
+    }
+    hset(&mut txn, b"h", b"late", b"new");
+    txn.commit().expect("commit");
+    let mut txn = store.begin(0);
+    txn.delete(0, b"h").expect("delete");
+    txn.commit().expect("commit");
+    sweep_all(&store);
+
+    let last = first.last().map(|(sub, _)| sub.clone());
+    let rest = reader
+        .member_range(&members, last.as_deref(), usize::MAX)
+        .expect("rest");
+    let all: Vec<_> = first.into_iter().chain(rest).collect();
+    assert_eq!(all.len(), 10_000);
+    assert!(all.iter().all(|(_, value)| value == "old"));
+    assert_eq!(reader.meta(0, b"h").expect("meta"), Some(meta));
+    // The live view has moved on.
+    assert_eq!(read_all(&store, b"h", 0), None);
 }
 
 #[test]

@@ -19,7 +19,7 @@
 //! [`Store::sweep_dead`] deletes those members later.
 
 use super::encoding::{self, Meta};
-use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition};
+use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition, Reader};
 use crate::notify::{Class, Event, Flags};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -240,9 +240,18 @@ impl Store {
     /// Reads a key's live metadata without taking the write lock. Expired keys
     /// read as absent (they are deleted by a writer or by active expiry).
     pub fn get(&self, db: usize, key: &[u8], now_ms: u64) -> Result<Option<Meta>> {
-        let raw = self
-            .engine
-            .get(Partition::Meta, &encoding::meta_key(self.ns(db), key))?;
+        self.get_in(&*self.engine, db, key, now_ms)
+    }
+
+    /// [`Store::get`] through `view` (the engine or one of its snapshots).
+    pub fn get_in(
+        &self,
+        view: &dyn Reader,
+        db: usize,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<Meta>> {
+        let raw = view.get(Partition::Meta, &encoding::meta_key(self.ns(db), key))?;
         match raw {
             Some(raw) => {
                 let meta = decode_meta(raw)?;
