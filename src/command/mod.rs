@@ -500,18 +500,7 @@ impl<'s> Ctx<'_, 's> {
         &mut self,
         body: impl FnOnce(&mut dyn crate::keyspace::KeyRead, usize) -> Result<T, Frame>,
     ) -> Result<T, Frame> {
-        let db = self.client.db;
-        match self.txn.as_mut() {
-            Some(txn) => body(txn, db),
-            None => body(
-                &mut crate::keyspace::StoreRead {
-                    store: &self.shared.store,
-                    now_ms: self.now_ms,
-                    snapshot: None,
-                },
-                db,
-            ),
-        }
+        self.read_committed(false, body)
     }
 
     /// Like [`Ctx::with_reader`], for a command that reads a key more than
@@ -523,6 +512,14 @@ impl<'s> Ctx<'_, 's> {
         &mut self,
         body: impl FnOnce(&mut dyn crate::keyspace::KeyRead, usize) -> Result<T, Frame>,
     ) -> Result<T, Frame> {
+        self.read_committed(true, body)
+    }
+
+    fn read_committed<T>(
+        &mut self,
+        snapshot: bool,
+        body: impl FnOnce(&mut dyn crate::keyspace::KeyRead, usize) -> Result<T, Frame>,
+    ) -> Result<T, Frame> {
         let db = self.client.db;
         match self.txn.as_mut() {
             Some(txn) => body(txn, db),
@@ -530,20 +527,20 @@ impl<'s> Ctx<'_, 's> {
                 &mut crate::keyspace::StoreRead {
                     store: &self.shared.store,
                     now_ms: self.now_ms,
-                    snapshot: Some(self.shared.store.engine().snapshot()),
+                    snapshot: snapshot.then(|| self.shared.store.engine().snapshot()),
                 },
                 db,
             ),
         }
     }
 
-    /// Runs `body` in the pipeline's write transaction (opening it if
-    /// needed). A failing body leaves no trace.
     /// The encoding thresholds a write applies (`hash-max-listpack-*` …).
     pub fn encoding_limits(&self) -> crate::config::EncodingLimits {
         self.shared.config().encoding
     }
 
+    /// Runs `body` in the pipeline's write transaction (opening it if
+    /// needed). A failing body leaves no trace.
     pub fn write<T>(
         &mut self,
         body: impl FnOnce(&mut Txn, usize) -> Result<T, Frame>,
