@@ -355,10 +355,14 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// The sets at `keys` (None for a missing key), every key type-checked
 /// before anything is read, like Redis.
-fn open_sets(txn: &mut Txn, db: usize, keys: &[Bytes]) -> Result<Vec<Option<SetRead>>, Frame> {
+fn open_sets<R: KeyRead + ?Sized>(
+    reader: &mut R,
+    db: usize,
+    keys: &[Bytes],
+) -> Result<Vec<Option<SetRead>>, Frame> {
     let mut metas = Vec::with_capacity(keys.len());
     for key in keys {
-        metas.push(set_of(txn.get(db, key)?)?);
+        metas.push(set_of(reader.meta(db, key)?)?);
     }
     Ok(keys
         .iter()
@@ -366,7 +370,7 @@ fn open_sets(txn: &mut Txn, db: usize, keys: &[Bytes]) -> Result<Vec<Option<SetR
         .map(|(key, meta)| {
             meta.map(|meta| SetRead {
                 size: meta.size(),
-                members: txn.members(db, key, &meta),
+                members: reader.members(db, key, &meta),
             })
         })
         .collect())
@@ -380,7 +384,11 @@ struct SetRead {
 /// The intersection of `sets` in byte order, at most `limit` members
 /// (0: no limit). Walks the smallest set and looks its members up in the
 /// others.
-fn intersect(txn: &mut Txn, sets: Vec<Option<SetRead>>, limit: usize) -> Result<Vec<Bytes>, Frame> {
+fn intersect<R: KeyRead + ?Sized>(
+    reader: &mut R,
+    sets: Vec<Option<SetRead>>,
+    limit: usize,
+) -> Result<Vec<Bytes>, Frame> {
     let Some(mut sets) = sets.into_iter().collect::<Option<Vec<SetRead>>>() else {
         return Ok(Vec::new()); // a missing key is an empty set
     };
@@ -392,12 +400,12 @@ fn intersect(txn: &mut Txn, sets: Vec<Option<SetRead>>, limit: usize) -> Result<
     let mut out = Vec::new();
     let mut after: Option<Bytes> = None;
     loop {
-        let chunk = txn.member_range(&smallest.members, after.as_deref(), CHUNK)?;
+        let chunk = reader.member_range(&smallest.members, after.as_deref(), CHUNK)?;
         let done = chunk.len() < CHUNK;
         for (member, _) in chunk {
             let mut everywhere = true;
             for other in others {
-                if txn.member(&other.members, &member)?.is_none() {
+                if reader.member(&other.members, &member)?.is_none() {
                     everywhere = false;
                     break;
                 }
@@ -416,25 +424,31 @@ fn intersect(txn: &mut Txn, sets: Vec<Option<SetRead>>, limit: usize) -> Result<
     }
 }
 
-fn union(txn: &mut Txn, sets: Vec<Option<SetRead>>) -> Result<Vec<Bytes>, Frame> {
+fn union<R: KeyRead + ?Sized>(
+    reader: &mut R,
+    sets: Vec<Option<SetRead>>,
+) -> Result<Vec<Bytes>, Frame> {
     let mut out = BTreeSet::new();
     for set in sets.into_iter().flatten() {
-        out.extend(members_of(txn, &set.members)?);
+        out.extend(members_of(reader, &set.members)?);
     }
     Ok(out.into_iter().collect())
 }
 
-fn difference(txn: &mut Txn, sets: Vec<Option<SetRead>>) -> Result<Vec<Bytes>, Frame> {
+fn difference<R: KeyRead + ?Sized>(
+    reader: &mut R,
+    sets: Vec<Option<SetRead>>,
+) -> Result<Vec<Bytes>, Frame> {
     let mut sets = sets.into_iter();
     let Some(Some(first)) = sets.next() else {
         return Ok(Vec::new());
     };
     let others: Vec<SetRead> = sets.flatten().collect();
     let mut out = Vec::new();
-    for member in members_of(txn, &first.members)? {
+    for member in members_of(reader, &first.members)? {
         let mut elsewhere = false;
         for other in &others {
-            if txn.member(&other.members, &member)?.is_some() {
+            if reader.member(&other.members, &member)?.is_some() {
                 elsewhere = true;
                 break;
             }
@@ -453,12 +467,17 @@ enum SetOp {
     Diff,
 }
 
-fn compute(txn: &mut Txn, db: usize, op: SetOp, keys: &[Bytes]) -> Result<Vec<Bytes>, Frame> {
-    let sets = open_sets(txn, db, keys)?;
+fn compute<R: KeyRead + ?Sized>(
+    reader: &mut R,
+    db: usize,
+    op: SetOp,
+    keys: &[Bytes],
+) -> Result<Vec<Bytes>, Frame> {
+    let sets = open_sets(reader, db, keys)?;
     match op {
-        SetOp::Inter => intersect(txn, sets, 0),
-        SetOp::Union => union(txn, sets),
-        SetOp::Diff => difference(txn, sets),
+        SetOp::Inter => intersect(reader, sets, 0),
+        SetOp::Union => union(reader, sets),
+        SetOp::Diff => difference(reader, sets),
     }
 }
 
@@ -508,7 +527,7 @@ pub(super) fn put_set(
 }
 
 fn read_op(ctx: &mut Ctx, op: SetOp, keys: &[Bytes]) -> CmdResult {
-    let result = ctx.write(|txn, db| compute(txn, db, op, keys))?;
+    let result = ctx.with_snapshot(|reader, db| compute(reader, db, op, keys))?;
     Ok(set_reply(result))
 }
 
@@ -574,9 +593,9 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(err(ERR_SYNTAX));
         }
     }
-    let result = ctx.write(|txn, db| {
-        let sets = open_sets(txn, db, keys)?;
-        intersect(txn, sets, limit)
+    let result = ctx.with_snapshot(|reader, db| {
+        let sets = open_sets(reader, db, keys)?;
+        intersect(reader, sets, limit)
     })?;
     Ok(Frame::Integer(result.len() as i64))
 }

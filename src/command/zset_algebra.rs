@@ -9,7 +9,7 @@
 use super::args::{err, is, parse_f64, CmdResult, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE};
 use super::zsets::{counted_keys, members_reply, store_zset, ZSet};
 use super::Ctx;
-use crate::keyspace::{KeyRead, KeyType, Members, Txn};
+use crate::keyspace::{KeyRead, KeyType, Members};
 use crate::resp::Frame;
 use crate::sds::string2ll;
 use bytes::Bytes;
@@ -57,14 +57,14 @@ enum Source {
 }
 
 impl Source {
-    fn open(txn: &mut Txn, db: usize, key: &[u8]) -> Result<Source, Frame> {
-        Ok(match txn.get(db, key)? {
+    fn open<R: KeyRead + ?Sized>(reader: &mut R, db: usize, key: &[u8]) -> Result<Source, Frame> {
+        Ok(match reader.meta(db, key)? {
             None => Source::Missing,
             Some(meta) if meta.kind == KeyType::ZSet => {
-                Source::ZSet(ZSet::new(txn, db, key, &meta))
+                Source::ZSet(ZSet::new(reader, db, key, &meta))
             }
             Some(meta) if meta.kind == KeyType::Set => {
-                Source::Set(txn.members(db, key, &meta), meta.size())
+                Source::Set(reader.members(db, key, &meta), meta.size())
             }
             Some(_) => return Err(err(ERR_WRONGTYPE)),
         })
@@ -78,19 +78,23 @@ impl Source {
         }
     }
 
-    fn score(&self, txn: &mut Txn, member: &[u8]) -> Result<Option<f64>, Frame> {
+    fn score<R: KeyRead + ?Sized>(
+        &self,
+        reader: &mut R,
+        member: &[u8],
+    ) -> Result<Option<f64>, Frame> {
         match self {
             Source::Missing => Ok(None),
-            Source::ZSet(zset) => zset.score(txn, member),
-            Source::Set(members, _) => Ok(txn.member(members, member)?.map(|_| 1.0)),
+            Source::ZSet(zset) => zset.score(reader, member),
+            Source::Set(members, _) => Ok(reader.member(members, member)?.map(|_| 1.0)),
         }
     }
 
-    fn all(&self, txn: &mut Txn) -> Result<Vec<(Bytes, f64)>, Frame> {
+    fn all<R: KeyRead + ?Sized>(&self, reader: &mut R) -> Result<Vec<(Bytes, f64)>, Frame> {
         match self {
             Source::Missing => Ok(Vec::new()),
-            Source::ZSet(zset) => zset.edge(txn, false, usize::MAX),
-            Source::Set(members, _) => Ok(txn
+            Source::ZSet(zset) => zset.edge(reader, false, usize::MAX),
+            Source::Set(members, _) => Ok(reader
                 .all_members(members)?
                 .into_iter()
                 .map(|(member, _)| (member, 1.0))
@@ -170,8 +174,8 @@ fn weighted(score: f64, weight: f64) -> f64 {
 
 /// The result of `op` over `sources`, in (score, member) order, at most
 /// `limit` members for an intersection (0: no limit).
-fn compute(
-    txn: &mut Txn,
+fn compute<R: KeyRead + ?Sized>(
+    reader: &mut R,
     op: Op,
     sources: Vec<(Source, f64)>,
     aggregate: Aggregate,
@@ -181,7 +185,7 @@ fn compute(
     match op {
         Op::Union => {
             for (source, weight) in &sources {
-                for (member, score) in source.all(txn)? {
+                for (member, score) in source.all(reader)? {
                     let value = weighted(score, *weight);
                     result
                         .entry(member)
@@ -202,10 +206,10 @@ fn compute(
             let Some(((smallest, weight), others)) = sources.split_first() else {
                 return Ok(Vec::new());
             };
-            'members: for (member, score) in smallest.all(txn)? {
+            'members: for (member, score) in smallest.all(reader)? {
                 let mut total = weighted(score, *weight);
                 for (other, weight) in others {
-                    let Some(score) = other.score(txn, &member)? else {
+                    let Some(score) = other.score(reader, &member)? else {
                         continue 'members;
                     };
                     total = aggregate.apply(total, score * weight);
@@ -222,9 +226,9 @@ fn compute(
                 return Ok(Vec::new());
             };
             let others: Vec<Source> = sources.map(|(source, _)| source).collect();
-            'kept: for (member, score) in first.all(txn)? {
+            'kept: for (member, score) in first.all(reader)? {
                 for other in &others {
-                    if other.score(txn, &member)?.is_some() {
+                    if other.score(reader, &member)?.is_some() {
                         continue 'kept;
                     }
                 }
@@ -258,28 +262,54 @@ fn run(ctx: &mut Ctx, args: &[Bytes], numkeys_at: usize, op: Op, output: Output)
     )?;
     let rest = &args[numkeys_at + 1 + keys.len()..];
     let protocol = ctx.client.protocol;
-    let limits = ctx.encoding_limits();
-    ctx.write(|txn, db| {
-        let mut sources = Vec::with_capacity(keys.len());
-        for key in keys {
-            sources.push(Source::open(txn, db, key)?);
-        }
-        let options = parse_options(rest, keys.len(), op, output)?;
-        let sources = sources.into_iter().zip(options.weights).collect();
-        let items = compute(txn, op, sources, options.aggregate, options.limit)?;
-        Ok(match output {
-            Output::Reply => members_reply(protocol, items, options.with_scores),
-            Output::Store => {
-                let event = match op {
-                    Op::Union => "zunionstore",
-                    Op::Inter => "zinterstore",
-                    Op::Diff => "zdiffstore",
-                };
-                Frame::Integer(store_zset(txn, db, &args[1], &items, (limits, event))?)
-            }
+    if output != Output::Store {
+        // A read of several keys at one point in time: a snapshot will do.
+        let (items, options) =
+            ctx.with_snapshot(|reader, db| evaluate(reader, db, keys, rest, op, output))?;
+        return Ok(match output {
             Output::Cardinality => Frame::Integer(items.len() as i64),
-        })
+            _ => members_reply(protocol, items, options.with_scores),
+        });
+    }
+    let limits = ctx.encoding_limits();
+    let event = match op {
+        Op::Union => "zunionstore",
+        Op::Inter => "zinterstore",
+        Op::Diff => "zdiffstore",
+    };
+    ctx.write(|txn, db| {
+        let (items, _) = evaluate(txn, db, keys, rest, op, output)?;
+        Ok(Frame::Integer(store_zset(
+            txn,
+            db,
+            &args[1],
+            &items,
+            (limits, event),
+        )?))
     })
+}
+
+/// Opens every source (type-checking each key first, as Redis does), then
+/// parses the options and computes the result.
+fn evaluate<R: KeyRead + ?Sized>(
+    reader: &mut R,
+    db: usize,
+    keys: &[Bytes],
+    rest: &[Bytes],
+    op: Op,
+    output: Output,
+) -> Result<(Vec<(Bytes, f64)>, Options), Frame> {
+    let mut sources = Vec::with_capacity(keys.len());
+    for key in keys {
+        sources.push(Source::open(reader, db, key)?);
+    }
+    let options = parse_options(rest, keys.len(), op, output)?;
+    let sources = sources
+        .into_iter()
+        .zip(options.weights.iter().copied())
+        .collect();
+    let items = compute(reader, op, sources, options.aggregate, options.limit)?;
+    Ok((items, options))
 }
 
 pub(super) fn zunion(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
