@@ -8,6 +8,7 @@ pub mod collection;
 pub mod encoding;
 pub mod store;
 pub mod watch;
+mod write_lock;
 
 pub use collection::{KeyRead, Members, StoreRead};
 pub use encoding::{KeyType, Meta};

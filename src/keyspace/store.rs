@@ -19,6 +19,7 @@
 //! [`Store::sweep_dead`] deletes those members later.
 
 use super::encoding::{self, Meta};
+use super::write_lock::{WriteGuard, WriteLock};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition, Reader};
 use crate::notify::{Class, Event, Flags};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -76,7 +77,7 @@ struct WriteState {
 pub struct Store {
     engine: Arc<dyn Engine>,
     namespaces: Vec<AtomicU32>,
-    state: Mutex<WriteState>,
+    state: WriteLock<WriteState>,
     write_seq: AtomicU64,
     expired_keys: AtomicU64,
     /// Dead collection versions whose members are not yet reclaimed.
@@ -177,7 +178,7 @@ impl Store {
         Ok(Store {
             engine,
             namespaces,
-            state: Mutex::new(WriteState {
+            state: WriteLock::new(WriteState {
                 next_ns,
                 version_next: version_ceiling,
                 version_ceiling,
@@ -269,15 +270,26 @@ impl Store {
             .unwrap_or_default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, WriteState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Starts a write transaction; it holds the write lock until committed
+    /// or dropped, and blocks the thread while somebody else holds it.
+    pub fn begin(&self, now_ms: u64) -> Txn<'_> {
+        self.txn_holding(self.state.lock(), now_ms)
     }
 
-    /// Starts a write transaction; it holds the write lock until committed or dropped.
-    pub fn begin(&self, now_ms: u64) -> Txn<'_> {
-        let state = self.lock();
+    /// [`Store::begin`] unless the write lock is taken; then
+    /// [`Store::until_writable`] lets an async caller wait without blocking
+    /// its thread.
+    pub fn try_begin(&self, now_ms: u64) -> Option<Txn<'_>> {
+        Some(self.txn_holding(self.state.try_lock()?, now_ms))
+    }
+
+    /// Resolves once the write lock was free; [`Store::try_begin`] may
+    /// still lose it to somebody else.
+    pub async fn until_writable(&self) {
+        self.state.until_free().await;
+    }
+
+    fn txn_holding<'s>(&'s self, state: WriteGuard<'s, WriteState>, now_ms: u64) -> Txn<'s> {
         Txn {
             version_next: state.version_next,
             version_ceiling: state.version_ceiling,
@@ -473,7 +485,7 @@ pub struct Savepoint {
 /// before each lets a failing command leave no trace.
 pub struct Txn<'a> {
     pub(super) store: &'a Store,
-    state: MutexGuard<'a, WriteState>,
+    state: WriteGuard<'a, WriteState>,
     now_ms: u64,
     pub(super) batch: Batch,
     /// Raw (expiry-unfiltered) metadata of keys read or written, by (ns, key).

@@ -40,6 +40,15 @@ enum Close {
     AfterReply,
 }
 
+/// How [`Connection::execute_batch`] stopped.
+enum BatchEnd {
+    /// Every complete request ran (or the connection must close).
+    Done(Option<Close>),
+    /// The next request writes and another batch holds the write lock: wait
+    /// for it without blocking the thread, then go on.
+    WaitForWriter,
+}
+
 pub struct Connection {
     shared: Arc<Shared>,
     durability: Arc<Durability>,
@@ -49,6 +58,8 @@ pub struct Connection {
     input: BytesMut,
     output: BytesMut,
     monitor: Option<broadcast::Receiver<Bytes>>,
+    /// A parsed request that waits for the write lock (see [`BatchEnd`]).
+    waiting_for_writer: Option<Vec<Bytes>>,
 }
 
 impl Connection {
@@ -69,6 +80,7 @@ impl Connection {
             input: BytesMut::with_capacity(READ_CHUNK),
             output: BytesMut::with_capacity(READ_CHUNK),
             monitor: None,
+            waiting_for_writer: None,
         }
     }
 
@@ -187,7 +199,12 @@ impl Connection {
         if self.query_buffer_full(limit) {
             return Some(Close::Now);
         }
-        let close = self.execute_batch();
+        let close = loop {
+            match self.execute_batch() {
+                BatchEnd::Done(close) => break close,
+                BatchEnd::WaitForWriter => self.shared.store.until_writable().await,
+            }
+        };
         if !self.send_replies().await {
             return Some(Close::Now);
         }
@@ -302,10 +319,11 @@ impl Connection {
         full
     }
 
-    fn execute_batch(&mut self) -> Option<Close> {
+    fn execute_batch(&mut self) -> BatchEnd {
         let now = now_ms();
         let mut executed = 0;
         let mut close = None;
+        let mut wait_for_writer = false;
         // The write transaction this batch's commands share; it borrows the
         // shared state, hence the local handle.
         let shared = Arc::clone(&self.shared);
@@ -315,7 +333,11 @@ impl Connection {
 
         loop {
             let auth_required = !self.client.authenticated;
-            let args = match self.parser.parse(&mut self.input, auth_required) {
+            let parsed = match self.waiting_for_writer.take() {
+                Some(args) => Ok(Some(args)),
+                None => self.parser.parse(&mut self.input, auth_required),
+            };
+            let args = match parsed {
                 Ok(Some(args)) => args,
                 Ok(None) => break,
                 Err(error) => {
@@ -328,6 +350,16 @@ impl Connection {
                     break;
                 }
             };
+            if txn.is_none() && self.takes_write_lock(&args) {
+                match shared.store.try_begin(now) {
+                    Some(begun) => txn = Some(begun),
+                    None => {
+                        self.waiting_for_writer = Some(args);
+                        wait_for_writer = true;
+                        break;
+                    }
+                }
+            }
             executed += 1;
             self.client.current = None;
             let started = std::time::Instant::now();
@@ -348,7 +380,7 @@ impl Connection {
                 .is_some_and(|t| t.has_events() || t.pending_ops() >= MAX_PENDING_OPS)
                 && !self.commit(&mut txn)
             {
-                return Some(Close::Now);
+                return BatchEnd::Done(Some(Close::Now));
             }
             let micros = started.elapsed().as_micros() as u64;
             if command::server::is_slow(slow_threshold, micros) {
@@ -387,7 +419,7 @@ impl Connection {
             }
         }
         if !self.commit(&mut txn) {
-            return Some(Close::Now);
+            return BatchEnd::Done(Some(Close::Now));
         }
         if executed > 0 {
             Stats::add(&self.shared.stats.total_commands_processed, executed);
@@ -397,7 +429,21 @@ impl Connection {
             info.last_command = self.client.current;
             info.multi = self.client.multi.as_ref().map_or(-1, |m| m.len() as i64);
         }
-        close
+        if wait_for_writer {
+            BatchEnd::WaitForWriter
+        } else {
+            BatchEnd::Done(close)
+        }
+    }
+
+    /// Whether the batch should hold the write lock before running `args`:
+    /// a write command that runs now (inside MULTI it is only queued).
+    fn takes_write_lock(&self, args: &[Bytes]) -> bool {
+        self.client.multi.is_none()
+            && args
+                .first()
+                .and_then(|name| command::lookup(name))
+                .is_some_and(|command| command.has_flag("write"))
     }
 
     /// Encodes a finished command's replies into the output, unless
