@@ -95,6 +95,47 @@ fn concurrent_pipelines_lose_no_increment() {
     assert_eq!(total, 4 * 50 * 100);
 }
 
+/// Pipelines that contend for the write lock wait for it as tasks, keeping
+/// the request that found it taken: every request still runs once, in the
+/// order sent, with reads and writes interleaved.
+#[test]
+fn contended_pipelines_run_every_request_once_in_order() {
+    let server = Server::start(&[]);
+    let threads: Vec<_> = (0..4)
+        .map(|client| {
+            let url = server.url();
+            std::thread::spawn(move || {
+                let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+                let list = format!("list:{client}");
+                for round in 0..20 {
+                    let mut pipe = redis::pipe();
+                    for i in 0..50 {
+                        pipe.incr("shared", 1).ignore();
+                        pipe.cmd("LLEN").arg(&list);
+                        pipe.rpush(&list, round * 50 + i).ignore();
+                    }
+                    // Each LLEN runs after exactly the pushes sent before it.
+                    let lengths: Vec<i64> = pipe.query(&mut con).unwrap();
+                    let expected: Vec<i64> = (round * 50..round * 50 + 50).collect();
+                    assert_eq!(lengths, expected);
+                }
+                let items: Vec<i64> = redis::cmd("LRANGE")
+                    .arg(&list)
+                    .arg(0)
+                    .arg(-1)
+                    .query(&mut con)
+                    .unwrap();
+                assert_eq!(items, (0..1000).collect::<Vec<i64>>());
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let total: i64 = server.client().get("shared").unwrap();
+    assert_eq!(total, 4 * 20 * 50);
+}
+
 #[test]
 fn other_clients_read_a_pipeline_only_after_it_is_answered() {
     let server = Server::start(&[]);

@@ -4,8 +4,9 @@
 //! Reads go straight to the engine. Writes go through a [`Txn`], which holds
 //! the store's single write lock, reads its own writes through an overlay and
 //! commits one atomic engine batch. One writer at a time keeps the key counts
-//! and the expire index exact without per-key locks; measured, the lock is not
-//! the bottleneck (the engine's journal is serialised anyway).
+//! and the expire index exact without per-key locks (the engine's journal is
+//! serialised anyway). Connections wait for the lock as tasks, not sleeping
+//! threads ([`Store::try_begin`], [`Store::until_writable`]).
 //!
 //! Databases are mapped to *namespaces*: every storage key starts with the
 //! namespace id of its database. FLUSHDB gives the database a fresh namespace
