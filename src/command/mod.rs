@@ -375,7 +375,7 @@ pub fn resolve(args: &[Bytes]) -> Result<Resolved, Frame> {
 
 /// The command (or subcommand) `args` names, whatever its arity, or the
 /// error reply for an unknown command or subcommand.
-fn resolve_name(args: &[Bytes]) -> Result<Resolved, Frame> {
+pub fn resolve_name(args: &[Bytes]) -> Result<Resolved, Frame> {
     let Some(command) = args.first().and_then(|name| lookup(name)) else {
         return Err(unknown_command(args));
     };
@@ -429,7 +429,13 @@ pub fn wrong_arity(full_name: &str) -> Frame {
 
 /// Runs one client request and returns its reply.
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
-    let resolved = match resolve_name(args) {
+    execute_resolved(ctx, args, resolve_name(args))
+}
+
+/// [`execute`] for a request whose name the caller resolved already
+/// ([`resolve_name`]), to look at the command before running it.
+pub fn execute_resolved(ctx: &mut Ctx, args: &[Bytes], resolved: Result<Resolved, Frame>) -> Frame {
+    let resolved = match resolved {
         Ok(resolved) => resolved,
         Err(reply) => return transactions::reject(ctx, reply),
     };

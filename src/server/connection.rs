@@ -350,7 +350,8 @@ impl Connection {
                     break;
                 }
             };
-            if txn.is_none() && self.takes_write_lock(&args) {
+            let resolved = command::resolve_name(&args);
+            if txn.is_none() && self.takes_write_lock(&resolved) {
                 match shared.store.try_begin(now) {
                     Some(begun) => txn = Some(begun),
                     None => {
@@ -372,7 +373,7 @@ impl Connection {
                 now_ms: now,
                 txn: &mut txn,
             };
-            let reply = command::execute(&mut ctx, &args);
+            let reply = command::execute_resolved(&mut ctx, &args, resolved);
             // A command's keyspace events go out once it is committed,
             // before its reply (and before the next command runs).
             if txn
@@ -436,14 +437,14 @@ impl Connection {
         }
     }
 
-    /// Whether the batch should hold the write lock before running `args`:
-    /// a write command that runs now (inside MULTI it is only queued).
-    fn takes_write_lock(&self, args: &[Bytes]) -> bool {
+    /// Whether the batch should hold the write lock before running a
+    /// request: a write command that runs now (inside MULTI it is only
+    /// queued).
+    fn takes_write_lock(&self, resolved: &Result<command::Resolved, Frame>) -> bool {
         self.client.multi.is_none()
-            && args
-                .first()
-                .and_then(|name| command::lookup(name))
-                .is_some_and(|command| command.has_flag("write"))
+            && resolved
+                .as_ref()
+                .is_ok_and(|resolved| resolved.command.has_flag("write"))
     }
 
     /// Encodes a finished command's replies into the output, unless
