@@ -118,6 +118,47 @@ fn hgetall_is_a_flat_array_in_resp2_and_a_map_in_resp3() {
     assert_eq!(c.line("HGETALL nokey"), "%0\r\n");
 }
 
+/// Like Redis' listpack, a small hash replies in the order its fields were
+/// added: an update keeps a field's place, a field deleted and added again
+/// goes last. Past the listpack limits the order is the field order.
+#[test]
+fn a_small_hash_replies_in_insertion_order() {
+    let (_server, mut c) = start();
+    c.line("HSET h z 1 a 2 m 3");
+    assert_eq!(c.line("HKEYS h"), bulks(&["z", "a", "m"]));
+    c.line("HSET h a 20");
+    c.line("HINCRBY h z 5");
+    assert_eq!(c.line("HGETALL h"), bulks(&["z", "6", "a", "20", "m", "3"]));
+    c.line("HDEL h z");
+    c.line("HSETNX h z 7");
+    c.line("HINCRBYFLOAT h b 1.5");
+    assert_eq!(c.line("HKEYS h"), bulks(&["a", "m", "z", "b"]));
+    assert_eq!(c.line("HVALS h"), bulks(&["20", "3", "7", "1.5"]));
+    assert_eq!(
+        c.line("HSCAN h 0"),
+        format!(
+            "*2\r\n$1\r\n0\r\n{}",
+            bulks(&["a", "20", "m", "3", "z", "7", "b", "1.5"])
+        )
+    );
+    // RESTORE and COPY keep the order.
+    let redis::Value::BulkString(payload) = c.value(&["DUMP", "h"]) else {
+        panic!("DUMP gives a bulk string");
+    };
+    assert_eq!(
+        c.cmd(&[b"RESTORE".as_slice(), b"h3", b"0", &payload]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.line("HKEYS h3"), bulks(&["a", "m", "z", "b"]));
+    c.line("COPY h h2");
+    assert_eq!(c.line("HKEYS h2"), bulks(&["a", "m", "z", "b"]));
+    // A hashtable hash replies in field order.
+    c.line("CONFIG SET hash-max-listpack-entries 4");
+    c.line("HSET h c 1");
+    assert_eq!(c.line("OBJECT ENCODING h"), "$9\r\nhashtable\r\n");
+    assert_eq!(c.line("HKEYS h"), bulks(&["a", "b", "c", "m", "z"]));
+}
+
 #[test]
 fn hgetall_through_the_redis_crate() {
     let server = Server::start(&[]);

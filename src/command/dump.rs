@@ -8,7 +8,7 @@
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx};
-use crate::keyspace::encoding::score_from_bytes;
+use crate::keyspace::encoding::{score_from_bytes, ENCODING_HASHTABLE};
 use crate::keyspace::{KeyType, Meta};
 use crate::notify::Class;
 use crate::rdb::{self, RestoreError, Value};
@@ -50,7 +50,10 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 let members = reader.members(db, &args[1], &meta);
                 let all = reader.all_members(&members)?;
                 match kind {
-                    KeyType::Hash => Value::Hash(all),
+                    KeyType::Hash => Value::Hash(super::hashes::in_reply_order(
+                        meta.encoding != ENCODING_HASHTABLE,
+                        all,
+                    )?),
                     KeyType::Set => Value::Set(all.into_iter().map(|(m, _)| m).collect()),
                     KeyType::ZSet => Value::ZSet(
                         all.into_iter()

@@ -2,10 +2,16 @@
 //! key's version (`keyspace::collection`); the field count is in the
 //! metadata, so HLEN is one read.
 //!
+//! A field's stored value is `order u64 | value` ([`stored_field`]): `order`
+//! is a fresh store-wide version taken when the field is added (an update
+//! keeps it), so it grows with insertion. A compact (listpack) hash replies
+//! in that order, as Redis' listpack keeps fields in the order they came;
+//! a hashtable one in field order (Redis' dict order is arbitrary anyway).
+//!
 //! Single-field reads (HGET, HEXISTS, HSTRLEN, HLEN) go straight to the
 //! engine without the write lock; reads of several fields (HMGET, HGETALL,
-//! HKEYS, HVALS, HRANDFIELD, HSCAN) run in the write transaction, like MGET,
-//! so they see one consistent hash.
+//! HKEYS, HVALS, HRANDFIELD, HSCAN) read one snapshot (inside a pipeline's
+//! transaction, through it), so they see one consistent hash.
 
 use super::args::{
     err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_SYNTAX,
@@ -13,7 +19,7 @@ use super::args::{
 use super::notify::Written;
 use super::{member_scan, Command, Ctx};
 use crate::config::EncodingLimits;
-use crate::keyspace::encoding::ENCODING_HASHTABLE;
+use crate::keyspace::encoding::{read_u64, ENCODING_HASHTABLE};
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
 use crate::notify::Class;
 use crate::resp::{Frame, Protocol};
@@ -37,6 +43,49 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hrandfield", -2, &["readonly"], (1, 1, 1), "hash", "Returns one or more random fields from a hash.", hrandfield),
     Command::new("hscan", -3, &["readonly"], (1, 1, 1), "hash", "Iterates over fields and values of a hash.", hscan),
 ];
+
+/// Bytes of a stored field value before the value itself.
+const ORDER_LEN: usize = 8;
+
+/// What a field stores: the order it was added in, then its value.
+fn stored_field(order: u64, value: &[u8]) -> Bytes {
+    let mut stored = Vec::with_capacity(ORDER_LEN + value.len());
+    stored.extend_from_slice(&order.to_be_bytes());
+    stored.extend_from_slice(value);
+    Bytes::from(stored)
+}
+
+/// A stored field's order and value.
+fn split_field(stored: Bytes) -> Result<(u64, Bytes), Frame> {
+    if stored.len() < ORDER_LEN {
+        return Err(err("ERR corrupt hash field"));
+    }
+    Ok((read_u64(&stored), stored.slice(ORDER_LEN..)))
+}
+
+/// The value of a stored field.
+pub(super) fn field_value(stored: Bytes) -> Result<Bytes, Frame> {
+    split_field(stored).map(|(_, value)| value)
+}
+
+/// (field, value) pairs from (field, stored) ones in field order: in the
+/// order the fields were added when the hash is `compact` (listpack).
+pub(super) fn in_reply_order(
+    compact: bool,
+    stored: Vec<(Bytes, Bytes)>,
+) -> Result<Vec<(Bytes, Bytes)>, Frame> {
+    let mut fields = stored
+        .into_iter()
+        .map(|(field, stored)| split_field(stored).map(|(order, value)| (order, field, value)))
+        .collect::<Result<Vec<_>, Frame>>()?;
+    if compact {
+        fields.sort_unstable_by_key(|(order, _, _)| *order);
+    }
+    Ok(fields
+        .into_iter()
+        .map(|(_, field, value)| (field, value))
+        .collect())
+}
 
 /// Live metadata that must be a hash, or WRONGTYPE.
 fn hash_of(meta: Option<Meta>) -> Result<Option<Meta>, Frame> {
@@ -79,15 +128,25 @@ impl HashWrite {
         })
     }
 
-    fn get(&self, txn: &mut Txn, field: &[u8]) -> Result<Option<Bytes>, Frame> {
-        Ok(txn.member(&self.members, field)?)
+    /// A field's order and value.
+    fn get_stored(&self, txn: &mut Txn, field: &[u8]) -> Result<Option<(u64, Bytes)>, Frame> {
+        txn.member(&self.members, field)?
+            .map(split_field)
+            .transpose()
     }
 
-    /// Sets a field; returns whether it is new.
-    fn set(&mut self, txn: &mut Txn, field: &[u8], value: Bytes) -> Result<bool, Frame> {
-        let new = self.get(txn, field)?.is_none();
+    fn get(&self, txn: &mut Txn, field: &[u8]) -> Result<Option<Bytes>, Frame> {
+        Ok(self.get_stored(txn, field)?.map(|(_, value)| value))
+    }
+
+    /// Sets a field (a new one goes last in the insertion order); returns
+    /// whether it is new.
+    fn set(&mut self, txn: &mut Txn, field: &[u8], value: &[u8]) -> Result<bool, Frame> {
+        let old_order = self.get_stored(txn, field)?.map(|(order, _)| order);
+        let order = old_order.unwrap_or_else(|| txn.new_version());
         self.longest = self.longest.max(field.len().max(value.len()) as u64);
-        txn.member_put(&self.members, field, value);
+        txn.member_put(&self.members, field, stored_field(order, value));
+        let new = old_order.is_none();
         if new {
             self.meta.set_size(self.meta.size() + 1);
         }
@@ -96,7 +155,7 @@ impl HashWrite {
 
     /// Deletes a field; returns whether it existed.
     fn delete(&mut self, txn: &mut Txn, field: &[u8]) -> Result<bool, Frame> {
-        if self.get(txn, field)?.is_none() {
+        if txn.member(&self.members, field)?.is_none() {
             return Ok(false);
         }
         txn.member_delete(&self.members, field);
@@ -131,7 +190,7 @@ pub(super) fn put_hash(
 ) -> Result<(), Frame> {
     let mut hash = HashWrite::open(txn, db, key, limits)?;
     for (field, value) in pairs {
-        hash.set(txn, &field, value)?;
+        hash.set(txn, &field, &value)?;
     }
     let (meta, _) = hash.into_meta();
     txn.put(db, key, meta)?;
@@ -151,7 +210,7 @@ fn set_fields(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, Frame> {
         let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
         let mut added = 0;
         for pair in args[2..].chunks_exact(2) {
-            added += i64::from(hash.set(txn, &pair[0], pair[1].clone())?);
+            added += i64::from(hash.set(txn, &pair[0], &pair[1])?);
         }
         hash.finish(txn, db, &args[1], "hset")?;
         Ok(added)
@@ -176,7 +235,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if hash.get(txn, &args[2])?.is_some() {
             return Ok(Frame::Integer(0));
         }
-        hash.set(txn, &args[2], args[3].clone())?;
+        hash.set(txn, &args[2], &args[3])?;
         hash.finish(txn, db, &args[1], "hset")?;
         Ok(Frame::Integer(1))
     })
@@ -207,7 +266,7 @@ fn read_field(ctx: &mut Ctx, key: &[u8], field: &[u8]) -> Result<Option<Bytes>, 
             return Ok(None);
         };
         let members = reader.members(db, key, &meta);
-        Ok(reader.member(&members, field)?)
+        reader.member(&members, field)?.map(field_value).transpose()
     })
 }
 
@@ -239,7 +298,10 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let members = meta.map(|meta| reader.members(db, &args[1], &meta));
         for field in &args[2..] {
             let value = match &members {
-                Some(members) => reader.member(members, field)?,
+                Some(members) => reader
+                    .member(members, field)?
+                    .map(field_value)
+                    .transpose()?,
                 None => None,
             };
             values.push(value.map_or(Frame::Null, Frame::Bulk));
@@ -248,14 +310,18 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     })
 }
 
-/// Every (field, value) of a hash, in field order; empty if the key is missing.
+/// Every (field, value) of a hash in reply order ([`in_reply_order`]);
+/// empty if the key is missing.
 fn all_fields(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<(Bytes, Bytes)>, Frame> {
     ctx.with_snapshot(|reader, db| {
         let Some(meta) = hash_of(reader.meta(db, key)?)? else {
             return Ok(Vec::new());
         };
         let members = reader.members(db, key, &meta);
-        Ok(reader.all_members(&members)?)
+        in_reply_order(
+            meta.encoding != ENCODING_HASHTABLE,
+            reader.all_members(&members)?,
+        )
     })
 }
 
@@ -297,7 +363,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let new = current
             .checked_add(delta)
             .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
-        hash.set(txn, &args[2], Bytes::from(new.to_string()))?;
+        hash.set(txn, &args[2], new.to_string().as_bytes())?;
         hash.finish(txn, db, &args[1], "hincrby")?;
         Ok(Frame::Integer(new))
     })
@@ -325,7 +391,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let text =
             super::decimal::exact_sum(current_text, &args[3]).unwrap_or_else(|| format_float(new));
         let text = Bytes::from(text);
-        hash.set(txn, &args[2], text.clone())?;
+        hash.set(txn, &args[2], &text)?;
         hash.finish(txn, db, &args[1], "hincrbyfloat")?;
         Ok(Frame::Bulk(text))
     })
@@ -399,10 +465,10 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(member_scan::Chunk::reply(0, Vec::new()));
     };
     let mut items = Vec::new();
-    for (field, value) in &chunk.members {
-        if chunk.matches(field) {
-            items.push(Frame::Bulk(field.clone()));
-            items.push(Frame::Bulk(value.clone()));
+    for (field, value) in in_reply_order(chunk.compact, chunk.members.clone())? {
+        if chunk.matches(&field) {
+            items.push(Frame::Bulk(field));
+            items.push(Frame::Bulk(value));
         }
     }
     Ok(member_scan::Chunk::reply(chunk.next, items))

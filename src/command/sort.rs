@@ -362,6 +362,8 @@ fn lookup(
         (Some(field), KeyType::Hash) => {
             let members = txn.members(db, &key, &meta);
             txn.member(&members, field)?
+                .map(super::hashes::field_value)
+                .transpose()?
         }
         _ => None,
     })
