@@ -747,6 +747,27 @@ fn incrbyfloat_sums_like_long_double() {
     let (_server, mut c) = start();
     assert_eq!(c.line("INCRBYFLOAT f 0.1"), bulk("0.1"));
     assert_eq!(c.line("INCRBYFLOAT f 0.2"), bulk("0.3"));
+    // Its 64-bit mantissa shows in the digits (values from redis-server
+    // 7.0.15), and its range goes past f64's.
+    c.line("SET g 123456789.123456789");
+    assert_eq!(
+        c.line("INCRBYFLOAT g 0.000000001"),
+        bulk("123456789.12345678999554366")
+    );
+    c.line("SET h 1e20");
+    assert_eq!(c.line("INCRBYFLOAT h 0.5"), bulk("100000000000000000000"));
+    c.line("SET i 1e400");
+    assert!(c
+        .line("INCRBYFLOAT i 1")
+        .starts_with("$401\r\n10000000000000000000281880"));
+    assert_eq!(
+        c.line("HINCRBYFLOAT hash f 1e20"),
+        bulk("100000000000000000000")
+    );
+    assert_eq!(
+        c.line("HINCRBYFLOAT hash f 0.5"),
+        bulk("100000000000000000000")
+    );
 }
 
 #[test]

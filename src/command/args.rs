@@ -51,16 +51,6 @@ pub fn is(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
 }
 
-/// Formats a number the way Redis' INCRBYFLOAT stores it: plain decimal
-/// notation, never an exponent, no trailing zeros. Redis computes in long
-/// double; we use the shortest text that reads back as the same f64.
-pub fn format_float(value: f64) -> String {
-    if value == 0.0 {
-        return "0".into();
-    }
-    format!("{value}")
-}
-
 /// Live metadata that must be of `kind`, or WRONGTYPE (absent is fine).
 pub fn of_kind(
     meta: Option<crate::keyspace::Meta>,
@@ -83,13 +73,5 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"1e3"), Some(1000.0));
-    }
-
-    #[test]
-    fn floats_format_like_incrbyfloat() {
-        assert_eq!(format_float(10.5), "10.5");
-        assert_eq!(format_float(3.0), "3");
-        assert_eq!(format_float(5.0e3), "5000");
-        assert_eq!(format_float(-0.0), "0");
     }
 }

@@ -13,9 +13,8 @@
 //! HKEYS, HVALS, HRANDFIELD, HSCAN) read one snapshot (inside a pipeline's
 //! transaction, through it), so they see one consistent hash.
 
-use super::args::{
-    err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_SYNTAX,
-};
+use super::args::{err, int_arg, is, parse_i64, CmdResult, ERR_NOT_FLOAT, ERR_SYNTAX};
+use super::long_double::{self, LongDouble};
 use super::notify::Written;
 use super::{member_scan, Command, Ctx};
 use crate::config::EncodingLimits;
@@ -370,27 +369,23 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let delta = float_arg(&args[3])?;
-    if !delta.is_finite() {
+    let delta = long_double::parse(&args[3]).ok_or_else(|| err(ERR_NOT_FLOAT))?;
+    if delta == LongDouble::Infinite {
         return Err(err("ERR value is NaN or Infinity"));
     }
     let limits = ctx.encoding_limits();
     ctx.write(|txn, db| {
         let mut hash = HashWrite::open(txn, db, &args[1], limits)?;
-        let old = hash.get(txn, &args[2])?;
-        let current = match &old {
-            Some(value) => parse_f64(value).ok_or_else(|| err("ERR hash value is not a float"))?,
-            None => 0.0,
+        let current = match hash.get(txn, &args[2])? {
+            Some(value) => {
+                long_double::parse(&value).ok_or_else(|| err("ERR hash value is not a float"))?
+            }
+            None => long_double::ZERO,
         };
-        let new = current + delta;
-        if !new.is_finite() {
-            return Err(err("ERR increment would produce NaN or Infinity"));
-        }
         // Same arithmetic and printing as INCRBYFLOAT.
-        let current_text = old.as_deref().unwrap_or(b"0");
-        let text =
-            super::decimal::exact_sum(current_text, &args[3]).unwrap_or_else(|| format_float(new));
-        let text = Bytes::from(text);
+        let sum = long_double::add(current, delta)
+            .ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
+        let text = Bytes::from(long_double::format(sum));
         hash.set(txn, &args[2], &text)?;
         hash.finish(txn, db, &args[1], "hincrbyfloat")?;
         Ok(Frame::Bulk(text))

@@ -1,9 +1,10 @@
 //! String commands: GET, SET and friends, counters, ranges.
 
 use super::args::{
-    err, float_arg, format_float, int_arg, is, parse_f64, parse_i64, CmdResult, ERR_NOT_INTEGER,
-    ERR_SYNTAX, ERR_WRONGTYPE,
+    err, int_arg, is, parse_i64, CmdResult, ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX,
+    ERR_WRONGTYPE,
 };
+use super::long_double;
 use super::{Command, Ctx};
 use crate::keyspace::encoding::ENCODING_RAW;
 use crate::keyspace::{KeyType, Meta, Txn};
@@ -562,23 +563,16 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let delta = float_arg(&args[2])?;
+    let delta = long_double::parse(&args[2]).ok_or_else(|| err(ERR_NOT_FLOAT))?;
     let reply = ctx.write(|txn, db| {
         let old = string_of(txn.get(db, &args[1])?)?;
         let current = match &old {
-            Some(meta) => {
-                parse_f64(&meta.payload).ok_or_else(|| err("ERR value is not a valid float"))?
-            }
-            None => 0.0,
+            Some(meta) => long_double::parse(&meta.payload).ok_or_else(|| err(ERR_NOT_FLOAT))?,
+            None => long_double::ZERO,
         };
-        let new = current + delta;
-        if !new.is_finite() {
-            return Err(err("ERR increment would produce NaN or Infinity"));
-        }
-        let current_text = old.as_ref().map_or(&b"0"[..], |m| &m.payload[..]);
-        let text =
-            super::decimal::exact_sum(current_text, &args[2]).unwrap_or_else(|| format_float(new));
-        let text = Bytes::from(text);
+        let sum = long_double::add(current, delta)
+            .ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
+        let text = Bytes::from(long_double::format(sum));
 
         let expire_at = old.map_or(0, |m| m.expire_at);
         txn.put(db, &args[1], Meta::string(text.clone(), expire_at))?;
