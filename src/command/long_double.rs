@@ -107,10 +107,11 @@ pub fn parse(text: &[u8]) -> Option<LongDouble> {
     value.map(LongDouble::Finite)
 }
 
-/// The digits of `[digits][.digits][e[sign]digits]` (at least one digit
-/// before the exponent) and the power of ten they are scaled by.
-fn decimal_digits(body: &[u8]) -> Option<(Vec<u8>, i64)> {
-    let (number, exponent) = match body.iter().position(|&b| b == b'e' || b == b'E') {
+/// `[whole][.fraction][<marker>[sign]digits]` split into whole digits,
+/// fraction digits (not both empty) and the exponent; the digits are not
+/// checked.
+fn split_number(body: &[u8], marker: u8) -> Option<(&[u8], &[u8], i64)> {
+    let (number, exponent) = match body.iter().position(|b| b.to_ascii_lowercase() == marker) {
         Some(at) => (&body[..at], parse_exponent(&body[at + 1..])?),
         None => (body, 0),
     };
@@ -118,9 +119,13 @@ fn decimal_digits(body: &[u8]) -> Option<(Vec<u8>, i64)> {
         Some(at) => (&number[..at], &number[at + 1..]),
         None => (number, &b""[..]),
     };
-    if whole.is_empty() && fraction.is_empty() {
-        return None;
-    }
+    (!whole.is_empty() || !fraction.is_empty()).then_some((whole, fraction, exponent))
+}
+
+/// The decimal digits of `[digits][.digits][e[sign]digits]` and the power
+/// of ten they are scaled by.
+fn decimal_digits(body: &[u8]) -> Option<(Vec<u8>, i64)> {
+    let (whole, fraction, exponent) = split_number(body, b'e')?;
     let digits = whole
         .iter()
         .chain(fraction)
@@ -132,17 +137,7 @@ fn decimal_digits(body: &[u8]) -> Option<(Vec<u8>, i64)> {
 /// A C99 hexadecimal float after its `0x`: `[hex][.hex][p[sign]digits]`,
 /// as an integer and the power of two it is scaled by.
 fn hex_digits(body: &[u8]) -> Option<(Big, i64)> {
-    let (number, exponent) = match body.iter().position(|&b| b == b'p' || b == b'P') {
-        Some(at) => (&body[..at], parse_exponent(&body[at + 1..])?),
-        None => (body, 0),
-    };
-    let (whole, fraction) = match number.iter().position(|&b| b == b'.') {
-        Some(at) => (&number[..at], &number[at + 1..]),
-        None => (number, &b""[..]),
-    };
-    if (whole.is_empty() && fraction.is_empty()) || whole.len() + fraction.len() > 4096 {
-        return None;
-    }
+    let (whole, fraction, exponent) = split_number(body, b'p')?;
     let mut integer = Big::zero();
     for &b in whole.iter().chain(fraction) {
         integer.mul_small(16);
