@@ -456,11 +456,12 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(chunk) = member_scan::scan(ctx, args, KeyType::Hash)? else {
+    let Some(mut chunk) = member_scan::scan(ctx, args, KeyType::Hash)? else {
         return Ok(member_scan::Chunk::reply(0, Vec::new()));
     };
     let mut items = Vec::new();
-    for (field, value) in in_reply_order(chunk.compact, chunk.members.clone())? {
+    let members = std::mem::take(&mut chunk.members);
+    for (field, value) in in_reply_order(chunk.compact, members)? {
         if chunk.matches(&field) {
             items.push(Frame::Bulk(field));
             items.push(Frame::Bulk(value));

@@ -45,11 +45,7 @@ pub enum LongDouble {
 }
 
 /// Zero, what a missing key or field counts as.
-pub const ZERO: LongDouble = LongDouble::Finite(Extended {
-    negative: false,
-    mantissa: 0,
-    exponent: 0,
-});
+pub const ZERO: LongDouble = LongDouble::Finite(Extended::ZERO);
 
 /// Reads a number as Redis' `string2ld` does: no surrounding spaces, the
 /// whole text, no NaN, nothing that overflows or underflows to zero.
@@ -75,7 +71,7 @@ pub fn parse(text: &[u8]) -> Option<LongDouble> {
     let (digits, exponent) = decimal_digits(body)?;
     let significant = digits.iter().position(|&d| d != 0);
     let Some(first) = significant else {
-        return Some(LongDouble::Finite(Extended::zero()));
+        return Some(ZERO);
     };
     let digits = &digits[first..];
     // The value lies in [10^(magnitude-1), 10^magnitude): refuse what is
@@ -189,7 +185,7 @@ pub fn add(a: LongDouble, b: LongDouble) -> Option<Extended> {
         return round(a.negative, &x, base, false);
     }
     match x.cmp(&y) {
-        Ordering::Equal => Some(Extended::zero()),
+        Ordering::Equal => Some(Extended::ZERO),
         Ordering::Greater => {
             x.sub(&y);
             round(a.negative, &x, base, false)
@@ -230,13 +226,11 @@ pub fn format(value: Extended) -> String {
 }
 
 impl Extended {
-    fn zero() -> Extended {
-        Extended {
-            negative: false,
-            mantissa: 0,
-            exponent: 0,
-        }
-    }
+    const ZERO: Extended = Extended {
+        negative: false,
+        mantissa: 0,
+        exponent: 0,
+    };
 }
 
 /// `value * 2^exponent` (plus something below its last bit if `sticky`)
@@ -245,7 +239,7 @@ impl Extended {
 fn round(negative: bool, value: &Big, exponent: i64, sticky: bool) -> Option<Extended> {
     let bits = value.bits();
     if bits == 0 {
-        return Some(Extended::zero());
+        return Some(Extended::ZERO);
     }
     let (mut mantissa, mut exponent) = if bits <= MANTISSA_BITS {
         let up = MANTISSA_BITS - bits;
@@ -272,7 +266,7 @@ fn round(negative: bool, value: &Big, exponent: i64, sticky: bool) -> Option<Ext
     if exponent < MIN_EXPONENT {
         // Subnormal: kept as zero (it prints as 0 all the same). Only a
         // value below the smallest subnormal is out of range.
-        return (exponent + 63 >= MIN_SUBNORMAL_EXPONENT).then(Extended::zero);
+        return (exponent + 63 >= MIN_SUBNORMAL_EXPONENT).then_some(Extended::ZERO);
     }
     if mantissa == 0 {
         mantissa = 1 << 63;
