@@ -1,11 +1,12 @@
 //! Byte layouts of storage keys and metadata values (DESIGN.md §3).
 //!
-//! - meta key:   `ns u32 | slot u16 | user key`
-//! - expire key: `expire_at_ms u64 | ns u32 | slot u16 | user key`
+//! - meta key:   `ns | slot u16 | user key` (`ns` takes 1 to 5 bytes, see
+//!   [`put_ns`])
+//! - expire key: `expire_at_ms u64 | ns | slot u16 | user key`
 //! - meta value: `type u8 | encoding u8 | expire_at_ms u64 | version u64 | payload`
 //!   (a string's payload is its value; a collection's is `size u64`, a
 //!   list's `size u64 | head u64 | tail u64`)
-//! - data key:   `ns u32 | slot u16 | key len u32 | user key | version u64 | sub key`
+//! - data key:   `ns | slot u16 | key len u32 | user key | version u64 | sub key`
 //!
 //! All integers are big-endian so that byte order is numeric order. `ns` is a
 //! namespace id: each logical database maps to one, and FLUSHDB / SWAPDB only
@@ -14,8 +15,6 @@
 use crate::slot::key_slot;
 use bytes::{BufMut, Bytes, BytesMut};
 
-pub const NS_LEN: usize = 4;
-const META_PREFIX_LEN: usize = NS_LEN + 2;
 const META_HEADER_LEN: usize = 2 + 8 + 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,42 +215,94 @@ pub fn meta_key(ns: u32, key: &[u8]) -> Bytes {
 }
 
 pub fn meta_key_in_slot(ns: u32, slot: u16, key: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(META_PREFIX_LEN + key.len());
-    out.put_u32(ns);
+    let mut out = BytesMut::with_capacity(MAX_SLOT_PREFIX_LEN + key.len());
+    put_ns(&mut out, ns);
     out.put_u16(slot);
     out.put_slice(key);
     out.freeze()
 }
 
-/// The prefix shared by the meta keys of one hash slot of a namespace.
-pub fn slot_prefix(ns: u32, slot: u16) -> [u8; META_PREFIX_LEN] {
-    let mut prefix = [0u8; META_PREFIX_LEN];
-    prefix[..4].copy_from_slice(&ns.to_be_bytes());
-    prefix[4..].copy_from_slice(&slot.to_be_bytes());
-    prefix
+/// Namespaces below this take one byte.
+const NS_ONE_BYTE_BELOW: u32 = 0xC0;
+/// Namespaces below this (and from [`NS_ONE_BYTE_BELOW`]) take two bytes,
+/// the first in `0xC0..=0xFE`.
+const NS_TWO_BYTES_BELOW: u32 = NS_ONE_BYTE_BELOW + (0x3F << 8);
+/// The first byte of a namespace written as `0xFF | ns u32`.
+const NS_WIDE: u8 = 0xFF;
+const MAX_NS_LEN: usize = 5;
+const MAX_SLOT_PREFIX_LEN: usize = MAX_NS_LEN + 2;
+
+/// Writes `ns` in 1, 2 or 5 bytes; the first byte tells how many, and byte
+/// order stays numeric order.
+///
+/// Why not a plain u32: fjall keeps a key of up to 20 bytes inline and
+/// compares the first 4 bytes of longer ones before following a pointer.
+/// With a one-byte namespace those 4 bytes hold the slot, which differs
+/// between most keys, so the memtable's skip list and the blocks' binary
+/// searches rarely touch another cache line; and a 16-byte key such as
+/// `key:000000123456` fits inline altogether.
+fn put_ns(out: &mut BytesMut, ns: u32) {
+    if ns < NS_ONE_BYTE_BELOW {
+        out.put_u8(ns as u8);
+    } else if ns < NS_TWO_BYTES_BELOW {
+        let offset = ns - NS_ONE_BYTE_BELOW;
+        out.put_u8(NS_ONE_BYTE_BELOW as u8 + (offset >> 8) as u8);
+        out.put_u8(offset as u8);
+    } else {
+        out.put_u8(NS_WIDE);
+        out.put_u32(ns);
+    }
 }
 
-/// The prefix shared by every meta key of a namespace.
-pub fn ns_prefix(ns: u32) -> [u8; NS_LEN] {
-    ns.to_be_bytes()
+/// Reads a namespace [`put_ns`] wrote: (ns, bytes it took).
+fn read_ns(raw: &[u8]) -> Option<(u32, usize)> {
+    let first = *raw.first()?;
+    if u32::from(first) < NS_ONE_BYTE_BELOW {
+        Some((u32::from(first), 1))
+    } else if first != NS_WIDE {
+        let low = *raw.get(1)?;
+        let offset = u32::from(first - NS_ONE_BYTE_BELOW as u8) << 8 | u32::from(low);
+        Some((NS_ONE_BYTE_BELOW + offset, 2))
+    } else {
+        Some((read_u32(raw.get(1..5)?), 5))
+    }
+}
+
+/// The prefix shared by the meta keys of one hash slot of a namespace.
+pub fn slot_prefix(ns: u32, slot: u16) -> Bytes {
+    let mut out = BytesMut::with_capacity(MAX_SLOT_PREFIX_LEN);
+    put_ns(&mut out, ns);
+    out.put_u16(slot);
+    out.freeze()
+}
+
+/// The prefix shared by every meta and data key of a namespace.
+pub fn ns_prefix(ns: u32) -> Bytes {
+    let mut out = BytesMut::with_capacity(MAX_NS_LEN);
+    put_ns(&mut out, ns);
+    out.freeze()
+}
+
+/// Reads the `ns | slot` a meta or data key starts with: (ns, slot, the
+/// length of that prefix).
+fn read_slot_prefix(raw: &[u8]) -> Option<(u32, u16, usize)> {
+    let (ns, len) = read_ns(raw)?;
+    let slot = raw.get(len..len + 2)?;
+    Some((ns, u16::from_be_bytes([slot[0], slot[1]]), len + 2))
 }
 
 /// Splits a meta key into (ns, slot, user key).
 pub fn split_meta_key(raw: &Bytes) -> Option<(u32, u16, Bytes)> {
-    if raw.len() < META_PREFIX_LEN {
-        return None;
-    }
-    let ns = read_u32(raw);
-    let slot = u16::from_be_bytes([raw[4], raw[5]]);
-    Some((ns, slot, raw.slice(META_PREFIX_LEN..)))
+    let (ns, slot, len) = read_slot_prefix(raw)?;
+    Some((ns, slot, raw.slice(len..)))
 }
 
 /// The prefix shared by the members of one version of a collection:
 /// `ns | slot | key len u32 | key | version`. The length makes the prefix of
 /// one (key, version) never a prefix of another's.
 pub fn data_prefix(ns: u32, key: &[u8], version: u64) -> Bytes {
-    let mut out = BytesMut::with_capacity(META_PREFIX_LEN + 4 + key.len() + 8);
-    out.put_u32(ns);
+    let mut out = BytesMut::with_capacity(MAX_SLOT_PREFIX_LEN + 4 + key.len() + 8);
+    put_ns(&mut out, ns);
     out.put_u16(key_slot(key));
     out.put_u32(key.len() as u32);
     out.put_slice(key);
@@ -261,14 +312,14 @@ pub fn data_prefix(ns: u32, key: &[u8], version: u64) -> Bytes {
 
 /// The (ns, user key) a member's data key belongs to.
 pub fn split_data_key(raw: &[u8]) -> Option<(u32, &[u8])> {
-    let len = raw.get(META_PREFIX_LEN..META_PREFIX_LEN + 4)?;
-    let len = read_u32(len) as usize;
-    let start = META_PREFIX_LEN + 4;
-    Some((read_u32(raw), raw.get(start..start + len)?))
+    let (ns, _slot, start) = read_slot_prefix(raw)?;
+    let len = read_u32(raw.get(start..start + 4)?) as usize;
+    let start = start + 4;
+    Some((ns, raw.get(start..start + len)?))
 }
 
 pub fn expire_key(expire_at: u64, ns: u32, key: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(8 + META_PREFIX_LEN + key.len());
+    let mut out = BytesMut::with_capacity(8 + MAX_SLOT_PREFIX_LEN + key.len());
     out.put_u64(expire_at);
     out.put_slice(&meta_key(ns, key));
     out.freeze()
@@ -292,7 +343,8 @@ mod tests {
     fn meta_keys_of_one_slot_are_contiguous() {
         let a = meta_key(7, b"{tag}a");
         let b = meta_key(7, b"{tag}b");
-        assert_eq!(a[..6], b[..6]);
+        assert_eq!(a[..3], b[..3]);
+        assert!(a.starts_with(&slot_prefix(7, key_slot(b"{tag}"))));
         assert!(a < b);
         assert!(meta_key(7, b"zzz") < meta_key(8, b"a"));
     }
@@ -305,6 +357,14 @@ mod tests {
 
         fn expire_key_round_trips(at: u64, ns: u32, key: Vec<u8>) -> bool {
             split_expire_key(&expire_key(at, ns, &key)) == Some((at, ns, Bytes::from(key)))
+        }
+
+        fn namespaces_round_trip_in_numeric_order(a: u32, b: u32, key: Vec<u8>) -> bool {
+            let (x, y) = (meta_key(a, &key), meta_key(b, &key));
+            let x_back = split_meta_key(&x).map(|(ns, _, k)| (ns, k));
+            x_back == Some((a, Bytes::from(key.clone())))
+                && a.cmp(&b) == ns_prefix(a).cmp(&ns_prefix(b))
+                && (a == b || !(x.starts_with(&ns_prefix(b)) || y.starts_with(&ns_prefix(a))))
         }
 
         fn expire_keys_sort_by_time(a: u64, b: u64, key: Vec<u8>) -> bool {
@@ -342,12 +402,39 @@ mod tests {
     }
 
     #[test]
+    fn namespaces_take_one_two_or_five_bytes_at_the_edges() {
+        for (ns, len) in [
+            (0, 1),
+            (0xBF, 1),
+            (0xC0, 2),
+            (16319, 2),
+            (16320, 5),
+            (u32::MAX, 5),
+        ] {
+            let prefix = ns_prefix(ns);
+            assert_eq!(
+                (prefix.len(), read_ns(&prefix)),
+                (len, Some((ns, len))),
+                "ns {ns}"
+            );
+        }
+        let edges = [0, 0xBF, 0xC0, 0xC1, 0x1BF, 16319, 16320, u32::MAX].map(ns_prefix);
+        assert!(edges.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(read_ns(&[0xC5]), None);
+        assert_eq!(read_ns(&[NS_WIDE, 0, 0]), None);
+    }
+
+    #[test]
     fn data_prefixes_never_nest() {
         let a = data_prefix(1, b"ab", 7);
         let b = data_prefix(1, b"a", 7);
         assert!(!a.starts_with(&b) && !b.starts_with(&a));
         assert!(!data_prefix(1, b"k", 7).starts_with(&data_prefix(1, b"k", 8)));
-        assert_eq!(data_prefix(3, b"k", 1)[..6], meta_key(3, b"k")[..6]);
+        assert_eq!(data_prefix(3, b"k", 1)[..3], meta_key(3, b"k")[..3]);
+        assert_eq!(
+            split_data_key(&data_prefix(300, b"key", 1)),
+            Some((300, &b"key"[..]))
+        );
     }
 
     #[test]
