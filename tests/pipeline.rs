@@ -136,6 +136,59 @@ fn contended_pipelines_run_every_request_once_in_order() {
     assert_eq!(total, 4 * 20 * 50);
 }
 
+/// A batch that finds the write lock taken reads the requests behind it
+/// ahead of time. Those behind a blocking command must still run once the
+/// client is served, with no further input from it.
+#[test]
+fn requests_read_ahead_behind_a_blocking_command_run_once_it_is_served() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let server = Server::start(&[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Writers keep the write lock busy, so that the pipelines below find it
+    // taken and read ahead.
+    let writers: Vec<_> = (0..3)
+        .map(|writer| {
+            let (url, stop) = (server.url(), stop.clone());
+            std::thread::spawn(move || {
+                let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    let mut pipe = redis::pipe();
+                    for i in 0..50 {
+                        pipe.set(format!("w{writer}:{i}"), i).ignore();
+                    }
+                    pipe.query::<()>(&mut con).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut con = server.client();
+    con.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for round in 0..30 {
+        let queue = format!("queue:{round}");
+        let pusher = {
+            let (url, queue) = (server.url(), queue.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+                con.rpush::<_, _, ()>(&queue, round).unwrap();
+            })
+        };
+        let mut pipe = redis::pipe();
+        pipe.incr("rounds", 1).ignore();
+        pipe.cmd("BLPOP").arg(&queue).arg(0);
+        pipe.set(format!("after:{round}"), round).ignore();
+        pipe.get(format!("after:{round}"));
+        let (popped, after): ((String, i64), i64) = pipe.query(&mut con).unwrap();
+        assert_eq!((popped, after), ((queue, round), round));
+        pusher.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+}
+
 #[test]
 fn other_clients_read_a_pipeline_only_after_it_is_answered() {
     let server = Server::start(&[]);

@@ -7,8 +7,9 @@ use crate::command::{self, Client, Ctx, Shared};
 use crate::config::AppendFsync;
 use crate::keyspace::Txn;
 use crate::pubsub::Subscriber;
-use crate::resp::{encode, Frame, Limits, RequestParser};
+use crate::resp::{encode, Frame, Limits, ProtocolError, RequestParser};
 use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,6 +20,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A pipeline's shared transaction is committed once it holds this many
 /// engine operations, so one client never holds the write lock for long.
 const MAX_PENDING_OPS: usize = 1024;
+/// How many requests [`Connection::warm_ahead`] keeps parsed at most (a
+/// pipeline of 16 fits easily; the rest waits in the input buffer).
+const PARSE_AHEAD_LIMIT: usize = 64;
 
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -58,8 +62,10 @@ pub struct Connection {
     input: BytesMut,
     output: BytesMut,
     monitor: Option<broadcast::Receiver<Bytes>>,
-    /// A parsed request that waits for the write lock (see [`BatchEnd`]).
-    waiting_for_writer: Option<Vec<Bytes>>,
+    /// Requests parsed but not run yet, oldest first: the one that waits
+    /// for the write lock (see [`BatchEnd`]) and those read ahead of it
+    /// (see [`Connection::warm_ahead`]).
+    parsed_ahead: VecDeque<Result<Vec<Bytes>, ProtocolError>>,
 }
 
 impl Connection {
@@ -80,7 +86,7 @@ impl Connection {
             input: BytesMut::with_capacity(READ_CHUNK),
             output: BytesMut::with_capacity(READ_CHUNK),
             monitor: None,
-            waiting_for_writer: None,
+            parsed_ahead: VecDeque::new(),
         }
     }
 
@@ -93,7 +99,8 @@ impl Connection {
                     break;
                 }
                 // Served: run what the client sent meanwhile.
-                if !self.input.is_empty() && self.handle_input().await.is_some() {
+                let pending = !self.input.is_empty() || !self.parsed_ahead.is_empty();
+                if pending && self.handle_input().await.is_some() {
                     break;
                 }
                 continue;
@@ -333,8 +340,8 @@ impl Connection {
 
         loop {
             let auth_required = !self.client.authenticated;
-            let parsed = match self.waiting_for_writer.take() {
-                Some(args) => Ok(Some(args)),
+            let parsed = match self.parsed_ahead.pop_front() {
+                Some(parsed) => parsed.map(Some),
                 None => self.parser.parse(&mut self.input, auth_required),
             };
             let args = match parsed {
@@ -355,7 +362,7 @@ impl Connection {
                 match shared.store.try_begin(now) {
                     Some(begun) => txn = Some(begun),
                     None => {
-                        self.waiting_for_writer = Some(args);
+                        self.warm_ahead(args, now);
                         wait_for_writer = true;
                         break;
                     }
@@ -437,6 +444,45 @@ impl Connection {
         }
     }
 
+    /// Keeps `waiting` (a request that found the write lock taken) and the
+    /// complete requests behind it, and meanwhile reads the rows of the
+    /// keys they will write, so that the engine's point reads (the dearest
+    /// part of a write) run while another batch holds the lock, and the
+    /// same reads under the lock then hit the row cache. Only reads: what
+    /// runs is decided under the lock as before. Requests of a client that
+    /// has not authenticated parse under tighter limits, so parsing ahead
+    /// stops before them, and after a command that may change that.
+    fn warm_ahead(&mut self, waiting: Vec<Bytes>, now: u64) {
+        let mut more = self.client.authenticated && !changes_authentication(&waiting);
+        self.parsed_ahead.push_front(Ok(waiting));
+        while more && self.parsed_ahead.len() < PARSE_AHEAD_LIMIT {
+            match self.parser.parse(&mut self.input, false) {
+                Ok(Some(args)) => {
+                    more = !changes_authentication(&args);
+                    self.parsed_ahead.push_back(Ok(args));
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    self.parsed_ahead.push_back(Err(error));
+                    break;
+                }
+            }
+        }
+        let store = &self.shared.store;
+        for args in self.parsed_ahead.iter().flatten() {
+            let Ok(resolved) = command::resolve_name(args) else {
+                continue;
+            };
+            if !resolved.command.has_flag("write") {
+                continue;
+            }
+            for position in resolved.command.key_positions(args.len()) {
+                // A failed read fails again, and is reported, under the lock.
+                let _ = store.get(self.client.db, &args[position], now);
+            }
+        }
+    }
+
     /// Whether the batch should hold the write lock before running a
     /// request: a write command that runs now (inside MULTI it is only
     /// queued).
@@ -512,6 +558,16 @@ impl Connection {
         );
         let _ = self.shared.monitor.send(line);
     }
+}
+
+/// AUTH, HELLO (with AUTH) and RESET (which logs out) decide how the
+/// requests after them parse.
+fn changes_authentication(args: &[Bytes]) -> bool {
+    args.first().is_some_and(|name| {
+        [&b"auth"[..], b"hello", b"reset"]
+            .iter()
+            .any(|command| name.eq_ignore_ascii_case(command))
+    })
 }
 
 /// Resolves when `subscriber` (if any) has messages queued to write.
