@@ -611,3 +611,34 @@ mod sets_tests;
 mod tests;
 #[cfg(test)]
 mod zsets_tests;
+
+/// The members (hash fields, set or sorted-set members) a write command of
+/// one collection adds or changes, read from its arguments ahead of its run
+/// so that their rows can be read early (`Connection::warm_ahead`); `None`
+/// for every other command. Malformed arguments give whatever they give:
+/// the command itself checks them when it runs.
+pub fn members_written<'a>(name: &str, args: &'a [Bytes]) -> Option<Vec<&'a [u8]>> {
+    let after_key = args.get(2..)?;
+    let members = match name {
+        "sadd" | "srem" | "hdel" | "zrem" => after_key.iter().map(|m| &m[..]).collect(),
+        "hset" | "hmset" | "hsetnx" => after_key.iter().step_by(2).map(|f| &f[..]).collect(),
+        "zadd" => {
+            let flags = after_key
+                .iter()
+                .take_while(|arg| {
+                    ["nx", "xx", "gt", "lt", "ch", "incr"]
+                        .iter()
+                        .any(|flag| arg.eq_ignore_ascii_case(flag.as_bytes()))
+                })
+                .count();
+            after_key[flags..]
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .map(|m| &m[..])
+                .collect()
+        }
+        _ => return None,
+    };
+    Some(members)
+}

@@ -469,3 +469,30 @@ const BITS_SESSION: &[&[&str]] = &[
 fn bits_replies_in_resp2() {
     insta::assert_snapshot!(transcript(crate::resp::Protocol::Resp2, BITS_SESSION));
 }
+
+#[test]
+fn members_written_are_read_from_each_collection_writes_arguments() {
+    let members = |words: &[&str]| {
+        let args = args(words);
+        members_written(&words[0].to_lowercase(), &args)
+            .map(|found| found.iter().map(|m| m.to_vec()).collect::<Vec<_>>())
+    };
+    let bytes = |words: &[&str]| Some(words.iter().map(|w| w.as_bytes().to_vec()).collect());
+    assert_eq!(members(&["SADD", "s", "a", "b"]), bytes(&["a", "b"]));
+    assert_eq!(
+        members(&["HSET", "h", "f1", "v1", "f2", "v2"]),
+        bytes(&["f1", "f2"])
+    );
+    assert_eq!(members(&["HSETNX", "h", "f", "v"]), bytes(&["f"]));
+    assert_eq!(
+        members(&["ZADD", "z", "NX", "ch", "1", "m1", "2.5", "m2"]),
+        bytes(&["m1", "m2"])
+    );
+    assert_eq!(members(&["ZADD", "z", "1", "m"]), bytes(&["m"]));
+    // Malformed arguments yield something or nothing, never a panic: the
+    // command reports them when it runs.
+    assert_eq!(members(&["ZADD", "z", "xx"]), bytes(&[]));
+    assert_eq!(members(&["SADD", "s"]), bytes(&[]));
+    assert_eq!(members(&["SADD"]), None);
+    assert_eq!(members(&["SET", "k", "v"]), None);
+}

@@ -28,6 +28,28 @@ use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+impl Store {
+    /// Reads the rows of `members` of the collection `meta` describes,
+    /// only so that they are cached when a write reads them again (see
+    /// `Connection::warm_ahead`).
+    pub fn warm_members(
+        &self,
+        db: usize,
+        key: &[u8],
+        meta: &Meta,
+        members: &[&[u8]],
+    ) -> Result<()> {
+        if !meta.is_collection() {
+            return Ok(());
+        }
+        let at = Members::new(self.ns(db), key, meta.version);
+        for member in members {
+            self.engine().get(Partition::Data, &at.key(member))?;
+        }
+        Ok(())
+    }
+}
+
 /// Where one version of a collection keeps its members (or, for a sorted
 /// set, its score index): a partition and a key prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -446,9 +446,11 @@ impl Connection {
 
     /// Keeps `waiting` (a request that found the write lock taken) and the
     /// complete requests behind it, and meanwhile reads the rows of the
-    /// keys they will write, so that the engine's point reads (the dearest
-    /// part of a write) run while another batch holds the lock, and the
-    /// same reads under the lock then hit the row cache. Only reads: what
+    /// keys they will write (and of the members SADD, HSET, ZADD and the
+    /// like will add), so that the engine's point reads (the dearest part
+    /// of a write) run while another batch holds the lock: the same reads
+    /// under the lock then hit the row cache (metadata) or memory the other
+    /// core just brought into the shared CPU cache (members). Only reads: what
     /// runs is decided under the lock as before. Requests of a client that
     /// has not authenticated parse under tighter limits, so parsing ahead
     /// stops before them, and after a command that may change that.
@@ -476,9 +478,13 @@ impl Connection {
             if !resolved.command.has_flag("write") {
                 continue;
             }
+            let members = command::members_written(resolved.command.name, args);
             for position in resolved.command.key_positions(args.len()) {
                 // A failed read fails again, and is reported, under the lock.
-                let _ = store.get(self.client.db, &args[position], now);
+                let meta = store.get(self.client.db, &args[position], now);
+                if let (Ok(Some(meta)), Some(members)) = (meta, &members) {
+                    let _ = store.warm_members(self.client.db, &args[position], &meta, members);
+                }
             }
         }
     }
