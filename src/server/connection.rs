@@ -340,9 +340,9 @@ impl Connection {
 
         loop {
             let auth_required = !self.client.authenticated;
-            let parsed = match self.parsed_ahead.pop_front() {
-                Some(parsed) => parsed.map(Some),
-                None => self.parser.parse(&mut self.input, auth_required),
+            let (parsed, read_ahead) = match self.parsed_ahead.pop_front() {
+                Some(parsed) => (parsed.map(Some), true),
+                None => (self.parser.parse(&mut self.input, auth_required), false),
             };
             let args = match parsed {
                 Ok(Some(args)) => args,
@@ -362,7 +362,7 @@ impl Connection {
                 match shared.store.try_begin(now) {
                     Some(begun) => txn = Some(begun),
                     None => {
-                        self.warm_ahead(args, now);
+                        self.warm_ahead(args, read_ahead, now);
                         wait_for_writer = true;
                         break;
                     }
@@ -454,8 +454,13 @@ impl Connection {
     /// runs is decided under the lock as before. Requests of a client that
     /// has not authenticated parse under tighter limits, so parsing ahead
     /// stops before them, and after a command that may change that.
-    fn warm_ahead(&mut self, waiting: Vec<Bytes>, now: u64) {
+    ///
+    /// Each request is read for once: `waiting` only if it was not read
+    /// ahead already (`read_ahead`), and those still kept from an earlier
+    /// call not again (the lock may be lost to another batch several times).
+    fn warm_ahead(&mut self, waiting: Vec<Bytes>, read_ahead: bool, now: u64) {
         let mut more = self.client.authenticated && !changes_authentication(&waiting);
+        let kept = self.parsed_ahead.len();
         self.parsed_ahead.push_front(Ok(waiting));
         while more && self.parsed_ahead.len() < PARSE_AHEAD_LIMIT {
             match self.parser.parse(&mut self.input, false) {
@@ -471,7 +476,10 @@ impl Connection {
             }
         }
         let store = &self.shared.store;
-        for args in self.parsed_ahead.iter().flatten() {
+        let unread = (self.parsed_ahead.iter().enumerate())
+            .filter(|(at, _)| (*at == 0 && !read_ahead) || *at > kept)
+            .filter_map(|(_, parsed)| parsed.as_ref().ok());
+        for args in unread {
             let Ok(resolved) = command::resolve_name(args) else {
                 continue;
             };
