@@ -599,19 +599,6 @@ impl<'s> Ctx<'_, 's> {
     }
 }
 
-#[cfg(test)]
-mod blocking_tests;
-#[cfg(test)]
-mod lists_tests;
-#[cfg(test)]
-mod model_tests;
-#[cfg(test)]
-mod sets_tests;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod zsets_tests;
-
 /// The members (hash fields, set or sorted-set members) a write command of
 /// one collection adds or changes, read from its arguments ahead of its run
 /// so that their rows can be read early (`Connection::warm_ahead`); `None`
@@ -642,3 +629,16 @@ pub fn members_written<'a>(name: &str, args: &'a [Bytes]) -> Option<Vec<&'a [u8]
     };
     Some(members)
 }
+
+#[cfg(test)]
+mod blocking_tests;
+#[cfg(test)]
+mod lists_tests;
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod sets_tests;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod zsets_tests;

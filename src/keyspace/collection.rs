@@ -29,9 +29,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 impl Store {
-    /// Reads the rows of `members` of the collection `meta` describes,
-    /// only so that they are cached when a write reads them again (see
-    /// `Connection::warm_ahead`).
+    /// Reads the rows of `members` of the collection `meta` describes, only
+    /// so that fjall's block cache holds their blocks, and the CPU's cache
+    /// their memtable nodes, when a write reads them again under the write
+    /// lock (see `Connection::warm_ahead`). Members have no row cache.
     pub fn warm_members(
         &self,
         db: usize,
