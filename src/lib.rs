@@ -12,6 +12,7 @@ pub mod log;
 pub mod notify;
 pub mod pubsub;
 pub mod rdb;
+pub mod replication;
 pub mod resp;
 pub mod sds;
 pub mod server;

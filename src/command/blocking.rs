@@ -3,7 +3,7 @@
 //! queues, [`BlockedClients`] the commands), and the connection waits for
 //! its reply or its deadline. Whoever commits a change that makes a waited
 //! key ready serves the waiters right away, still holding the write lock
-//! ([`commit`] → [`serve_ready`]), with each command's own [`Serve`] step,
+//! (`command::commit` → [`serve_ready`]), with each command's own [`Serve`] step,
 //! in the order they blocked, and hands each its reply: as in Redis, the
 //! pusher's next command already sees them served, and nobody can take an
 //! element in between. The list commands are in `lists_blocking.rs`; a
@@ -18,7 +18,6 @@
 use super::args::{err, is, parse_f64, CmdResult};
 use super::context::lock;
 use super::{Client, Ctx, Shared};
-use crate::engine::EngineError;
 use crate::keyspace::{KeyType, Txn};
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -159,13 +158,6 @@ pub fn serve_or_block(
     Ok(Frame::Null)
 }
 
-/// Commits `txn` in place (it keeps the write lock) and publishes its
-/// events, then serves the clients its changes made ready. Returns whether anything was written.
-pub fn commit(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
-    let wrote = super::notify::commit(shared, txn)?;
-    Ok(wrote | serve_ready(shared, txn))
-}
-
 /// Serves the clients blocked on keys that became ready, key by key in the
 /// order they were signalled, each key's clients in the order they blocked,
 /// under the write lock `txn` holds (with nothing pending). Each key's
@@ -200,7 +192,7 @@ pub fn serve_ready(shared: &Shared, txn: &mut Txn) -> bool {
                 served.push((waiting, reply, keep));
             }
         }
-        match super::notify::commit(shared, txn) {
+        match super::commit::apply_and_publish(shared, txn) {
             Ok(committed) => {
                 wrote |= committed;
                 for (waiting, reply, keep) in served {

@@ -125,12 +125,12 @@ mod schedules {
         fn run(&mut self, who: usize, words: &[String]) -> Frame {
             let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.clone())).collect();
             let mut txn = None;
-            let mut ctx = Ctx {
-                shared: &self.shared,
-                client: &mut self.clients[who],
-                now_ms: 1_700_000_000_000,
-                txn: &mut txn,
-            };
+            let mut ctx = Ctx::new(
+                &self.shared,
+                &mut self.clients[who],
+                1_700_000_000_000,
+                &mut txn,
+            );
             let reply = execute(&mut ctx, &args);
             ctx.commit_pending().expect("commit");
             reply

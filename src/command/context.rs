@@ -226,6 +226,9 @@ pub struct Shared {
     pub pubsub: crate::pubsub::Registry,
     /// The commands of blocked clients (BLPOP ...), by client id.
     pub blocked: super::blocking::BlockedClients,
+    /// Every committed write's effects, in commit order: what replicas
+    /// are streamed (`command::commit` appends to it).
+    pub feed: Mutex<crate::replication::ChangeFeed>,
 }
 
 impl Shared {

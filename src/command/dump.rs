@@ -9,7 +9,7 @@
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx};
 use crate::keyspace::encoding::{score_from_bytes, ENCODING_HASHTABLE};
-use crate::keyspace::{KeyType, Meta};
+use crate::keyspace::{Effect, KeyType, Meta};
 use crate::notify::Class;
 use crate::rdb::{self, RestoreError, Value};
 use crate::resp::Frame;
@@ -124,9 +124,18 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         if expire_at != 0 && expire_at <= now_ms {
             if deleted {
+                txn.propagate(Effect::del(db, key));
                 txn.notify(db, Class::Generic, "del", key);
             }
             return Ok(Frame::ok());
+        }
+        if expire_at != 0 && !absttl {
+            // The deadline as a time, not a delay from whenever a replica
+            // runs it.
+            let mut absolute = args.to_vec();
+            absolute[2] = Bytes::from(expire_at.to_string());
+            absolute.push(Bytes::from_static(b"ABSTTL"));
+            txn.propagate(Effect::Command { db, args: absolute });
         }
         match value {
             Value::String(bytes) => txn.put(db, key, Meta::string(bytes, 0))?,

@@ -19,7 +19,7 @@ use super::notify::Written;
 use super::{member_scan, Command, Ctx};
 use crate::config::EncodingLimits;
 use crate::keyspace::encoding::{read_u64, ENCODING_HASHTABLE};
-use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::keyspace::{Effect, KeyRead, KeyType, Members, Meta, Txn};
 use crate::notify::Class;
 use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
@@ -387,6 +387,8 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
         let text = Bytes::from(long_double::format(sum));
         hash.set(txn, &args[2], &text)?;
+        // The sum as computed here, not recomputed by the replica.
+        txn.propagate(Effect::command(db, [b"HSET", &args[1], &args[2], &text]));
         hash.finish(txn, db, &args[1], "hincrbyfloat")?;
         Ok(Frame::Bulk(text))
     })

@@ -6,7 +6,7 @@ use super::args::{
 };
 use super::{Command, Ctx};
 use crate::glob::glob_match;
-use crate::keyspace::{KeyType, Meta};
+use crate::keyspace::{Effect, KeyType, Meta};
 use crate::notify::Class;
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -288,12 +288,17 @@ fn set_expiry(
         if !conditions.allow(meta.expire_at, at) {
             return Ok(Frame::Integer(0));
         }
+        // Recorded as what happened, decided here: the deletion, or the
+        // absolute deadline (so a replica's clock does not matter).
         if at <= txn.now_ms() {
             txn.delete(db, &args[1])?;
+            txn.propagate(Effect::del(db, &args[1]));
             txn.notify(db, Class::Generic, "del", &args[1]);
         } else {
             meta.expire_at = at;
             txn.put(db, &args[1], meta)?;
+            let at = at.to_string();
+            txn.propagate(Effect::command(db, [b"PEXPIREAT", &args[1], at.as_bytes()]));
             txn.notify(db, Class::Generic, "expire", &args[1]);
         }
         Ok(Frame::Integer(1))

@@ -22,7 +22,7 @@
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::notify::Written;
 use super::{wrong_arity, Command, Ctx, FindKeys, KeySpec};
-use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::keyspace::{Effect, KeyRead, KeyType, Members, Meta, Txn};
 use crate::notify::Class;
 use crate::resp::Frame;
 use crate::sds::string2ll;
@@ -524,6 +524,11 @@ pub(super) fn pop_list(
     };
     let items = list.pop(txn, left, count)?;
     if !items.is_empty() {
+        // LPOP/RPOP of what was popped, whichever command popped it
+        // (BLPOP, LMPOP, ...): a replica must not block or pick a key.
+        let popped = items.len().to_string();
+        let name: &[u8] = if left { b"LPOP" } else { b"RPOP" };
+        txn.propagate(Effect::command(db, [name, key, popped.as_bytes()]));
         list.finish(txn, db, key, pop_event(left))?;
     }
     Ok(Some(items))
@@ -781,6 +786,14 @@ pub(super) fn move_list(
     let Some(mut source) = ListWrite::open_existing(txn, db, src)? else {
         return Ok(None);
     };
+    if source.len() > 0 {
+        // LMOVE, whichever command moved it (RPOPLPUSH, BLMOVE, ...).
+        let side = |left| if left { &b"LEFT"[..] } else { b"RIGHT" };
+        txn.propagate(Effect::command(
+            db,
+            [b"LMOVE", src, dst, side(from_left), side(to_left)],
+        ));
+    }
     if src == dst {
         let Some(value) = source.pop(txn, from_left, 1)?.into_iter().next() else {
             return Ok(None);

@@ -11,6 +11,7 @@ pub mod bitmaps;
 pub mod blocking;
 pub mod cluster;
 pub mod command_stats;
+pub mod commit;
 pub mod connection;
 pub mod context;
 pub mod dump;
@@ -59,6 +60,33 @@ pub struct Ctx<'c, 's> {
     pub client: &'c mut Client,
     pub now_ms: u64,
     pub txn: &'c mut Option<Txn<'s>>,
+    /// What the command running now did, for its effect ([`execute`]).
+    tally: Tally,
+}
+
+/// Whether the command running now (with the commands it ran, for EXEC)
+/// changed data, and whether it recorded its effects itself.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    changed: bool,
+    propagated: bool,
+}
+
+impl<'c, 's> Ctx<'c, 's> {
+    pub fn new(
+        shared: &'s Shared,
+        client: &'c mut Client,
+        now_ms: u64,
+        txn: &'c mut Option<Txn<'s>>,
+    ) -> Ctx<'c, 's> {
+        Ctx {
+            shared,
+            client,
+            now_ms,
+            txn,
+            tally: Tally::default(),
+        }
+    }
 }
 
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
@@ -453,7 +481,9 @@ pub fn execute_resolved(ctx: &mut Ctx, args: &[Bytes], resolved: Result<Resolved
         return queued;
     }
     let started = std::time::Instant::now();
+    let (db, outer) = (ctx.client.db, std::mem::take(&mut ctx.tally));
     let reply = (resolved.command.handler)(ctx, args).unwrap_or_else(|reply| reply);
+    ctx.record_effect(db, args, outer);
     let usec = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let failed = matches!(reply, Frame::Error(_));
     ctx.shared
@@ -540,6 +570,23 @@ impl<'s> Ctx<'_, 's> {
         }
     }
 
+    /// After a command ran (in database `db`, with `args`): a command that
+    /// changed data without recording its effects is recorded as it was
+    /// sent. `outer` is the tally of the EXEC running it, if any.
+    fn record_effect(&mut self, db: usize, args: &[Bytes], outer: Tally) {
+        let this = std::mem::replace(&mut self.tally, outer);
+        if this.changed && !this.propagated {
+            if let Some(txn) = self.txn.as_mut() {
+                txn.propagate(crate::keyspace::Effect::Command {
+                    db,
+                    args: args.to_vec(),
+                });
+            }
+        }
+        self.tally.changed |= this.changed;
+        self.tally.propagated |= this.changed || this.propagated;
+    }
+
     /// The encoding thresholds a write applies (`hash-max-listpack-*` …).
     pub fn encoding_limits(&self) -> crate::config::EncodingLimits {
         self.shared.config().encoding
@@ -547,22 +594,28 @@ impl<'s> Ctx<'_, 's> {
 
     /// Runs `body` in the pipeline's write transaction (opening it if
     /// needed). A failing body leaves no trace.
+    ///
+    /// A command that changes data here is recorded in the change feed as
+    /// it was sent, unless `body` records its effects itself
+    /// (`Txn::propagate`: SPOP as SREM, EXPIRE as PEXPIREAT, ...).
     pub fn write<T>(
         &mut self,
         body: impl FnOnce(&mut Txn, usize) -> Result<T, Frame>,
     ) -> Result<T, Frame> {
         let (shared, now_ms, db) = (self.shared, self.now_ms, self.client.db);
         let txn = self.txn.get_or_insert_with(|| shared.store.begin(now_ms));
-        let pending_before = txn.pending_ops();
+        let (changes, propagated) = (txn.changes(), txn.propagated());
         let savepoint = txn.savepoint();
         match body(txn, db) {
             Ok(value) => {
-                if txn.pending_ops() > pending_before {
+                if txn.changes() > changes {
+                    self.tally.changed = true;
                     shared
                         .save
                         .changes_since_save
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
+                self.tally.propagated |= txn.propagated() > propagated;
                 Ok(value)
             }
             Err(reply) => {
@@ -576,10 +629,14 @@ impl<'s> Ctx<'_, 's> {
     /// the store other than through [`Ctx::read`] (scans, counts, snapshots)
     /// call this first so that they see every earlier write.
     pub fn commit_pending(&mut self) -> Result<&'s Store, Frame> {
+        debug_assert!(
+            !self.tally.changed || self.tally.propagated,
+            "a command committed its writes before its effect was recorded"
+        );
         if self.client.in_exec {
             // Inside EXEC: commit what came before, keep the lock.
             if let Some(txn) = self.txn.as_mut() {
-                match txn.commit_in_place() {
+                match commit::commit_within_exec(self.shared, txn) {
                     Ok(wrote) => self.client.wrote |= wrote,
                     Err(e) => {
                         // Half-applied: drop it (and the lock).
@@ -591,7 +648,7 @@ impl<'s> Ctx<'_, 's> {
             return Ok(&self.shared.store);
         }
         if let Some(mut txn) = self.txn.take() {
-            if blocking::commit(self.shared, &mut txn)? {
+            if commit::commit(self.shared, &mut txn)? {
                 self.client.wrote = true;
             }
         }
@@ -632,6 +689,8 @@ pub fn members_written<'a>(name: &str, args: &'a [Bytes]) -> Option<Vec<&'a [u8]
 
 #[cfg(test)]
 mod blocking_tests;
+#[cfg(test)]
+mod feed_tests;
 #[cfg(test)]
 mod lists_tests;
 #[cfg(test)]

@@ -47,12 +47,7 @@ impl Server {
     /// Runs one command on its own (committed at once).
     pub fn run(&mut self, now_ms: u64, words: &[&str]) -> Frame {
         let mut txn = None;
-        let mut ctx = Ctx {
-            shared: &self.shared,
-            client: &mut self.client,
-            now_ms,
-            txn: &mut txn,
-        };
+        let mut ctx = Ctx::new(&self.shared, &mut self.client, now_ms, &mut txn);
         let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
         let reply = execute(&mut ctx, &args);
         ctx.commit_pending().expect("commit");
@@ -245,12 +240,7 @@ fn run_pipeline<F: Family>(
     for (op, rollback) in &pipeline.ops {
         let args: Vec<Bytes> = words::<F>(op).into_iter().map(Bytes::from).collect();
         let savepoint = txn.as_ref().map(|t| t.savepoint());
-        let mut ctx = Ctx {
-            shared: &server.shared,
-            client: &mut server.client,
-            now_ms: now,
-            txn: &mut txn,
-        };
+        let mut ctx = Ctx::new(&server.shared, &mut server.client, now, &mut txn);
         let reply = execute(&mut ctx, &args);
         match (rollback, savepoint, txn.as_mut()) {
             (true, Some(savepoint), Some(open)) => open.rollback_to(savepoint),

@@ -16,7 +16,6 @@
 //! mode they are not sent over the bus.
 
 use super::{Ctx, Shared};
-use crate::engine::EngineError;
 use crate::keyspace::{Meta, Txn};
 use crate::notify::{Class, Event};
 use crate::resp::Frame;
@@ -38,15 +37,6 @@ pub fn publish(shared: &Shared, events: Vec<Event>) {
             super::pubsub::deliver(shared, false, &channel, &message);
         }
     }
-}
-
-/// Commits `txn` in place (it keeps the write lock), then publishes the
-/// events it recorded. Returns whether anything was written.
-pub fn commit(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
-    let events = txn.take_events();
-    let wrote = txn.commit_in_place()?;
-    publish(shared, events);
-    Ok(wrote)
 }
 
 impl Ctx<'_, '_> {

@@ -15,7 +15,7 @@ use super::notify::Written;
 use super::{member_scan, Command, Ctx, KeySpec};
 use crate::config::EncodingLimits;
 use crate::keyspace::encoding::ENCODING_HASHTABLE;
-use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::keyspace::{Effect, KeyRead, KeyType, Members, Meta, Txn};
 use crate::notify::Class;
 use crate::resp::Frame;
 use crate::sds::string2ll;
@@ -279,6 +279,12 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let mut set = SetWrite::open(txn, db, key, limits)?;
         for member in &popped {
             set.remove(txn, member)?;
+        }
+        // The members this node picked at random, not a pick of the replica's.
+        if !popped.is_empty() {
+            let mut srem = vec![Bytes::from_static(b"SREM"), key.clone()];
+            srem.extend(popped.iter().cloned());
+            txn.propagate(Effect::Command { db, args: srem });
         }
         set.finish(txn, db, key, "spop")?;
         Ok(match count {

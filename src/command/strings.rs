@@ -7,7 +7,7 @@ use super::args::{
 use super::long_double;
 use super::{Command, Ctx};
 use crate::keyspace::encoding::ENCODING_RAW;
-use crate::keyspace::{KeyType, Meta, Txn};
+use crate::keyspace::{Effect, KeyType, Meta, Txn};
 use crate::notify::Class;
 use crate::resp::Frame;
 use bytes::{Bytes, BytesMut};
@@ -216,6 +216,14 @@ fn store_string(
         Expiry::Keep => old.map_or(0, |m| m.expire_at),
         Expiry::At(at) => at,
     };
+    if let Expiry::At(at) = expiry {
+        // A replica must expire it when we do, whatever its clock says.
+        let at = at.to_string();
+        txn.propagate(Effect::command(
+            db,
+            [b"SET", key, &value, b"PXAT", at.as_bytes()],
+        ));
+    }
     txn.put(db, key, Meta::string(value, expire_at))?;
     txn.notify(db, Class::String, "set", key);
     if let Expiry::At(_) = expiry {
@@ -392,20 +400,25 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Ok(bulk_or_null(old));
         }
         let key = &args[1];
+        // Never recorded as sent: as DEL, PEXPIREAT or PERSIST.
         match resolve_expiry(option, now_ms, "getex")? {
             Expiry::At(at) if at <= now_ms => {
                 txn.delete(db, key)?;
+                txn.propagate(Effect::del(db, key));
                 txn.notify(db, Class::Generic, "del", key);
             }
             Expiry::At(at) => {
                 meta.expire_at = at;
                 txn.put(db, key, meta)?;
+                let at = at.to_string();
+                txn.propagate(Effect::command(db, [b"PEXPIREAT", key, at.as_bytes()]));
                 txn.notify(db, Class::Generic, "expire", key);
             }
             // PERSIST: only a key that had a deadline changes.
             _ if meta.expire_at != 0 => {
                 meta.expire_at = 0;
                 txn.put(db, key, meta)?;
+                txn.propagate(Effect::command(db, [b"PERSIST", key]));
                 txn.notify(db, Class::Generic, "persist", key);
             }
             _ => {}
@@ -576,6 +589,8 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
         let expire_at = old.map_or(0, |m| m.expire_at);
         txn.put(db, &args[1], Meta::string(text.clone(), expire_at))?;
+        // The sum as computed here, not recomputed by the replica.
+        txn.propagate(Effect::command(db, [b"SET", &args[1], &text, b"KEEPTTL"]));
         Ok(Frame::Bulk(text))
     })?;
     ctx.notify(Class::String, "incrbyfloat", &args[1]);

@@ -1,7 +1,7 @@
 use super::*;
 use std::collections::HashSet;
 
-fn args(words: &[&str]) -> Vec<Bytes> {
+pub(super) fn args(words: &[&str]) -> Vec<Bytes> {
     words
         .iter()
         .map(|w| Bytes::copy_from_slice(w.as_bytes()))
@@ -109,7 +109,7 @@ fn key_positions_follow_first_last_step() {
 }
 
 /// A fresh in-memory server state and an authenticated client of it.
-fn fresh_state() -> (std::sync::Arc<Shared>, Client) {
+pub(super) fn fresh_state() -> (std::sync::Arc<Shared>, Client) {
     let engine = std::sync::Arc::new(crate::engine::memory::MemoryEngine::new());
     let shared =
         crate::server::build_shared(crate::config::Config::default(), engine, None).expect("state");
@@ -121,14 +121,9 @@ fn fresh_state() -> (std::sync::Arc<Shared>, Client) {
 }
 
 /// Runs one command and commits it, like a connection does.
-fn run(shared: &Shared, client: &mut Client, words: &[&str]) -> Frame {
+pub(super) fn run(shared: &Shared, client: &mut Client, words: &[&str]) -> Frame {
     let mut txn = None;
-    let mut ctx = Ctx {
-        shared,
-        client,
-        now_ms: 1_700_000_000_000,
-        txn: &mut txn,
-    };
+    let mut ctx = Ctx::new(shared, client, 1_700_000_000_000, &mut txn);
     let reply = execute(&mut ctx, &args(words));
     ctx.commit_pending().expect("commit");
     reply

@@ -164,7 +164,7 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     // the watched keys (as this client's own writes do in Redis).
     let (shared, now_ms) = (ctx.shared, ctx.now_ms);
     let txn = ctx.txn.get_or_insert_with(|| shared.store.begin(now_ms));
-    match txn.commit_in_place() {
+    match super::commit::commit_within_exec(shared, txn) {
         Ok(wrote) => ctx.client.wrote |= wrote,
         Err(e) => {
             *ctx.txn = None;
@@ -179,12 +179,19 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     }
     let current = ctx.client.current;
     ctx.client.in_exec = true;
+    // The effects of the queued commands reach replicas as one unit.
+    if let Some(txn) = ctx.txn.as_mut() {
+        txn.begin_atomic();
+    }
     let mut replies = Vec::with_capacity(multi.queued.len());
     for args in &multi.queued {
         let reply = super::execute(ctx, args);
         // Subscription confirmations beyond the first go in line.
         replies.append(&mut ctx.client.extra_replies);
         replies.push(reply);
+    }
+    if let Some(txn) = ctx.txn.as_mut() {
+        txn.end_atomic();
     }
     ctx.client.in_exec = false;
     ctx.client.current = current;

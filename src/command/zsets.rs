@@ -28,7 +28,7 @@ use super::{member_scan, wrong_arity, Command, Ctx, FindKeys, KeySpec};
 use crate::config::EncodingLimits;
 use crate::keyspace::collection::Span;
 use crate::keyspace::encoding::{score_bytes, score_from_bytes, ENCODING_SKIPLIST};
-use crate::keyspace::{KeyRead, KeyType, Members, Meta, Txn};
+use crate::keyspace::{Effect, KeyRead, KeyType, Members, Meta, Txn};
 use crate::notify::Class;
 use crate::resp::{Frame, Protocol};
 use crate::sds::string2ll;
@@ -722,6 +722,13 @@ pub fn pop(
     let popped = zset.zset.edge(txn, max, count)?;
     for (member, score) in &popped {
         zset.remove_scored(txn, member, *score);
+    }
+    if !popped.is_empty() {
+        // ZPOPMIN/ZPOPMAX of what was popped, whichever command popped it
+        // (BZPOPMIN, ZMPOP, ...): a replica must not block or pick a key.
+        let count = popped.len().to_string();
+        let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        txn.propagate(Effect::command(db, [name, key, count.as_bytes()]));
     }
     zset.finish(txn, db, key, if max { "zpopmax" } else { "zpopmin" })?;
     Ok(Some(popped))

@@ -452,12 +452,7 @@ fn a_pipeline_reads_its_own_score_index_writes_in_both_directions() {
     server.run(now, &["ZADD", "z", "1", "a", "3", "c", "5", "e"]);
     let mut txn = Some(server.shared.store.begin(now));
     let mut run = |words: &[&str]| {
-        let mut ctx = Ctx {
-            shared: &server.shared,
-            client: &mut server.client,
-            now_ms: now,
-            txn: &mut txn,
-        };
+        let mut ctx = Ctx::new(&server.shared, &mut server.client, now, &mut txn);
         let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
         execute(&mut ctx, &args)
     };

@@ -308,12 +308,14 @@ impl Txn<'_> {
         self.batch
             .put(members.partition, key.clone(), value.clone());
         self.set_member((members.partition, key), Some(value));
+        self.changes += 1;
     }
 
     pub fn member_delete(&mut self, members: &Members, sub: &[u8]) {
         let key = members.key(sub);
         self.batch.delete(members.partition, key.clone());
         self.set_member((members.partition, key), None);
+        self.changes += 1;
     }
 
     fn set_member(&mut self, key: (Partition, Bytes), value: Option<Bytes>) {

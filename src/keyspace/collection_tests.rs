@@ -203,7 +203,7 @@ fn overwrite_expiry_rename_and_flush_leave_no_garbage() {
     txn.commit().expect("commit");
     assert!(read_all(&store, b"b", 99).is_some());
     assert!(read_all(&store, b"b", 100).is_none());
-    assert_eq!(store.expire_cycle(100, 10).expect("expire").processed, 1);
+    assert_eq!(super::testing::expire(&store, 100, 10).0, 1);
     sweep_all(&store);
     assert_eq!(read_all(&store, b"d", 100).expect("d").len(), 2);
     assert_eq!(store.data_entries().expect("count"), 2);
@@ -444,7 +444,7 @@ fn run(pipelines: Vec<Pipeline>) -> Result<(), String> {
     }
     // Garbage is reclaimed: after active expiry and a full sweep, the data
     // partition holds exactly the live members.
-    store.expire_cycle(now, 1000).map_err(|e| e.to_string())?;
+    super::testing::expire(&store, now, 1000);
     sweep_all(&store);
     live(&mut model, now);
     let live_members: usize = model

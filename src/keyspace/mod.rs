@@ -5,12 +5,14 @@
 
 pub mod blocking;
 pub mod collection;
+pub mod effect;
 pub mod encoding;
 pub mod store;
 pub mod watch;
 mod write_lock;
 
 pub use collection::{KeyRead, Members, StoreRead};
+pub use effect::Effect;
 pub use encoding::{KeyType, Meta};
 pub use store::{ExpireCycle, KeyCounts, Store, Txn};
 

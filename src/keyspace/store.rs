@@ -19,6 +19,7 @@
 //! metadata and records the dead (key, version) in the sys partition;
 //! [`Store::sweep_dead`] deletes those members later.
 
+use super::effect::Effect;
 use super::encoding::{self, Meta};
 use super::write_lock::{WriteGuard, WriteLock};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition, Reader};
@@ -98,12 +99,14 @@ pub struct Store {
     pub blocking: super::blocking::BlockingKeys,
 }
 
-/// What one step of active expiry did.
-pub struct ExpireCycle {
+/// One step of active expiry, ready to commit.
+pub struct ExpireCycle<'a> {
     /// Expire-index entries processed (the budget used).
     pub processed: usize,
-    /// The `expired` events of the keys it deleted, to publish.
-    pub events: Vec<Event>,
+    /// The transaction that deletes the keys whose time has come (with
+    /// their `expired` events and `DEL` effects) and drops stale index
+    /// entries: the caller commits it through the server's commit path.
+    pub txn: Option<Txn<'a>>,
 }
 
 pub(super) fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -310,6 +313,10 @@ impl Store {
             reclaims: 0,
             notify_mask: self.notify_flags().mask(),
             events: Vec::new(),
+            effects: Vec::new(),
+            changes: 0,
+            propagated: 0,
+            atomic: Atomic::No,
         }
     }
 
@@ -363,11 +370,11 @@ impl Store {
         Ok(out)
     }
 
-    /// Runs one step of active expiry: deletes up to `budget` keys whose time
-    /// has come. Returns how many expire-index entries were processed, so the
-    /// caller can run again at once when the budget was used up, and the
-    /// `expired` events to publish.
-    pub fn expire_cycle(&self, now_ms: u64, budget: usize) -> Result<ExpireCycle> {
+    /// Prepares one step of active expiry: the deletion of up to `budget`
+    /// keys whose time has come, and how many expire-index entries that
+    /// processed, so the caller can run again at once when the budget was
+    /// used up.
+    pub fn expire_cycle(&self, now_ms: u64, budget: usize) -> Result<ExpireCycle<'_>> {
         let end = Bound::Excluded(Bytes::copy_from_slice(&(now_ms + 1).to_be_bytes()));
         let due: Vec<Bytes> = self
             .engine
@@ -378,7 +385,7 @@ impl Store {
         if due.is_empty() {
             return Ok(ExpireCycle {
                 processed: 0,
-                events: Vec::new(),
+                txn: None,
             });
         }
         let mut txn = self.begin(now_ms);
@@ -395,11 +402,9 @@ impl Store {
                 txn.batch.delete(Partition::Expire, raw.clone());
             }
         }
-        let events = txn.take_events();
-        txn.commit()?;
         Ok(ExpireCycle {
             processed: due.len(),
-            events,
+            txn: Some(txn),
         })
     }
 
@@ -478,6 +483,10 @@ pub struct Savepoint {
     member_undo_len: usize,
     reclaims: u64,
     events_len: usize,
+    effects_len: usize,
+    changes: u64,
+    propagated: u64,
+    atomic: Atomic,
 }
 
 /// A write transaction: reads see its own writes; nothing is visible to
@@ -515,6 +524,26 @@ pub struct Txn<'a> {
     /// Keyspace events in the order they happened, published after the
     /// commit by whoever commits.
     events: Vec<Event>,
+    /// What the writes did, as commands for a replica, in order; handed to
+    /// the change feed by whoever commits ([`Txn::take_effects`]).
+    effects: Vec<Effect>,
+    /// Logical writes made so far (Redis' `server.dirty`): key and member
+    /// writes, flushes and swaps, but not the deletion of a key found
+    /// expired, which records its own effect.
+    pub(super) changes: u64,
+    /// Effects recorded by commands ([`Txn::propagate`]) so far.
+    propagated: u64,
+    atomic: Atomic,
+}
+
+/// Whether the effects being recorded belong to one atomic unit (EXEC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Atomic {
+    No,
+    /// Inside EXEC, nothing recorded yet: the first effect opens MULTI.
+    Pending,
+    /// MULTI was recorded; EXEC closes it.
+    Open,
 }
 
 impl<'a> Txn<'a> {
@@ -572,6 +601,8 @@ impl<'a> Txn<'a> {
                 self.remove(ns, key, &meta);
                 self.expired += 1;
                 self.notify(db, Class::Expired, "expired", key);
+                // A replica deletes expired keys only when told (as in Redis).
+                self.record(Effect::del(db, key));
                 Ok(None)
             }
             meta => Ok(meta),
@@ -586,6 +617,7 @@ impl<'a> Txn<'a> {
     pub fn put(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<()> {
         let ns = self.ns(db);
         let old = self.get(db, key)?;
+        self.changes += 1;
         if old.is_none() {
             self.notify(db, Class::New, "new", key);
         }
@@ -630,6 +662,7 @@ impl<'a> Txn<'a> {
         match self.get(db, key)? {
             Some(meta) => {
                 self.remove(ns, key, &meta);
+                self.changes += 1;
                 Ok(true)
             }
             None => Ok(false),
@@ -679,6 +712,10 @@ impl<'a> Txn<'a> {
             member_undo_len: self.member_undo.len(),
             reclaims: self.reclaims,
             events_len: self.events.len(),
+            effects_len: self.effects.len(),
+            changes: self.changes,
+            propagated: self.propagated,
+            atomic: self.atomic,
         }
     }
 
@@ -704,6 +741,13 @@ impl<'a> Txn<'a> {
         self.undo_members(savepoint.member_undo_len);
         self.reclaims = savepoint.reclaims;
         self.events.truncate(savepoint.events_len);
+        // Effects are handed over only at a commit, and no rollback
+        // reaches back past one.
+        debug_assert!(self.effects.len() >= savepoint.effects_len);
+        self.effects.truncate(savepoint.effects_len);
+        self.changes = savepoint.changes;
+        self.propagated = savepoint.propagated;
+        self.atomic = savepoint.atomic;
     }
 
     /// Records a keyspace event (`Class` as Redis classifies it, `name`
@@ -729,6 +773,53 @@ impl<'a> Txn<'a> {
         std::mem::take(&mut self.events)
     }
 
+    /// Logical writes made so far: a command that raised it changed data.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Effects recorded by commands so far ([`Txn::propagate`]).
+    pub fn propagated(&self) -> u64 {
+        self.propagated
+    }
+
+    /// Records what a command did, as a command for a replica. A command
+    /// that changed data and records nothing itself is recorded as it was
+    /// sent (by whoever ran it).
+    pub fn propagate(&mut self, effect: Effect) {
+        self.propagated += 1;
+        self.record(effect);
+    }
+
+    fn record(&mut self, effect: Effect) {
+        if self.atomic == Atomic::Pending {
+            self.effects.push(Effect::Multi);
+            self.atomic = Atomic::Open;
+        }
+        self.effects.push(effect);
+    }
+
+    /// The effects recorded from now until [`Txn::end_atomic`] apply as
+    /// one unit (EXEC): they are wrapped in MULTI/EXEC if there are any.
+    pub fn begin_atomic(&mut self) {
+        debug_assert_eq!(self.atomic, Atomic::No, "EXEC does not nest");
+        self.atomic = Atomic::Pending;
+    }
+
+    pub fn end_atomic(&mut self) {
+        if self.atomic == Atomic::Open {
+            self.effects.push(Effect::Exec);
+        }
+        self.atomic = Atomic::No;
+    }
+
+    /// The effects recorded so far, for the change feed: taken by whoever
+    /// commits, while it still holds the write lock, so that the feed is in
+    /// commit order.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
     /// A version number never handed out before, also across restarts.
     pub fn new_version(&mut self) -> u64 {
         if self.version_next >= self.version_ceiling {
@@ -746,6 +837,7 @@ impl<'a> Txn<'a> {
     /// Empties a database in O(1): it gets a fresh namespace, the old one is
     /// reclaimed in the background.
     pub fn flush_db(&mut self, db: usize) {
+        self.changes += 1;
         let old = self.ns(db);
         let new = self.next_ns;
         self.next_ns += 1;
@@ -769,6 +861,7 @@ impl<'a> Txn<'a> {
     }
 
     pub fn swap_db(&mut self, a: usize, b: usize) {
+        self.changes += 1;
         let (ns_a, ns_b) = (self.ns(a), self.ns(b));
         for (db, ns) in [(a, ns_b), (b, ns_a)] {
             self.batch.put(

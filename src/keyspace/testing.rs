@@ -25,3 +25,20 @@ impl<Op: Arbitrary> Arbitrary for Pipeline<Op> {
         }
     }
 }
+
+/// Runs one step of active expiry and commits it: how many expire-index
+/// entries it processed, and its transaction's events and effects.
+pub fn expire(
+    store: &super::Store,
+    now_ms: u64,
+    budget: usize,
+) -> (usize, Vec<crate::notify::Event>, Vec<super::Effect>) {
+    let cycle = store.expire_cycle(now_ms, budget).expect("expire cycle");
+    let (mut events, mut effects) = (Vec::new(), Vec::new());
+    if let Some(mut txn) = cycle.txn {
+        events = txn.take_events();
+        effects = txn.take_effects();
+        txn.commit().expect("commit");
+    }
+    (cycle.processed, events, effects)
+}

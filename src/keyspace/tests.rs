@@ -86,8 +86,9 @@ fn active_expiry_returns_expired_events() {
     let store = open(&engine);
     set(&store, 2, "k", Meta::string(Bytes::from("v"), 100), 0);
     store.set_notify_flags(crate::notify::Flags::parse(b"Ex").expect("flags"));
-    let cycle = store.expire_cycle(150, 100).expect("cycle");
-    assert_eq!(event_names(&cycle.events), ["2 expired k"]);
+    let (_, events, effects) = super::testing::expire(&store, 150, 100);
+    assert_eq!(event_names(&events), ["2 expired k"]);
+    assert_eq!(effects, [Effect::del(2, b"k")]);
 }
 
 #[test]
@@ -117,7 +118,7 @@ fn expired_keys_read_as_absent_and_are_reaped() {
     );
     assert!(store.get(0, b"short", 99).expect("get").is_some());
     assert!(store.get(0, b"short", 100).expect("get").is_none());
-    assert_eq!(store.expire_cycle(150, 100).expect("cycle").processed, 1);
+    assert_eq!(super::testing::expire(&store, 150, 100).0, 1);
     assert_eq!(
         store.counts(0),
         KeyCounts {
@@ -126,7 +127,7 @@ fn expired_keys_read_as_absent_and_are_reaped() {
         }
     );
     assert_eq!(store.expired_keys(), 1);
-    assert_eq!(store.expire_cycle(150, 100).expect("cycle").processed, 0);
+    assert_eq!(super::testing::expire(&store, 150, 100).0, 0);
 }
 
 #[test]
@@ -142,7 +143,7 @@ fn changing_a_deadline_moves_its_index_entry() {
             expires: 0
         }
     );
-    assert_eq!(store.expire_cycle(1000, 100).expect("cycle").processed, 0);
+    assert_eq!(super::testing::expire(&store, 1000, 100).0, 0);
     assert!(store.get(0, b"k", 1000).expect("get").is_some());
 }
 
@@ -283,7 +284,7 @@ quickcheck! {
                 }
                 Op::Tick { ms } => now += u64::from(ms),
                 Op::Expire => {
-                    store.expire_cycle(now, 1000).expect("cycle");
+                    super::testing::expire(&store, now, 1000);
                     for db in &mut model {
                         db.retain(|_, (_, at)| *at == 0 || *at > now);
                     }
@@ -300,7 +301,7 @@ quickcheck! {
                 }
             }
         }
-        store.expire_cycle(u64::MAX - 1, 100_000).expect("cycle");
+        super::testing::expire(&store, u64::MAX - 1, 100_000);
         (0..4).all(|db| {
             let persistent = model[db].values().filter(|(_, at)| *at == 0).count();
             store.counts(db) == KeyCounts { keys: persistent as u64, expires: 0 }
@@ -344,7 +345,7 @@ fn rollback_to_a_savepoint_forgets_later_changes_only() {
     );
     assert_eq!(store.counts(1).keys, 1);
     // Nothing of the rolled-back deadline reached the expire index.
-    assert_eq!(store.expire_cycle(10_000, 100).expect("cycle").processed, 0);
+    assert_eq!(super::testing::expire(&store, 10_000, 100).0, 0);
 }
 
 fn dirty_flag() -> watch::Dirty {

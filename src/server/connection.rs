@@ -374,12 +374,7 @@ impl Connection {
 
             // Messages that arrived before this command go before its reply.
             self.drain_pushes();
-            let mut ctx = Ctx {
-                shared: &shared,
-                client: &mut self.client,
-                now_ms: now,
-                txn: &mut txn,
-            };
+            let mut ctx = Ctx::new(&shared, &mut self.client, now, &mut txn);
             let reply = command::execute_resolved(&mut ctx, &args, resolved);
             // A command's keyspace events go out once it is committed,
             // before its reply (and before the next command runs).
@@ -537,7 +532,7 @@ impl Connection {
         let Some(mut pending) = txn.take() else {
             return true;
         };
-        match command::blocking::commit(&self.shared, &mut pending) {
+        match command::commit::commit(&self.shared, &mut pending) {
             Ok(wrote) => {
                 self.client.wrote |= wrote;
                 true

@@ -89,6 +89,9 @@ pub fn build_shared(
             cluster,
             pubsub: crate::pubsub::Registry::default(),
             blocked: crate::command::blocking::BlockedClients::default(),
+            feed: Mutex::new(crate::replication::ChangeFeed::new(
+                crate::replication::feed::DEFAULT_BACKLOG,
+            )),
             config: RwLock::new(config),
         };
         let (policy, events) = {
@@ -192,15 +195,18 @@ async fn expire_loop(shared: Arc<Shared>) {
         let hz = shared.config().hz.max(1);
         tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
         loop {
-            match shared.store.expire_cycle(connection::now_ms(), BUDGET) {
-                Ok(cycle) => {
-                    let more = cycle.processed == BUDGET;
-                    crate::command::notify::publish(&shared, cycle.events);
-                    if !more {
-                        break;
+            let committed = shared
+                .store
+                .expire_cycle(connection::now_ms(), BUDGET)
+                .and_then(|cycle| {
+                    if let Some(mut txn) = cycle.txn {
+                        crate::command::commit::commit(&shared, &mut txn)?;
                     }
-                    tokio::task::yield_now().await;
-                }
+                    Ok(cycle.processed)
+                });
+            match committed {
+                Ok(processed) if processed == BUDGET => tokio::task::yield_now().await,
+                Ok(_) => break,
                 Err(e) => {
                     crate::log::warning(&format!("active expiry: {e}"));
                     break;
