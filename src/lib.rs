@@ -16,6 +16,7 @@ pub mod replication;
 pub mod resp;
 pub mod sds;
 pub mod server;
+pub mod session;
 pub mod slot;
 
 /// The Redis version we answer as in INFO and HELLO: tools compare it.
