@@ -658,7 +658,7 @@ impl<'s> Ctx<'_, 's> {
 
 /// The members (hash fields, set or sorted-set members) a write command of
 /// one collection adds or changes, read from its arguments ahead of its run
-/// so that their rows can be read early (`Connection::warm_ahead`); `None`
+/// so that their rows can be read early (`Session::warm_ahead`); `None`
 /// for every other command. Malformed arguments give whatever they give:
 /// the command itself checks them when it runs.
 pub fn members_written<'a>(name: &str, args: &'a [Bytes]) -> Option<Vec<&'a [u8]>> {

@@ -32,7 +32,7 @@ impl Store {
     /// Reads the rows of `members` of the collection `meta` describes, only
     /// so that fjall's block cache holds their blocks, and the CPU's cache
     /// their memtable nodes, when a write reads them again under the write
-    /// lock (see `Connection::warm_ahead`). Members have no row cache.
+    /// lock (see `Session::warm_ahead`). Members have no row cache.
     pub fn warm_members(
         &self,
         db: usize,
