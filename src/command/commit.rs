@@ -17,7 +17,7 @@
 use super::context::lock;
 use super::Shared;
 use crate::engine::EngineError;
-use crate::keyspace::Txn;
+use crate::keyspace::{Effect, Txn};
 
 /// Commits everything `txn` holds and keeps it (and the write lock) for
 /// more. Returns whether anything was written.
@@ -44,8 +44,10 @@ pub(super) fn apply_and_publish(shared: &Shared, txn: &mut Txn) -> Result<bool, 
 fn apply(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
     let effects = txn.take_effects();
     let wrote = txn.commit_in_place()?;
+    // Only the EXEC closing a unit whose commands committed already may
+    // come without a write.
     debug_assert!(
-        wrote || effects.is_empty(),
+        wrote || effects.iter().all(|e| *e == Effect::Exec),
         "effects without a write: {effects:?}"
     );
     if !effects.is_empty() {

@@ -113,6 +113,12 @@ fn a_transaction_is_recorded_as_one_unit() {
             &["SELECT", "2"],
             &["SET", "b", "2"],
             &["EXEC"],
+            // A command that reads the committed state commits the
+            // writes before it; the unit still closes with EXEC.
+            &["MULTI"],
+            &["SET", "c", "3"],
+            &["DBSIZE"],
+            &["EXEC"],
             // A transaction that writes nothing records nothing.
             &["MULTI"],
             &["GET", "a"],
