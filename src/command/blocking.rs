@@ -16,11 +16,11 @@
 //! leaves it blocked.
 
 use super::args::{err, is, parse_f64, CmdResult};
-use super::context::lock;
 use super::{Client, Ctx, Shared};
 use crate::engine::EngineError;
 use crate::keyspace::{KeyType, Txn};
 use crate::resp::Frame;
+use crate::sync::lock;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

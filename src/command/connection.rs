@@ -386,7 +386,7 @@ pub(crate) fn describe(
     now_ms: u64,
     running: Option<super::Resolved>,
 ) -> String {
-    let info = super::context::lock(&handle.info);
+    let info = crate::sync::lock(&handle.info);
     let command = running
         .or(info.last_command)
         .map_or_else(|| "NULL".to_string(), |c| c.full_name());
@@ -477,7 +477,7 @@ fn client_type(kind: &[u8]) -> Result<ClientType, Frame> {
 
 /// A connection's type: no replicas or masters here, so normal or pubsub.
 fn type_of(handle: &ClientHandle) -> ClientType {
-    if is_pubsub(&super::context::lock(&handle.info)) {
+    if is_pubsub(&crate::sync::lock(&handle.info)) {
         ClientType::PubSub
     } else {
         ClientType::Normal

@@ -2,12 +2,13 @@
 //! answer the whole batch with one write (pipelining).
 
 use super::durability::Durability;
-use crate::command::context::{lock, ClientHandle, Stats};
+use crate::command::context::{ClientHandle, Stats};
 use crate::command::{self, Client, Ctx, Shared};
 use crate::config::AppendFsync;
 use crate::keyspace::Txn;
 use crate::pubsub::Subscriber;
 use crate::resp::{encode, Frame, Limits, ProtocolError, RequestParser};
+use crate::sync::lock;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use crate::cluster::nodes_conf;
 use crate::cluster::routing::Routing;
 use crate::cluster::ClusterConfig;
 use crate::config::Config;
+use crate::sync::{lock, read, write};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -75,7 +76,7 @@ impl ClusterHandle {
     /// nodes.conf is returned after the change: Redis treats it as fatal
     /// for the change being acknowledged.
     pub fn with_node<T>(&self, change: impl FnOnce(&mut Node) -> T) -> Result<T, String> {
-        let mut node = super::super::context::lock(&self.node);
+        let mut node = lock(&self.node);
         let value = change(&mut node);
         let mut saved: Result<(), String> = Ok(());
         while let Some(config) = node.poll_save() {
@@ -128,14 +129,11 @@ impl ClusterHandle {
 
     /// Reads the node without changing it.
     pub fn read<T>(&self, look: impl FnOnce(&Node) -> T) -> T {
-        look(&super::super::context::lock(&self.node))
+        look(&lock(&self.node))
     }
 
     pub fn routing(&self) -> Arc<Routing> {
-        self.routing
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        read(&self.routing).clone()
     }
 
     /// Records a link the driver opened (or accepted); returns its handle
@@ -150,25 +148,25 @@ impl ClusterHandle {
             node,
             created_ms,
         };
-        super::super::context::lock(&self.links).push(link);
+        lock(&self.links).push(link);
         id
     }
 
     /// Names the peer of an incoming link once it has said who it is.
     pub fn name_link(&self, id: u64, node: &str) {
-        let mut links = super::super::context::lock(&self.links);
+        let mut links = lock(&self.links);
         if let Some(link) = links.iter_mut().find(|l| l.id == id && l.node != node) {
             link.node = node.to_string();
         }
     }
 
     pub fn close_link(&self, id: u64) {
-        super::super::context::lock(&self.links).retain(|l| l.id != id);
+        lock(&self.links).retain(|l| l.id != id);
     }
 
     /// The open links, for CLUSTER LINKS.
     pub fn links(&self) -> Vec<LinkInfo> {
-        super::super::context::lock(&self.links).clone()
+        lock(&self.links).clone()
     }
 
     /// Applies CONFIG SET of `cluster-*` options to the running node.
@@ -190,10 +188,7 @@ impl ClusterHandle {
             .allow_reads_when_down
             .load(std::sync::atomic::Ordering::Relaxed);
         let routing = Routing::new(node.myself(), &node.records(), node.state_ok(), allow_reads);
-        *self
-            .routing
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(routing);
+        *write(&self.routing) = Arc::new(routing);
     }
 }
 
