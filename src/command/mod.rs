@@ -34,6 +34,7 @@ pub mod strings;
 pub mod transactions;
 mod zset_algebra;
 mod zset_ranges;
+mod zset_value;
 pub mod zsets;
 mod zsets_blocking;
 
