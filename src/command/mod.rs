@@ -9,6 +9,7 @@ pub mod args;
 pub mod bitfield;
 pub mod bitmaps;
 pub mod blocking;
+mod client_list;
 pub mod cluster;
 pub mod command_stats;
 pub mod connection;
