@@ -349,11 +349,9 @@ impl Connection {
                 Ok(Some(args)) => args,
                 Ok(None) => break,
                 Err(error) => {
-                    encode(
-                        &Frame::error(format!("ERR {}", error.message())),
-                        self.client.protocol,
-                        &mut self.output,
-                    );
+                    // Raw bytes, not a formatted frame: Redis echoes the
+                    // offending byte as it came (`got '\xff'`), not as UTF-8.
+                    error.write_reply(&mut self.output);
                     close = Some(Close::AfterReply);
                     break;
                 }
