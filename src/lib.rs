@@ -18,6 +18,7 @@ pub mod sds;
 pub mod server;
 pub mod session;
 pub mod slot;
+pub mod sync;
 
 /// The Redis version we answer as in INFO and HELLO: tools compare it.
 pub const REDIS_VERSION: &str = "7.0.15";

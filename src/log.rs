@@ -2,6 +2,7 @@
 //! Writes to stdout, or to `logfile` when one is configured.
 
 use crate::config::LogLevel;
+use crate::sync::lock;
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
@@ -29,7 +30,7 @@ pub fn init(level: LogLevel, logfile: &str) -> std::io::Result<()> {
             .create(true)
             .append(true)
             .open(logfile)?;
-        *FILE.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
+        *lock(&FILE) = Some(file);
     }
     Ok(())
 }
@@ -49,7 +50,7 @@ fn write(level: u8, mark: char, message: &str) {
         mark,
         message
     );
-    let mut file = FILE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut file = lock(&FILE);
     let _ = match file.as_mut() {
         Some(file) => file.write_all(line.as_bytes()),
         None => std::io::stdout().write_all(line.as_bytes()),

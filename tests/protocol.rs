@@ -4,7 +4,7 @@
 mod common;
 use common::{exchange, Server};
 use redis::Commands;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(3);
@@ -37,6 +37,26 @@ fn missing_dollar_is_answered_and_closed() {
         reply_to(&server, b"*1\r\nfoo\r\n"),
         "-ERR Protocol error: expected '$', got 'f'\r\n"
     );
+    assert_still_serving(&server);
+}
+
+#[test]
+fn a_non_ascii_byte_where_dollar_belongs_is_echoed_raw_and_the_connection_closed() {
+    let server = Server::start(&[]);
+    let mut other = server.client();
+    let mut stream = server.raw();
+    // Redis writes the byte itself into the error (`%c`), not its UTF-8
+    // encoding (C3 BF), then closes only this connection.
+    assert_eq!(
+        exchange(&mut stream, b"*1\r\n\xff1\r\n", WAIT),
+        b"-ERR Protocol error: expected '$', got '\xff'\r\n"
+    );
+    assert!(
+        matches!(stream.read(&mut [0u8; 1]), Ok(0)),
+        "the connection is closed"
+    );
+    let pong: String = redis::cmd("PING").query(&mut other).unwrap();
+    assert_eq!(pong, "PONG");
     assert_still_serving(&server);
 }
 

@@ -62,6 +62,20 @@ pub fn of_kind(
     }
 }
 
+/// The keys announced by a numkeys argument of `n` at `index`: a syntax
+/// error when fewer arguments follow.
+pub fn counted_keys(
+    args: &[bytes::Bytes],
+    index: usize,
+    n: usize,
+) -> Result<&[bytes::Bytes], Frame> {
+    let first = index + 1;
+    match first.checked_add(n) {
+        Some(end) if end <= args.len() => Ok(&args[first..end]),
+        _ => Err(err(ERR_SYNTAX)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,9 @@
 //! Blocking commands, the generic part: a command that finds none of its
 //! keys ready blocks the client on them (`keyspace::blocking` keeps the
-//! queues, [`BlockedClients`] the commands), and the connection waits for
+//! queues, `blocked::BlockedClients` the commands), and the connection waits for
 //! its reply or its deadline. Whoever commits a change that makes a waited
 //! key ready serves the waiters right away, still holding the write lock
-//! (`command::commit` → [`serve_ready`]), with each command's own [`Serve`] step,
+//! (`command::commit::serve_ready`), with each command's own `Serve` step,
 //! in the order they blocked, and hands each its reply: as in Redis, the
 //! pusher's next command already sees them served, and nobody can take an
 //! element in between. The list commands are in `lists_blocking.rs`; a
@@ -16,77 +16,19 @@
 //! leaves it blocked.
 
 use super::args::{err, is, parse_f64, CmdResult};
-use super::context::lock;
+use super::blocked::{Blocked, Serve, Waiting};
 use super::{Client, Ctx, Shared};
-use crate::keyspace::{KeyType, Txn};
+use crate::keyspace::KeyType;
 use crate::resp::Frame;
+use crate::sync::lock;
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
-
-/// Serves a blocked command from `key` of database `db`: `Some(reply)`
-/// once done (an error reply too), `None` when the key has nothing for it.
-/// Called in a savepoint: an error leaves no trace.
-pub type Serve = fn(&mut Txn, usize, &[Bytes], &Bytes) -> Result<Option<Frame>, Frame>;
 
 /// The reply of a blocked command that timed out (Redis 7.0 answers a null
 /// array for lists and sorted sets alike).
 const TIMED_OUT: Frame = Frame::NullArray;
 const ERR_UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
-
-/// A blocked command as whoever serves it sees it, and its reply slot.
-pub struct Waiting {
-    args: Vec<Bytes>,
-    /// Keys are served only while they hold this type.
-    kind: KeyType,
-    serve: Serve,
-    /// The reply, and whether it acknowledges a write.
-    reply: Mutex<Option<(Frame, bool)>>,
-    wake: Notify,
-}
-
-impl Waiting {
-    /// Hands the client its reply (the caller won `BlockingKeys::unblock`).
-    fn answer(&self, reply: Frame, wrote: bool) {
-        *lock(&self.reply) = Some((reply, wrote));
-        self.wake.notify_one();
-    }
-
-    /// Resolves when the reply may be there.
-    pub async fn answered(&self) {
-        self.wake.notified().await;
-    }
-}
-
-/// Every blocked client's command, by client id.
-#[derive(Default)]
-pub struct BlockedClients {
-    waiting: Mutex<HashMap<u64, Arc<Waiting>>>,
-}
-
-impl BlockedClients {
-    fn get(&self, client: u64) -> Option<Arc<Waiting>> {
-        lock(&self.waiting).get(&client).cloned()
-    }
-}
-
-/// A client's own side of its blocked command.
-pub struct Blocked {
-    waiting: Arc<Waiting>,
-    /// Unix ms; `None` waits forever.
-    deadline_ms: Option<u64>,
-}
-
-impl Blocked {
-    pub fn deadline_ms(&self) -> Option<u64> {
-        self.deadline_ms
-    }
-
-    pub fn waiting(&self) -> Arc<Waiting> {
-        self.waiting.clone()
-    }
-}
 
 /// A blocking command's timeout (seconds, sub-second precision) as Redis
 /// 7.0.15 reads it: the deadline in unix ms, `None` for 0 (forever).
@@ -156,60 +98,6 @@ pub fn serve_or_block(
     });
     ctx.client.info().blocked = true;
     Ok(Frame::Null)
-}
-
-/// Serves the clients blocked on keys that became ready, key by key in the
-/// order they were signalled, each key's clients in the order they blocked,
-/// under the write lock `txn` holds (with nothing pending). Each key's
-/// serves are committed before their clients get their replies; a serve
-/// that pushes (BLMOVE) makes its destination ready in turn. A storage
-/// failure answers the clients of that key with the error and stops.
-pub fn serve_ready(shared: &Shared, txn: &mut Txn) -> bool {
-    let mut wrote = false;
-    while let Some(((db, key), waiters)) = shared.store.blocking.next_ready() {
-        let mut served = Vec::new();
-        for id in waiters {
-            let Some(waiting) = shared.blocked.get(id) else {
-                continue;
-            };
-            match txn.get(db, &key) {
-                Ok(Some(meta)) if meta.kind == waiting.kind => {}
-                _ => break,
-            }
-            let savepoint = txn.savepoint();
-            let (reply, keep) = match (waiting.serve)(txn, db, &waiting.args, &key) {
-                Ok(None) => break,
-                Ok(Some(reply)) => (reply, true),
-                Err(reply) => (reply, false),
-            };
-            // The one decision: a client that timed out (or was unblocked)
-            // meanwhile gets nothing, and its element stays.
-            let won = shared.store.blocking.unblock(id);
-            if !(won && keep) {
-                txn.rollback_to(savepoint);
-            }
-            if won {
-                served.push((waiting, reply, keep));
-            }
-        }
-        match super::commit::apply_and_publish(shared, txn) {
-            Ok(committed) => {
-                wrote |= committed;
-                for (waiting, reply, keep) in served {
-                    waiting.answer(reply, keep);
-                }
-            }
-            Err(e) => {
-                crate::log::warning(&format!("serving blocked clients failed: {e}"));
-                let failure = super::storage_error(e);
-                for (waiting, _, _) in served {
-                    waiting.answer(failure.clone(), false);
-                }
-                break;
-            }
-        }
-    }
-    wrote
 }
 
 /// The blocked client's reply, once it has one: it is not blocked any

@@ -185,8 +185,7 @@ mod schedules {
 
     fn property(ops: Vec<Op>) -> bool {
         let engine = Arc::new(crate::engine::memory::MemoryEngine::new());
-        let shared = crate::server::build_shared(crate::config::Config::default(), engine, None)
-            .expect("state");
+        let shared = Shared::new(crate::config::Config::default(), engine, None, 0).expect("state");
         let clients = (0..CLIENTS)
             .map(|i| {
                 let handle =

@@ -14,16 +14,16 @@
 //!
 //! Nothing is published or fed for a transaction whose batch fails.
 
-use super::context::lock;
 use super::Shared;
 use crate::engine::EngineError;
 use crate::keyspace::{Effect, Txn};
+use crate::sync::lock;
 
 /// Commits everything `txn` holds and keeps it (and the write lock) for
 /// more. Returns whether anything was written.
 pub fn commit(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
     let wrote = apply_and_publish(shared, txn)?;
-    Ok(wrote | super::blocking::serve_ready(shared, txn))
+    Ok(wrote | serve_ready(shared, txn))
 }
 
 /// Inside EXEC, before a command that reads the committed state: steps 1
@@ -34,7 +34,7 @@ pub fn commit_within_exec(shared: &Shared, txn: &mut Txn) -> Result<bool, Engine
 }
 
 /// Steps 1 to 3: what committing a serve of blocked clients does too.
-pub(super) fn apply_and_publish(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
+fn apply_and_publish(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
     let events = txn.take_events();
     let wrote = apply(shared, txn)?;
     super::notify::publish(shared, events);
@@ -54,4 +54,58 @@ fn apply(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
         lock(&shared.feed).append(&effects);
     }
     Ok(wrote)
+}
+
+/// Serves the clients blocked on keys that became ready, key by key in the
+/// order they were signalled, each key's clients in the order they blocked,
+/// under the write lock `txn` holds (with nothing pending). Each key's
+/// serves are committed before their clients get their replies; a serve
+/// that pushes (BLMOVE) makes its destination ready in turn. A storage
+/// failure answers the clients of that key with the error and stops.
+pub fn serve_ready(shared: &Shared, txn: &mut Txn) -> bool {
+    let mut wrote = false;
+    while let Some(((db, key), waiters)) = shared.store.blocking.next_ready() {
+        let mut served = Vec::new();
+        for id in waiters {
+            let Some(waiting) = shared.blocked.get(id) else {
+                continue;
+            };
+            match txn.get(db, &key) {
+                Ok(Some(meta)) if meta.kind == waiting.kind => {}
+                _ => break,
+            }
+            let savepoint = txn.savepoint();
+            let (reply, keep) = match (waiting.serve)(txn, db, &waiting.args, &key) {
+                Ok(None) => break,
+                Ok(Some(reply)) => (reply, true),
+                Err(reply) => (reply, false),
+            };
+            // The one decision: a client that timed out (or was unblocked)
+            // meanwhile gets nothing, and its element stays.
+            let won = shared.store.blocking.unblock(id);
+            if !(won && keep) {
+                txn.rollback_to(savepoint);
+            }
+            if won {
+                served.push((waiting, reply, keep));
+            }
+        }
+        match apply_and_publish(shared, txn) {
+            Ok(committed) => {
+                wrote |= committed;
+                for (waiting, reply, keep) in served {
+                    waiting.answer(reply, keep);
+                }
+            }
+            Err(e) => {
+                crate::log::warning(&format!("serving blocked clients failed: {e}"));
+                let failure = super::storage_error(e);
+                for (waiting, _, _) in served {
+                    waiting.answer(failure.clone(), false);
+                }
+                break;
+            }
+        }
+    }
+    wrote
 }

@@ -1,6 +1,7 @@
 //! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET, CLIENT.
 
 use super::args::{err, is, CmdResult, ERR_SYNTAX};
+use super::client_list::{describe, is_pubsub};
 use super::context::ClientHandle;
 use super::{Command, Ctx};
 use crate::resp::{Frame, Protocol};
@@ -379,76 +380,6 @@ fn client_setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::ok())
 }
 
-/// One `CLIENT LIST` line, with the fields Redis 7 prints. `running` is the
-/// command the described client runs now, when that is the caller itself.
-pub(crate) fn describe(
-    handle: &ClientHandle,
-    now_ms: u64,
-    running: Option<super::Resolved>,
-) -> String {
-    let info = super::context::lock(&handle.info);
-    let command = running
-        .or(info.last_command)
-        .map_or_else(|| "NULL".to_string(), |c| c.full_name());
-
-    let text = |v: &Option<Bytes>| {
-        v.as_ref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default()
-    };
-    let mut flags = String::new();
-    if info.monitor {
-        flags.push('O');
-    }
-    if is_pubsub(&info) {
-        flags.push('P');
-    }
-    if info.multi >= 0 {
-        flags.push('x');
-    }
-    if info.blocked {
-        flags.push('b');
-    }
-    if info
-        .watch_dirty
-        .as_ref()
-        .is_some_and(|dirty| dirty.load(std::sync::atomic::Ordering::Acquire))
-    {
-        flags.push('d');
-    }
-    if flags.is_empty() {
-        flags.push('N');
-    }
-    let [sub, psub, ssub] = info.subscriptions;
-    let omem = info.subscriber.as_ref().map_or(0, |s| s.pending_bytes());
-    format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
-        handle.id,
-        handle.addr,
-        handle.laddr,
-        text(&info.name),
-        now_ms.saturating_sub(handle.created_ms) / 1000,
-        now_ms.saturating_sub(info.last_active_ms) / 1000,
-        flags,
-        info.db,
-        sub,
-        psub,
-        ssub,
-        info.multi,
-        omem,
-        command,
-
-        info.resp,
-        text(&info.lib_name),
-        text(&info.lib_ver),
-    )
-}
-
-/// Redis' CLIENT_PUBSUB flag: subscribed to anything.
-fn is_pubsub(info: &super::context::ClientInfo) -> bool {
-    info.subscriptions.iter().any(|&n| n > 0)
-}
-
 /// The client types of a `TYPE` filter (Redis `getClientTypeByName`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ClientType {
@@ -477,7 +408,7 @@ fn client_type(kind: &[u8]) -> Result<ClientType, Frame> {
 
 /// A connection's type: no replicas or masters here, so normal or pubsub.
 fn type_of(handle: &ClientHandle) -> ClientType {
-    if is_pubsub(&super::context::lock(&handle.info)) {
+    if is_pubsub(&crate::sync::lock(&handle.info)) {
         ClientType::PubSub
     } else {
         ClientType::Normal

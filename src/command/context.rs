@@ -2,18 +2,22 @@
 //! what belongs to one connection ([`Client`]).
 
 use crate::config::{AppendFsync, Config};
+use crate::engine::{Engine, EngineError};
 use crate::keyspace::Store;
+use crate::replication::feed::{ChangeFeed, DEFAULT_BACKLOG};
 use crate::resp::Protocol;
+use crate::sync::{lock, read};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A run id or node id: 40 random hex digits.
+fn random_hex_id() -> String {
+    (0..40)
+        .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'))
+        .collect()
 }
 
 /// Server-wide counters shown by `INFO stats`.
@@ -225,17 +229,62 @@ pub struct Shared {
     /// Who is subscribed to which channels and patterns.
     pub pubsub: crate::pubsub::Registry,
     /// The commands of blocked clients (BLPOP ...), by client id.
-    pub blocked: super::blocking::BlockedClients,
+    pub blocked: super::blocked::BlockedClients,
     /// Every committed write's effects, in commit order: what replicas
     /// are streamed (`command::commit` appends to it).
     pub feed: Mutex<crate::replication::ChangeFeed>,
 }
 
 impl Shared {
+    /// The server state over `engine`, at `now_ms` (unix ms): its start
+    /// time and the time of the last save. The cluster handle, if any, is
+    /// the node's (`server::cluster_bus` opens it first).
+    pub fn new(
+        config: Config,
+        engine: Arc<dyn Engine>,
+        cluster: Option<Arc<super::cluster::ClusterHandle>>,
+        now_ms: u64,
+    ) -> Result<Arc<Shared>, EngineError> {
+        let store = Store::open(engine, config.databases)?;
+        let data_dir = config.dir.clone();
+        Ok(Arc::new_cyclic(|self_ref| {
+            let shared = Shared {
+                store,
+                appendfsync: AtomicU8::new(0),
+                stats: Stats::default(),
+                clients: ClientRegistry::default(),
+                slowlog: Mutex::new(SlowLog::default()),
+                save: SaveState::default(),
+                cursors: Mutex::new(CursorTable::default()),
+                started_ms: now_ms,
+                run_id: random_hex_id(),
+                data_dir,
+                shutdown: tokio::sync::watch::channel(false).0,
+                monitor: tokio::sync::broadcast::channel(4096).0,
+                self_ref: self_ref.clone(),
+                cluster,
+                pubsub: crate::pubsub::Registry::default(),
+                blocked: super::blocked::BlockedClients::default(),
+                feed: Mutex::new(ChangeFeed::new(DEFAULT_BACKLOG)),
+                config: RwLock::new(config),
+            };
+            let (policy, events) = {
+                let config = shared.config();
+                (config.appendfsync, config.notify_keyspace_events)
+            };
+            shared.set_appendfsync(policy);
+            shared.store.set_notify_flags(events);
+            shared
+                .save
+                .last_save_unix
+                .store(now_ms / 1000, Ordering::Relaxed);
+            shared.save.last_ok.store(true, Ordering::Relaxed);
+            shared
+        }))
+    }
+
     pub fn config(&self) -> RwLockReadGuard<'_, Config> {
-        self.config
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        read(&self.config)
     }
 
     pub fn appendfsync(&self) -> AppendFsync {
@@ -324,20 +373,20 @@ pub struct Client {
     /// and clears them.
     pub extra_replies: Vec<crate::resp::Frame>,
     /// Commands queued since MULTI, or `None` outside a transaction.
-    pub multi: Option<super::transactions::Multi>,
+    pub multi: Option<super::multi::Multi>,
     /// EXEC is running the queued commands: `Ctx::commit_pending` keeps
     /// the write lock.
     pub in_exec: bool,
     /// WATCHed keys and whether one of them changed since.
-    pub watch: super::transactions::WatchState,
+    pub watch: super::multi::WatchState,
     /// The blocking command this client waits in (BLPOP ...), if any: the
     /// connection runs nothing else until it is over.
-    pub blocked: Option<super::blocking::Blocked>,
+    pub blocked: Option<super::blocked::Blocked>,
 }
 
 impl Client {
     pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Client {
-        let watch = super::transactions::WatchState::default();
+        let watch = super::multi::WatchState::default();
         lock(&handle.info).watch_dirty = Some(watch.dirty().clone());
         Client {
             handle,

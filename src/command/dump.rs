@@ -142,7 +142,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Value::List(items) => super::lists::store_list(txn, db, key, items)?,
             Value::Set(members) => super::sets::put_set(txn, db, key, &members, limits)?,
             Value::Hash(pairs) => super::hashes::put_hash(txn, db, key, pairs, limits)?,
-            Value::ZSet(members) => super::zsets::put_zset(txn, db, key, members, limits)?,
+            Value::ZSet(members) => super::zset_value::put_zset(txn, db, key, members, limits)?,
         }
         if expire_at != 0 {
             if let Some(mut meta) = txn.get(db, key)? {

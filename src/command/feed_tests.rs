@@ -10,7 +10,7 @@ use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 /// The feed's commands from `offset` on, one line each.
 fn feed_lines(shared: &Shared, offset: u64) -> Vec<String> {
-    let bytes = context::lock(&shared.feed)
+    let bytes = crate::sync::lock(&shared.feed)
         .read_from(offset, usize::MAX)
         .expect("feed");
     parse_commands(&bytes)
@@ -40,7 +40,7 @@ fn parse_commands(bytes: &[u8]) -> Vec<Vec<Bytes>> {
 }
 
 fn offset(shared: &Shared) -> u64 {
-    context::lock(&shared.feed).offset()
+    crate::sync::lock(&shared.feed).offset()
 }
 
 /// The effects each command records, after `setup` ran.
@@ -292,7 +292,7 @@ fn replaying_the_feed_reproduces_the_data(writes: Vec<Write>) -> bool {
         blocking::forget(&master, &mut client);
     }
     let (replica, mut applier) = fresh_state();
-    let stream = context::lock(&master.feed)
+    let stream = crate::sync::lock(&master.feed)
         .read_from(0, usize::MAX)
         .expect("feed");
     for words in parse_commands(&stream) {

@@ -447,7 +447,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let resume = (cursor != 0).then(|| super::context::lock(&ctx.shared.cursors).resume(cursor));
+    let resume = (cursor != 0).then(|| crate::sync::lock(&ctx.shared.cursors).resume(cursor));
     let start = match &resume {
         None => Bound::Unbounded,
         Some((slot, Some(key))) => Bound::Excluded((*slot, key.as_ref())),
@@ -456,7 +456,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let chunk = ctx.commit_pending()?.scan_keys(ctx.db(), start, count)?;
     let next_cursor = match chunk.last() {
         Some((slot, key, _)) if chunk.len() == count => {
-            super::context::lock(&ctx.shared.cursors).remember(*slot, key.clone())
+            crate::sync::lock(&ctx.shared.cursors).remember(*slot, key.clone())
         }
         _ => 0,
     };

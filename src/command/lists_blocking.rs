@@ -10,7 +10,8 @@
 //! answers WRONGTYPE and leaves the element where it was.
 
 use super::args::CmdResult;
-use super::blocking::{self, Serve};
+use super::blocked::Serve;
+use super::blocking;
 use super::lists::{move_list, mpop_args, mpop_reply, pop_list, side, MOVE_SPECS};
 use super::{Command, Ctx, FindKeys, KeySpec};
 use crate::keyspace::{KeyType, Txn};

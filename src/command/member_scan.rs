@@ -73,7 +73,7 @@ pub fn scan(ctx: &mut Ctx, args: &[Bytes], kind: KeyType) -> Result<Option<Chunk
     let after = match cursor {
         0 => None,
         _ if compact => None,
-        cursor => super::context::lock(&ctx.shared.cursors).resume(cursor).1,
+        cursor => crate::sync::lock(&ctx.shared.cursors).resume(cursor).1,
     };
     let limit = if compact { usize::MAX } else { count };
     let members = ctx.with_snapshot(|reader, db| {
@@ -85,7 +85,7 @@ pub fn scan(ctx: &mut Ctx, args: &[Bytes], kind: KeyType) -> Result<Option<Chunk
     })?;
     let next = match members.last() {
         Some((member, _)) if !compact && members.len() == limit => {
-            super::context::lock(&ctx.shared.cursors).remember(0, member.clone())
+            crate::sync::lock(&ctx.shared.cursors).remember(0, member.clone())
         }
         _ => 0,
     };

@@ -8,7 +8,9 @@
 pub mod args;
 pub mod bitfield;
 pub mod bitmaps;
+pub mod blocked;
 pub mod blocking;
+mod client_list;
 pub mod cluster;
 pub mod command_stats;
 pub mod commit;
@@ -26,6 +28,7 @@ mod lists_blocking;
 mod long_double;
 mod member_scan;
 pub mod memory;
+pub mod multi;
 pub mod notify;
 pub mod pubsub;
 pub mod server;
@@ -35,6 +38,7 @@ pub mod strings;
 pub mod transactions;
 mod zset_algebra;
 mod zset_ranges;
+mod zset_value;
 pub mod zsets;
 mod zsets_blocking;
 

@@ -24,10 +24,11 @@ pub struct Server {
 
 impl Server {
     pub fn open(engine: &Arc<MemoryEngine>) -> Server {
-        let shared = crate::server::build_shared(
+        let shared = Shared::new(
             crate::config::Config::default(),
             engine.clone() as Arc<dyn Engine>,
             None,
+            0,
         )
         .expect("state");
         let handle = shared

@@ -358,7 +358,7 @@ pub fn deliver(shared: &Shared, sharded: bool, channel: &[u8], message: &[u8]) -
             if delivery.over_limit.contains(&handle.id) && !handle.is_killed() {
                 crate::log::warning(&format!(
                     "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    super::connection::describe(&handle, now_ms, None)
+                    super::client_list::describe(&handle, now_ms, None)
                 ));
                 handle.kill();
             }

@@ -2,9 +2,10 @@
 //! SLOWLOG, MONITOR, and the FUNCTION/SCRIPT flushes.
 
 use super::args::{err, is, CmdResult, ERR_SYNTAX};
-use super::context::{lock, Shared, SlowEntry};
+use super::context::{Shared, SlowEntry};
 use super::{Command, Ctx};
 use crate::resp::Frame;
+use crate::sync::{lock, write};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
@@ -236,7 +237,7 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             )));
         }
     }
-    let mut config = ctx.shared.config.write().unwrap_or_else(|p| p.into_inner());
+    let mut config = write(&ctx.shared.config);
 
     config
         .set(&pairs)

@@ -230,7 +230,7 @@ fn source(txn: &mut Txn, db: usize, key: &[u8]) -> Result<(KeyType, Vec<Bytes>),
             all
         }
         // In score order: a BY without `*` keeps it, like a list's.
-        KeyType::ZSet => super::zsets::members_in_order(txn, db, key, &meta)?,
+        KeyType::ZSet => super::zset_value::members_in_order(txn, db, key, &meta)?,
         KeyType::String | KeyType::Hash => return Err(err(ERR_WRONGTYPE)),
     };
     Ok((meta.kind, elements))

@@ -111,8 +111,7 @@ fn key_positions_follow_first_last_step() {
 /// A fresh in-memory server state and an authenticated client of it.
 pub(super) fn fresh_state() -> (std::sync::Arc<Shared>, Client) {
     let engine = std::sync::Arc::new(crate::engine::memory::MemoryEngine::new());
-    let shared =
-        crate::server::build_shared(crate::config::Config::default(), engine, None).expect("state");
+    let shared = Shared::new(crate::config::Config::default(), engine, None, 0).expect("state");
     let handle = shared
         .clients
         .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), 0);

@@ -15,11 +15,10 @@
 //! flag. EXEC checks the flag while holding the write lock.
 
 use super::args::{err, CmdResult};
+use super::multi::Multi;
 use super::{cluster, Command, Ctx, KeySpec, Resolved};
-use crate::keyspace::watch::Dirty;
 use crate::resp::Frame;
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 const FLAGS: &[&str] = &["noscript", "loading", "stale", "fast", "allow_busy"];
@@ -72,38 +71,6 @@ pub static COMMANDS: &[Command] = &[
         unwatch,
     ),
 ];
-
-/// A transaction being queued.
-#[derive(Default)]
-pub struct Multi {
-    queued: Vec<Vec<Bytes>>,
-    /// A command was refused at queue time: EXEC will answer EXECABORT.
-    failed: bool,
-}
-
-/// One client's WATCHed keys, each with the expiry it had when watched.
-#[derive(Default)]
-pub struct WatchState {
-    keys: HashMap<(usize, Bytes), u64>,
-    dirty: Dirty,
-}
-
-impl Multi {
-    /// Number of queued commands (CLIENT LIST's `multi`).
-    pub fn len(&self) -> usize {
-        self.queued.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.queued.is_empty()
-    }
-}
-
-impl WatchState {
-    pub fn dirty(&self) -> &Dirty {
-        &self.dirty
-    }
-}
 
 /// An error reply for a command refused before it ran: inside MULTI it
 /// also dooms the transaction.

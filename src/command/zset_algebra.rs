@@ -6,8 +6,10 @@
 //! Weighted scores that are not a number (0 × inf) count as 0, and so does
 //! a SUM that is not a number (inf + -inf), as in Redis.
 
-use super::args::{err, is, parse_f64, CmdResult, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE};
-use super::zsets::{counted_keys, members_reply, store_zset, ZSet};
+use super::args::{
+    counted_keys, err, is, parse_f64, CmdResult, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE,
+};
+use super::zset_value::{members_reply, store_zset, ZSet};
 use super::Ctx;
 use crate::keyspace::{KeyRead, KeyType, Members};
 use crate::resp::Frame;

@@ -12,7 +12,7 @@
 //! members before the range and stops at the first one after it.
 
 use super::args::{err, int_arg, is, parse_f64, CmdResult, ERR_SYNTAX};
-use super::zsets::{members_reply, store_zset, ZSet, ZSetWrite};
+use super::zset_value::{members_reply, store_zset, ZSet, ZSetWrite};
 use super::Ctx;
 use crate::keyspace::collection::Span;
 use crate::keyspace::encoding::score_bytes;

@@ -7,7 +7,8 @@
 //! first, BZMPOP after its numkeys, MIN|MAX and COUNT.
 
 use super::args::CmdResult;
-use super::blocking::{self, Serve};
+use super::blocked::Serve;
+use super::blocking;
 use super::lists_blocking::{MPOP_SPECS, POP_SPECS};
 use super::zsets::{mpop_reply, pop, zmpop_args};
 use super::{Command, Ctx};

@@ -4,6 +4,7 @@ use super::row_cache::{Lookup, RowCache};
 use super::{
     Batch, Engine, EngineError, EngineStats, KeyRange, Op, Partition, Reader, Result, ScanIter,
 };
+use crate::sync::lock;
 use bytes::Bytes;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use std::ops::Bound;
@@ -228,10 +229,7 @@ impl Engine for FjallEngine {
         if cached.is_empty() {
             fjall_batch.commit().map_err(err("committing a batch"))?;
         } else {
-            let _ordered = self
-                .cached_writes
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _ordered = lock(&self.cached_writes);
             fjall_batch.commit().map_err(err("committing a batch"))?;
             for (cache, key, row) in cached {
                 cache.written(key, row);

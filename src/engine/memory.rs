@@ -5,10 +5,11 @@
 //! batches into `durable`; [`MemoryEngine::power_cut`] throws `live` away.
 
 use super::{Batch, Engine, EngineStats, KeyRange, Op, Partition, Reader, Result, ScanIter};
+use crate::sync::{lock, read, write};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 type Map = BTreeMap<Bytes, Bytes>;
 
@@ -39,16 +40,6 @@ pub struct MemoryEngine {
     durable: Mutex<(Maps, Vec<Batch>)>,
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl MemoryEngine {
     pub fn new() -> MemoryEngine {
         MemoryEngine::default()
@@ -57,7 +48,7 @@ impl MemoryEngine {
     /// Simulates losing power: every write since the last sync vanishes.
     pub fn power_cut(&self) {
         let durable = lock(&self.durable);
-        let mut live = self.live.write().unwrap_or_else(|p| p.into_inner());
+        let mut live = write(&self.live);
         *live = durable.0.clone();
         drop(live);
         drop(durable);
@@ -127,10 +118,7 @@ impl Engine for MemoryEngine {
     fn write(&self, batch: Batch) -> Result<()> {
         // Lock order: durable, then live (as in power_cut).
         let mut durable = lock(&self.durable);
-        self.live
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .apply(&batch);
+        write(&self.live).apply(&batch);
         durable.1.push(batch);
         Ok(())
     }

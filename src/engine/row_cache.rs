@@ -14,6 +14,7 @@
 //! moment it fills (the shard's write count did not move), so a slow reader
 //! cannot put back a row that a writer has replaced meanwhile.
 
+use crate::sync::lock;
 use bytes::Bytes;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
@@ -90,9 +91,7 @@ impl RowCache {
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
-        self.shards[shard]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.shards[shard])
     }
 
     pub fn get(&self, key: &[u8]) -> Lookup {

@@ -50,9 +50,7 @@ pub struct BlockingKeys {
 
 impl BlockingKeys {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.inner)
     }
 
     /// Whether any client is blocked.

@@ -401,7 +401,7 @@ impl Store {
         let engine = self.engine();
         let mut batch = Batch::default();
         let mut finished = 0u64;
-        let mut resume = super::store::lock_ignoring_poison(&self.sweep_resume);
+        let mut resume = crate::sync::lock(&self.sweep_resume);
         'markers: for item in engine.scan(Partition::Sys, prefix_range(SYS_DEAD_MEMBERS)) {
             let (marker, _) = item?;
             let prefix = marker.slice(SYS_DEAD_MEMBERS.len()..);

@@ -24,11 +24,12 @@ use super::encoding::{self, Meta};
 use super::write_lock::{WriteGuard, WriteLock};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition, Reader};
 use crate::notify::{Class, Event, Flags};
+use crate::sync::lock;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 pub type Result<T> = std::result::Result<T, EngineError>;
 
@@ -107,12 +108,6 @@ pub struct ExpireCycle<'a> {
     /// their `expired` events and `DEL` effects) and drops stale index
     /// entries: the caller commits it through the server's commit path.
     pub txn: Option<Txn<'a>>,
-}
-
-pub(super) fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn sys_key(prefix: &[u8], id: u32) -> Bytes {
@@ -268,7 +263,7 @@ impl Store {
 
     pub fn counts(&self, db: usize) -> KeyCounts {
         let ns = self.ns(db);
-        lock_ignoring_poison(&self.counts_view)
+        lock(&self.counts_view)
             .get(&ns)
             .copied()
             .unwrap_or_default()
@@ -977,7 +972,7 @@ impl<'a> Txn<'a> {
         self.undo.clear();
         self.member_undo.clear();
         let state = &mut *self.state;
-        let mut view = lock_ignoring_poison(&self.store.counts_view);
+        let mut view = lock(&self.store.counts_view);
         for (ns, counts) in self.count_changes.drain() {
             state.counts.insert(ns, counts);
             view.insert(ns, counts);

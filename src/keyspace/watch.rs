@@ -29,9 +29,7 @@ pub struct Watches {
 
 impl Watches {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.inner)
     }
 
     /// Whether anybody watches anything.

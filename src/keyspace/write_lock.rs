@@ -41,7 +41,7 @@ impl<T> WriteLock<T> {
     /// does not poison it: the state is only changed by a commit that
     /// completed.
     pub fn lock(&self) -> WriteGuard<'_, T> {
-        let guard = self.mutex.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = crate::sync::lock(&self.mutex);
         WriteGuard {
             guard: Some(guard),
             lock: self,

@@ -79,15 +79,11 @@ pub struct Registry {
 
 impl Registry {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
-        self.tables
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::read(&self.tables)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
-        self.tables
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::write(&self.tables)
     }
 
     /// Adds `subscriber` to `name` (no-op if already there).

@@ -64,7 +64,7 @@ impl Subscriber {
     }
 
     fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
-        crate::command::context::lock(&self.outbox)
+        crate::sync::lock(&self.outbox)
     }
 
     /// Queues an encoded message and wakes the connection, unless that

@@ -17,6 +17,7 @@
 
 use crate::command::Shared;
 use crate::config::AppendFsync;
+use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -53,7 +54,7 @@ impl Durability {
         if self.is_flushed(seq) {
             return;
         }
-        let _guard = crate::command::context::lock(&self.flush_lock);
+        let _guard = lock(&self.flush_lock);
         if self.flushed.load(Ordering::Acquire) >= seq {
             return;
         }
@@ -74,7 +75,7 @@ impl Durability {
         }
         let mut receiver = self.synced.subscribe();
         {
-            let mut requested = crate::command::context::lock(&self.requested);
+            let mut requested = lock(&self.requested);
             *requested = (*requested).max(seq);
             self.wake.notify_one();
         }
@@ -100,7 +101,7 @@ impl Durability {
 
     /// Syncs if a client waits for it or the `everysec` second is over.
     fn step(&self, shared: &Shared, last_periodic: &mut Instant) {
-        let requested = *crate::command::context::lock(&self.requested);
+        let requested = *lock(&self.requested);
         let periodic_due = shared.appendfsync() == AppendFsync::EverySec
             && last_periodic.elapsed() >= Duration::from_secs(1);
         if requested > *self.synced.borrow() || periodic_due {
@@ -116,7 +117,7 @@ impl Durability {
         let mut last_periodic = Instant::now();
         while !stop.load(Ordering::Acquire) {
             {
-                let guard = crate::command::context::lock(&self.requested);
+                let guard = lock(&self.requested);
                 let _ = self
                     .wake
                     .wait_timeout_while(guard, Duration::from_millis(100), |requested| {
@@ -177,7 +178,7 @@ mod tests {
             appendfsync: AppendFsync::No,
             ..Config::default()
         };
-        let shared = crate::server::build_shared(config, engine.clone(), None).expect("state");
+        let shared = crate::command::Shared::new(config, engine.clone(), None, 0).expect("state");
         let durability = Arc::new(Durability::new());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

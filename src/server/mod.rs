@@ -6,17 +6,15 @@ pub mod cluster_bus;
 pub mod connection;
 pub mod durability;
 
-use crate::command::cluster::ClusterHandle;
-use crate::command::context::{ClientRegistry, CursorTable, SaveState, SlowLog, Stats};
+use crate::command::context::Stats;
 use crate::command::Shared;
 use crate::config::Config;
 use crate::engine::fjall::{FjallEngine, FjallOptions};
 use crate::engine::{Engine, Partition};
-use crate::keyspace::Store;
 use durability::Durability;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -28,12 +26,6 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-fn random_hex_id() -> String {
-    (0..40)
-        .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'))
-        .collect()
 }
 
 /// Opens the data directory: the engine lives in `<dir>/db`.
@@ -57,56 +49,6 @@ pub fn open_engine(config: &Config) -> Result<Arc<dyn Engine>, StartError> {
         ))
     })?;
     Ok(Arc::new(engine))
-}
-
-pub fn build_shared(
-    config: Config,
-    engine: Arc<dyn Engine>,
-    cluster: Option<Arc<ClusterHandle>>,
-) -> Result<Arc<Shared>, StartError> {
-    let store = Store::open(engine, config.databases).map_err(|e| StartError(e.to_string()))?;
-    let now = connection::now_ms();
-    let data_dir = config.dir.clone();
-    let appendfsync = AtomicU8::new(0);
-    Ok(Arc::new_cyclic(|self_ref| {
-        if let Some(cluster) = &cluster {
-            cluster.attach(self_ref.clone());
-        }
-        let shared = Shared {
-            store,
-            appendfsync,
-            stats: Stats::default(),
-            clients: ClientRegistry::default(),
-            slowlog: Mutex::new(SlowLog::default()),
-            save: SaveState::default(),
-            cursors: Mutex::new(CursorTable::default()),
-            started_ms: now,
-            run_id: random_hex_id(),
-            data_dir,
-            shutdown: tokio::sync::watch::channel(false).0,
-            monitor: tokio::sync::broadcast::channel(4096).0,
-            self_ref: self_ref.clone(),
-            cluster,
-            pubsub: crate::pubsub::Registry::default(),
-            blocked: crate::command::blocking::BlockedClients::default(),
-            feed: Mutex::new(crate::replication::ChangeFeed::new(
-                crate::replication::feed::DEFAULT_BACKLOG,
-            )),
-            config: RwLock::new(config),
-        };
-        let (policy, events) = {
-            let config = shared.config();
-            (config.appendfsync, config.notify_keyspace_events)
-        };
-        shared.set_appendfsync(policy);
-        shared.store.set_notify_flags(events);
-        shared
-            .save
-            .last_save_unix
-            .store(now / 1000, Ordering::Relaxed);
-        shared.save.last_ok.store(true, Ordering::Relaxed);
-        shared
-    }))
 }
 
 async fn bind(config: &Config) -> Result<Vec<TcpListener>, StartError> {
@@ -344,11 +286,21 @@ pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), St
     } else {
         None
     };
-    let shared = build_shared(
+    let shared = Shared::new(
         config,
         engine,
         cluster.as_ref().map(|(handle, _)| handle.clone()),
-    )?;
+        connection::now_ms(),
+    )
+    .map_err(|e| StartError(e.to_string()))?;
+    if let Some((handle, _)) = &cluster {
+        let state = Arc::downgrade(&shared);
+        handle.attach(Box::new(move |sharded, channel, message| {
+            if let Some(state) = state.upgrade() {
+                crate::command::pubsub::deliver(&state, sharded, channel, message);
+            }
+        }));
+    }
     if let Some((handle, bus)) = cluster {
         bus.spawn(handle);
     }

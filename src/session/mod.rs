@@ -12,10 +12,11 @@
 //! [`Session::blocked`] ask for (the write lock, a blocked command's reply,
 //! the durability of the writes the replies acknowledge).
 
-use crate::command::context::{lock, ClientHandle, Stats};
+use crate::command::context::{ClientHandle, Stats};
 use crate::command::{self, Client, Ctx, Shared};
 use crate::keyspace::Txn;
 use crate::resp::{encode, Frame, Limits, ProtocolError, RequestParser};
+use crate::sync::lock;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -145,11 +146,9 @@ impl Session {
                 Ok(Some(args)) => args,
                 Ok(None) => break,
                 Err(error) => {
-                    encode(
-                        &Frame::error(format!("ERR {}", error.message())),
-                        self.client.protocol,
-                        &mut self.output,
-                    );
+                    // Raw bytes, not a formatted frame: Redis echoes the
+                    // offending byte as it came (`got '\xff'`), not as UTF-8.
+                    error.write_reply(&mut self.output);
                     close = Some(Close::AfterReply);
                     break;
                 }

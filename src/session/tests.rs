@@ -7,8 +7,7 @@ use crate::engine::memory::MemoryEngine;
 const NOW: u64 = 1_700_000_000_000;
 
 fn session_with(config: Config) -> Session {
-    let shared =
-        crate::server::build_shared(config, Arc::new(MemoryEngine::new()), None).expect("state");
+    let shared = Shared::new(config, Arc::new(MemoryEngine::new()), None, NOW).expect("state");
     let handle = shared
         .clients
         .register("127.0.0.1:1".into(), "127.0.0.1:6379".into(), NOW);

@@ -13,6 +13,7 @@ use crate::cluster::nodes_conf;
 use crate::cluster::routing::Routing;
 use crate::cluster::ClusterConfig;
 use crate::config::Config;
+use crate::sync::{lock, read, write};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -39,10 +40,14 @@ pub struct ClusterHandle {
     /// The bus links the driver has open, for CLUSTER LINKS.
     links: Mutex<Vec<LinkInfo>>,
     next_link_id: std::sync::atomic::AtomicU64,
-    /// The server state, for delivering messages published on other nodes;
-    /// attached once it exists (it is built after the handle, and holds it).
-    shared: std::sync::OnceLock<std::sync::Weak<crate::command::Shared>>,
+    /// Delivers messages published on other nodes to this node's
+    /// subscribers; attached once the server state exists (it is built
+    /// after the handle, and holds it).
+    deliver: std::sync::OnceLock<Deliver>,
 }
+
+/// Delivers one relayed message: (sharded, channel, message).
+pub type Deliver = Box<dyn Fn(bool, &[u8], &[u8]) + Send + Sync>;
 
 impl ClusterHandle {
     /// Wraps `node`; the returned receiver yields what the bus must send.
@@ -65,7 +70,7 @@ impl ClusterHandle {
             outbox,
             links: Mutex::new(Vec::new()),
             next_link_id: 0.into(),
-            shared: std::sync::OnceLock::new(),
+            deliver: std::sync::OnceLock::new(),
         };
         (handle, transmits)
     }
@@ -75,7 +80,7 @@ impl ClusterHandle {
     /// nodes.conf is returned after the change: Redis treats it as fatal
     /// for the change being acknowledged.
     pub fn with_node<T>(&self, change: impl FnOnce(&mut Node) -> T) -> Result<T, String> {
-        let mut node = super::super::context::lock(&self.node);
+        let mut node = lock(&self.node);
         let value = change(&mut node);
         let mut saved: Result<(), String> = Ok(());
         while let Some(config) = node.poll_save() {
@@ -111,31 +116,26 @@ impl ClusterHandle {
         drop(node);
         // Messages relayed by other nodes reach this node's subscribers
         // outside the node lock.
-        if !published.is_empty() {
-            if let Some(shared) = self.shared.get().and_then(std::sync::Weak::upgrade) {
-                for (sharded, channel, message) in published {
-                    crate::command::pubsub::deliver(&shared, sharded, &channel, &message);
-                }
+        if let Some(deliver) = self.deliver.get() {
+            for (sharded, channel, message) in published {
+                deliver(sharded, &channel, &message);
             }
         }
         saved.map(|()| value)
     }
 
-    /// Gives the handle the server state it delivers relayed messages to.
-    pub fn attach(&self, shared: std::sync::Weak<crate::command::Shared>) {
-        let _ = self.shared.set(shared);
+    /// Gives the handle the way to deliver relayed messages.
+    pub fn attach(&self, deliver: Deliver) {
+        let _ = self.deliver.set(deliver);
     }
 
     /// Reads the node without changing it.
     pub fn read<T>(&self, look: impl FnOnce(&Node) -> T) -> T {
-        look(&super::super::context::lock(&self.node))
+        look(&lock(&self.node))
     }
 
     pub fn routing(&self) -> Arc<Routing> {
-        self.routing
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        read(&self.routing).clone()
     }
 
     /// Records a link the driver opened (or accepted); returns its handle
@@ -150,25 +150,25 @@ impl ClusterHandle {
             node,
             created_ms,
         };
-        super::super::context::lock(&self.links).push(link);
+        lock(&self.links).push(link);
         id
     }
 
     /// Names the peer of an incoming link once it has said who it is.
     pub fn name_link(&self, id: u64, node: &str) {
-        let mut links = super::super::context::lock(&self.links);
+        let mut links = lock(&self.links);
         if let Some(link) = links.iter_mut().find(|l| l.id == id && l.node != node) {
             link.node = node.to_string();
         }
     }
 
     pub fn close_link(&self, id: u64) {
-        super::super::context::lock(&self.links).retain(|l| l.id != id);
+        lock(&self.links).retain(|l| l.id != id);
     }
 
     /// The open links, for CLUSTER LINKS.
     pub fn links(&self) -> Vec<LinkInfo> {
-        super::super::context::lock(&self.links).clone()
+        lock(&self.links).clone()
     }
 
     /// Applies CONFIG SET of `cluster-*` options to the running node.
@@ -190,10 +190,7 @@ impl ClusterHandle {
             .allow_reads_when_down
             .load(std::sync::atomic::Ordering::Relaxed);
         let routing = Routing::new(node.myself(), &node.records(), node.state_ok(), allow_reads);
-        *self
-            .routing
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(routing);
+        *write(&self.routing) = Arc::new(routing);
     }
 }
 

@@ -119,6 +119,45 @@ fn expected_dollar_reply_carries_the_raw_byte() {
     );
 }
 
+/// The replies redis-server 7.0.15 sent for these requests, byte for byte:
+/// the found byte raw (`%c`), CR and LF turned into spaces.
+#[test]
+fn protocol_error_replies_are_redis_bytes() {
+    for (input, reply) in [
+        (
+            &b"*1\r\n\xffabc\r\n"[..],
+            &b"-ERR Protocol error: expected '$', got '\xff'\r\n"[..],
+        ),
+        (
+            b"*1\r\n\x80abc\r\n",
+            b"-ERR Protocol error: expected '$', got '\x80'\r\n",
+        ),
+        (
+            b"*1\r\nAabc\r\n",
+            b"-ERR Protocol error: expected '$', got 'A'\r\n",
+        ),
+        (
+            b"*1\r\n\r\n",
+            b"-ERR Protocol error: expected '$', got ' '\r\n",
+        ),
+        (
+            b"*1\r\n\nabc\r\n",
+            b"-ERR Protocol error: expected '$', got ' '\r\n",
+        ),
+        (
+            b"*1\r\n$-5\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+    ] {
+        let err = run(input, false)
+            .1
+            .unwrap_or_else(|| panic!("no error for {input:?}"));
+        let mut out = BytesMut::new();
+        err.write_reply(&mut out);
+        assert_eq!(&out[..], reply, "{input:?}");
+    }
+}
+
 #[test]
 fn bulk_length_errors() {
     for input in [
