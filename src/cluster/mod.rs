@@ -1,7 +1,9 @@
 //! Redis Cluster, sans-IO: the node table, slots, epochs, gossip, failure
 //! detection, elections and config-conflict resolution live in `Node`, a pure
 //! state machine driven by `handle_*` inputs and drained through `poll_*`.
-//! `codec` turns bus messages into bytes; `nodes_conf` persists a node's view.
+//! `codec` turns bus messages into bytes; `nodes_conf` persists a node's view;
+//! `shell` is the pure half of a driver (start-up and the drain after each
+//! input) that the server's bus and the simulator share.
 
 mod admin;
 pub mod codec;
@@ -13,6 +15,7 @@ pub mod node;
 pub mod nodes_conf;
 mod receive;
 pub mod routing;
+pub mod shell;
 #[cfg(test)]
 mod tests;
 
