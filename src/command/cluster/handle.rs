@@ -112,11 +112,6 @@ impl ClusterHandle {
             for frame in plan.sends {
                 let _ = self.outbox.send(frame);
             }
-        } else if !plan.sends.is_empty() {
-            crate::log::warning(&format!(
-                "Not sending {} cluster bus messages: their state is not saved",
-                plan.sends.len()
-            ));
         }
         let mut published = Vec::new();
         for event in plan.events {
@@ -167,14 +162,28 @@ impl ClusterHandle {
 
     /// Makes `text` the durable content of nodes.conf; the caller holds
     /// the node lock, so saves land in the order of the states they hold.
+    /// While saves fail, the node sends nothing (see `with_node`): logged
+    /// when that starts and ends, not at every retry.
     fn persist(&self, text: &str) -> Result<(), String> {
         let written = crate::fsutil::write_atomically(&self.nodes_conf, text.as_bytes());
-        self.unsaved.store(written.is_err(), Ordering::Relaxed);
-        written.map_err(|e| {
-            let e = format!("Saving the cluster config: {e}");
-            crate::log::warning(&e);
-            e
-        })
+        let was_unsaved = self.unsaved.swap(written.is_err(), Ordering::Relaxed);
+        match written {
+            Ok(()) => {
+                if was_unsaved {
+                    crate::log::notice("The cluster config is saved again: bus messages resume");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let e = format!("Saving the cluster config: {e}");
+                if !was_unsaved {
+                    crate::log::warning(&format!(
+                        "{e}; no cluster bus message is sent until it can be saved"
+                    ));
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Gives the handle the server state it delivers relayed messages to.
@@ -277,5 +286,68 @@ pub fn node_config(config: &Config, bus_port: u16) -> NodeConfig {
         port: nonzero(cluster.announce_port, config.port),
         bus_port: nonzero(cluster.announce_bus_port, bus_port),
         hostname: cluster.announce_hostname.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_700_000_000_000;
+
+    /// A handle whose nodes.conf lives in `dir/sub`, a directory that does
+    /// not exist until the test creates it.
+    fn handle_in(dir: &std::path::Path) -> (ClusterHandle, BusFeed) {
+        let node = shell::start(NodeConfig::default(), None, 1, T0).expect("fresh node");
+        ClusterHandle::new(node, dir.join("sub/nodes.conf"), false, 16379)
+    }
+
+    #[test]
+    fn nothing_is_sent_until_the_state_it_follows_is_saved() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (handle, mut feed) = handle_in(dir.path());
+        // A MEET leaves at the cron after it (one every 100 ms).
+        let meet = |bus_port: u16, now: u64| {
+            move |node: &mut Node| {
+                node.meet(now, "127.0.0.1", bus_port - 10000, bus_port)
+                    .expect("valid address");
+                node.handle_timeout(now);
+            }
+        };
+        let failed = handle.with_node(meet(17001, T0));
+        assert!(
+            failed.as_ref().is_err_and(|e| e.contains("sub/")),
+            "{failed:?}"
+        );
+        assert!(feed.outgoing.try_recv().is_err(), "a MEET left unsaved");
+        // Once the file can be written, the next input saves the whole
+        // state first (a handshake changes nothing persisted), then its
+        // frames leave.
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        handle.with_node(meet(17002, T0 + 100)).expect("saved");
+        let text = std::fs::read_to_string(dir.path().join("sub/nodes.conf")).expect("read");
+        let saved = nodes_conf::parse(&text).expect("parses");
+        assert_eq!(saved, handle.read(Node::persisted));
+        let sent: Vec<u16> = std::iter::from_fn(|| feed.outgoing.try_recv().ok())
+            .map(|frame| frame.bus_port)
+            .collect();
+        assert!(sent.contains(&17002), "{sent:?}");
+    }
+
+    #[test]
+    fn every_input_re_arms_the_wake_up_at_the_node_deadline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        let (handle, mut feed) = handle_in(dir.path());
+        handle
+            .with_node(|node| node.handle_timeout(T0))
+            .expect("saved");
+        assert!(feed.wake.has_changed().expect("sender alive"));
+        let deadline = *feed.wake.borrow_and_update();
+        assert_eq!(deadline, handle.read(Node::poll_timeout));
+        assert!(deadline > Some(T0));
+        // An input that does not move the deadline does not wake the bus.
+        handle.with_node(|_| ()).expect("nothing to save");
+        assert!(!feed.wake.has_changed().expect("sender alive"));
     }
 }
