@@ -569,6 +569,25 @@ fn odd_message(ids: &[NodeId], op: (u8, u16, u64, u8)) -> Message {
     Message { header, body }
 }
 
+#[test]
+fn slot_ranges_cross_byte_edges() {
+    let set = |slots: &[u16]| {
+        let mut set = SlotSet::new();
+        slots.iter().for_each(|&s| set.insert(s));
+        set
+    };
+    let all: Vec<u16> = (0..16384).collect();
+    assert_eq!(set(&all).ranges(), vec![(0, 16383)]);
+    assert_eq!(set(&[7, 8]).ranges(), vec![(7, 8)]);
+    let byte_and_after: Vec<u16> = (8..17).collect();
+    assert_eq!(set(&byte_and_after).ranges(), vec![(8, 16)]);
+    assert_eq!(
+        set(&[0, 2, 16383]).ranges(),
+        vec![(0, 0), (2, 2), (16383, 16383)]
+    );
+    assert_eq!(SlotSet::new().ranges(), vec![]);
+}
+
 quickcheck! {
     /// Whatever arrives, in whatever order, the node never panics and its
     /// slot table stays consistent.
@@ -589,5 +608,25 @@ quickcheck! {
         node.check_slot_table();
         node.debug_check();
         true
+    }
+
+    /// `ranges` (byte-wise) are the maximal runs of the slots `iter` yields.
+    /// Runs of random lengths, so full, empty and mixed bytes all occur.
+    fn slot_ranges_are_the_runs_of_the_slots(runs: Vec<(u16, u16)>) -> bool {
+        let mut set = SlotSet::new();
+        for (start, len) in runs {
+            let start = start % 16384;
+            for slot in start..start.saturating_add(len % 40).min(16384) {
+                set.insert(slot);
+            }
+        }
+        let mut expected: Vec<(u16, u16)> = Vec::new();
+        for slot in set.iter() {
+            match expected.last_mut() {
+                Some((_, last)) if *last + 1 == slot => *last = slot,
+                _ => expected.push((slot, slot)),
+            }
+        }
+        set.ranges() == expected
     }
 }
