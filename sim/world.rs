@@ -1,13 +1,18 @@
 //! The simulated world: nodes, their clocks, a lossy network and a virtual
 //! time event queue ordered by (time, sequence). Everything random comes
 //! from one seeded RNG, so a seed replays exactly.
+//!
+//! Nodes are driven exactly as the production bus drives them: after every
+//! input `cluster::shell::drain` says what to do, messages travel as the
+//! wire codec's bytes, and a restart reads the nodes.conf text the node last
+//! saved through `cluster::shell::start`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use redstone::cluster::message::Message;
-use redstone::cluster::{ClusterConfig, Config, Event, Node, NodeId};
+use redstone::cluster::shell::{self, Plan};
+use redstone::cluster::{codec, Config, Event, Node, NodeId};
 
 use crate::check::Ground;
 
@@ -65,7 +70,8 @@ impl Clock {
 pub struct SimNode {
     pub node: Option<Node>,
     pub config: Config,
-    pub saved: Option<ClusterConfig>,
+    /// The nodes.conf text the node last saved: what it restarts from.
+    pub nodes_conf: Option<String>,
     pub clock: Clock,
     /// Virtual time of the scheduled timer and its generation.
     pub timer: Option<u64>,
@@ -83,7 +89,8 @@ enum Ev {
     Deliver {
         from: usize,
         to: usize,
-        message: Box<Message>,
+        /// One frame of the wire codec, as the node's drain encoded it.
+        frame: Vec<u8>,
     },
     Timer {
         node: usize,
@@ -137,7 +144,8 @@ impl World {
                     drift_ppm: 0,
                 }
             };
-            let node = Node::new(config.clone(), rng.random(), clock.local(EPOCH_MS));
+            let node = shell::start(config.clone(), None, rng.random(), clock.local(EPOCH_MS))
+                .expect("a fresh node always starts");
             let last_id = node.myself();
             nodes.push(SimNode {
                 last_id,
@@ -145,7 +153,7 @@ impl World {
                 last_claim: 0,
                 node: Some(node),
                 config,
-                saved: None,
+                nodes_conf: None,
                 clock,
                 timer: None,
                 timer_gen: 0,
@@ -230,37 +238,34 @@ impl World {
         (0..self.nodes.len()).find(|&i| self.nodes[i].last_id == id)
     }
 
-    /// The driver's loop: poll_save, poll_transmit, poll_event, poll_timeout.
+    /// The driver's turn after an input: `shell::drain`, then its plan in
+    /// order (save, send, events, timer), as the production bus does.
     fn drain(&mut self, i: usize) {
         let Some(node) = self.nodes[i].node.as_mut() else {
             return;
         };
         let id = node.myself();
         let claims = node.master_of_myself().is_none() && !node.my_slots().is_empty();
-        let saved = node.poll_save();
+        let Plan {
+            save,
+            sends,
+            events,
+            wake_at,
+        } = shell::drain(node);
         self.nodes[i].last_id = id;
         self.nodes[i].claims_slots = claims;
         if claims {
             self.nodes[i].last_claim = self.now;
         }
-        if saved.is_some() {
-            self.nodes[i].saved = saved;
+        // Durable at once: a crash after this point restarts from it.
+        if save.is_some() {
+            self.nodes[i].nodes_conf = save;
         }
-        let node = self.nodes[i].node.as_mut().expect("alive");
-        let mut transmits = Vec::new();
-        while let Some(t) = node.poll_transmit() {
-            transmits.push(t);
-        }
-        let mut events = Vec::new();
-        while let Some(e) = node.poll_event() {
-            events.push(e);
-        }
-        let deadline = node.poll_timeout();
-        for t in transmits {
-            let Some(&to) = self.addresses.get(&(t.ip.clone(), t.bus_port)) else {
+        for out in sends {
+            let Some(&to) = self.addresses.get(&(out.ip, out.bus_port)) else {
                 continue;
             };
-            self.send(i, to, t.message);
+            self.send(i, to, out.frame);
         }
         for e in events {
             if self.trace {
@@ -273,7 +278,7 @@ impl World {
                 self.ground.state_changed(i, ok, self.now);
             }
         }
-        if let Some(local) = deadline {
+        if let Some(local) = wake_at {
             let at = self.nodes[i].clock.virtual_at(local).max(self.now);
             if self.nodes[i].timer != Some(at) {
                 self.nodes[i].timer = Some(at);
@@ -284,7 +289,7 @@ impl World {
         }
     }
 
-    fn send(&mut self, from: usize, to: usize, message: Message) {
+    fn send(&mut self, from: usize, to: usize, frame: Vec<u8>) {
         if self.blocked[from][to] || self.rng.random_bool(self.net.loss) {
             return;
         }
@@ -302,7 +307,7 @@ impl World {
                 Ev::Deliver {
                     from,
                     to,
-                    message: Box::new(message.clone()),
+                    frame: frame.clone(),
                 },
             );
         }
@@ -317,10 +322,21 @@ impl World {
             let ((at, _), ev) = entry.remove_entry();
             self.now = at;
             match ev {
-                Ev::Deliver { from, to, message } => {
+                Ev::Deliver { from, to, frame } => {
                     if self.blocked[from][to] || !self.alive(to) || !self.alive(from) {
                         continue;
                     }
+                    // Our own codec wrote this frame: failing to read it
+                    // back is a bug, never a network fault to tolerate.
+                    let message = match codec::decode(&frame) {
+                        Ok(Some((message, used))) if used == frame.len() => message,
+                        other => panic!(
+                            "seed {}: n{from} -> n{to}: a frame of {} bytes does not decode \
+                             to one message: {other:?}",
+                            self.seed,
+                            frame.len()
+                        ),
+                    };
                     self.ground.delivered(from, to, at);
                     let kind = message.body.kind_name();
                     let mut h = Vec::with_capacity(64);
@@ -332,7 +348,7 @@ impl World {
                         eprintln!("{:>8} n{from} -> n{to}: {kind}", at - EPOCH_MS);
                     }
                     let ip = self.nodes[from].config.ip.clone();
-                    self.with_node(to, |node, now| node.handle_message(now, &ip, *message));
+                    self.with_node(to, |node, now| node.handle_message(now, &ip, message));
                 }
                 Ev::Timer { node, gen } => {
                     if self.nodes[node].timer_gen != gen || !self.alive(node) {
@@ -363,19 +379,18 @@ impl World {
         self.ground.crashed(i, self.now);
     }
 
-    /// Restarts from the last configuration the node handed out.
+    /// Restarts from the nodes.conf text the node last saved, read as the
+    /// production start-up reads it.
     pub fn restart(&mut self, i: usize) {
         if self.alive(i) {
             return;
         }
-        let saved = self.nodes[i]
-            .saved
-            .clone()
-            .expect("every node saves at creation");
         let seed = self.rng.random();
         let local = self.local_now(i);
-        let node = Node::load(self.nodes[i].config.clone(), saved, seed, local)
-            .unwrap_or_else(|e| panic!("seed {}: load failed: {e}", self.seed));
+        let text = self.nodes[i].nodes_conf.as_deref();
+        assert!(text.is_some(), "seed {}: n{i} never saved", self.seed);
+        let node = shell::start(self.nodes[i].config.clone(), text, seed, local)
+            .unwrap_or_else(|e| panic!("seed {}: n{i} cannot restart: {e}", self.seed));
         if self.trace {
             eprintln!("{:>8} n{i}: RESTART", self.now - EPOCH_MS);
         }

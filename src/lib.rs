@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod engine;
+pub mod fsutil;
 pub mod glob;
 pub mod hll;
 pub mod keyspace;

@@ -31,6 +31,8 @@ const PURE_LEAVES: &[&str] = &[
 const LAYERS: &[(&str, &[&str])] = &[
     // Leaves: nothing but other leaves, where that is already the case.
     ("sync", &[]),
+    // The crash-safe file write: std only, does I/O (so not pure).
+    ("fsutil", &[]),
     ("glob", &[]),
     ("hll", &[]),
     ("notify", &[]),
@@ -44,7 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("cluster", PURE_LEAVES),
     ("pubsub", PURE_LEAVES),
     // redis.conf: below everything that is configured.
-    ("config", &["glob", "notify", "sds"]),
+    ("config", &["fsutil", "glob", "notify", "sds"]),
     // The Redis data model on the engine.
     (
         "keyspace",
@@ -59,6 +61,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "cluster",
             "config",
             "engine",
+            "fsutil",
             "glob",
             "hll",
             "keyspace",

@@ -139,9 +139,11 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// CRC-32/IEEE (as zlib, PNG, Ethernet), table-driven; the table is built at
-/// compile time.
+/// compile time. A `static`, not a `const`: an unoptimised build copies a
+/// `const` array onto the stack at every use, 1 KiB per byte checked, which
+/// made the codec dominate the debug-built simulator.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
+    static TABLE: [u32; 256] = {
         let mut table = [0u32; 256];
         let mut i = 0;
         while i < 256 {

@@ -1,7 +1,9 @@
 //! Redis Cluster, sans-IO: the node table, slots, epochs, gossip, failure
 //! detection, elections and config-conflict resolution live in `Node`, a pure
 //! state machine driven by `handle_*` inputs and drained through `poll_*`.
-//! `codec` turns bus messages into bytes; `nodes_conf` persists a node's view.
+//! `codec` turns bus messages into bytes; `nodes_conf` persists a node's view;
+//! `shell` is the pure half of a driver (start-up and the drain after each
+//! input) that the server's bus and the simulator share.
 
 mod admin;
 pub mod codec;
@@ -13,6 +15,7 @@ pub mod node;
 pub mod nodes_conf;
 mod receive;
 pub mod routing;
+pub mod shell;
 #[cfg(test)]
 mod tests;
 
@@ -232,13 +235,28 @@ impl SlotSet {
     }
 
     /// Maximal runs of consecutive slots, as `(first, last)` inclusive —
-    /// the shape CLUSTER NODES, SLOTS and SHARDS print.
+    /// the shape CLUSTER NODES, SLOTS and SHARDS print. Walks bytes, and a
+    /// full byte extends a run by 8 at once: every nodes.conf save prints
+    /// every node's ranges, and slot by slot that was most of the
+    /// simulator's time in debug builds.
     pub fn ranges(&self) -> Vec<(u16, u16)> {
-        let mut ranges: Vec<(u16, u16)> = Vec::new();
-        for slot in self.iter() {
+        fn extend(ranges: &mut Vec<(u16, u16)>, first: u16, last: u16) {
             match ranges.last_mut() {
-                Some((_, last)) if *last + 1 == slot => *last = slot,
-                _ => ranges.push((slot, slot)),
+                Some((_, end)) if *end + 1 == first => *end = last,
+                _ => ranges.push((first, last)),
+            }
+        }
+        let mut ranges: Vec<(u16, u16)> = Vec::new();
+        for (index, &byte) in self.0.iter().enumerate() {
+            let base = index as u16 * 8;
+            match byte {
+                0 => {}
+                0xff => extend(&mut ranges, base, base + 7),
+                _ => {
+                    for bit in (0..8u16).filter(|bit| byte & (1 << bit) != 0) {
+                        extend(&mut ranges, base + bit, base + bit);
+                    }
+                }
             }
         }
         ranges

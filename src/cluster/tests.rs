@@ -199,11 +199,13 @@ fn crashed_master_is_replaced_and_rejoins_as_replica() {
     assert_eq!(net.nodes[0].master_of_myself(), Some(replica));
 }
 
-#[test]
-fn votes_once_per_epoch_and_persists_before_acking() {
+/// Five nodes where node 2 (a master) has replicas 3 and 4; node 0, taken
+/// out of the network and drained, sees node 2 as FAIL. Returns the net,
+/// node 0, and the failover-auth request replica `r` would send for the
+/// next epoch.
+fn voter_for_a_failed_master(r: usize) -> (Net, Node, Message) {
     let mut net = Net::cluster(5, 3);
-    let (a, failed) = (0usize, net.id(2));
-    let r1 = 3;
+    let failed = net.id(2);
     // Make node 4 a second replica of node 2 (it was given node 1).
     net.nodes[4].reset(true);
     let now = net.now;
@@ -212,26 +214,30 @@ fn votes_once_per_epoch_and_persists_before_acking() {
     net.nodes[4].replicate(failed.as_bytes()).ok();
     net.nodes[3].replicate(failed.as_bytes()).ok();
     net.run(2_000);
-    let mut a_node = std::mem::replace(&mut net.nodes[a], Node::new(config(9), 9, T0));
-    // Node 2 is FAIL in A's view.
-    a_node
+    let mut voter = std::mem::replace(&mut net.nodes[0], Node::new(config(9), 9, T0));
+    // Node 2 is FAIL in the voter's view.
+    voter
         .nodes
         .get_mut(&failed)
         .unwrap()
         .flags
         .insert(NodeFlags::FAIL);
-    let epoch = a_node.current_epoch() + 1;
-    let request = |net: &Net, i: usize| {
-        let mut header = net.nodes[i].header();
-        header.current_epoch = epoch;
-        Message {
-            header,
-            body: Body::FailoverAuthRequest,
-        }
+    while voter.poll_transmit().is_some() {}
+    while voter.poll_save().is_some() {}
+    let mut header = net.nodes[r].header();
+    header.current_epoch = voter.current_epoch() + 1;
+    let request = Message {
+        header,
+        body: Body::FailoverAuthRequest,
     };
-    while a_node.poll_transmit().is_some() {}
-    while a_node.poll_save().is_some() {}
-    a_node.handle_message(net.now, "127.0.0.1", request(&net, r1));
+    (net, voter, request)
+}
+
+#[test]
+fn votes_once_per_epoch_and_persists_before_acking() {
+    let (net, mut a_node, request) = voter_for_a_failed_master(3);
+    let epoch = request.header.current_epoch;
+    a_node.handle_message(net.now, "127.0.0.1", request);
     let saved = a_node.poll_save().expect("the vote is persisted");
     assert_eq!(saved.last_vote_epoch, epoch);
     let acks = std::iter::from_fn(|| a_node.poll_transmit())
@@ -239,11 +245,42 @@ fn votes_once_per_epoch_and_persists_before_acking() {
         .count();
     assert_eq!(acks, 1);
     // A second replica asking in the same epoch gets nothing.
-    a_node.handle_message(net.now, "127.0.0.1", request(&net, 4));
+    let mut header = net.nodes[4].header();
+    header.current_epoch = epoch;
+    let second = Message {
+        header,
+        body: Body::FailoverAuthRequest,
+    };
+    a_node.handle_message(net.now, "127.0.0.1", second);
     let acks = std::iter::from_fn(|| a_node.poll_transmit())
         .filter(|t| t.message.body == Body::FailoverAuthAck)
         .count();
     assert_eq!(acks, 0);
+}
+
+/// What a driver gets from `shell::drain` after a vote: the nodes.conf text
+/// that records it, to make durable before the frame that casts it.
+#[test]
+fn the_drained_plan_saves_the_vote_it_casts() {
+    let (net, mut voter, request) = voter_for_a_failed_master(3);
+    let epoch = request.header.current_epoch;
+    voter.handle_message(net.now, "127.0.0.1", request);
+    let plan = super::shell::drain(&mut voter);
+    let text = plan.save.expect("the vote changes the persisted state");
+    let saved = super::nodes_conf::parse(&text).expect("our own text parses");
+    assert_eq!(saved.last_vote_epoch, epoch);
+    let acks: Vec<Message> = plan
+        .sends
+        .iter()
+        .map(|out| match super::codec::decode(&out.frame) {
+            Ok(Some((message, used))) if used == out.frame.len() => message,
+            other => panic!("our own frame does not decode: {other:?}"),
+        })
+        .filter(|message| message.body == Body::FailoverAuthAck)
+        .collect();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(plan.sends[0].to, net.id(3));
+    assert_eq!(plan.wake_at, voter.poll_timeout());
 }
 
 #[test]
@@ -532,6 +569,25 @@ fn odd_message(ids: &[NodeId], op: (u8, u16, u64, u8)) -> Message {
     Message { header, body }
 }
 
+#[test]
+fn slot_ranges_cross_byte_edges() {
+    let set = |slots: &[u16]| {
+        let mut set = SlotSet::new();
+        slots.iter().for_each(|&s| set.insert(s));
+        set
+    };
+    let all: Vec<u16> = (0..16384).collect();
+    assert_eq!(set(&all).ranges(), vec![(0, 16383)]);
+    assert_eq!(set(&[7, 8]).ranges(), vec![(7, 8)]);
+    let byte_and_after: Vec<u16> = (8..17).collect();
+    assert_eq!(set(&byte_and_after).ranges(), vec![(8, 16)]);
+    assert_eq!(
+        set(&[0, 2, 16383]).ranges(),
+        vec![(0, 0), (2, 2), (16383, 16383)]
+    );
+    assert_eq!(SlotSet::new().ranges(), vec![]);
+}
+
 quickcheck! {
     /// Whatever arrives, in whatever order, the node never panics and its
     /// slot table stays consistent.
@@ -552,5 +608,25 @@ quickcheck! {
         node.check_slot_table();
         node.debug_check();
         true
+    }
+
+    /// `ranges` (byte-wise) are the maximal runs of the slots `iter` yields.
+    /// Runs of random lengths, so full, empty and mixed bytes all occur.
+    fn slot_ranges_are_the_runs_of_the_slots(runs: Vec<(u16, u16)>) -> bool {
+        let mut set = SlotSet::new();
+        for (start, len) in runs {
+            let start = start % 16384;
+            for slot in start..start.saturating_add(len % 40).min(16384) {
+                set.insert(slot);
+            }
+        }
+        let mut expected: Vec<(u16, u16)> = Vec::new();
+        for slot in set.iter() {
+            match expected.last_mut() {
+                Some((_, last)) if *last + 1 == slot => *last = slot,
+                _ => expected.push((slot, slot)),
+            }
+        }
+        set.ranges() == expected
     }
 }

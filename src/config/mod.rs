@@ -12,9 +12,8 @@ mod tests;
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io;
+use std::path::PathBuf;
 
 use crate::glob::glob_match;
 use options::{lookup, IMMUTABLE, MULTI_ARG, OPTIONS, PROTECTED};
@@ -534,15 +533,16 @@ impl Config {
             .config_file
             .as_ref()
             .ok_or("The server is running without a config file")?;
-        let fail = |e: io::Error| format!("Rewriting config file: {}", io_reason(&e));
+        let fail = |e: &io::Error| format!("Rewriting config file: {}", io_reason(e));
         // Write through symlinks to the real file, as editors do.
         let path = fs::canonicalize(path).unwrap_or_else(|_| path.clone());
         let old = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(fail(e)),
+            Err(e) => return Err(fail(&e)),
         };
-        write_atomically(&path, &self.rewrite_text(&old)).map_err(fail)
+        // Redis' reply names the OS error only, not the failed step.
+        crate::fsutil::write_atomically(&path, &self.rewrite_text(&old)).map_err(|e| fail(e.io()))
     }
 
     /// The new content of a config file whose current content is `old`.
@@ -646,41 +646,4 @@ fn options_text(args: &[String]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// Write `data` to `path` via a temporary file in the same directory:
-/// write, fsync, keep the old file's permissions, rename, fsync the directory.
-fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.rewrite-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        if let Ok(meta) = fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.write_all(data)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        fs::File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }

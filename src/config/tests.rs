@@ -6,6 +6,7 @@ use super::options::OPTIONS;
 use super::syntax::{format_memory, memtoull, repr, split_args, string2ll, strtoll_whole};
 use super::*;
 use quickcheck::quickcheck;
+use std::path::Path;
 
 fn parse(text: &str) -> Config {
     Config::from_text(text).unwrap_or_else(|e| panic!("{e}"))

@@ -3,17 +3,18 @@
 //! - The listener on the bus port accepts peers' links; each link's bytes
 //!   are cut into messages by `cluster::codec` and fed to the node. A
 //!   malformed or foreign message is logged and its link dropped.
-//! - Messages the node wants sent go out on one outgoing link per peer
-//!   address, connected on demand and reconnected with backoff. While a
-//!   link is down its messages are dropped, as Redis does: the node's
-//!   PING/PONG timers notice and retry.
-//! - A timer calls the node's `handle_timeout` (clusterCron) at least every
-//!   100 ms.
+//! - Frames the node wants sent (encoded by `cluster::shell::drain`, inside
+//!   `ClusterHandle::with_node`, after nodes.conf was saved) go out on one
+//!   outgoing link per peer address, connected on demand and reconnected
+//!   with backoff. While a link is down its messages are dropped, as Redis
+//!   does: the node's PING/PONG timers notice and retry.
+//! - The node's `handle_timeout` (clusterCron, election starts) runs when
+//!   the node asked to be woken (`Node::poll_timeout`, re-armed after every
+//!   input, wherever it came from), not on a fixed tick.
 
 use crate::cluster::codec;
-use crate::cluster::node::{Node, Transmit};
-use crate::cluster::nodes_conf;
-use crate::command::cluster::handle::{node_config, ClusterHandle};
+use crate::cluster::shell::{self, Outgoing};
+use crate::command::cluster::handle::{node_config, BusFeed, ClusterHandle};
 use crate::config::Config;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -27,8 +28,12 @@ use tokio::sync::mpsc;
 use super::connection::now_ms;
 use super::StartError;
 
-/// How often clusterCron runs at least.
-const TICK: Duration = Duration::from_millis(100);
+/// The longest the bus sleeps without waking the node. The node asks for at
+/// most one cron period (100 ms) ahead, so this never binds today; it is a
+/// backstop so that a missing deadline (`None`), or one computed against a
+/// wall clock that has since been stepped, cannot stall clusterCron for more
+/// than a second.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// Messages queued for one peer before newer ones are dropped.
 const LINK_QUEUE: usize = 1024;
 /// Longest a bus frame may be (matches the codec's own limit).
@@ -61,7 +66,7 @@ fn bus_port(config: &Config) -> Result<u16, StartError> {
 /// the handle), started once that exists.
 pub struct Bus {
     listener: TcpListener,
-    transmits: mpsc::UnboundedReceiver<Transmit>,
+    feed: BusFeed,
 }
 
 /// Loads or creates the node (a corrupt nodes.conf stops start-up) and binds
@@ -71,24 +76,20 @@ pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartErr
     let bus_port = bus_port(config)?;
     let node_config = node_config(config, bus_port);
     let seed: u64 = rand::random();
-    let node = match std::fs::read_to_string(&path) {
-        // An empty file is what an interrupted first start leaves: no config yet.
-        Ok(text) if text.trim().is_empty() => Node::new(node_config, seed, now_ms()),
-        Ok(text) => {
-            let saved = nodes_conf::parse(&text).map_err(|e| {
-                StartError(format!(
-                    "Unrecoverable error: corrupted cluster config file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            Node::load(node_config, saved, seed, now_ms())
-                .map_err(|e| StartError(format!("Can't load {}: {e}", path.display())))?
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Node::new(node_config, seed, now_ms())
-        }
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(StartError(format!("Can't read {}: {e}", path.display()))),
     };
+    let node = shell::start(node_config, text.as_deref(), seed, now_ms()).map_err(|e| {
+        StartError(match e {
+            shell::StartError::Corrupt(e) => format!(
+                "Unrecoverable error: corrupted cluster config file {}: {e}",
+                path.display()
+            ),
+            shell::StartError::Unloadable(e) => format!("Can't load {}: {e}", path.display()),
+        })
+    })?;
     let bind = config
         .bind
         .first()
@@ -102,11 +103,12 @@ pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartErr
             ))
         })?;
     let allow_reads = config.cluster.allow_reads_when_down;
-    let (handle, transmits) = ClusterHandle::new(node, path, allow_reads, bus_port);
+    let (handle, feed) = ClusterHandle::new(node, path, allow_reads, bus_port);
     let handle = Arc::new(handle);
-    // Persist at once: a new node's id must survive a restart.
-    let persisted = handle.read(|node| node.persisted());
-    crate::command::cluster::handle::write_nodes_conf(handle.nodes_conf_path(), &persisted)
+    // Persist at once: a new node's id must survive a restart, and a
+    // nodes.conf we cannot write should stop start-up, not the first vote.
+    handle
+        .save_config()
         .map_err(|e| StartError(format!("Can't write the cluster config file: {e}")))?;
     // Build the routing table before the first client arrives.
     let _ = handle.with_node(|_| ());
@@ -114,13 +116,7 @@ pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartErr
         "Cluster node {} listening for the cluster bus on {bind}:{bus_port}",
         handle.read(|node| node.myself())
     ));
-    Ok((
-        handle,
-        Bus {
-            listener,
-            transmits,
-        },
-    ))
+    Ok((handle, Bus { listener, feed }))
 }
 
 /// A message read from a peer, for the node task.
@@ -134,29 +130,42 @@ impl Bus {
     pub fn spawn(self, handle: Arc<ClusterHandle>) {
         let (inbound_tx, inbound_rx) = mpsc::channel(4096);
         tokio::spawn(accept_loop(self.listener, inbound_tx, handle.clone()));
-        tokio::spawn(node_loop(handle, inbound_rx, self.transmits));
+        tokio::spawn(node_loop(handle, inbound_rx, self.feed));
     }
 }
 
+/// Feeds the node its inputs (peers' messages, its wake-ups) and sends what
+/// it produced. Wake-ups are scheduled from the node's own deadline:
+/// `feed.wake` is re-armed by every `with_node`, including the CLUSTER
+/// commands that run on connection tasks.
 async fn node_loop(
     handle: Arc<ClusterHandle>,
     mut inbound: mpsc::Receiver<Inbound>,
-    mut transmits: mpsc::UnboundedReceiver<Transmit>,
+    mut feed: BusFeed,
 ) {
     let mut links: HashMap<(String, u16), mpsc::Sender<Vec<u8>>> = HashMap::new();
-    let mut ticker = tokio::time::interval(TICK);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let wait = sleep_for(*feed.wake.borrow_and_update(), now_ms());
         tokio::select! {
             Some(Inbound { from_ip, message }) = inbound.recv() => {
                 let _ = handle.with_node(|node| node.handle_message(now_ms(), &from_ip, message));
             }
-            Some(transmit) = transmits.recv() => send(&handle, &mut links, transmit),
-            _ = ticker.tick() => {
+            Some(outgoing) = feed.outgoing.recv() => send(&handle, &mut links, outgoing),
+            // Re-armed by an input: the next turn sleeps to the new deadline.
+            Ok(()) = feed.wake.changed() => {}
+            () = tokio::time::sleep(wait) => {
                 let _ = handle.with_node(|node| node.handle_timeout(now_ms()));
             }
         }
     }
+}
+
+/// How long to sleep until the node's deadline `wake_at` (node clock, the
+/// unix milliseconds of `now_ms`), at most [`MAX_SLEEP`].
+fn sleep_for(wake_at: Option<u64>, now: u64) -> Duration {
+    wake_at.map_or(MAX_SLEEP, |at| {
+        Duration::from_millis(at.saturating_sub(now)).min(MAX_SLEEP)
+    })
 }
 
 /// Queues a message on the link to its destination, opening the link if
@@ -164,17 +173,15 @@ async fn node_loop(
 fn send(
     handle: &Arc<ClusterHandle>,
     links: &mut HashMap<(String, u16), mpsc::Sender<Vec<u8>>>,
-    transmit: Transmit,
+    outgoing: Outgoing,
 ) {
-    let mut frame = Vec::new();
-    codec::encode(&transmit.message, &mut frame);
-    let key = (transmit.ip.clone(), transmit.bus_port);
+    let key = (outgoing.ip, outgoing.bus_port);
     let alive = links.get(&key).is_some_and(|link| !link.is_closed());
     if !alive {
         let (tx, rx) = mpsc::channel(LINK_QUEUE);
         tokio::spawn(outgoing_link(
             handle.clone(),
-            transmit.to.to_string(),
+            outgoing.to.to_string(),
             key.clone(),
             rx,
         ));
@@ -182,7 +189,7 @@ fn send(
     }
     if let Some(link) = links.get(&key) {
         // A full queue means the peer is not reading: drop, like Redis.
-        let _ = link.try_send(frame);
+        let _ = link.try_send(outgoing.frame);
     }
 }
 
@@ -301,4 +308,17 @@ async fn incoming_link(
         }
     }
     handle.close_link(link);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleeps_until_the_node_deadline_and_at_most_max_sleep() {
+        assert_eq!(sleep_for(Some(1_150), 1_000), Duration::from_millis(150));
+        assert_eq!(sleep_for(Some(900), 1_000), Duration::ZERO);
+        assert_eq!(sleep_for(Some(60_000), 1_000), MAX_SLEEP);
+        assert_eq!(sleep_for(None, 1_000), MAX_SLEEP);
+    }
 }

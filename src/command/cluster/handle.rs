@@ -1,22 +1,26 @@
 //! The running node as commands and the bus driver share it: the sans-IO
 //! [`Node`] behind a lock, the routing snapshot connections read without that
-//! lock, and the outbox of bus messages the driver sends.
+//! lock, and the feed the bus driver serves (frames to send, the node's next
+//! wake-up).
 //!
 //! Every change to the node goes through [`ClusterHandle::with_node`], which
-//! after the change, in this order: writes nodes.conf if the persisted state
-//! changed (so nothing is acted on or acknowledged before it is durable),
-//! hands the messages to send to the driver, applies the events, and
-//! refreshes the routing snapshot.
+//! after the change drains the node with [`shell::drain`] (the same function
+//! the simulator drives its nodes with) and carries out the plan in its
+//! order: writes nodes.conf if the persisted state changed (so nothing is
+//! sent or acknowledged before it is durable), hands the frames to the
+//! driver, applies the events, refreshes the routing snapshot and re-arms the
+//! driver's wake-up at the node's deadline.
 
-use crate::cluster::node::{Config as NodeConfig, Event, Node, Transmit};
+use crate::cluster::node::{Config as NodeConfig, Event, Node};
 use crate::cluster::nodes_conf;
 use crate::cluster::routing::Routing;
-use crate::cluster::ClusterConfig;
+use crate::cluster::shell::{self, Outgoing};
 use crate::config::Config;
 use crate::sync::{lock, read, write};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{mpsc, watch};
 
 /// A bus link as CLUSTER LINKS shows it, kept up to date by the driver.
 #[derive(Clone, Debug)]
@@ -36,7 +40,13 @@ pub struct ClusterHandle {
     allow_reads_when_down: std::sync::atomic::AtomicBool,
     /// The bus port we listen on (announced ports fall back to it).
     bus_port: u16,
-    outbox: tokio::sync::mpsc::UnboundedSender<Transmit>,
+    outbox: mpsc::UnboundedSender<Outgoing>,
+    /// The node's next wake-up (`Plan::wake_at`, node clock), watched by
+    /// the bus driver so that an input from anywhere re-arms its timer.
+    wake: watch::Sender<Option<u64>>,
+    /// The last nodes.conf write failed: the next change writes the whole
+    /// state again, changed or not, before anything else is sent.
+    unsaved: AtomicBool,
     /// The bus links the driver has open, for CLUSTER LINKS.
     links: Mutex<Vec<LinkInfo>>,
     next_link_id: std::sync::atomic::AtomicU64,
@@ -49,18 +59,23 @@ pub struct ClusterHandle {
 /// Delivers one relayed message: (sharded, channel, message).
 pub type Deliver = Box<dyn Fn(bool, &[u8], &[u8]) + Send + Sync>;
 
+/// What the bus driver serves: the frames to send, and the node's next
+/// wake-up deadline (re-armed after every input).
+pub struct BusFeed {
+    pub outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    pub wake: watch::Receiver<Option<u64>>,
+}
+
 impl ClusterHandle {
-    /// Wraps `node`; the returned receiver yields what the bus must send.
+    /// Wraps `node`; the returned feed is what the bus must serve.
     pub fn new(
         node: Node,
         nodes_conf: PathBuf,
         allow_reads_when_down: bool,
         bus_port: u16,
-    ) -> (
-        ClusterHandle,
-        tokio::sync::mpsc::UnboundedReceiver<Transmit>,
-    ) {
-        let (outbox, transmits) = tokio::sync::mpsc::unbounded_channel();
+    ) -> (ClusterHandle, BusFeed) {
+        let (outbox, outgoing) = mpsc::unbounded_channel();
+        let (wake, wake_rx) = watch::channel(node.poll_timeout());
         let handle = ClusterHandle {
             node: Mutex::new(node),
             routing: RwLock::new(Arc::new(Routing::empty())),
@@ -68,32 +83,43 @@ impl ClusterHandle {
             allow_reads_when_down: allow_reads_when_down.into(),
             bus_port,
             outbox,
+            wake,
+            unsaved: AtomicBool::new(false),
             links: Mutex::new(Vec::new()),
             next_link_id: 0.into(),
             deliver: std::sync::OnceLock::new(),
         };
-        (handle, transmits)
+        let feed = BusFeed {
+            outgoing,
+            wake: wake_rx,
+        };
+        (handle, feed)
     }
 
-    /// Runs `change` on the node, then persists, sends, applies events and
-    /// refreshes routing (see the module comment). A failure to write
-    /// nodes.conf is returned after the change: Redis treats it as fatal
-    /// for the change being acknowledged.
+    /// Runs `change` on the node, then carries out what [`shell::drain`]
+    /// says (see the module comment). A failure to write nodes.conf is
+    /// returned after the change: Redis treats it as fatal for the change
+    /// being acknowledged. The frames that followed the failed save are
+    /// dropped, never sent ahead of the state they announce; the node's
+    /// timers resend what matters, as after a lost message.
     pub fn with_node<T>(&self, change: impl FnOnce(&mut Node) -> T) -> Result<T, String> {
         let mut node = lock(&self.node);
         let value = change(&mut node);
-        let mut saved: Result<(), String> = Ok(());
-        while let Some(config) = node.poll_save() {
-            saved = write_nodes_conf(&self.nodes_conf, &config).map_err(|e| e.to_string());
-            if let Err(e) = &saved {
-                crate::log::warning(&format!("Writing {}: {e}", self.nodes_conf.display()));
+        let mut plan = shell::drain(&mut node);
+        if plan.save.is_none() && self.unsaved.load(Ordering::Relaxed) {
+            plan.save = Some(nodes_conf::serialize(&node.persisted()));
+        }
+        let saved = plan
+            .save
+            .as_deref()
+            .map_or(Ok(()), |text| self.persist(text));
+        if saved.is_ok() {
+            for frame in plan.sends {
+                let _ = self.outbox.send(frame);
             }
         }
-        while let Some(transmit) = node.poll_transmit() {
-            let _ = self.outbox.send(transmit);
-        }
         let mut published = Vec::new();
-        while let Some(event) = node.poll_event() {
+        for event in plan.events {
             match event {
                 Event::Log {
                     warning: true,
@@ -113,6 +139,11 @@ impl ClusterHandle {
             }
         }
         self.refresh_routing(&node);
+        self.wake.send_if_modified(|wake| {
+            let changed = *wake != plan.wake_at;
+            *wake = plan.wake_at;
+            changed
+        });
         drop(node);
         // Messages relayed by other nodes reach this node's subscribers
         // outside the node lock.
@@ -122,6 +153,40 @@ impl ClusterHandle {
             }
         }
         saved.map(|()| value)
+    }
+
+    /// Writes the node's whole persisted state now, whether it changed or
+    /// not (start-up, CLUSTER SAVECONFIG). Under the node lock, so it never
+    /// overwrites a newer save with an older state.
+    pub fn save_config(&self) -> Result<(), String> {
+        let node = lock(&self.node);
+        self.persist(&nodes_conf::serialize(&node.persisted()))
+    }
+
+    /// Makes `text` the durable content of nodes.conf; the caller holds
+    /// the node lock, so saves land in the order of the states they hold.
+    /// While saves fail, the node sends nothing (see `with_node`): logged
+    /// when that starts and ends, not at every retry.
+    fn persist(&self, text: &str) -> Result<(), String> {
+        let written = crate::fsutil::write_atomically(&self.nodes_conf, text.as_bytes());
+        let was_unsaved = self.unsaved.swap(written.is_err(), Ordering::Relaxed);
+        match written {
+            Ok(()) => {
+                if was_unsaved {
+                    crate::log::notice("The cluster config is saved again: bus messages resume");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let e = format!("Saving the cluster config: {e}");
+                if !was_unsaved {
+                    crate::log::warning(&format!(
+                        "{e}; no cluster bus message is sent until it can be saved"
+                    ));
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Gives the handle the way to deliver relayed messages.
@@ -181,10 +246,6 @@ impl ClusterHandle {
         self.with_node(|node| node.set_config(node_config))
     }
 
-    pub fn nodes_conf_path(&self) -> &Path {
-        &self.nodes_conf
-    }
-
     fn refresh_routing(&self, node: &Node) {
         let allow_reads = self
             .allow_reads_when_down
@@ -192,28 +253,6 @@ impl ClusterHandle {
         let routing = Routing::new(node.myself(), &node.records(), node.state_ok(), allow_reads);
         *write(&self.routing) = Arc::new(routing);
     }
-}
-
-/// Writes nodes.conf the crash-safe way: a temporary file in the same
-/// directory, fsync, rename over the old one, fsync the directory.
-pub fn write_nodes_conf(path: &Path, config: &ClusterConfig) -> std::io::Result<()> {
-    let text = nodes_conf::serialize(config);
-    let temp = path.with_extension("tmp-redstone");
-    {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temp, path)?;
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 /// The address this node announces: `cluster-announce-ip`, else the bind
@@ -244,5 +283,68 @@ pub fn node_config(config: &Config, bus_port: u16) -> NodeConfig {
         port: nonzero(cluster.announce_port, config.port),
         bus_port: nonzero(cluster.announce_bus_port, bus_port),
         hostname: cluster.announce_hostname.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_700_000_000_000;
+
+    /// A handle whose nodes.conf lives in `dir/sub`, a directory that does
+    /// not exist until the test creates it.
+    fn handle_in(dir: &std::path::Path) -> (ClusterHandle, BusFeed) {
+        let node = shell::start(NodeConfig::default(), None, 1, T0).expect("fresh node");
+        ClusterHandle::new(node, dir.join("sub/nodes.conf"), false, 16379)
+    }
+
+    #[test]
+    fn nothing_is_sent_until_the_state_it_follows_is_saved() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (handle, mut feed) = handle_in(dir.path());
+        // A MEET leaves at the cron after it (one every 100 ms).
+        let meet = |bus_port: u16, now: u64| {
+            move |node: &mut Node| {
+                node.meet(now, "127.0.0.1", bus_port - 10000, bus_port)
+                    .expect("valid address");
+                node.handle_timeout(now);
+            }
+        };
+        let failed = handle.with_node(meet(17001, T0));
+        assert!(
+            failed.as_ref().is_err_and(|e| e.contains("sub/")),
+            "{failed:?}"
+        );
+        assert!(feed.outgoing.try_recv().is_err(), "a MEET left unsaved");
+        // Once the file can be written, the next input saves the whole
+        // state first (a handshake changes nothing persisted), then its
+        // frames leave.
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        handle.with_node(meet(17002, T0 + 100)).expect("saved");
+        let text = std::fs::read_to_string(dir.path().join("sub/nodes.conf")).expect("read");
+        let saved = nodes_conf::parse(&text).expect("parses");
+        assert_eq!(saved, handle.read(Node::persisted));
+        let sent: Vec<u16> = std::iter::from_fn(|| feed.outgoing.try_recv().ok())
+            .map(|frame| frame.bus_port)
+            .collect();
+        assert!(sent.contains(&17002), "{sent:?}");
+    }
+
+    #[test]
+    fn every_input_re_arms_the_wake_up_at_the_node_deadline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        let (handle, mut feed) = handle_in(dir.path());
+        handle
+            .with_node(|node| node.handle_timeout(T0))
+            .expect("saved");
+        assert!(feed.wake.has_changed().expect("sender alive"));
+        let deadline = *feed.wake.borrow_and_update();
+        assert_eq!(deadline, handle.read(Node::poll_timeout));
+        assert!(deadline > Some(T0));
+        // An input that does not move the deadline does not wake the bus.
+        handle.with_node(|_| ()).expect("nothing to save");
+        assert!(!feed.wake.has_changed().expect("sender alive"));
     }
 }

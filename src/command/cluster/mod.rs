@@ -500,9 +500,8 @@ fn reset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn saveconfig(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    let handle = cluster(ctx)?;
-    let config = handle.read(|node| node.persisted());
-    handle::write_nodes_conf(handle.nodes_conf_path(), &config)
+    cluster(ctx)?
+        .save_config()
         .map(|()| Frame::ok())
         .map_err(|e| err(format!("ERR error saving the cluster node config: {e}")))
 }
