@@ -10,17 +10,12 @@
 //! attributes and imports) describe. Test code (`#[cfg(test)]` modules and
 //! `*_tests.rs` files) is checked like the rest: a test reaching up a
 //! layer ties the layers together as much as the code does.
-//!
-//! The violations that exist today and are someone else's to remove are
-//! listed in [`KNOWN_VIOLATIONS`]. The test fails on any violation that is
-//! not listed, and on any listed one that no longer exists, so the list can
-//! only shrink.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The leaves that are pure (no I/O, no clock, no state across calls):
-/// what `cluster` and `pubsub`, which must stay pure, may build on.
+/// what `cluster`, which must stay pure, may build on.
 const PURE_LEAVES: &[&str] = &[
     "glob", "hll", "notify", "rdb", "resp", "sds", "slot", "sync",
 ];
@@ -41,12 +36,19 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("slot", &[]),
     ("resp", &["sds"]),
     ("engine", &["sync"]),
-    ("log", &["sync"]),
-    // Pure state machines over the pure leaves (cluster: DESIGN.md §6).
-    ("cluster", PURE_LEAVES),
-    ("pubsub", PURE_LEAVES),
-    // redis.conf: below everything that is configured.
+    // redis.conf: below everything that is configured, which may use its
+    // value types (`LogLevel`, `BufferLimit`); it imports none of them.
     ("config", &["fsutil", "glob", "notify", "sds"]),
+    ("log", &["config", "sync"]),
+    // Pure state machines over the pure leaves (cluster: DESIGN.md §6);
+    // pubsub's outboxes also take their limits as config's value type.
+    ("cluster", PURE_LEAVES),
+    (
+        "pubsub",
+        &[
+            "config", "glob", "hll", "notify", "rdb", "resp", "sds", "slot", "sync",
+        ],
+    ),
     // The Redis data model on the engine.
     (
         "keyspace",
@@ -113,48 +115,18 @@ const LAYERS: &[(&str, &[&str])] = &[
 const FORBIDDEN_CRATES: &[(&str, &[&str])] =
     &[("cluster", &["tokio", "madsim", "fjall", "socket2", "libc"])];
 
-/// Violations that exist today, each `from -> to`: a file (relative to
-/// `src/`) and the module it must not import, or, for a file-level cycle in
-/// `src/command/`, two files and the import that closes the cycle.
-const KNOWN_VIOLATIONS: &[&str] = &[
-    // `LogLevel` is defined in config; it belongs to the log leaf, which
-    // config would then import (src/config/ is another engineer's).
-    "log.rs -> config",
-    // The outbox limits (`BufferLimit`) are config's type; pubsub should
-    // own it and config use it (src/config/ is another engineer's).
-    "pubsub/mod.rs -> config",
-    "pubsub/subscriber.rs -> config",
-];
-
 #[test]
 fn imports_point_down_the_layers_and_command_files_form_no_cycle() {
     let crate_tree = Crate::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path());
-    let mut found = layer_violations(&crate_tree);
-    let graph = command_file_graph(&crate_tree);
-    let known_cycle_edges: BTreeSet<(String, String)> = KNOWN_VIOLATIONS
-        .iter()
-        .map(|entry| split_entry(entry))
-        .filter(|(from, to)| to.ends_with(".rs") && graph.contains_key(from))
+    let mut problems: Vec<String> = layer_violations(&crate_tree)
+        .into_iter()
+        .map(|violation| format!("import points up a layer: {violation}"))
         .collect();
-    let mut problems = Vec::new();
-    for (from, to) in &known_cycle_edges {
-        if graph[from].contains(to) && reaches(&graph, to, from) {
-            found.insert(format!("{from} -> {to}"));
-        }
-    }
-    if let Some(cycle) = find_cycle(&graph, &known_cycle_edges) {
+    let graph = command_file_graph(&crate_tree);
+    if let Some(cycle) = find_cycle(&graph) {
         problems.push(format!(
             "import cycle among command files (break it with a lower file both use): {}",
             cycle.join(" -> ")
-        ));
-    }
-    let known: BTreeSet<String> = KNOWN_VIOLATIONS.iter().map(|s| s.to_string()).collect();
-    for new in found.difference(&known) {
-        problems.push(format!("new violation: {new}"));
-    }
-    for gone in known.difference(&found) {
-        problems.push(format!(
-            "{gone} is in KNOWN_VIOLATIONS but no longer a violation: delete the entry"
         ));
     }
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
@@ -186,13 +158,6 @@ fn comments_and_literals_are_not_read_as_code() {
     let blanked = blank(text);
     assert_eq!(blanked.matches("crate::").count(), 1, "{blanked}");
     assert!(blanked.contains("crate::sync::lock"));
-}
-
-fn split_entry(entry: &str) -> (String, String) {
-    let (from, to) = entry
-        .split_once(" -> ")
-        .unwrap_or_else(|| panic!("KNOWN_VIOLATIONS entry `{entry}` is not `from -> to`"));
-    (from.to_string(), to.to_string())
 }
 
 /// `from -> module` for every import of a top-level module that `from`'s
@@ -261,26 +226,9 @@ fn command_file_graph(crate_tree: &Crate) -> BTreeMap<String, BTreeSet<String>> 
     graph
 }
 
-fn reaches(graph: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str) -> bool {
-    let mut seen = BTreeSet::new();
-    let mut stack = vec![from.to_string()];
-    while let Some(node) = stack.pop() {
-        if node == to {
-            return true;
-        }
-        if seen.insert(node.clone()) {
-            stack.extend(graph.get(&node).into_iter().flatten().cloned());
-        }
-    }
-    false
-}
-
-/// A cycle of `graph` without the `skipped` edges, as the files in order
+/// A cycle of `graph`, as the files in order
 /// (the first repeated at the end).
-fn find_cycle(
-    graph: &BTreeMap<String, BTreeSet<String>>,
-    skipped: &BTreeSet<(String, String)>,
-) -> Option<Vec<String>> {
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         Open,
@@ -289,16 +237,12 @@ fn find_cycle(
     fn visit(
         node: &str,
         graph: &BTreeMap<String, BTreeSet<String>>,
-        skipped: &BTreeSet<(String, String)>,
         state: &mut BTreeMap<String, State>,
         path: &mut Vec<String>,
     ) -> Option<Vec<String>> {
         state.insert(node.to_string(), State::Open);
         path.push(node.to_string());
         for next in graph.get(node).into_iter().flatten() {
-            if skipped.contains(&(node.to_string(), next.clone())) {
-                continue;
-            }
             match state.get(next) {
                 Some(State::Open) => {
                     let start = path.iter().position(|n| n == next).unwrap_or(0);
@@ -308,7 +252,7 @@ fn find_cycle(
                 }
                 Some(State::Done) => {}
                 None => {
-                    if let Some(cycle) = visit(next, graph, skipped, state, path) {
+                    if let Some(cycle) = visit(next, graph, state, path) {
                         return Some(cycle);
                     }
                 }
@@ -321,7 +265,7 @@ fn find_cycle(
     let mut state = BTreeMap::new();
     for node in graph.keys() {
         if !state.contains_key(node) {
-            if let Some(cycle) = visit(node, graph, skipped, &mut state, &mut Vec::new()) {
+            if let Some(cycle) = visit(node, graph, &mut state, &mut Vec::new()) {
                 return Some(cycle);
             }
         }
