@@ -1,44 +1,28 @@
-//! The DUMP payload: one value in Redis' RDB serialization, then the RDB
-//! version (2 bytes) and a CRC64 (Jones) of everything before it, as
-//! redis-server 7.0.15 writes and checks them.
+//! Redis' RDB serialization, as redis-server 7.0.15 writes and reads it:
+//! the DUMP payload here (one value, then the RDB version in 2 bytes and a
+//! CRC64 of everything before it) and whole RDB files in `file` (what
+//! replication sends a replica). `value` holds the value encodings both
+//! share.
 //!
 //! `dump` writes the plain types (string, list, set, hash, sorted set with
 //! binary scores: RDB types 0, 1, 2, 4, 5), which Redis 4 and later
 //! restore. `restore` reads those, sorted sets with text scores (3), and
-//! what redis-server 7.0 dumps for small values: integer and LZF strings,
+//! what redis-server dumps for small values: integer and LZF strings,
 //! intsets (11), listpack hashes (16) and sorted sets (17), quicklist
-//! lists of listpacks (18). Other encodings (ziplists of older servers,
-//! streams, modules) are `BadFormat`.
+//! lists of listpacks (18), and the ziplists of servers before 7.0 (10,
+//! 12, 13, 14). Streams and modules are `BadFormat`.
 //!
-//! **Invariant:** pure functions over bytes; a malformed payload is an
-//! error, never a panic.
+//! **Invariant:** pure functions over bytes (no I/O, no clock); a
+//! malformed payload is an error, never a panic.
 
-use bytes::Bytes;
+pub mod file;
+mod value;
+
+pub use value::Value;
+use value::{Cursor, Start};
 
 /// The RDB version Redis 7.0 writes; newer payloads are refused.
 pub const RDB_VERSION: u16 = 10;
-
-const TYPE_STRING: u8 = 0;
-const TYPE_LIST: u8 = 1;
-const TYPE_SET: u8 = 2;
-const TYPE_ZSET: u8 = 3;
-const TYPE_HASH: u8 = 4;
-const TYPE_ZSET_2: u8 = 5;
-const TYPE_SET_INTSET: u8 = 11;
-const TYPE_HASH_LISTPACK: u8 = 16;
-const TYPE_ZSET_LISTPACK: u8 = 17;
-const TYPE_LIST_QUICKLIST_2: u8 = 18;
-
-/// A value as DUMP carries it.
-#[derive(Debug, PartialEq)]
-pub enum Value {
-    String(Bytes),
-    List(Vec<Bytes>),
-    Set(Vec<Bytes>),
-    Hash(Vec<(Bytes, Bytes)>),
-    /// Members and scores (never NaN).
-    ZSet(Vec<(Bytes, f64)>),
-}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum RestoreError {
@@ -50,80 +34,48 @@ pub enum RestoreError {
 
 /// Redis' CRC64 (Jones polynomial, reflected, no final xor).
 pub fn crc64(data: &[u8]) -> u64 {
+    crc64_update(0, data)
+}
+
+/// `crc64` of the bytes behind `crc` followed by `data`: a file's checksum
+/// is computed as it is written or read, piece by piece.
+pub fn crc64_update(crc: u64, data: &[u8]) -> u64 {
+    data.iter().fold(crc, |crc, &byte| {
+        CRC64_TABLE[usize::from(crc as u8 ^ byte)] ^ (crc >> 8)
+    })
+}
+
+/// The CRC of each byte value, so the checksum takes one lookup a byte
+/// instead of eight shifts (a whole file goes through it).
+const CRC64_TABLE: [u64; 256] = {
     const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
-    let mut crc = 0u64;
-    for &byte in data {
-        crc ^= u64::from(byte);
-        for _ in 0..8 {
+    let mut table = [0u64; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let mut crc = byte as u64;
+        let mut bit = 0;
+        while bit < 8 {
             crc = if crc & 1 == 1 {
                 (crc >> 1) ^ POLY
             } else {
                 crc >> 1
             };
+            bit += 1;
         }
+        table[byte] = crc;
+        byte += 1;
     }
-    crc
-}
+    table
+};
 
 /// The DUMP payload of `value`.
 pub fn dump(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    match value {
-        Value::String(bytes) => {
-            out.push(TYPE_STRING);
-            put_string(&mut out, bytes);
-        }
-        Value::List(items) | Value::Set(items) => {
-            out.push(if matches!(value, Value::List(_)) {
-                TYPE_LIST
-            } else {
-                TYPE_SET
-            });
-            put_len(&mut out, items.len() as u64);
-            for item in items {
-                put_string(&mut out, item);
-            }
-        }
-        Value::Hash(pairs) => {
-            out.push(TYPE_HASH);
-            put_len(&mut out, pairs.len() as u64);
-            for (field, value) in pairs {
-                put_string(&mut out, field);
-                put_string(&mut out, value);
-            }
-        }
-        Value::ZSet(members) => {
-            out.push(TYPE_ZSET_2);
-            put_len(&mut out, members.len() as u64);
-            for (member, score) in members {
-                put_string(&mut out, member);
-                out.extend_from_slice(&score.to_le_bytes());
-            }
-        }
-    }
+    let mut out = vec![value::kind(value)];
+    value::put_body(&mut out, value);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
-}
-
-fn put_len(out: &mut Vec<u8>, len: u64) {
-    if len < 1 << 6 {
-        out.push(len as u8);
-    } else if len < 1 << 14 {
-        out.extend_from_slice(&[0x40 | (len >> 8) as u8, len as u8]);
-    } else if let Ok(len) = u32::try_from(len) {
-        out.push(0x80);
-        out.extend_from_slice(&len.to_be_bytes());
-    } else {
-        out.push(0x81);
-        out.extend_from_slice(&len.to_be_bytes());
-    }
-}
-
-fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_len(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
 }
 
 /// The value in a DUMP payload, after checking its version and checksum.
@@ -137,317 +89,37 @@ pub fn restore(payload: &[u8]) -> Result<Value, RestoreError> {
     if version > RDB_VERSION || crc64(&payload[..body_len + 2]) != u64::from_le_bytes(crc) {
         return Err(RestoreError::VersionOrChecksum);
     }
-    let mut reader = Reader {
-        bytes: &payload[..body_len],
-    };
-    let value = reader.value().ok_or(RestoreError::BadFormat)?;
-    if !reader.bytes.is_empty() {
+    let mut cursor = Cursor::new(&payload[..body_len]);
+    let value = read_value(&mut cursor).ok_or(RestoreError::BadFormat)?;
+    if cursor.remaining() > 0 {
         return Err(RestoreError::BadFormat);
     }
     Ok(value)
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-/// What a length byte announces: a length, or a specially encoded string.
-enum Len {
-    Plain(u64),
-    Encoded(u8),
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        if n > self.bytes.len() {
-            return None;
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Some(head)
-    }
-
-    fn byte(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-
-    fn raw_len(&mut self) -> Option<Len> {
-        let first = self.byte()?;
-        Some(match first >> 6 {
-            0 => Len::Plain(u64::from(first & 0x3f)),
-            1 => Len::Plain(u64::from(first & 0x3f) << 8 | u64::from(self.byte()?)),
-            3 => Len::Encoded(first & 0x3f),
-            _ if first == 0x80 => Len::Plain(u64::from(u32::from_be_bytes(
-                self.take(4)?.try_into().ok()?,
-            ))),
-            _ if first == 0x81 => Len::Plain(u64::from_be_bytes(self.take(8)?.try_into().ok()?)),
-            _ => return None,
-        })
-    }
-
-    fn len(&mut self) -> Option<usize> {
-        match self.raw_len()? {
-            Len::Plain(len) => usize::try_from(len).ok(),
-            Len::Encoded(_) => None,
+/// The whole value at `cursor`, its type byte first.
+fn read_value(cursor: &mut Cursor) -> Option<Value> {
+    let kind = cursor.byte().ok()?;
+    match value::start(cursor, kind).ok()? {
+        Start::Whole(value) => Some(value),
+        Start::Elements(mut partial) => {
+            // Every element takes at least a byte: a forged count fails
+            // here rather than after reading all there is.
+            if partial.left() > cursor.remaining() {
+                return None;
+            }
+            while !partial.done() {
+                partial.step(cursor).ok()?;
+            }
+            Some(partial.finish())
         }
     }
-
-    fn string(&mut self) -> Option<Bytes> {
-        Some(match self.raw_len()? {
-            Len::Plain(len) => Bytes::copy_from_slice(self.take(usize::try_from(len).ok()?)?),
-            Len::Encoded(0) => int_text(i64::from(self.byte()? as i8)),
-            Len::Encoded(1) => int_text(i64::from(i16::from_le_bytes(
-                self.take(2)?.try_into().ok()?,
-            ))),
-            Len::Encoded(2) => int_text(i64::from(i32::from_le_bytes(
-                self.take(4)?.try_into().ok()?,
-            ))),
-            Len::Encoded(3) => {
-                let compressed = self.len()?;
-                let len = self.len()?;
-                Bytes::from(lzf_decompress(self.take(compressed)?, len)?)
-            }
-            Len::Encoded(_) => return None,
-        })
-    }
-
-    /// `count` strings; the count is checked against the bytes left so a
-    /// forged length cannot make us allocate.
-    fn strings(&mut self, count: usize) -> Option<Vec<Bytes>> {
-        if count > self.bytes.len() {
-            return None;
-        }
-        (0..count).map(|_| self.string()).collect()
-    }
-
-    fn value(&mut self) -> Option<Value> {
-        Some(match self.byte()? {
-            TYPE_STRING => Value::String(self.string()?),
-            TYPE_LIST => {
-                let count = self.len()?;
-                Value::List(self.strings(count)?)
-            }
-            TYPE_SET => {
-                let count = self.len()?;
-                Value::Set(self.strings(count)?)
-            }
-            TYPE_HASH => {
-                let count = self.len()?.checked_mul(2)?;
-                Value::Hash(pairs(self.strings(count)?)?)
-            }
-            kind @ (TYPE_ZSET | TYPE_ZSET_2) => {
-                let binary = kind == TYPE_ZSET_2;
-                let count = self.len()?;
-                let mut members = Vec::new();
-                for _ in 0..count.min(self.bytes.len()) {
-                    let member = self.string()?;
-                    let score = if binary {
-                        f64::from_le_bytes(self.take(8)?.try_into().ok()?)
-                    } else {
-                        self.text_score()?
-                    };
-                    members.push((member, score));
-                }
-                (members.len() == count).then_some(())?;
-                Value::ZSet(scored(members)?)
-            }
-            TYPE_SET_INTSET => Value::Set(intset(&self.string()?)?),
-            TYPE_ZSET_LISTPACK => {
-                let flat = listpack(&self.string()?)?;
-                let members = pairs(flat)?
-                    .into_iter()
-                    .map(|(member, score)| Some((member, parse_score(&score)?)))
-                    .collect::<Option<Vec<_>>>()?;
-                Value::ZSet(scored(members)?)
-            }
-            TYPE_HASH_LISTPACK => Value::Hash(pairs(listpack(&self.string()?)?)?),
-            TYPE_LIST_QUICKLIST_2 => {
-                let nodes = self.len()?;
-                let mut items = Vec::new();
-                for _ in 0..nodes.min(self.bytes.len()) {
-                    match self.len()? {
-                        1 => items.push(self.string()?),
-                        2 => items.extend(listpack(&self.string()?)?),
-                        _ => return None,
-                    }
-                }
-                Value::List(items)
-            }
-            _ => return None,
-        })
-    }
-}
-
-impl Reader<'_> {
-    /// An old-style score: its length in one byte (253 NaN, 254 +inf,
-    /// 255 -inf) then its decimal text.
-    fn text_score(&mut self) -> Option<f64> {
-        match self.byte()? {
-            253 => Some(f64::NAN),
-            254 => Some(f64::INFINITY),
-            255 => Some(f64::NEG_INFINITY),
-            len => parse_score(self.take(usize::from(len))?),
-        }
-    }
-}
-
-fn parse_score(text: &[u8]) -> Option<f64> {
-    std::str::from_utf8(text).ok()?.parse().ok()
-}
-
-/// Sorted-set members as loaded, refused if a score is NaN.
-fn scored(members: Vec<(Bytes, f64)>) -> Option<Vec<(Bytes, f64)>> {
-    members
-        .iter()
-        .all(|(_, score)| !score.is_nan())
-        .then_some(members)
-}
-
-fn int_text(n: i64) -> Bytes {
-    Bytes::from(n.to_string())
-}
-
-fn pairs(flat: Vec<Bytes>) -> Option<Vec<(Bytes, Bytes)>> {
-    if flat.len() % 2 == 1 {
-        return None;
-    }
-    let mut flat = flat.into_iter();
-    let mut out = Vec::new();
-    while let (Some(field), Some(value)) = (flat.next(), flat.next()) {
-        out.push((field, value));
-    }
-    Some(out)
-}
-
-/// An intset blob: encoding (bytes per integer), count, little-endian integers.
-fn intset(blob: &[u8]) -> Option<Vec<Bytes>> {
-    let width = u32::from_le_bytes(blob.get(0..4)?.try_into().ok()?) as usize;
-    let count = u32::from_le_bytes(blob.get(4..8)?.try_into().ok()?) as usize;
-    let body = blob.get(8..)?;
-    if !matches!(width, 2 | 4 | 8) || body.len() != count.checked_mul(width)? {
-        return None;
-    }
-    Some(
-        body.chunks_exact(width)
-            .map(|chunk| {
-                let mut bytes = [0u8; 8];
-                bytes[..width].copy_from_slice(chunk);
-                // Sign-extend from `width` bytes.
-                let shift = 64 - 8 * width as u32;
-                int_text((i64::from_le_bytes(bytes) << shift) >> shift)
-            })
-            .collect(),
-    )
-}
-
-/// A listpack's elements, integers as their decimal text.
-fn listpack(blob: &[u8]) -> Option<Vec<Bytes>> {
-    let total = u32::from_le_bytes(blob.get(0..4)?.try_into().ok()?) as usize;
-    if total != blob.len() {
-        return None;
-    }
-    let mut at = 6;
-    let mut out = Vec::new();
-    loop {
-        let encoding = *blob.get(at)?;
-        let (value, header, data): (Bytes, usize, usize) = match encoding {
-            0xff => return (at + 1 == blob.len()).then_some(out),
-            0x00..=0x7f => (int_text(i64::from(encoding)), 1, 0),
-            0x80..=0xbf => {
-                let len = usize::from(encoding & 0x3f);
-                (
-                    Bytes::copy_from_slice(blob.get(at + 1..at + 1 + len)?),
-                    1,
-                    len,
-                )
-            }
-            0xc0..=0xdf => {
-                let raw = i64::from(encoding & 0x1f) << 8 | i64::from(*blob.get(at + 1)?);
-                (int_text((raw << 51) >> 51), 2, 0)
-            }
-            0xe0..=0xef => {
-                let len = usize::from(encoding & 0x0f) << 8 | usize::from(*blob.get(at + 1)?);
-                (
-                    Bytes::copy_from_slice(blob.get(at + 2..at + 2 + len)?),
-                    2,
-                    len,
-                )
-            }
-            0xf0 => {
-                let len = u32::from_le_bytes(blob.get(at + 1..at + 5)?.try_into().ok()?) as usize;
-                (
-                    Bytes::copy_from_slice(blob.get(at + 5..at.checked_add(5 + len)?)?),
-                    5,
-                    len,
-                )
-            }
-            0xf1..=0xf4 => {
-                let width = match encoding {
-                    0xf1 => 2,
-                    0xf2 => 3,
-                    0xf3 => 4,
-                    _ => 8,
-                };
-                let mut bytes = [0u8; 8];
-                bytes[..width].copy_from_slice(blob.get(at + 1..at + 1 + width)?);
-                let shift = 64 - 8 * width as u32;
-                (
-                    int_text((i64::from_le_bytes(bytes) << shift) >> shift),
-                    1 + width,
-                    0,
-                )
-            }
-            _ => return None,
-        };
-        out.push(value);
-        let entry = header + data;
-        let backlen = match entry {
-            0..=127 => 1,
-            128..=16382 => 2,
-            16383..=2_097_150 => 3,
-            2_097_151..=268_435_454 => 4,
-            _ => 5,
-        };
-        at = at.checked_add(entry + backlen)?;
-    }
-}
-
-/// LZF (liblzf's format, as Redis compresses strings): literal runs and
-/// back references; `len` is the decompressed size Redis stored.
-fn lzf_decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(len.min(input.len().saturating_mul(256)));
-    let mut at = 0;
-    while at < input.len() {
-        let ctrl = usize::from(input[at]);
-        at += 1;
-        if ctrl < 32 {
-            out.extend_from_slice(input.get(at..at + ctrl + 1)?);
-            at += ctrl + 1;
-        } else {
-            let mut run = ctrl >> 5;
-            if run == 7 {
-                run += usize::from(*input.get(at)?);
-                at += 1;
-            }
-            let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(at)?) + 1;
-            at += 1;
-            // Byte by byte: the copy may overlap what it produces.
-            let start = out.len().checked_sub(back)?;
-            for from in start..start + run + 2 {
-                let byte = out[from];
-                out.push(byte);
-            }
-        }
-        if out.len() > len {
-            return None;
-        }
-    }
-    (out.len() == len).then_some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn crc64_is_redis_jones_crc() {
