@@ -52,6 +52,7 @@ fn apply(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
     );
     if !effects.is_empty() {
         lock(&shared.feed).append(&effects);
+        shared.feed_grew.notify_waiters();
     }
     Ok(wrote)
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 /// A run id or node id: 40 random hex digits.
-fn random_hex_id() -> String {
+pub fn random_hex_id() -> String {
     (0..40)
         .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'))
         .collect()
@@ -31,6 +31,11 @@ pub struct Stats {
     pub total_net_input_bytes: AtomicU64,
     pub total_net_output_bytes: AtomicU64,
     pub total_error_replies: AtomicU64,
+    /// Full syncs served, PSYNCs continued, and PSYNCs refused (`INFO
+    /// stats` sync_full, sync_partial_ok, sync_partial_err).
+    pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
+    pub sync_partial_err: AtomicU64,
     /// `INFO commandstats`.
     pub commands: super::command_stats::CommandStats,
 }
@@ -50,6 +55,9 @@ impl Stats {
             &self.total_net_input_bytes,
             &self.total_net_output_bytes,
             &self.total_error_replies,
+            &self.sync_full,
+            &self.sync_partial_ok,
+            &self.sync_partial_err,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -233,6 +241,12 @@ pub struct Shared {
     /// Every committed write's effects, in commit order: what replicas
     /// are streamed (`command::commit` appends to it).
     pub feed: Mutex<crate::replication::ChangeFeed>,
+    /// Signalled after every append to the feed: replica links wait on it.
+    pub feed_grew: tokio::sync::Notify,
+    /// The master side of replication: ids and attached replicas.
+    pub master: Mutex<crate::replication::Master>,
+    /// Signalled when a replica acknowledges an offset: WAIT waits on it.
+    pub acked: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -266,6 +280,9 @@ impl Shared {
                 pubsub: crate::pubsub::Registry::default(),
                 blocked: super::blocked::BlockedClients::default(),
                 feed: Mutex::new(ChangeFeed::new(DEFAULT_BACKLOG)),
+                feed_grew: tokio::sync::Notify::new(),
+                master: Mutex::new(crate::replication::Master::new(random_hex_id())),
+                acked: tokio::sync::Notify::new(),
                 config: RwLock::new(config),
             };
             let (policy, events) = {
@@ -382,6 +399,13 @@ pub struct Client {
     /// The blocking command this client waits in (BLPOP ...), if any: the
     /// connection runs nothing else until it is over.
     pub blocked: Option<super::blocked::Blocked>,
+    /// What this client said with REPLCONF, should it become a replica.
+    pub replica_handshake: crate::replication::Handshake,
+    /// PSYNC or SYNC was answered: the connection becomes a replica link.
+    pub sync: Option<crate::replication::SyncStart>,
+    /// WAIT is waiting for replicas: the connection runs nothing else until
+    /// it is answered.
+    pub wait: Option<crate::replication::WaitFor>,
 }
 
 impl Client {
@@ -406,6 +430,9 @@ impl Client {
             in_exec: false,
             watch,
             blocked: None,
+            replica_handshake: crate::replication::Handshake::default(),
+            sync: None,
+            wait: None,
         }
     }
 

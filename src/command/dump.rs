@@ -9,7 +9,7 @@
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx};
 use crate::keyspace::encoding::{score_from_bytes, ENCODING_HASHTABLE};
-use crate::keyspace::{Effect, KeyType, Meta};
+use crate::keyspace::{Effect, KeyRead, KeyType, Meta};
 use crate::notify::Class;
 use crate::rdb::{self, RestoreError, Value};
 use crate::resp::Frame;
@@ -44,31 +44,40 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let Some(meta) = reader.meta(db, &args[1])? else {
             return Ok(Frame::Null);
         };
-        let value = match meta.kind {
-            KeyType::String => Value::String(meta.payload.clone()),
-            kind => {
-                let members = reader.members(db, &args[1], &meta);
-                let all = reader.all_members(&members)?;
-                match kind {
-                    KeyType::Hash => Value::Hash(super::hashes::in_reply_order(
-                        meta.encoding != ENCODING_HASHTABLE,
-                        all,
-                    )?),
-                    KeyType::Set => Value::Set(all.into_iter().map(|(m, _)| m).collect()),
-                    KeyType::ZSet => Value::ZSet(
-                        all.into_iter()
-                            .map(|(member, score)| {
-                                let score = score_from_bytes(&score)
-                                    .ok_or_else(|| err("ERR corrupt sorted set score"))?;
-                                Ok((member, score))
-                            })
-                            .collect::<Result<_, Frame>>()?,
-                    ),
-                    _ => Value::List(all.into_iter().map(|(_, item)| item).collect()),
-                }
-            }
-        };
+        let value = value_of(reader, db, &args[1], &meta)?;
         Ok(Frame::Bulk(Bytes::from(rdb::dump(&value))))
+    })
+}
+
+/// The value of `key` (whose metadata is `meta`) as RDB serialises it, in
+/// the order Redis would reply it: DUMP's payload, and a full sync's.
+pub fn value_of(
+    reader: &mut dyn KeyRead,
+    db: usize,
+    key: &[u8],
+    meta: &Meta,
+) -> Result<Value, Frame> {
+    if meta.kind == KeyType::String {
+        return Ok(Value::String(meta.payload.clone()));
+    }
+    let members = reader.members(db, key, meta);
+    let all = reader.all_members(&members)?;
+    Ok(match meta.kind {
+        KeyType::Hash => Value::Hash(super::hashes::in_reply_order(
+            meta.encoding != ENCODING_HASHTABLE,
+            all,
+        )?),
+        KeyType::Set => Value::Set(all.into_iter().map(|(m, _)| m).collect()),
+        KeyType::ZSet => Value::ZSet(
+            all.into_iter()
+                .map(|(member, score)| {
+                    let score = score_from_bytes(&score)
+                        .ok_or_else(|| err("ERR corrupt sorted set score"))?;
+                    Ok((member, score))
+                })
+                .collect::<Result<_, Frame>>()?,
+        ),
+        _ => Value::List(all.into_iter().map(|(_, item)| item).collect()),
     })
 }
 

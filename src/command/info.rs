@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::pubsub::Kind as PubSubKind;
+use crate::sync::lock;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
@@ -38,10 +39,15 @@ pub fn render(ctx: &Ctx, requested: &[String]) -> String {
             "cpu" => "CPU".to_string(),
             _ => format!("{}{}", section[..1].to_ascii_uppercase(), &section[1..]),
         };
-        let lines = fields(ctx, section)
-            .into_iter()
-            .map(|(name, value)| (name.to_string(), value));
-        write_section(&mut out, &title, lines);
+        let lines: Vec<(String, String)> = match section {
+            // Its field names are numbered (slave0, slave1, ...).
+            "replication" => replication(ctx),
+            _ => fields(ctx, section)
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
+        };
+        write_section(&mut out, &title, lines.into_iter());
     }
     if all || asked("commandstats") {
         let lines = ctx.shared.stats.commands.lines();
@@ -208,6 +214,9 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("total_net_input_bytes", stat(&s.total_net_input_bytes)),
                 ("total_net_output_bytes", stat(&s.total_net_output_bytes)),
                 ("rejected_connections", stat(&s.rejected_connections)),
+                ("sync_full", stat(&s.sync_full)),
+                ("sync_partial_ok", stat(&s.sync_partial_ok)),
+                ("sync_partial_err", stat(&s.sync_partial_err)),
                 ("expired_keys", shared.store.expired_keys().to_string()),
                 ("evicted_keys", "0".into()),
                 ("keyspace_hits", stat(&s.keyspace_hits)),
@@ -227,19 +236,6 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("total_error_replies", stat(&s.total_error_replies)),
             ]
         }
-        "replication" => vec![
-            ("role", "master".into()),
-            ("connected_slaves", "0".into()),
-            ("master_failover_state", "no-failover".into()),
-            ("master_replid", shared.run_id.clone()),
-            ("master_replid2", "0".repeat(40)),
-            ("master_repl_offset", "0".into()),
-            ("second_repl_offset", "-1".into()),
-            ("repl_backlog_active", "0".into()),
-            ("repl_backlog_size", "1048576".into()),
-            ("repl_backlog_first_byte_offset", "0".into()),
-            ("repl_backlog_histlen", "0".into()),
-        ],
         "cpu" => {
             let (user, system) = cpu_seconds();
             vec![
@@ -316,4 +312,58 @@ fn cpu_seconds() -> (f64, f64) {
             / 100.0
     };
     (ticks(11), ticks(12))
+}
+
+/// `INFO replication` of a master, field for field as Redis prints it.
+fn replication(ctx: &Ctx) -> Vec<(String, String)> {
+    let master = lock(&ctx.shared.master);
+    let (offset, first, capacity, held) = {
+        let feed = lock(&ctx.shared.feed);
+        (
+            feed.offset(),
+            feed.first_offset(),
+            feed.capacity(),
+            feed.held(),
+        )
+    };
+    let mut fields = vec![
+        ("role".to_string(), "master".to_string()),
+        (
+            "connected_slaves".to_string(),
+            master.replicas().count().to_string(),
+        ),
+    ];
+    for (n, replica) in master.replicas().enumerate() {
+        let ip = replica.handshake.ip_address.as_ref().unwrap_or(&replica.ip);
+        let state = match replica.state {
+            crate::replication::LinkState::Syncing => "wait_bgsave",
+            crate::replication::LinkState::Online => "online",
+        };
+        let lag = ctx.now_ms.saturating_sub(replica.ack_ms) / 1000;
+        fields.push((
+            format!("slave{n}"),
+            format!(
+                "ip={ip},port={},state={state},offset={},lag={lag}",
+                replica.handshake.listening_port, replica.ack_offset
+            ),
+        ));
+    }
+    let named = [
+        ("master_failover_state", "no-failover".to_string()),
+        ("master_replid", master.replid().to_string()),
+        ("master_replid2", master.replid2().to_string()),
+        ("master_repl_offset", offset.to_string()),
+        (
+            "second_repl_offset",
+            master
+                .second_offset()
+                .map_or("-1".to_string(), |o| (o + 1).to_string()),
+        ),
+        ("repl_backlog_active", "1".to_string()),
+        ("repl_backlog_size", capacity.to_string()),
+        ("repl_backlog_first_byte_offset", (first + 1).to_string()),
+        ("repl_backlog_histlen", held.to_string()),
+    ];
+    fields.extend(named.map(|(name, value)| (name.to_string(), value)));
+    fields
 }

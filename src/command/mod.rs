@@ -17,6 +17,7 @@ pub mod commit;
 pub mod connection;
 pub mod context;
 pub mod dump;
+pub mod full_sync;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
@@ -31,6 +32,7 @@ pub mod memory;
 pub mod multi;
 pub mod notify;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -342,6 +344,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         zsets_blocking::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,
+        replication::COMMANDS,
         sort::COMMANDS,
         server::COMMANDS,
         introspection::COMMANDS,
@@ -568,6 +571,7 @@ impl<'s> Ctx<'_, 's> {
                     store: &self.shared.store,
                     now_ms: self.now_ms,
                     snapshot: snapshot.then(|| self.shared.store.engine().snapshot()),
+                    namespaces: None,
                 },
                 db,
             ),
@@ -695,6 +699,8 @@ pub fn members_written<'a>(name: &str, args: &'a [Bytes]) -> Option<Vec<&'a [u8]
 mod blocking_tests;
 #[cfg(test)]
 mod feed_tests;
+#[cfg(test)]
+mod full_sync_tests;
 #[cfg(test)]
 mod lists_tests;
 #[cfg(test)]

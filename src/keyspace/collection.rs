@@ -178,6 +178,9 @@ pub struct StoreRead<'s> {
     pub store: &'s Store,
     pub now_ms: u64,
     pub snapshot: Option<Arc<dyn Reader>>,
+    /// The namespace of each database as of `snapshot`, when it must not
+    /// follow a FLUSHDB or SWAPDB committed since (a full sync's snapshot).
+    pub namespaces: Option<Arc<[u32]>>,
 }
 
 impl StoreRead<'_> {
@@ -187,15 +190,23 @@ impl StoreRead<'_> {
             None => &**self.store.engine(),
         }
     }
+
+    fn ns(&self, db: usize) -> u32 {
+        match &self.namespaces {
+            Some(namespaces) => namespaces[db],
+            None => self.store.ns(db),
+        }
+    }
 }
 
 impl KeyRead for StoreRead<'_> {
     fn meta(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
-        self.store.get_in(self.view(), db, key, self.now_ms)
+        self.store
+            .get_in(self.view(), self.ns(db), key, self.now_ms)
     }
 
     fn members(&self, db: usize, key: &[u8], meta: &Meta) -> Members {
-        Members::new(self.store.ns(db), key, meta.version)
+        Members::new(self.ns(db), key, meta.version)
     }
 
     fn member(&mut self, members: &Members, sub: &[u8]) -> Result<Option<Bytes>> {

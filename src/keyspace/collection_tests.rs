@@ -58,6 +58,7 @@ fn read_all(store: &Store, key: &[u8], now: u64) -> Option<Vec<(Bytes, Bytes)>> 
         store,
         now_ms: now,
         snapshot: None,
+        namespaces: None,
     };
     let meta = reader.meta(0, key).expect("meta")?;
     let members = reader.members(0, key, &meta);
@@ -125,6 +126,7 @@ fn a_snapshot_reader_sees_one_point_in_time_across_its_chunked_reads() {
         store: &store,
         now_ms: 0,
         snapshot: Some(engine.snapshot()),
+        namespaces: None,
     };
     let meta = reader.meta(0, b"h").expect("meta").expect("hash");
     let members = reader.members(0, b"h", &meta);

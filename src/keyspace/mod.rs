@@ -7,6 +7,7 @@ pub mod blocking;
 pub mod collection;
 pub mod effect;
 pub mod encoding;
+pub mod snapshot;
 pub mod store;
 pub mod watch;
 mod write_lock;
@@ -14,6 +15,7 @@ mod write_lock;
 pub use collection::{KeyRead, Members, StoreRead};
 pub use effect::Effect;
 pub use encoding::{KeyType, Meta};
+pub use snapshot::Snapshot;
 pub use store::{ExpireCycle, KeyCounts, Store, Txn};
 
 #[cfg(test)]

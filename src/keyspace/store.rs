@@ -117,14 +117,14 @@ fn sys_key(prefix: &[u8], id: u32) -> Bytes {
     out.freeze()
 }
 
-fn corrupt(what: &str) -> EngineError {
+pub(super) fn corrupt(what: &str) -> EngineError {
     EngineError {
         context: "decoding stored data",
         message: format!("corrupt {what}"),
     }
 }
 
-fn decode_meta(bytes: Bytes) -> Result<Meta> {
+pub(super) fn decode_meta(bytes: Bytes) -> Result<Meta> {
     Meta::decode(bytes).ok_or_else(|| corrupt("key metadata"))
 }
 
@@ -240,18 +240,19 @@ impl Store {
     /// Reads a key's live metadata without taking the write lock. Expired keys
     /// read as absent (they are deleted by a writer or by active expiry).
     pub fn get(&self, db: usize, key: &[u8], now_ms: u64) -> Result<Option<Meta>> {
-        self.get_in(&*self.engine, db, key, now_ms)
+        self.get_in(&*self.engine, self.ns(db), key, now_ms)
     }
 
-    /// [`Store::get`] through `view` (the engine or one of its snapshots).
-    pub fn get_in(
+    /// [`Store::get`] through `view` (the engine or one of its snapshots),
+    /// in namespace `ns`.
+    pub(super) fn get_in(
         &self,
         view: &dyn Reader,
-        db: usize,
+        ns: u32,
         key: &[u8],
         now_ms: u64,
     ) -> Result<Option<Meta>> {
-        let raw = view.get(Partition::Meta, &encoding::meta_key(self.ns(db), key))?;
+        let raw = view.get(Partition::Meta, &encoding::meta_key(ns, key))?;
         match raw {
             Some(raw) => {
                 let meta = decode_meta(raw)?;

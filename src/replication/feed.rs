@@ -52,6 +52,16 @@ impl ChangeFeed {
         self.offset
     }
 
+    /// The backlog's size (`repl-backlog-size`).
+    pub fn capacity(&self) -> usize {
+        self.backlog.capacity
+    }
+
+    /// How many bytes the backlog holds (`repl_backlog_histlen`).
+    pub fn held(&self) -> usize {
+        self.backlog.len()
+    }
+
     /// The offset of the oldest byte still in the backlog.
     pub fn first_offset(&self) -> u64 {
         self.offset - self.backlog.len() as u64
@@ -85,6 +95,25 @@ impl ChangeFeed {
         self.backlog.push(&out);
         out.clear();
         self.scratch = out;
+    }
+
+    /// Appends a command for the replicas' link rather than their data,
+    /// which needs no database: PING, which tells the replicas of an idle
+    /// master that it is alive, and `REPLCONF GETACK *`, which asks them
+    /// to acknowledge their offset now (WAIT).
+    pub fn append_control(&mut self, words: &[&[u8]]) {
+        let mut out = std::mem::take(&mut self.scratch);
+        write_command(&mut out, words.iter().copied());
+        self.offset += out.len() as u64;
+        self.backlog.push(&out);
+        out.clear();
+        self.scratch = out;
+    }
+
+    /// The next command selects its database whatever the last one was:
+    /// a replica that starts from a snapshot has selected nothing yet.
+    pub fn force_select(&mut self) {
+        self.selected = None;
     }
 
     fn select(&mut self, db: usize, out: &mut BytesMut) {

@@ -10,7 +10,10 @@ use crate::command::context::{ClientHandle, Stats};
 use crate::command::{self, Shared};
 use crate::config::AppendFsync;
 use crate::pubsub::Subscriber;
+use crate::replication::WaitFor;
+use crate::resp::Frame;
 use crate::session::{BatchEnd, Close, Session};
+use crate::sync::lock;
 use bytes::BytesMut;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,8 +52,12 @@ impl Connection {
         let handle = self.session.client.handle.clone();
         let mut shutdown = self.shared.shutdown.subscribe();
         loop {
-            if self.session.client.blocked.is_some() {
-                if self.wait_blocked(&handle, &mut shutdown).await.is_some() {
+            if self.session.client.blocked.is_some() || self.session.client.wait.is_some() {
+                let answered = match self.session.client.wait.take() {
+                    Some(wait) => self.wait_replicas(wait, &handle, &mut shutdown).await,
+                    None => self.wait_blocked(&handle, &mut shutdown).await,
+                };
+                if answered.is_some() {
                     break;
                 }
                 // Served: run what the client sent meanwhile.
@@ -168,7 +175,23 @@ impl Connection {
         if !self.send_replies().await {
             return Some(Close::Now);
         }
+        if let Some(start) = self.session.client.sync.take() {
+            // PSYNC answered: the connection is a replica link until it ends.
+            let (handle, ip) = (self.session.client.handle.clone(), self.peer_ip());
+            let input = self.session.input.split();
+            super::replica_link::serve(&self.shared, &mut self.stream, &handle, ip, start, input)
+                .await;
+            return Some(Close::Now);
+        }
         close
+    }
+
+    /// The address the client connected from, without its port.
+    fn peer_ip(&self) -> String {
+        let addr = &self.session.client.handle.addr;
+        addr.rsplit_once(':')
+            .map_or(addr.as_str(), |(ip, _)| ip)
+            .to_string()
     }
 
     /// Writes the replies in the output buffer, once the writes they
@@ -204,6 +227,56 @@ impl Connection {
         .await;
         self.session.output.clear();
         written
+    }
+
+    /// WAIT: answers how many replicas acknowledged `wait.offset`, once
+    /// enough did or the deadline passed. What the client sends meanwhile
+    /// is read (a disconnect is noticed) but not run. `Some` when the
+    /// connection must close.
+    async fn wait_replicas(
+        &mut self,
+        wait: WaitFor,
+        handle: &ClientHandle,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Option<Close> {
+        let limit = self.shared.config().client_query_buffer_limit;
+        let shared = self.shared.clone();
+        loop {
+            let acked_signal = shared.acked.notified();
+            tokio::pin!(acked_signal);
+            acked_signal.as_mut().enable();
+            let acked = lock(&self.shared.master).acked(wait.offset);
+            let timed_out = wait.deadline_ms.is_some_and(|at| now_ms() >= at);
+            if acked >= wait.replicas || timed_out {
+                self.session.queue_replies(Frame::Integer(acked as i64));
+                return (!self.send_replies().await).then_some(Close::Now);
+            }
+            let deadline = wait.deadline_ms;
+            let timer = async move {
+                match deadline {
+                    Some(at) => {
+                        let left = at.saturating_sub(now_ms());
+                        tokio::time::sleep(Duration::from_millis(left)).await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = &mut acked_signal => {}
+                () = timer => {}
+                read = self.stream.read_buf(&mut self.session.input) => match read {
+                    Ok(0) | Err(_) => return Some(Close::Now),
+                    Ok(n) => {
+                        Stats::add(&self.shared.stats.total_net_input_bytes, n as u64);
+                        if self.session.query_buffer_full(limit) {
+                            return Some(Close::Now);
+                        }
+                    }
+                },
+                _ = handle.kill_signal.notified() => return Some(Close::Now),
+                _ = shutdown.changed() => return Some(Close::Now),
+            }
+        }
     }
 
     /// Waits while the client is blocked (BLPOP ...) until it is served,

@@ -5,6 +5,7 @@
 pub mod cluster_bus;
 pub mod connection;
 pub mod durability;
+pub mod replica_link;
 
 use crate::command::context::Stats;
 use crate::command::Shared;

@@ -200,12 +200,17 @@ impl Session {
             if !confirms {
                 self.drain_pushes();
             }
-            if self.client.blocked.is_some() {
-                // Its reply comes when it is served; the commands after it
-                // wait until then, as in Redis.
+            if self.client.blocked.is_some() || self.client.wait.is_some() {
+                // Its reply comes when it is served (or the replicas
+                // acknowledged, for WAIT); the commands after it wait
+                // until then, as in Redis.
                 break;
             }
             self.queue_replies(reply);
+            if self.client.sync.is_some() {
+                // PSYNC: from here on the connection is a replica link.
+                break;
+            }
             if let Some(subscriber) = &self.client.pubsub.subscriber {
                 subscriber.set_protocol(self.client.protocol);
             }

@@ -16,18 +16,18 @@ pub struct RealRedis {
 impl RealRedis {
     /// None when redis-server is not installed.
     pub fn start() -> Option<RealRedis> {
+        RealRedis::start_with(&[])
+    }
+
+    /// [`RealRedis::start`] with extra `--name value` arguments.
+    pub fn start_with(extra: &[&str]) -> Option<RealRedis> {
         let dir = tempfile::tempdir().ok()?;
         let socket = dir.path().join("redis.sock");
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                "0",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--unixsocket",
-            ])
+            .args(["--port", "0", "--save", "", "--appendonly", "no", "--dir"])
+            .arg(dir.path())
+            .args(extra)
+            .arg("--unixsocket")
             .arg(&socket)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

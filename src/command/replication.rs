@@ -1,0 +1,216 @@
+//! The master side of the replication commands: REPLCONF (a replica's
+//! handshake), PSYNC and SYNC (answered here; the connection then becomes
+//! a replica link, see `server::replica_link`), WAIT and ROLE.
+
+use super::args::{err, CmdResult, ERR_SYNTAX};
+use super::context::Stats;
+use super::{Command, Ctx};
+use crate::replication::{Psync, SyncStart, WaitFor};
+use crate::resp::Frame;
+use crate::sync::lock;
+use bytes::Bytes;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new(
+        "replconf",
+        -1,
+        &["admin", "noscript", "loading", "stale", "allow_busy"],
+        (0, 0, 0),
+        "server",
+        "An internal command for configuring the replication stream",
+        replconf,
+    ),
+    Command::new(
+        "psync",
+        -3,
+        &["admin", "noscript", "no_async_loading", "no_multi"],
+        (0, 0, 0),
+        "server",
+        "An internal command used in replication",
+        psync,
+    ),
+    Command::new(
+        "sync",
+        1,
+        &["admin", "noscript", "no_async_loading", "no_multi"],
+        (0, 0, 0),
+        "server",
+        "An internal command used in replication",
+        sync,
+    ),
+    Command::new(
+        "wait",
+        3,
+        &["noscript"],
+        (0, 0, 0),
+        "generic",
+        "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        wait,
+    ),
+    Command::new(
+        "role",
+        1,
+        &["noscript", "loading", "stale", "fast"],
+        (0, 0, 0),
+        "server",
+        "Returns the replication role.",
+        role,
+    ),
+];
+
+/// `REPLCONF <option> <value> ...` before PSYNC: where the replica listens
+/// and what it can read. ACK and GETACK belong to an established link
+/// (`server::replica_link` reads them); here they are accepted silently.
+fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len().is_multiple_of(2) {
+        return Err(err(ERR_SYNTAX));
+    }
+    let handshake = &mut ctx.client.replica_handshake;
+    for pair in args[1..].chunks_exact(2) {
+        let (option, value) = (pair[0].to_ascii_lowercase(), &pair[1]);
+        match &option[..] {
+            b"listening-port" => {
+                handshake.listening_port = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|port| port.parse().ok())
+                    .ok_or_else(|| err("ERR value is not an integer or out of range"))?;
+            }
+            b"ip-address" => {
+                handshake.ip_address = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            b"capa" => {
+                handshake.capa_eof |= value.eq_ignore_ascii_case(b"eof");
+                handshake.capa_psync2 |= value.eq_ignore_ascii_case(b"psync2");
+            }
+            b"ack" | b"getack" => return Ok(Frame::ok()),
+            b"rdb-only" | b"rdb-filter-only" => {}
+            _ => {
+                return Err(err(format!(
+                    "ERR Unrecognized REPLCONF option: {}",
+                    String::from_utf8_lossy(&pair[0])
+                )))
+            }
+        }
+    }
+    Ok(Frame::ok())
+}
+
+/// `PSYNC <replid> <offset>`: `+CONTINUE` when the replica can go on from
+/// the backlog, else `+FULLRESYNC <replid> <offset>` and a snapshot taken
+/// at that offset.
+fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let decision = {
+        let master = lock(&ctx.shared.master);
+        let feed = lock(&ctx.shared.feed);
+        (
+            master.psync(&args[1], &args[2], &feed),
+            master.replid().to_string(),
+        )
+    };
+    match decision {
+        (Psync::Continue { from }, replid) => {
+            Stats::add(&ctx.shared.stats.sync_partial_ok, 1);
+            let handshake = ctx.client.replica_handshake.clone();
+            let reply = if handshake.capa_psync2 {
+                format!("CONTINUE {replid}")
+            } else {
+                "CONTINUE".to_string()
+            };
+            ctx.client.sync = Some(SyncStart {
+                snapshot: None,
+                from,
+                handshake,
+            });
+            Ok(Frame::simple(reply))
+        }
+        (Psync::FullResync, replid) => {
+            // A replica that named a history we cannot continue tried a
+            // partial resync; `?` asks for a full one.
+            if &args[1][..] != b"?" {
+                Stats::add(&ctx.shared.stats.sync_partial_err, 1);
+            }
+            let from = start_full_sync(ctx)?;
+            Ok(Frame::simple(format!("FULLRESYNC {replid} {from}")))
+        }
+    }
+}
+
+/// `SYNC`: the pre-PSYNC protocol, a full sync with no reply line.
+fn sync(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    start_full_sync(ctx)?;
+    // The snapshot is the reply; nothing else is sent on this link.
+    ctx.client.suppress_reply = true;
+    Ok(Frame::ok())
+}
+
+/// Takes the snapshot a full sync sends, under the write lock so that it
+/// holds exactly the writes before the feed's offset, and hands it to the
+/// client's link. Returns that offset.
+fn start_full_sync(ctx: &mut Ctx) -> Result<u64, Frame> {
+    let store = ctx.commit_pending()?;
+    let txn = store.begin(ctx.now_ms);
+    let snapshot = txn.snapshot();
+    let from = {
+        let mut feed = lock(&ctx.shared.feed);
+        feed.force_select();
+        feed.offset()
+    };
+    drop(txn);
+    Stats::add(&ctx.shared.stats.sync_full, 1);
+    ctx.client.sync = Some(SyncStart {
+        snapshot: Some(snapshot),
+        from,
+        handshake: ctx.client.replica_handshake.clone(),
+    });
+    Ok(from)
+}
+
+/// `ROLE` of a master: its offset and each replica's address and
+/// acknowledged offset.
+fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    let offset = lock(&ctx.shared.feed).offset();
+    let replicas = lock(&ctx.shared.master)
+        .replicas()
+        .map(|replica| {
+            let ip = replica.handshake.ip_address.as_ref().unwrap_or(&replica.ip);
+            Frame::Array(vec![
+                Frame::bulk(ip.clone()),
+                Frame::bulk(replica.handshake.listening_port.to_string()),
+                Frame::bulk(replica.ack_offset.to_string()),
+            ])
+        })
+        .collect();
+    Ok(Frame::Array(vec![
+        Frame::bulk("master"),
+        Frame::Integer(offset as i64),
+        Frame::Array(replicas),
+    ]))
+}
+
+/// `WAIT numreplicas timeout`: how many replicas acknowledged every write
+/// so far, once there are `numreplicas` of them or `timeout` ms passed (0:
+/// no limit). The connection does the waiting (`Client::wait`); the
+/// replicas are asked to acknowledge at once.
+fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let wanted = super::args::int_arg(&args[1])?;
+    let timeout = super::args::int_arg(&args[2])
+        .map_err(|_| err("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(err("ERR timeout is negative"));
+    }
+    ctx.commit_pending()?;
+    let offset = lock(&ctx.shared.feed).offset();
+    let acked = lock(&ctx.shared.master).acked(offset);
+    let wanted = usize::try_from(wanted).unwrap_or(0);
+    if acked >= wanted || ctx.client.in_exec {
+        return Ok(Frame::Integer(acked as i64));
+    }
+    lock(&ctx.shared.feed).append_control(&[b"REPLCONF", b"GETACK", b"*"]);
+    ctx.shared.feed_grew.notify_waiters();
+    ctx.client.wait = Some(WaitFor {
+        offset,
+        replicas: wanted,
+        deadline_ms: (timeout > 0).then(|| ctx.now_ms.saturating_add(timeout as u64)),
+    });
+    Ok(Frame::Null)
+}

@@ -1,0 +1,169 @@
+//! A replica's link, once its PSYNC (or SYNC) was answered: the snapshot
+//! of a full sync as an RDB file, then the change feed from the offset the
+//! snapshot was taken at (or, for `+CONTINUE`, from the offset the replica
+//! asked for), for as long as the replica stays connected. What the
+//! replica sends (`REPLCONF ACK <offset>` every second) is read meanwhile.
+//!
+//! A replica too slow for the backlog (its position was dropped from the
+//! feed's backlog before it was sent) is disconnected, as Redis does when a
+//! replica reaches its output buffer limit: it reconnects and resyncs.
+
+use crate::command::context::ClientHandle;
+use crate::command::full_sync::RdbStream;
+use crate::command::Shared;
+use crate::replication::{Gap, LinkState, SyncStart};
+use crate::resp::{Limits, RequestParser};
+use crate::sync::lock;
+use bytes::BytesMut;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Bytes of snapshot or feed written at a time.
+const CHUNK: usize = 64 * 1024;
+/// How often an idle link gets a PING in the stream, so that the replica
+/// can tell a quiet master from a dead one (Redis' `repl-ping-replica-period`).
+const PING_PERIOD: Duration = Duration::from_secs(10);
+
+/// Serves the replica on `stream` until the link ends. `input` is what the
+/// replica sent after its PSYNC, read already.
+pub async fn serve(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    handle: &ClientHandle,
+    ip: String,
+    start: SyncStart,
+    input: BytesMut,
+) {
+    let client = handle.id;
+    let state = match start.snapshot {
+        Some(_) => LinkState::Syncing,
+        None => LinkState::Online,
+    };
+    lock(&shared.master).attach(client, ip.clone(), start.handshake.clone(), state);
+    // CLIENT KILL and SHUTDOWN end the link wherever it stands.
+    let mut shutdown = shared.shutdown.subscribe();
+    let ended = tokio::select! {
+        ended = run(shared, stream, client, start, input) => ended,
+        _ = handle.kill_signal.notified() => Err("killed".to_string()),
+        _ = shutdown.changed() => Ok(()),
+    };
+    lock(&shared.master).detach(client);
+    match ended {
+        Ok(()) => crate::log::notice(&format!("Connection with replica {ip} lost.")),
+        Err(why) => crate::log::warning(&format!("Closing the link of replica {ip}: {why}")),
+    }
+}
+
+async fn run(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    client: u64,
+    start: SyncStart,
+    mut input: BytesMut,
+) -> Result<(), String> {
+    if let Some(snapshot) = start.snapshot {
+        let replid = lock(&shared.master).replid().to_string();
+        let rdb = RdbStream::new(snapshot, replid, start.from);
+        send_snapshot(shared, stream, rdb, start.handshake.capa_eof).await?;
+        lock(&shared.master).online(client);
+        crate::log::notice("Synchronization with replica succeeded");
+    }
+    let mut parser = RequestParser::new(Limits::default());
+    let mut position = start.from;
+    let mut ping = tokio::time::interval(PING_PERIOD);
+    ping.tick().await;
+    loop {
+        let grew = shared.feed_grew.notified();
+        tokio::pin!(grew);
+        grew.as_mut().enable();
+        let chunk = lock(&shared.feed).read_from(position, CHUNK);
+        match chunk {
+            Ok(bytes) if !bytes.is_empty() => {
+                write(stream, &bytes).await?;
+                position += bytes.len() as u64;
+                continue;
+            }
+            Ok(_) => {}
+            Err(Gap::Overrun) => return Err("it fell behind the backlog".into()),
+            Err(Gap::Future) => return Err(format!("offset {position} is past the feed")),
+        }
+        tokio::select! {
+            () = &mut grew => {}
+            read = stream.read_buf(&mut input) => match read {
+                Ok(0) => return Ok(()),
+                Ok(_) => acknowledge(shared, client, &mut parser, &mut input)?,
+                Err(e) => return Err(e.to_string()),
+            },
+            _ = ping.tick() => {
+                lock(&shared.feed).append_control(&[&b"PING"[..]]);
+            }
+        }
+    }
+}
+
+/// The snapshot as an RDB file: with `capa eof`, streamed between two
+/// `$EOF:<mark>` delimiters; otherwise its length must come first, so it
+/// is built whole (replicas older than Redis 2.8.18).
+async fn send_snapshot(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    mut rdb: RdbStream,
+    capa_eof: bool,
+) -> Result<(), String> {
+    let mut chunk = Vec::with_capacity(2 * CHUNK);
+    if capa_eof {
+        let mark = crate::command::context::random_hex_id();
+        write(stream, format!("$EOF:{mark}\r\n").as_bytes()).await?;
+        loop {
+            chunk.clear();
+            let more = rdb.next_chunk(&shared.store, &mut chunk, CHUNK)?;
+            write(stream, &chunk).await?;
+            if !more {
+                break;
+            }
+        }
+        write(stream, mark.as_bytes()).await
+    } else {
+        while rdb.next_chunk(&shared.store, &mut chunk, CHUNK)? {}
+        write(stream, format!("${}\r\n", chunk.len()).as_bytes()).await?;
+        write(stream, &chunk).await
+    }
+}
+
+/// Reads what the replica sent: `REPLCONF ACK <offset>` records its offset;
+/// anything else is ignored, as Redis ignores it from a replica.
+fn acknowledge(
+    shared: &Shared,
+    client: u64,
+    parser: &mut RequestParser,
+    input: &mut BytesMut,
+) -> Result<(), String> {
+    while let Some(args) = parser
+        .parse(input, false)
+        .map_err(|e| e.message().to_string())?
+    {
+        let is = |i: usize, word: &str| {
+            args.get(i)
+                .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+        };
+        if is(0, "replconf") && is(1, "ack") {
+            let offset = args
+                .get(2)
+                .and_then(|o| std::str::from_utf8(o).ok()?.parse().ok());
+            if let Some(offset) = offset {
+                let now = super::connection::now_ms();
+                lock(&shared.master).ack(client, offset, now);
+                shared.acked.notify_waiters();
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn write(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
+    stream.write_all(bytes).await.map_err(|e| e.to_string())?;
+    // A simulated socket sends on flush (madsim).
+    stream.flush().await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,268 @@
+//! Replication against the real thing: Debian's redis-server 7.0 as a
+//! replica of Redstone (full sync as an RDB file, then the change feed).
+//! Skipped when redis-server is not installed (`.ci/run` installs it).
+
+mod common;
+
+use common::real_redis::RealRedis;
+use common::Server;
+use redis::{Connection, Value};
+use std::time::{Duration, Instant};
+
+fn info_field(c: &mut Connection, section: &str, field: &str) -> Option<String> {
+    let text: String = redis::cmd("INFO").arg(section).query(c).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))
+        .map(|value| value.trim().to_string())
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Writes of every type, with TTLs, in two databases.
+fn write_mixed(c: &mut Connection, tag: &str) {
+    let cmds: Vec<Vec<String>> = vec![
+        vec!["SELECT".into(), "0".into()],
+        vec!["SET".into(), format!("s:{tag}"), "plain".into()],
+        vec!["SET".into(), format!("n:{tag}"), "12345".into()],
+        vec![
+            "SET".into(),
+            format!("ttl:{tag}"),
+            "v".into(),
+            "EX".into(),
+            "1000".into(),
+        ],
+        vec![
+            "RPUSH".into(),
+            format!("l:{tag}"),
+            "a".into(),
+            "b".into(),
+            "c".into(),
+        ],
+        vec![
+            "HSET".into(),
+            format!("h:{tag}"),
+            "f1".into(),
+            "v1".into(),
+            "f2".into(),
+            "v2".into(),
+        ],
+        vec![
+            "SADD".into(),
+            format!("si:{tag}"),
+            "1".into(),
+            "2".into(),
+            "3".into(),
+        ],
+        vec!["SADD".into(), format!("ss:{tag}"), "x".into(), "y".into()],
+        vec![
+            "ZADD".into(),
+            format!("z:{tag}"),
+            "1.5".into(),
+            "m1".into(),
+            "-2".into(),
+            "m2".into(),
+        ],
+        vec!["INCRBYFLOAT".into(), format!("f:{tag}"), "2.5".into()],
+        vec!["SELECT".into(), "3".into()],
+        vec!["SET".into(), format!("db3:{tag}"), "three".into()],
+        vec!["SELECT".into(), "0".into()],
+    ];
+    for args in cmds {
+        let mut cmd = redis::cmd(&args[0]);
+        for arg in &args[1..] {
+            cmd.arg(arg);
+        }
+        let _: Value = cmd.query(c).expect("write");
+    }
+    // Large collections (hashtable, skiplist, quicklist encodings on Redis).
+    let mut hset = redis::cmd("HSET");
+    let mut zadd = redis::cmd("ZADD");
+    let mut rpush = redis::cmd("RPUSH");
+    hset.arg(format!("bigh:{tag}"));
+    zadd.arg(format!("bigz:{tag}"));
+    rpush.arg(format!("bigl:{tag}"));
+    for i in 0..700 {
+        hset.arg(format!("field{i}")).arg(format!("value{i}"));
+        zadd.arg(i).arg(format!("member{i}"));
+        rpush.arg(format!("item{i}"));
+    }
+    for cmd in [hset, zadd, rpush] {
+        let _: Value = cmd.query(c).expect("big write");
+    }
+}
+
+/// Every key of databases 0 and 3 with its type and value, read with
+/// ordinary commands so that Redstone and Redis compare whatever their
+/// encodings.
+fn contents(c: &mut Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in [0, 3] {
+        let _: () = redis::cmd("SELECT").arg(db).query(c).expect("select");
+        let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).expect("keys");
+        keys.sort();
+        for key in keys {
+            let kind: String = redis::cmd("TYPE").arg(&key).query(c).expect("type");
+            let value = match kind.as_str() {
+                "string" => redis::cmd("GET").arg(&key).query::<String>(c),
+                "list" => redis::cmd("LRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query::<Vec<String>>(c)
+                    .map(|v| v.join(",")),
+                "hash" => redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query::<Vec<String>>(c)
+                    .map(|v| {
+                        let mut pairs: Vec<String> = v.chunks(2).map(|p| p.join("=")).collect();
+                        pairs.sort();
+                        pairs.join(",")
+                    }),
+                "set" => redis::cmd("SMEMBERS")
+                    .arg(&key)
+                    .query::<Vec<String>>(c)
+                    .map(|mut v| {
+                        v.sort();
+                        v.join(",")
+                    }),
+                "zset" => redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query::<Vec<String>>(c)
+                    .map(|v| v.join(",")),
+                other => Ok(format!("unexpected type {other}")),
+            }
+            .expect("read");
+            let ttl: i64 = redis::cmd("PTTL").arg(&key).query(c).expect("pttl");
+            let has_ttl = ttl > 0;
+            out.push(format!("{db} {key} {kind} ttl={has_ttl} {value}"));
+        }
+    }
+    let _: () = redis::cmd("SELECT").arg(0).query(c).expect("select");
+    out
+}
+
+#[test]
+fn a_redis_server_replica_gets_the_data_set_and_then_the_stream() {
+    let master = Server::start(&[]);
+    let mut m = master.client();
+    write_mixed(&mut m, "before");
+    let Some(replica) =
+        RealRedis::start_with(&["--replicaof", "127.0.0.1", &master.port.to_string()])
+    else {
+        eprintln!("redis-server is not installed: skipping");
+        return;
+    };
+    let mut r = replica.client();
+    wait_for("the replica's link", || {
+        info_field(&mut r, "replication", "master_link_status").as_deref() == Some("up")
+    });
+    write_mixed(&mut m, "after");
+    // Effects that depend on the master's clock or choices.
+    let _: Value = redis::cmd("SPOP")
+        .arg("ss:after")
+        .query(&mut m)
+        .expect("spop");
+    let _: Value = redis::cmd("EXPIRE")
+        .arg("s:after")
+        .arg(500)
+        .query(&mut m)
+        .expect("expire");
+    let _: Value = redis::cmd("DEL")
+        .arg("l:before")
+        .query(&mut m)
+        .expect("del");
+    let _: Value = redis::pipe()
+        .atomic()
+        .cmd("INCR")
+        .arg("counter")
+        .cmd("LPOP")
+        .arg("l:after")
+        .query(&mut m)
+        .expect("exec");
+    let offset = info_field(&mut m, "replication", "master_repl_offset").expect("offset");
+    wait_for("the replica to reach the master's offset", || {
+        info_field(&mut r, "replication", "master_repl_offset").as_deref() == Some(&offset)
+    });
+    let expected = contents(&mut m);
+    assert_eq!(expected.len(), 26, "{} keys", expected.len());
+    assert_eq!(contents(&mut r), expected);
+
+    assert_eq!(
+        info_field(&mut m, "replication", "connected_slaves").as_deref(),
+        Some("1")
+    );
+    let slave0 = info_field(&mut m, "replication", "slave0").expect("slave0");
+    assert!(slave0.contains("state=online"), "{slave0}");
+    let role: Vec<Value> = redis::cmd("ROLE").query(&mut m).expect("role");
+    assert_eq!(role[0], Value::BulkString(b"master".to_vec()));
+
+    // WAIT: the replica acknowledges what it has; a second one never comes.
+    let _: () = redis::cmd("SET")
+        .arg("waited")
+        .arg("1")
+        .query(&mut m)
+        .expect("set");
+    let acked: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut m)
+        .expect("wait");
+    assert_eq!(acked, 1);
+    let started = Instant::now();
+    let acked: i64 = redis::cmd("WAIT")
+        .arg(2)
+        .arg(200)
+        .query(&mut m)
+        .expect("wait");
+    assert_eq!(acked, 1);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+
+    // A dropped link continues from the backlog: no second full sync.
+    let link = replica_link_id(&mut m);
+    let _: () = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(link)
+        .query(&mut m)
+        .expect("kill");
+    wait_for("the replica to reconnect", || {
+        replica_link_id(&mut m) != link
+    });
+    write_mixed(&mut m, "reconnected");
+    let offset = info_field(&mut m, "replication", "master_repl_offset").expect("offset");
+    wait_for("the replica to catch up", || {
+        info_field(&mut r, "replication", "master_repl_offset").as_deref() == Some(&offset)
+    });
+    assert_eq!(contents(&mut r), contents(&mut m));
+    assert_eq!(
+        info_field(&mut m, "stats", "sync_full").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        info_field(&mut m, "stats", "sync_partial_ok").as_deref(),
+        Some("1")
+    );
+}
+
+/// The client id of the replica's link (the connection that sent PSYNC).
+fn replica_link_id(c: &mut Connection) -> u64 {
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(c)
+        .expect("client list");
+    list.lines()
+        .find(|line| line.contains("cmd=psync"))
+        .and_then(|line| line.strip_prefix("id="))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or(0)
+}
