@@ -266,3 +266,90 @@ fn replica_link_id(c: &mut Connection) -> u64 {
         .and_then(|id| id.parse().ok())
         .unwrap_or(0)
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+fn replicate(replica: &mut Connection, port: u16) {
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(port)
+        .query(replica)
+        .expect("replicaof");
+    wait_for("the link to the master", || {
+        info_field(replica, "replication", "master_link_status").as_deref() == Some("up")
+    });
+}
+
+fn wait_for_offset(master: &mut Connection, replica: &mut Connection) {
+    let offset = info_field(master, "replication", "master_repl_offset").expect("offset");
+    wait_for("the replica to reach the master's offset", || {
+        info_field(replica, "replication", "master_repl_offset").as_deref() == Some(&offset)
+    });
+}
+
+#[test]
+fn redstone_replicates_a_redis_server_master_its_encodings_and_its_stream() {
+    let port = free_port();
+    let Some(redis) = RealRedis::start_with(&["--port", &port.to_string()]) else {
+        eprintln!("redis-server is not installed: skipping");
+        return;
+    };
+    let mut m = redis.client();
+    write_mixed(&mut m, "before");
+    let replica = Server::start(&[]);
+    let mut r = replica.client();
+    replicate(&mut r, port);
+    write_mixed(&mut m, "after");
+    let _: Value = redis::cmd("SPOP").arg("ss:after").query(&mut m).expect("spop");
+    let _: Value = redis::cmd("EXPIRE").arg("s:after").arg(500).query(&mut m).expect("expire");
+    let _: Value = redis::cmd("DEL").arg("l:before").query(&mut m).expect("del");
+    let _: Value = redis::pipe()
+        .atomic()
+        .cmd("INCR")
+        .arg("counter")
+        .cmd("LPOP")
+        .arg("l:after")
+        .query(&mut m)
+        .expect("exec");
+    wait_for_offset(&mut m, &mut r);
+    let expected = contents(&mut m);
+    assert_eq!(expected.len(), 26, "{} keys", expected.len());
+    assert_eq!(contents(&mut r), expected);
+
+    // A replica is read-only, and says what it is.
+    let refused: redis::RedisResult<()> = redis::cmd("SET").arg("k").arg("v").query(&mut r);
+    let refused = refused.expect_err("a write to a replica");
+    assert!(refused.to_string().contains("READONLY"), "{refused}");
+    let role: Vec<Value> = redis::cmd("ROLE").query(&mut r).expect("role");
+    assert_eq!(role[0], Value::BulkString(b"slave".to_vec()));
+    assert_eq!(role[3], Value::BulkString(b"connected".to_vec()));
+}
+
+#[test]
+fn a_redstone_replica_promoted_keeps_every_write_and_serves_writes() {
+    let master = Server::start(&[]);
+    let mut m = master.client();
+    write_mixed(&mut m, "before");
+    let replica = Server::start(&[]);
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    write_mixed(&mut m, "after");
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).expect("wait");
+    assert_eq!(acked, 1, "the replica acknowledged every write");
+    let expected = contents(&mut m);
+    drop(m);
+    drop(master);
+
+    let _: () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r).expect("promote");
+    assert_eq!(contents(&mut r), expected);
+    let _: () = redis::cmd("SET").arg("new").arg("write").query(&mut r).expect("a write");
+    assert_eq!(
+        info_field(&mut r, "replication", "role").as_deref(),
+        Some("master")
+    );
+}

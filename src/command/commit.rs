@@ -22,7 +22,20 @@ use crate::sync::lock;
 /// Commits everything `txn` holds and keeps it (and the write lock) for
 /// more. Returns whether anything was written.
 pub fn commit(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
-    let wrote = apply_and_publish(shared, txn)?;
+    let wrote = apply_and_publish(shared, txn, None)?;
+    Ok(wrote | serve_ready(shared, txn))
+}
+
+/// [`commit`] for what a replica applied from its master's stream: the
+/// feed gets `stream`, the master's own bytes for those commands, instead
+/// of the effects recorded here, so that this node's offsets are its
+/// master's and its own replicas are streamed what it was.
+pub fn commit_from_master(
+    shared: &Shared,
+    txn: &mut Txn,
+    stream: &[u8],
+) -> Result<bool, EngineError> {
+    let wrote = apply_and_publish(shared, txn, Some(stream))?;
     Ok(wrote | serve_ready(shared, txn))
 }
 
@@ -30,28 +43,43 @@ pub fn commit(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
 /// and 2 only. The events and the blocked clients wait for the commit
 /// after EXEC, as in Redis.
 pub fn commit_within_exec(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
-    apply(shared, txn)
+    apply(shared, txn, None)
 }
 
 /// Steps 1 to 3: what committing a serve of blocked clients does too.
-fn apply_and_publish(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
+fn apply_and_publish(
+    shared: &Shared,
+    txn: &mut Txn,
+    from_master: Option<&[u8]>,
+) -> Result<bool, EngineError> {
     let events = txn.take_events();
-    let wrote = apply(shared, txn)?;
+    let wrote = apply(shared, txn, from_master)?;
     super::notify::publish(shared, events);
     Ok(wrote)
 }
 
-fn apply(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
+fn apply(shared: &Shared, txn: &mut Txn, from_master: Option<&[u8]>) -> Result<bool, EngineError> {
     let effects = txn.take_effects();
     let wrote = txn.commit_in_place()?;
-    // Only the EXEC closing a unit whose commands committed already may
-    // come without a write.
-    debug_assert!(
-        wrote || effects.iter().all(|e| *e == Effect::Exec),
-        "effects without a write: {effects:?}"
-    );
-    if !effects.is_empty() {
-        lock(&shared.feed).append(&effects);
+    let appended = match from_master {
+        Some(stream) => {
+            lock(&shared.feed).append_stream(stream);
+            !stream.is_empty()
+        }
+        None => {
+            // Only the EXEC closing a unit whose commands committed already
+            // may come without a write.
+            debug_assert!(
+                wrote || effects.iter().all(|e| *e == Effect::Exec),
+                "effects without a write: {effects:?}"
+            );
+            if !effects.is_empty() {
+                lock(&shared.feed).append(&effects);
+            }
+            !effects.is_empty()
+        }
+    };
+    if appended {
         shared.feed_grew.notify_waiters();
     }
     Ok(wrote)
@@ -91,7 +119,7 @@ pub fn serve_ready(shared: &Shared, txn: &mut Txn) -> bool {
                 served.push((waiting, reply, keep));
             }
         }
-        match apply_and_publish(shared, txn) {
+        match apply_and_publish(shared, txn, None) {
             Ok(committed) => {
                 wrote |= committed;
                 for (waiting, reply, keep) in served {

@@ -247,6 +247,14 @@ pub struct Shared {
     pub master: Mutex<crate::replication::Master>,
     /// Signalled when a replica acknowledges an offset: WAIT waits on it.
     pub acked: tokio::sync::Notify,
+    /// The master this node replicates (REPLICAOF), watched by the link
+    /// task (`server::master_link`).
+    pub replica_of: tokio::sync::watch::Sender<Option<crate::replication::MasterAddr>>,
+    /// How that link stands, and when the master last sent anything.
+    pub upstream: Mutex<(crate::replication::UpstreamState, u64)>,
+    /// A full sync is being loaded: commands get `-LOADING` meanwhile, so
+    /// that nothing half-loaded is served.
+    pub loading: AtomicBool,
 }
 
 impl Shared {
@@ -283,6 +291,9 @@ impl Shared {
                 feed_grew: tokio::sync::Notify::new(),
                 master: Mutex::new(crate::replication::Master::new(random_hex_id())),
                 acked: tokio::sync::Notify::new(),
+                replica_of: tokio::sync::watch::channel(None).0,
+                upstream: Mutex::new(Default::default()),
+                loading: AtomicBool::new(false),
                 config: RwLock::new(config),
             };
             let (policy, events) = {
@@ -406,6 +417,9 @@ pub struct Client {
     /// WAIT is waiting for replicas: the connection runs nothing else until
     /// it is answered.
     pub wait: Option<crate::replication::WaitFor>,
+    /// This is the link from our master, applying its stream: it may write
+    /// on a read-only replica.
+    pub is_master: bool,
 }
 
 impl Client {
@@ -433,6 +447,7 @@ impl Client {
             replica_handshake: crate::replication::Handshake::default(),
             sync: None,
             wait: None,
+            is_master: false,
         }
     }
 

@@ -9,7 +9,8 @@
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx};
 use crate::keyspace::encoding::{score_from_bytes, ENCODING_HASHTABLE};
-use crate::keyspace::{Effect, KeyRead, KeyType, Meta};
+use crate::config::EncodingLimits;
+use crate::keyspace::{Effect, KeyRead, KeyType, Meta, Txn};
 use crate::notify::Class;
 use crate::rdb::{self, RestoreError, Value};
 use crate::resp::Frame;
@@ -146,19 +147,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             absolute.push(Bytes::from_static(b"ABSTTL"));
             txn.propagate(Effect::Command { db, args: absolute });
         }
-        match value {
-            Value::String(bytes) => txn.put(db, key, Meta::string(bytes, 0))?,
-            Value::List(items) => super::lists::store_list(txn, db, key, items)?,
-            Value::Set(members) => super::sets::put_set(txn, db, key, &members, limits)?,
-            Value::Hash(pairs) => super::hashes::put_hash(txn, db, key, pairs, limits)?,
-            Value::ZSet(members) => super::zset_value::put_zset(txn, db, key, members, limits)?,
-        }
-        if expire_at != 0 {
-            if let Some(mut meta) = txn.get(db, key)? {
-                meta.expire_at = expire_at;
-                txn.put(db, key, meta)?;
-            }
-        }
+        store_value(txn, db, key, value, expire_at, limits)?;
         txn.notify(db, Class::Generic, "restore", key);
         Ok(Frame::ok())
     })
@@ -182,4 +171,32 @@ fn check_members(value: &Value) -> Result<(), Frame> {
     } else {
         Err(err(ERR_BAD_FORMAT))
     }
+}
+
+/// Writes `value` at `key` (which holds nothing) with its deadline (0:
+/// none), through each family's own constructor so that encodings follow
+/// the same rules as its commands: RESTORE, and a replica loading its
+/// master's snapshot.
+pub fn store_value(
+    txn: &mut Txn,
+    db: usize,
+    key: &[u8],
+    value: Value,
+    expire_at: u64,
+    limits: EncodingLimits,
+) -> Result<(), Frame> {
+    match value {
+        Value::String(bytes) => txn.put(db, key, Meta::string(bytes, 0))?,
+        Value::List(items) => super::lists::store_list(txn, db, key, items)?,
+        Value::Set(members) => super::sets::put_set(txn, db, key, &members, limits)?,
+        Value::Hash(pairs) => super::hashes::put_hash(txn, db, key, pairs, limits)?,
+        Value::ZSet(members) => super::zset_value::put_zset(txn, db, key, members, limits)?,
+    }
+    if expire_at != 0 {
+        if let Some(mut meta) = txn.get(db, key)? {
+            meta.expire_at = expire_at;
+            txn.put(db, key, meta)?;
+        }
+    }
+    Ok(())
 }

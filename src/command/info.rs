@@ -326,13 +326,37 @@ fn replication(ctx: &Ctx) -> Vec<(String, String)> {
             feed.held(),
         )
     };
-    let mut fields = vec![
-        ("role".to_string(), "master".to_string()),
-        (
-            "connected_slaves".to_string(),
-            master.replicas().count().to_string(),
-        ),
-    ];
+    let mut fields = vec![];
+    match ctx.shared.replica_of.borrow().clone() {
+        None => fields.push(("role".to_string(), "master".to_string())),
+        Some(upstream) => {
+            let (state, last_io_ms) = *lock(&ctx.shared.upstream);
+            let up = state == crate::replication::UpstreamState::Connected;
+            let syncing = state == crate::replication::UpstreamState::Syncing;
+            let last_io = match up {
+                true => (ctx.now_ms.saturating_sub(last_io_ms) / 1000).to_string(),
+                false => "-1".to_string(),
+            };
+            let replica = [
+                ("role", "slave".to_string()),
+                ("master_host", upstream.host),
+                ("master_port", upstream.port.to_string()),
+                ("master_link_status", if up { "up" } else { "down" }.to_string()),
+                ("master_last_io_seconds_ago", last_io),
+                ("master_sync_in_progress", u8::from(syncing).to_string()),
+                ("slave_read_repl_offset", offset.to_string()),
+                ("slave_repl_offset", offset.to_string()),
+                ("slave_priority", "100".to_string()),
+                ("slave_read_only", "1".to_string()),
+                ("replica_announced", "1".to_string()),
+            ];
+            fields.extend(replica.map(|(name, value)| (name.to_string(), value)));
+        }
+    }
+    fields.push((
+        "connected_slaves".to_string(),
+        master.replicas().count().to_string(),
+    ));
     for (n, replica) in master.replicas().enumerate() {
         let ip = replica.handshake.ip_address.as_ref().unwrap_or(&replica.ip);
         let state = match replica.state {

@@ -1,11 +1,12 @@
 //! The master side of the replication commands: REPLCONF (a replica's
 //! handshake), PSYNC and SYNC (answered here; the connection then becomes
-//! a replica link, see `server::replica_link`), WAIT and ROLE.
+//! a replica link, see `server::replica_link`), WAIT, and REPLICAOF and
+//! ROLE for either side.
 
 use super::args::{err, CmdResult, ERR_SYNTAX};
 use super::context::Stats;
 use super::{Command, Ctx};
-use crate::replication::{Psync, SyncStart, WaitFor};
+use crate::replication::{MasterAddr, Psync, SyncStart, UpstreamState, WaitFor};
 use crate::resp::Frame;
 use crate::sync::lock;
 use bytes::Bytes;
@@ -46,6 +47,24 @@ pub const COMMANDS: &[Command] = &[
         "generic",
         "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
         wait,
+    ),
+    Command::new(
+        "replicaof",
+        3,
+        &["admin", "noscript", "stale", "no_async_loading"],
+        (0, 0, 0),
+        "server",
+        "Configure a server as replica of another, or promote it to a master.",
+        replicaof,
+    ),
+    Command::new(
+        "slaveof",
+        3,
+        &["admin", "noscript", "stale", "no_async_loading"],
+        (0, 0, 0),
+        "server",
+        "Sets a Redis server as a replica of another, or promotes it to being a master.",
+        replicaof,
     ),
     Command::new(
         "role",
@@ -165,10 +184,64 @@ fn start_full_sync(ctx: &mut Ctx) -> Result<u64, Frame> {
     Ok(from)
 }
 
-/// `ROLE` of a master: its offset and each replica's address and
-/// acknowledged offset.
+/// `REPLICAOF host port` starts replicating that master (the link task
+/// connects, `server::master_link`); `REPLICAOF NO ONE` makes this node a
+/// master again, with a history of its own that continues its master's.
+fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.shared.cluster.is_some() {
+        return Err(err("ERR REPLICAOF not allowed in cluster mode."));
+    }
+    let shared = ctx.shared;
+    if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
+        if shared.replica_of.borrow().is_some() {
+            shared.replica_of.send_replace(None);
+            shared.store.set_replica(false);
+            let offset = lock(&shared.feed).offset();
+            lock(&shared.master).promote(super::context::random_hex_id(), offset);
+            crate::log::notice("MASTER MODE enabled (user request)");
+        }
+        return Ok(Frame::ok());
+    }
+    let port = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|port| port.parse::<u16>().ok())
+        .ok_or_else(|| err("ERR Invalid master port"))?;
+    let master = MasterAddr {
+        host: String::from_utf8_lossy(&args[1]).into_owned(),
+        port,
+    };
+    if shared.replica_of.borrow().as_ref() == Some(&master) {
+        return Ok(Frame::simple("OK Already connected to specified master"));
+    }
+    crate::log::notice(&format!(
+        "REPLICAOF {}:{} enabled (user request)",
+        master.host, master.port
+    ));
+    shared.store.set_replica(true);
+    *lock(&shared.upstream) = (UpstreamState::Connecting, 0);
+    shared.replica_of.send_replace(Some(master));
+    Ok(Frame::ok())
+}
+
+/// `ROLE`: of a master, its offset and each replica's address and
+/// acknowledged offset; of a replica, its master, the link's state and
+/// its offset.
 fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     let offset = lock(&ctx.shared.feed).offset();
+    if let Some(master) = ctx.shared.replica_of.borrow().clone() {
+        let state = match lock(&ctx.shared.upstream).0 {
+            UpstreamState::Connecting => "connect",
+            UpstreamState::Syncing => "sync",
+            UpstreamState::Connected => "connected",
+        };
+        return Ok(Frame::Array(vec![
+            Frame::bulk("slave"),
+            Frame::bulk(master.host),
+            Frame::Integer(i64::from(master.port)),
+            Frame::bulk(state),
+            Frame::Integer(offset as i64),
+        ]));
+    }
     let replicas = lock(&ctx.shared.master)
         .replicas()
         .map(|replica| {

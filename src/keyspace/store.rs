@@ -28,7 +28,7 @@ use crate::sync::lock;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -96,6 +96,9 @@ pub struct Store {
     pub watches: super::watch::Watches,
     /// `notify-keyspace-events`, read by each transaction as it begins.
     notify_flags: AtomicU32,
+    /// This node replicates a master: only the master deletes expired keys
+    /// (`Txn::get` hides them instead), as in Redis.
+    replica: AtomicBool,
     /// Who is blocked on which keys (BLPOP ...); commits wake them.
     pub blocking: super::blocking::BlockingKeys,
 }
@@ -192,6 +195,7 @@ impl Store {
             blocking: super::blocking::BlockingKeys::default(),
             counts_view: Mutex::new(counts),
             notify_flags: AtomicU32::new(0),
+            replica: AtomicBool::new(false),
         })
     }
 
@@ -225,6 +229,15 @@ impl Store {
     }
 
     /// The keyspace events transactions record from now on.
+    /// Whether this node replicates a master ([`Store::replica`]).
+    pub fn set_replica(&self, replica: bool) {
+        self.replica.store(replica, Ordering::Relaxed);
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.replica.load(Ordering::Relaxed)
+    }
+
     pub fn set_notify_flags(&self, flags: Flags) {
         self.notify_flags.store(flags.bits(), Ordering::Relaxed);
     }
@@ -308,6 +321,11 @@ impl Store {
             member_undo: Vec::new(),
             reclaims: 0,
             notify_mask: self.notify_flags().mask(),
+            expired_keys: if self.is_replica() {
+                ExpiredKeys::Hide
+            } else {
+                ExpiredKeys::Delete
+            },
             events: Vec::new(),
             effects: Vec::new(),
             changes: 0,
@@ -530,6 +548,19 @@ pub struct Txn<'a> {
     /// Effects recorded by commands ([`Txn::propagate`]) so far.
     propagated: u64,
     atomic: Atomic,
+    expired_keys: ExpiredKeys,
+}
+
+/// What [`Txn::get`] does with a key whose deadline has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExpiredKeys {
+    /// Deletes it and reads it as absent (a master: lazy expiry).
+    Delete,
+    /// Reads it as absent and leaves it for the master's DEL (a replica).
+    Hide,
+    /// Reads it as live (a replica applying its master's stream, which
+    /// decides when keys expire).
+    Keep,
 }
 
 /// Whether the effects being recorded belong to one atomic unit (EXEC).
@@ -593,7 +624,10 @@ impl<'a> Txn<'a> {
     pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
         let ns = self.ns(db);
         match self.load(ns, key)? {
-            Some(meta) if meta.is_expired(self.now_ms) => {
+            Some(meta) if meta.is_expired(self.now_ms) && self.expired_keys == ExpiredKeys::Hide => {
+                Ok(None)
+            }
+            Some(meta) if meta.is_expired(self.now_ms) && self.expired_keys == ExpiredKeys::Delete => {
                 self.remove(ns, key, &meta);
                 self.expired += 1;
                 self.notify(db, Class::Expired, "expired", key);
@@ -767,6 +801,12 @@ impl<'a> Txn<'a> {
     /// The events recorded so far, to publish once they are committed.
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+
+    /// Expired keys read as live: the transactions of a replica applying
+    /// its master's stream, where the master decides what has expired.
+    pub fn keep_expired_keys(&mut self) {
+        self.expired_keys = ExpiredKeys::Keep;
     }
 
     /// Logical writes made so far: a command that raised it changed data.

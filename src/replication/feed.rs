@@ -110,6 +110,22 @@ impl ChangeFeed {
         self.scratch = out;
     }
 
+    /// Appends a master's stream as it came (a replica's feed is its
+    /// master's, byte for byte). The database it left selected is unknown.
+    pub fn append_stream(&mut self, bytes: &[u8]) {
+        self.offset += bytes.len() as u64;
+        self.backlog.push(bytes);
+        self.selected = None;
+    }
+
+    /// Starts over at `offset` with an empty backlog: a replica's feed
+    /// after a full sync from a master whose stream stood there.
+    pub fn restart_at(&mut self, offset: u64) {
+        let capacity = self.backlog.capacity;
+        *self = ChangeFeed::new(capacity);
+        self.offset = offset;
+    }
+
     /// The next command selects its database whatever the last one was:
     /// a replica that starts from a snapshot has selected nothing yet.
     pub fn force_select(&mut self) {

@@ -90,6 +90,31 @@ impl Master {
         self.second_offset
     }
 
+    /// This node now replicates a master whose history is `replid`: its
+    /// data, and so its ids, are that master's (after a full sync).
+    pub fn adopt(&mut self, replid: String) {
+        self.replid = replid;
+        self.replid2 = NO_REPLID.to_string();
+        self.second_offset = None;
+    }
+
+    /// The master switched to history `replid` at `offset` (it was
+    /// promoted): its old id stays valid up to there, for our replicas.
+    pub fn follow_switch(&mut self, replid: String, offset: u64) {
+        if replid != self.replid {
+            self.replid2 = std::mem::replace(&mut self.replid, replid);
+            self.second_offset = Some(offset);
+        }
+    }
+
+    /// This node stops replicating and starts a history of its own at
+    /// `offset` (REPLICAOF NO ONE, a failover): replicas of its old master
+    /// can continue with it up to `offset` (Redis' `shiftReplicationId`).
+    pub fn promote(&mut self, replid: String, offset: u64) {
+        self.replid2 = std::mem::replace(&mut self.replid, replid);
+        self.second_offset = Some(offset);
+    }
+
     /// Redis' `masterTryPartialResynchronization`: continue when the
     /// replica follows our history (our replid, or our replid2 up to where
     /// it was valid) and what it needs is still in the backlog.

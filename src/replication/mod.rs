@@ -3,6 +3,7 @@
 
 pub mod feed;
 pub mod master;
+pub mod replica;
 
 pub use feed::{ChangeFeed, Gap};
 pub use master::{Handshake, LinkState, Master, Psync};
@@ -25,4 +26,23 @@ pub struct WaitFor {
     pub offset: u64,
     pub replicas: usize,
     pub deadline_ms: Option<u64>,
+}
+
+/// The master this node replicates (REPLICAOF host port).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterAddr {
+    pub host: String,
+    pub port: u16,
+}
+
+/// How the link to our master stands, as INFO and ROLE show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UpstreamState {
+    /// Connecting, or in the handshake (ROLE's `connect`).
+    #[default]
+    Connecting,
+    /// Receiving and loading a full sync (`sync`).
+    Syncing,
+    /// Streaming (`connected`).
+    Connected,
 }

@@ -5,6 +5,7 @@
 pub mod cluster_bus;
 pub mod connection;
 pub mod durability;
+pub mod master_link;
 pub mod replica_link;
 
 use crate::command::context::Stats;
@@ -137,7 +138,8 @@ async fn expire_loop(shared: Arc<Shared>) {
     loop {
         let hz = shared.config().hz.max(1);
         tokio::time::sleep(Duration::from_millis(1000 / u64::from(hz))).await;
-        loop {
+        // A replica's keys expire when its master says so (a DEL).
+        while !shared.store.is_replica() {
             let committed = shared
                 .store
                 .expire_cycle(connection::now_ms(), BUDGET)
@@ -315,6 +317,7 @@ pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), St
     }
     tokio::spawn(expire_loop(shared.clone()));
     tokio::spawn(sweep_loop(shared.clone()));
+    tokio::spawn(master_link::run(shared.clone()));
 
     let mut shutdown = shared.shutdown.subscribe();
     tokio::select! {

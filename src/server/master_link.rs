@@ -1,0 +1,379 @@
+//! The link to this node's master, while it is a replica (REPLICAOF): the
+//! handshake (`replication::replica::Handshake` decides, this sends and
+//! reads), a full sync's RDB loaded into the keyspace, then the master's
+//! stream applied command by command, with `REPLCONF ACK` every second and
+//! whenever the master asks. A lost link is retried every second, with a
+//! partial resync from where it stopped when the master still can.
+//!
+//! Nothing half-loaded is served: the keyspace is flushed when a full sync
+//! starts and commands get `-LOADING` until it is loaded. The stream's
+//! commands are committed through `command::commit::commit_from_master`,
+//! so this node's feed holds its master's bytes and offsets.
+
+use crate::command::{self, Client, Ctx, Shared};
+use crate::keyspace::Txn;
+use crate::rdb::file::{Item, Reader};
+use crate::replication::replica::{Handshake, Step};
+use crate::replication::{MasterAddr, UpstreamState};
+use crate::resp::{Limits, RequestParser};
+use crate::sync::lock;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::connection::now_ms;
+
+/// A master silent for this long is taken for gone (`repl-timeout`).
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// Entries of a full sync written per transaction.
+const LOAD_BATCH: usize = 1024;
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Follows `Shared::replica_of` for the life of the server: links to the
+/// master it names, again a second after every failure, until it changes.
+pub async fn run(shared: Arc<Shared>) {
+    let mut changes = shared.replica_of.subscribe();
+    loop {
+        let master = changes.borrow_and_update().clone();
+        let Some(master) = master else {
+            if changes.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        tokio::select! {
+            ended = link(&shared, &master) => {
+                if let Err(why) = ended {
+                    crate::log::warning(&format!(
+                        "Link with MASTER {}:{} lost: {why}",
+                        master.host, master.port
+                    ));
+                }
+                *lock(&shared.upstream) = (UpstreamState::Connecting, 0);
+                shared.loading.store(false, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// One link, from connecting until it fails.
+async fn link(shared: &Arc<Shared>, master: &MasterAddr) -> Result<(), String> {
+    crate::log::notice(&format!(
+        "Connecting to MASTER {}:{}",
+        master.host, master.port
+    ));
+    let mut stream = TcpStream::connect((master.host.as_str(), master.port))
+        .await
+        .map_err(|e| format!("connecting: {e}"))?;
+    let resume = {
+        let replid = lock(&shared.master).replid().to_string();
+        let next = lock(&shared.feed).offset() + 1;
+        (replid, next)
+    };
+    let port = shared.config().port;
+    let mut handshake = Handshake::new(None, port, Some(resume));
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    write(&mut stream, &handshake.start()).await?;
+    loop {
+        let line = read_line(&mut stream, &mut input).await?;
+        match handshake.on_reply(&line) {
+            Step::Send(bytes) => write(&mut stream, &bytes).await?,
+            Step::FullResync { replid, offset } => {
+                crate::log::notice(&format!(
+                    "Full resync from master: {replid}:{offset}"
+                ));
+                load(shared, &mut stream, &mut input).await?;
+                lock(&shared.feed).restart_at(offset);
+                lock(&shared.master).adopt(replid);
+                crate::log::notice("MASTER <-> REPLICA sync: Finished with success");
+                break;
+            }
+            Step::Continue { replid } => {
+                crate::log::notice("Successful partial resynchronization with master.");
+                if let Some(replid) = replid {
+                    let offset = lock(&shared.feed).offset();
+                    lock(&shared.master).follow_switch(replid, offset);
+                }
+                break;
+            }
+            Step::Fail(why) => return Err(why),
+        }
+    }
+    stream_from_master(shared, &mut stream, input).await
+}
+
+/// Reads a full sync's RDB (`$<length>` or `$EOF:<mark>` framing) and
+/// loads it in place of the keyspace, under `-LOADING`.
+async fn load(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+) -> Result<(), String> {
+    *lock(&shared.upstream) = (UpstreamState::Syncing, now_ms());
+    // A master may send newlines while it prepares the snapshot.
+    let header = loop {
+        let line = read_line(stream, input).await?;
+        if !line.is_empty() {
+            break line;
+        }
+    };
+    let framing = Framing::parse(&header)?;
+    shared.loading.store(true, Ordering::Relaxed);
+    flush_all(shared)?;
+    let mut reader = Reader::new();
+    let (mut db, mut file_bytes) = (0usize, 0u64);
+    // With a mark, its length is held back: it is not part of the file.
+    let held_back = match &framing {
+        Framing::Length(_) => 0,
+        Framing::Eof(mark) => mark.len(),
+    };
+    loop {
+        if input.len() <= held_back && read(stream, input).await? == 0 {
+            return Err("the master closed the link during the sync".into());
+        }
+        let take = match framing {
+            Framing::Length(length) => (length - file_bytes).min(input.len() as u64) as usize,
+            Framing::Eof(_) => input.len().saturating_sub(held_back),
+        };
+        let chunk = input.split_to(take);
+        file_bytes += chunk.len() as u64;
+        reader.push(&chunk);
+        let mut entries = Vec::new();
+        let mut ended = false;
+        while let Some(item) = reader.next().map_err(|e| format!("the snapshot: {e:?}"))? {
+            match item {
+                Item::SelectDb(n) if n < shared.store.databases() => db = n,
+                Item::SelectDb(n) => return Err(format!("the snapshot selects database {n}")),
+                Item::Entry {
+                    key,
+                    value,
+                    expire_at_ms,
+                } => entries.push((db, key, value, expire_at_ms.unwrap_or(0))),
+                Item::End => ended = true,
+                Item::Aux { .. } | Item::ResizeDb { .. } => {}
+            }
+            if entries.len() == LOAD_BATCH {
+                store(shared, std::mem::take(&mut entries))?;
+            }
+        }
+        store(shared, entries)?;
+        if ended {
+            break;
+        }
+    }
+    if let Framing::Eof(mark) = framing {
+        // The file is followed by the mark that announced it.
+        while input.len() < mark.len() {
+            if read(stream, input).await? == 0 {
+                return Err("the master closed the link before the end mark".into());
+            }
+        }
+        if input.split_to(mark.len())[..] != mark[..] {
+            return Err("the snapshot's end mark does not match".into());
+        }
+    }
+    shared.loading.store(false, Ordering::Relaxed);
+    Ok(())
+}
+
+/// How the snapshot's end is told: by its length, or by a mark.
+enum Framing {
+    Length(u64),
+    Eof(Bytes),
+}
+
+impl Framing {
+    fn parse(header: &[u8]) -> Result<Framing, String> {
+        let bad = || {
+            format!(
+                "Bad protocol from MASTER, the first byte is not '$': {}",
+                String::from_utf8_lossy(header)
+            )
+        };
+        let rest = header.strip_prefix(b"$").ok_or_else(bad)?;
+        if let Some(mark) = rest.strip_prefix(b"EOF:") {
+            if mark.len() != 40 {
+                return Err(bad());
+            }
+            return Ok(Framing::Eof(Bytes::copy_from_slice(mark)));
+        }
+        std::str::from_utf8(rest)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .map(Framing::Length)
+            .ok_or_else(bad)
+    }
+}
+
+fn flush_all(shared: &Shared) -> Result<(), String> {
+    let mut txn = shared.store.begin(now_ms());
+    for db in 0..shared.store.databases() {
+        txn.flush_db(db);
+    }
+    command::commit::commit_from_master(shared, &mut txn, &[]).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Writes a batch of the snapshot's keys in one transaction.
+fn store(shared: &Shared, entries: Vec<(usize, Bytes, crate::rdb::Value, u64)>) -> Result<(), String> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let limits = shared.config().encoding;
+    let mut txn = master_txn(shared);
+    for (db, key, value, expire_at) in entries {
+        command::dump::store_value(&mut txn, db, &key, value, expire_at, limits)
+            .map_err(|reply| format!("loading {:?}: {reply:?}", String::from_utf8_lossy(&key)))?;
+    }
+    command::commit::commit_from_master(shared, &mut txn, &[]).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A transaction for what the master sends: expired keys are still there
+/// until the master deletes them.
+fn master_txn(shared: &Shared) -> Txn<'_> {
+    let mut txn = shared.store.begin(now_ms());
+    txn.keep_expired_keys();
+    txn
+}
+
+/// Applies the master's stream until the link fails: each read's complete
+/// commands run in one transaction, committed with their bytes.
+async fn stream_from_master(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    mut input: BytesMut,
+) -> Result<(), String> {
+    *lock(&shared.upstream) = (UpstreamState::Connected, now_ms());
+    let handle = shared.clients.register("master".into(), "".into(), now_ms());
+    let mut master = Client::new(handle.clone(), true);
+    master.is_master = true;
+    let applied = apply_loop(shared, stream, &mut input, &mut master).await;
+    shared.clients.unregister(handle.id);
+    applied
+}
+
+async fn apply_loop(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    master: &mut Client,
+) -> Result<(), String> {
+    let mut parser = RequestParser::new(Limits::default());
+    // The bytes received that belong to no complete command yet, and how
+    // many of them the parser has taken (it keeps a command's complete
+    // arguments while the rest is still to come).
+    let mut raw = BytesMut::from(&input[..]);
+    let mut consumed = 0;
+    let mut ack = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let mut commands = Vec::new();
+        loop {
+            let before = input.len();
+            let parsed = parser
+                .parse(input, false)
+                .map_err(|e| format!("the master's stream: {}", e.message()))?;
+            consumed += before - input.len();
+            match parsed {
+                Some(args) => {
+                    commands.push((args, raw.split_to(consumed).freeze()));
+                    consumed = 0;
+                }
+                None => break,
+            }
+        }
+        let getack = apply(shared, master, commands)?;
+        if getack {
+            send_ack(shared, stream).await?;
+        }
+        tokio::select! {
+            read = tokio::time::timeout(TIMEOUT, stream.read_buf(input)) => match read {
+                Ok(Ok(0)) => return Err("the master closed the link".into()),
+                Ok(Ok(n)) => {
+                    raw.extend_from_slice(&input[input.len() - n..]);
+                    lock(&shared.upstream).1 = now_ms();
+                }
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(_) => return Err("timeout, no data from the master".into()),
+            },
+            _ = ack.tick() => send_ack(shared, stream).await?,
+        }
+    }
+}
+
+/// Runs the commands in one transaction and commits them with their
+/// bytes. Returns whether the master asked for an acknowledgement
+/// (`REPLCONF GETACK`), to send once they are applied.
+fn apply(shared: &Shared, master: &mut Client, commands: Vec<(Vec<Bytes>, Bytes)>) -> Result<bool, String> {
+    if commands.is_empty() {
+        return Ok(false);
+    }
+    let mut stream_bytes = Vec::new();
+    let mut getack = false;
+    let mut txn = Some(master_txn(shared));
+    for (args, bytes) in commands {
+        stream_bytes.extend_from_slice(&bytes);
+        let is = |i: usize, word: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()));
+        if is(0, "replconf") {
+            getack |= is(1, "getack");
+            continue;
+        }
+        let mut ctx = Ctx::new(shared, master, now_ms(), &mut txn);
+        // The master gets no replies.
+        let _ = command::execute(&mut ctx, &args);
+        if txn.is_none() {
+            // A command committed on its own (it read the committed state).
+            txn = Some(master_txn(shared));
+        }
+    }
+    if let Some(mut txn) = txn {
+        command::commit::commit_from_master(shared, &mut txn, &stream_bytes)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(getack)
+}
+
+async fn send_ack(shared: &Shared, stream: &mut TcpStream) -> Result<(), String> {
+    let offset = lock(&shared.feed).offset().to_string();
+    let ack = format!(
+        "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n${}\r\n{offset}\r\n",
+        offset.len()
+    );
+    write(stream, ack.as_bytes()).await
+}
+
+/// One reply line (without CRLF) of the handshake.
+async fn read_line(stream: &mut TcpStream, input: &mut BytesMut) -> Result<Vec<u8>, String> {
+    loop {
+        if let Some(end) = input.iter().position(|&b| b == b'\n') {
+            let line = input.split_to(end + 1);
+            let line = line.strip_suffix(b"\n").unwrap_or(&line);
+            return Ok(line.strip_suffix(b"\r").unwrap_or(line).to_vec());
+        }
+        if read(stream, input).await? == 0 {
+            return Err("the master closed the link".into());
+        }
+    }
+}
+
+async fn read(stream: &mut TcpStream, input: &mut BytesMut) -> Result<usize, String> {
+    input.reserve(READ_CHUNK);
+    match tokio::time::timeout(TIMEOUT, stream.read_buf(input)).await {
+        Ok(read) => read.map_err(|e| e.to_string()),
+        Err(_) => Err("timeout, no data from the master".into()),
+    }
+}
+
+async fn write(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
+    stream.write_all(bytes).await.map_err(|e| e.to_string())?;
+    stream.flush().await.map_err(|e| e.to_string())
+}
