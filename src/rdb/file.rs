@@ -427,12 +427,15 @@ mod tests {
         Bytes::copy_from_slice(text.as_bytes())
     }
 
+    /// A key, its value and its expiry.
+    type Entry = (Bytes, Value, Option<u64>);
+
     /// A file's contents: aux fields, then databases and their entries.
     #[derive(Clone, Debug)]
     struct Contents {
         unix_secs: u64,
         aux: Vec<(String, Vec<u8>)>,
-        dbs: Vec<(usize, Vec<(Bytes, Value, Option<u64>)>)>,
+        dbs: Vec<(usize, Vec<Entry>)>,
     }
 
     impl Contents {
