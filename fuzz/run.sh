@@ -6,6 +6,7 @@
 #
 #   fuzz/run.sh resp_request 600      # target, seconds
 #   fuzz/run.sh resp_frame 600
+#   fuzz/run.sh rdb_file 600       # seed corpus/rdb_file with a dump.rdb (a split byte first)
 set -euo pipefail
 target=${1:-resp_request}
 seconds=${2:-60}

@@ -3,8 +3,9 @@
 //!
 //! DUMP writes the plain RDB types (string, list, set, hash, sorted set);
 //! RESTORE also reads what redis-server 7.0 dumps for small values
-//! (intsets, listpacks, quicklists, integer and LZF strings). The ziplist
-//! encodings of older servers are refused ("Bad data format").
+//! (intsets, listpacks, quicklists, integer and LZF strings) and the
+//! ziplists of older servers; streams and modules are refused ("Bad data
+//! format").
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx};

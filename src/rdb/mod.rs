@@ -234,4 +234,31 @@ mod tests {
         ];
         assert_eq!(restore(&payload), Ok(Value::ZSet(members)));
     }
+
+    /// `body` in a DUMP envelope (version 10 and checksum).
+    fn payload(mut body: Vec<u8>) -> Vec<u8> {
+        body.extend_from_slice(&RDB_VERSION.to_le_bytes());
+        let crc = crc64(&body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        body
+    }
+
+    #[test]
+    fn restore_reads_the_ziplists_of_servers_before_7() {
+        // The ziplist of "2", "5", "Hello World" that ziplist.c's comment
+        // takes apart: immediate integers, then a short string.
+        let ziplist = hex("1c0000000e000000030000f302f6020b48656c6c6f20576f726c64ff");
+        let expected = Value::List(strings(&["2", "5", "Hello World"]));
+        let mut list = vec![10, ziplist.len() as u8];
+        list.extend_from_slice(&ziplist);
+        assert_eq!(restore(&payload(list)), Ok(expected));
+        // A quicklist (14) of that ziplist twice.
+        let mut quicklist = vec![14, 2];
+        for _ in 0..2 {
+            quicklist.push(ziplist.len() as u8);
+            quicklist.extend_from_slice(&ziplist);
+        }
+        let twice = strings(&["2", "5", "Hello World", "2", "5", "Hello World"]);
+        assert_eq!(restore(&payload(quicklist)), Ok(Value::List(twice)));
+    }
 }

@@ -35,7 +35,7 @@ const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 const TYPE_STREAM_LISTPACKS_3: u8 = 21;
 
 /// A value as DUMP and RDB files carry it.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     String(Bytes),
     List(Vec<Bytes>),

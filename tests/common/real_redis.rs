@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 pub struct RealRedis {
     child: Child,
     socket: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl RealRedis {
@@ -21,14 +21,23 @@ impl RealRedis {
 
     /// [`RealRedis::start`] with extra `--name value` arguments.
     pub fn start_with(extra: &[&str]) -> Option<RealRedis> {
-        let dir = tempfile::tempdir().ok()?;
+        RealRedis::start_in(tempfile::tempdir().ok()?, extra)
+    }
+
+    /// A redis-server whose working directory (`--dir`: where SAVE writes
+    /// and the RDB file is loaded from) is `dir`, with these extra
+    /// arguments; it logs to `redis.log` there. None when redis-server is
+    /// not installed.
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Option<RealRedis> {
         let socket = dir.path().join("redis.sock");
         let child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no", "--dir"])
-            .arg(dir.path())
-            .args(extra)
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
             .arg("--unixsocket")
             .arg(&socket)
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--logfile", "redis.log"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -37,11 +46,7 @@ impl RealRedis {
         while !socket.exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(RealRedis {
-            child,
-            socket,
-            _dir: dir,
-        })
+        Some(RealRedis { child, socket, dir })
     }
 
     /// The Unix socket it listens on.
@@ -49,12 +54,20 @@ impl RealRedis {
         &self.socket
     }
 
+    /// Its working directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub fn client(&self) -> redis::Connection {
         let url = format!("redis+unix://{}", self.socket.display());
-        redis::Client::open(url)
-            .expect("client")
-            .get_connection()
-            .expect("connect to redis-server")
+        match redis::Client::open(url).and_then(|client| client.get_connection()) {
+            Ok(connection) => connection,
+            Err(error) => {
+                let log = std::fs::read_to_string(self.dir().join("redis.log"));
+                panic!("connect to redis-server: {error}; its log: {log:?}")
+            }
+        }
     }
 }
 
