@@ -9,8 +9,8 @@
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx};
-use crate::keyspace::encoding::{score_from_bytes, ENCODING_HASHTABLE};
 use crate::config::EncodingLimits;
+use crate::keyspace::encoding::{score_from_bytes, ENCODING_HASHTABLE};
 use crate::keyspace::{Effect, KeyRead, KeyType, Meta, Txn};
 use crate::notify::Class;
 use crate::rdb::{self, RestoreError, Value};

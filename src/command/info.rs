@@ -341,7 +341,10 @@ fn replication(ctx: &Ctx) -> Vec<(String, String)> {
                 ("role", "slave".to_string()),
                 ("master_host", upstream.host),
                 ("master_port", upstream.port.to_string()),
-                ("master_link_status", if up { "up" } else { "down" }.to_string()),
+                (
+                    "master_link_status",
+                    if up { "up" } else { "down" }.to_string(),
+                ),
                 ("master_last_io_seconds_ago", last_io),
                 ("master_sync_in_progress", u8::from(syncing).to_string()),
                 ("slave_read_repl_offset", offset.to_string()),

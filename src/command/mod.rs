@@ -506,14 +506,15 @@ fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     if !ctx.client.authenticated && !resolved.command.has_flag("no_auth") {
         return Err(err("NOAUTH Authentication required."));
     }
-    if ctx.shared.loading.load(std::sync::atomic::Ordering::Relaxed)
+    if ctx
+        .shared
+        .loading
+        .load(std::sync::atomic::Ordering::Relaxed)
         && !resolved.command.has_flag("loading")
     {
         return Err(err("LOADING Redis is loading the dataset in memory"));
     }
-    if resolved.command.has_flag("write")
-        && ctx.shared.store.is_replica()
-        && !ctx.client.is_master
+    if resolved.command.has_flag("write") && ctx.shared.store.is_replica() && !ctx.client.is_master
     {
         return Err(err("READONLY You can't write against a read only replica."));
     }

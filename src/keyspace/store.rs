@@ -624,10 +624,14 @@ impl<'a> Txn<'a> {
     pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
         let ns = self.ns(db);
         match self.load(ns, key)? {
-            Some(meta) if meta.is_expired(self.now_ms) && self.expired_keys == ExpiredKeys::Hide => {
+            Some(meta)
+                if meta.is_expired(self.now_ms) && self.expired_keys == ExpiredKeys::Hide =>
+            {
                 Ok(None)
             }
-            Some(meta) if meta.is_expired(self.now_ms) && self.expired_keys == ExpiredKeys::Delete => {
+            Some(meta)
+                if meta.is_expired(self.now_ms) && self.expired_keys == ExpiredKeys::Delete =>
+            {
                 self.remove(ns, key, &meta);
                 self.expired += 1;
                 self.notify(db, Class::Expired, "expired", key);

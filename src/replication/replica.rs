@@ -134,7 +134,9 @@ fn psync_reply(text: &str) -> Step {
                     replid: replid.to_string(),
                     offset,
                 },
-                _ => Step::Fail(format!("Master replied with wrong +FULLRESYNC syntax: '{text}'")),
+                _ => Step::Fail(format!(
+                    "Master replied with wrong +FULLRESYNC syntax: '{text}'"
+                )),
             }
         }
         Some("+CONTINUE") => Step::Continue {

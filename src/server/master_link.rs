@@ -85,12 +85,15 @@ async fn link(shared: &Arc<Shared>, master: &MasterAddr) -> Result<(), String> {
     write(&mut stream, &handshake.start()).await?;
     loop {
         let line = read_line(&mut stream, &mut input).await?;
+        if line.is_empty() {
+            // A newline: the master keeps the link alive while it prepares
+            // a full sync.
+            continue;
+        }
         match handshake.on_reply(&line) {
             Step::Send(bytes) => write(&mut stream, &bytes).await?,
             Step::FullResync { replid, offset } => {
-                crate::log::notice(&format!(
-                    "Full resync from master: {replid}:{offset}"
-                ));
+                crate::log::notice(&format!("Full resync from master: {replid}:{offset}"));
                 load(shared, &mut stream, &mut input).await?;
                 lock(&shared.feed).restart_at(offset);
                 lock(&shared.master).adopt(replid);
@@ -224,7 +227,10 @@ fn flush_all(shared: &Shared) -> Result<(), String> {
 }
 
 /// Writes a batch of the snapshot's keys in one transaction.
-fn store(shared: &Shared, entries: Vec<(usize, Bytes, crate::rdb::Value, u64)>) -> Result<(), String> {
+fn store(
+    shared: &Shared,
+    entries: Vec<(usize, Bytes, crate::rdb::Value, u64)>,
+) -> Result<(), String> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -254,7 +260,9 @@ async fn stream_from_master(
     mut input: BytesMut,
 ) -> Result<(), String> {
     *lock(&shared.upstream) = (UpstreamState::Connected, now_ms());
-    let handle = shared.clients.register("master".into(), "".into(), now_ms());
+    let handle = shared
+        .clients
+        .register("master".into(), "".into(), now_ms());
     let mut master = Client::new(handle.clone(), true);
     master.is_master = true;
     let applied = apply_loop(shared, stream, &mut input, &mut master).await;
@@ -313,7 +321,11 @@ async fn apply_loop(
 /// Runs the commands in one transaction and commits them with their
 /// bytes. Returns whether the master asked for an acknowledgement
 /// (`REPLCONF GETACK`), to send once they are applied.
-fn apply(shared: &Shared, master: &mut Client, commands: Vec<(Vec<Bytes>, Bytes)>) -> Result<bool, String> {
+fn apply(
+    shared: &Shared,
+    master: &mut Client,
+    commands: Vec<(Vec<Bytes>, Bytes)>,
+) -> Result<bool, String> {
     if commands.is_empty() {
         return Ok(false);
     }
@@ -322,7 +334,10 @@ fn apply(shared: &Shared, master: &mut Client, commands: Vec<(Vec<Bytes>, Bytes)
     let mut txn = Some(master_txn(shared));
     for (args, bytes) in commands {
         stream_bytes.extend_from_slice(&bytes);
-        let is = |i: usize, word: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()));
+        let is = |i: usize, word: &str| {
+            args.get(i)
+                .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+        };
         if is(0, "replconf") {
             getack |= is(1, "getack");
             continue;
