@@ -97,6 +97,27 @@ fn write_mixed(c: &mut Connection, tag: &str) {
     }
 }
 
+/// What the stream must carry once the replica is linked: more of every
+/// type, and effects that depend on the master's clock or choices.
+fn write_after_the_sync(m: &mut Connection) {
+    write_mixed(m, "after");
+    let _: Value = redis::cmd("SPOP").arg("ss:after").query(m).expect("spop");
+    let _: Value = redis::cmd("EXPIRE")
+        .arg("s:after")
+        .arg(500)
+        .query(m)
+        .expect("expire");
+    let _: Value = redis::cmd("DEL").arg("l:before").query(m).expect("del");
+    let _: Value = redis::pipe()
+        .atomic()
+        .cmd("INCR")
+        .arg("counter")
+        .cmd("LPOP")
+        .arg("l:after")
+        .query(m)
+        .expect("exec");
+}
+
 /// Every key of databases 0 and 3 with its type and value, read with
 /// ordinary commands so that Redstone and Redis compare whatever their
 /// encodings.
@@ -180,29 +201,7 @@ fn a_redis_server_replica_gets_the_data_set_and_then_the_stream() {
     wait_for("the replica's link", || {
         info_field(&mut r, "replication", "master_link_status").as_deref() == Some("up")
     });
-    write_mixed(&mut m, "after");
-    // Effects that depend on the master's clock or choices.
-    let _: Value = redis::cmd("SPOP")
-        .arg("ss:after")
-        .query(&mut m)
-        .expect("spop");
-    let _: Value = redis::cmd("EXPIRE")
-        .arg("s:after")
-        .arg(500)
-        .query(&mut m)
-        .expect("expire");
-    let _: Value = redis::cmd("DEL")
-        .arg("l:before")
-        .query(&mut m)
-        .expect("del");
-    let _: Value = redis::pipe()
-        .atomic()
-        .cmd("INCR")
-        .arg("counter")
-        .cmd("LPOP")
-        .arg("l:after")
-        .query(&mut m)
-        .expect("exec");
+    write_after_the_sync(&mut m);
     wait_for_offset(&mut m, &mut r);
     let expected = contents(&mut m);
     assert_eq!(expected.len(), 26, "{} keys", expected.len());
@@ -306,28 +305,7 @@ fn redstone_replicates_a_redis_server_master_its_encodings_and_its_stream() {
     let replica = Server::start(&[]);
     let mut r = replica.client();
     replicate(&mut r, port);
-    write_mixed(&mut m, "after");
-    let _: Value = redis::cmd("SPOP")
-        .arg("ss:after")
-        .query(&mut m)
-        .expect("spop");
-    let _: Value = redis::cmd("EXPIRE")
-        .arg("s:after")
-        .arg(500)
-        .query(&mut m)
-        .expect("expire");
-    let _: Value = redis::cmd("DEL")
-        .arg("l:before")
-        .query(&mut m)
-        .expect("del");
-    let _: Value = redis::pipe()
-        .atomic()
-        .cmd("INCR")
-        .arg("counter")
-        .cmd("LPOP")
-        .arg("l:after")
-        .query(&mut m)
-        .expect("exec");
+    write_after_the_sync(&mut m);
     wait_for_offset(&mut m, &mut r);
     let expected = contents(&mut m);
     assert_eq!(expected.len(), 26, "{} keys", expected.len());

@@ -170,9 +170,10 @@ pub struct BufferLimit {
     pub soft_seconds: u64,
 }
 
-/// `client-output-buffer-limit` for Redis' three classes (only `pubsub` is
-/// enforced: normal clients get their replies in one write per batch, and
-/// there are no replicas yet).
+/// `client-output-buffer-limit` for Redis' three classes: `pubsub` is
+/// enforced, `replica`'s hard limit bounds what is held for a replica
+/// during its full sync, and normal clients get their replies in one
+/// write per batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutputBufferLimits {
     pub normal: BufferLimit,

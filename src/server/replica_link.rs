@@ -63,15 +63,18 @@ async fn run(
     start: SyncStart,
     mut input: BytesMut,
 ) -> Result<(), String> {
+    let mut position = start.from;
     if let Some(snapshot) = start.snapshot {
         let replid = lock(&shared.master).replid().to_string();
         let rdb = RdbStream::new(snapshot, replid, start.from);
-        send_snapshot(shared, stream, rdb, start.handshake.capa_eof).await?;
+        let mut held = Held::new(shared, start.from);
+        send_snapshot(shared, stream, rdb, start.handshake.capa_eof, &mut held).await?;
+        position = held.from + held.bytes.len() as u64;
+        write(stream, &held.bytes).await?;
         lock(&shared.master).online(client);
         crate::log::notice("Synchronization with replica succeeded");
     }
     let mut parser = RequestParser::new(Limits::default());
-    let mut position = start.from;
     let mut ping = tokio::time::interval(PING_PERIOD);
     ping.tick().await;
     loop {
@@ -111,6 +114,7 @@ async fn send_snapshot(
     stream: &mut TcpStream,
     mut rdb: RdbStream,
     capa_eof: bool,
+    held: &mut Held,
 ) -> Result<(), String> {
     let mut chunk = Vec::with_capacity(2 * CHUNK);
     if capa_eof {
@@ -119,6 +123,7 @@ async fn send_snapshot(
         loop {
             chunk.clear();
             let more = rdb.next_chunk(&shared.store, &mut chunk, CHUNK)?;
+            held.catch_up(shared)?;
             write(stream, &chunk).await?;
             if !more {
                 break;
@@ -126,7 +131,9 @@ async fn send_snapshot(
         }
         write(stream, mark.as_bytes()).await
     } else {
-        while rdb.next_chunk(&shared.store, &mut chunk, CHUNK)? {}
+        while rdb.next_chunk(&shared.store, &mut chunk, CHUNK)? {
+            held.catch_up(shared)?;
+        }
         write(stream, format!("${}\r\n", chunk.len()).as_bytes()).await?;
         write(stream, &chunk).await
     }
@@ -166,4 +173,43 @@ async fn write(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
     stream.write_all(bytes).await.map_err(|e| e.to_string())?;
     // A simulated socket sends on flush (madsim).
     stream.flush().await.map_err(|e| e.to_string())
+}
+
+/// The stream written since a full sync's snapshot, held for the replica
+/// until the snapshot is sent (Redis keeps it in the replica's output
+/// buffer): the feed's backlog alone may drop it meanwhile. Bounded by the
+/// hard `client-output-buffer-limit replica`.
+struct Held {
+    /// The feed offset of the first held byte.
+    from: u64,
+    bytes: BytesMut,
+    limit: u64,
+}
+
+impl Held {
+    fn new(shared: &Shared, from: u64) -> Held {
+        let limit = shared.config().client_output_buffer_limit.replica.hard;
+        Held {
+            from,
+            bytes: BytesMut::new(),
+            limit,
+        }
+    }
+
+    /// Copies what the feed gained since the last call.
+    fn catch_up(&mut self, shared: &Shared) -> Result<(), String> {
+        loop {
+            let next = self.from + self.bytes.len() as u64;
+            let chunk = lock(&shared.feed)
+                .read_from(next, CHUNK)
+                .map_err(|gap| format!("the feed lost its position during the sync ({gap:?})"))?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            self.bytes.extend_from_slice(&chunk);
+            if self.limit != 0 && self.bytes.len() as u64 > self.limit {
+                return Err("it reached client-output-buffer-limit replica during the sync".into());
+            }
+        }
+    }
 }
