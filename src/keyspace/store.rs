@@ -913,8 +913,10 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// Commits every change as one atomic batch. Returns whether anything
-    /// was written.
+    /// Commits every change as one atomic batch, for the keyspace's own
+    /// tests: the server commits through `command::commit`, which also
+    /// feeds replicas, publishes events and serves blocked clients.
+    #[cfg(test)]
     pub fn commit(mut self) -> Result<bool> {
         self.commit_in_place()
     }

@@ -95,13 +95,18 @@ echo "full sync of $KEYS keys: redstone ${rs}s, redis-server ${rd}s, ratio redis
 echo "replica key counts: redstone $(redis-cli -p "$p2" dbsize), redis-server $(redis-cli -p "$p4" dbsize)"
 
 bench() { # port
-  redis-benchmark -p "$1" -t set -d "$SIZE" -r 1000000 -c 50 -P 16 -n "$REQUESTS" -q \
-    | awk '/requests per second/ {print $2}'
+  redis-benchmark -p "$1" -t set -d "$SIZE" -r 1000000 -c 50 -P 16 -n "$REQUESTS" --csv 2>/dev/null \
+    | awk -F'","' 'NR > 1 { print $2 }'
 }
+# Alternate: with the replica, without (REPLICAOF NO ONE), with again
+# (after its resync has settled), without again.
 with=$(bench "$p1")
 redis-cli -p "$p2" replicaof no one >/dev/null
 without=$(bench "$p1")
 sync_time "$p2" "$p1" >/dev/null
+sleep 5
 with2=$(bench "$p1")
-echo "SET -P16 on the master: with a replica $with and $with2 rps, without $without rps"
-echo "cost of one replica: $(echo "scale=2; 1 - ($with + $with2) / 2 / $without" | bc)"
+redis-cli -p "$p2" replicaof no one >/dev/null
+without2=$(bench "$p1")
+echo "SET -P16 on the master: with a replica $with, $with2 rps; without $without, $without2 rps"
+echo "cost of one replica: $(echo "scale=2; 1 - ($with + $with2) / ($without + $without2)" | bc)"
