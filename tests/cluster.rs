@@ -523,7 +523,7 @@ fn line_of(observer: &Server, port: u16) -> String {
 }
 
 #[test]
-fn a_replica_takes_over_a_killed_master_which_rejoins_as_its_replica() {
+fn a_replica_takes_over_a_killed_master_with_its_data_and_the_master_rejoins_as_its_replica() {
     if !have_redis_cli() {
         return;
     }
@@ -556,6 +556,21 @@ fn a_replica_takes_over_a_killed_master_which_rejoins_as_its_replica() {
                 .all(|n| line_of(n, nodes[replica].port).contains(&follows))
         },
     );
+    // Writes the replica acknowledged (WAIT) survive the master's death.
+    let mut writer = nodes[victim].client();
+    for i in 0..200 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("{{06S}}:{i}"))
+            .arg(i)
+            .query(&mut writer)
+            .expect("a write to slot 0");
+    }
+    let acked: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(10_000)
+        .query(&mut writer)
+        .expect("wait");
+    assert_eq!(acked, 1, "the replica acknowledged the writes");
     nodes[victim].kill9();
     let observer = (0..6)
         .find(|&i| i != victim && i != replica)
@@ -577,6 +592,14 @@ fn a_replica_takes_over_a_killed_master_which_rejoins_as_its_replica() {
         cli(&nodes[observer], &["CLUSTER", "KEYSLOT", key]).trim(),
         "0"
     );
+    let mut promoted = nodes[replica].client();
+    for i in 0..200 {
+        let value: Option<i64> = redis::cmd("GET")
+            .arg(format!("{{06S}}:{i}"))
+            .query(&mut promoted)
+            .expect("a read of slot 0");
+        assert_eq!(value, Some(i), "key {i} survived the failover");
+    }
     assert_eq!(cli(&nodes[replica], &["SET", key, "v"]).trim(), "OK");
     // The old master comes back as a replica of its successor.
     nodes[victim].restart();
@@ -589,6 +612,24 @@ fn a_replica_takes_over_a_killed_master_which_rejoins_as_its_replica() {
         || {
             line_of(&nodes[victim], nodes[victim].port)
                 .contains(&format!("myself,slave {replica_id}"))
+        },
+    );
+    // ...and replicates it: the write made after the failover reaches it.
+    let mut old_master = nodes[victim].client();
+    let _: () = redis::cmd("READONLY")
+        .query(&mut old_master)
+        .expect("readonly");
+    wait_until(
+        "the old master to replicate the new one",
+        Duration::from_secs(20),
+        || {
+            redis::cmd("GET")
+                .arg(key)
+                .query::<Option<String>>(&mut old_master)
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some("v")
         },
     );
 }

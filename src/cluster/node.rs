@@ -494,6 +494,12 @@ impl Node {
         &self.config
     }
 
+    /// The client address (ip, port) of a known node: where a replica
+    /// connects to replicate its master.
+    pub fn address_of(&self, id: NodeId) -> Option<(String, u16)> {
+        self.nodes.get(&id).map(|node| (node.ip.clone(), node.port))
+    }
+
     /// CONFIG SET of a `cluster-*` option: timeouts apply from the next
     /// cron, announced addresses from the next message.
     pub fn set_config(&mut self, config: Config) {

@@ -514,11 +514,12 @@ fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     {
         return Err(err("LOADING Redis is loading the dataset in memory"));
     }
+    // A replica redirects what it does not serve before refusing writes.
+    cluster::route(ctx, resolved, args)?;
     if resolved.command.has_flag("write") && ctx.shared.store.is_replica() && !ctx.client.is_master
     {
         return Err(err("READONLY You can't write against a read only replica."));
     }
-    cluster::route(ctx, resolved, args)?;
     pubsub::check_subscribed_mode(ctx, resolved)
 }
 

@@ -5,7 +5,7 @@
 
 use super::args::{err, CmdResult, ERR_SYNTAX};
 use super::context::Stats;
-use super::{Command, Ctx};
+use super::{Command, Ctx, Shared};
 use crate::replication::{MasterAddr, Psync, SyncStart, UpstreamState, WaitFor};
 use crate::resp::Frame;
 use crate::sync::lock;
@@ -193,13 +193,7 @@ fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let shared = ctx.shared;
     if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
-        if shared.replica_of.borrow().is_some() {
-            shared.replica_of.send_replace(None);
-            shared.store.set_replica(false);
-            let offset = lock(&shared.feed).offset();
-            lock(&shared.master).promote(super::context::random_hex_id(), offset);
-            crate::log::notice("MASTER MODE enabled (user request)");
-        }
+        follow(shared, None);
         return Ok(Frame::ok());
     }
     let port = std::str::from_utf8(&args[2])
@@ -213,14 +207,33 @@ fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if shared.replica_of.borrow().as_ref() == Some(&master) {
         return Ok(Frame::simple("OK Already connected to specified master"));
     }
-    crate::log::notice(&format!(
-        "REPLICAOF {}:{} enabled (user request)",
-        master.host, master.port
-    ));
-    shared.store.set_replica(true);
-    *lock(&shared.upstream) = (UpstreamState::Connecting, 0);
-    shared.replica_of.send_replace(Some(master));
+    follow(shared, Some(master));
     Ok(Frame::ok())
+}
+
+/// Makes this node a replica of `master`, or a master (`None`): REPLICAOF,
+/// and in a cluster the node's role changes. A replica promoted keeps its
+/// data, under a new history whose replid2 is its old master's.
+pub fn follow(shared: &Shared, master: Option<MasterAddr>) {
+    match master {
+        Some(master) => {
+            crate::log::notice(&format!(
+                "REPLICAOF {}:{} enabled",
+                master.host, master.port
+            ));
+            shared.store.set_replica(true);
+            *lock(&shared.upstream) = (UpstreamState::Connecting, 0);
+            shared.replica_of.send_replace(Some(master));
+        }
+        None if shared.replica_of.borrow().is_some() => {
+            shared.replica_of.send_replace(None);
+            shared.store.set_replica(false);
+            let offset = lock(&shared.feed).offset();
+            lock(&shared.master).promote(super::context::random_hex_id(), offset);
+            crate::log::notice("MASTER MODE enabled");
+        }
+        None => {}
+    }
 }
 
 /// `ROLE`: of a master, its offset and each replica's address and

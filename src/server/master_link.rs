@@ -15,7 +15,7 @@ use crate::keyspace::Txn;
 use crate::rdb::file::{Item, Reader};
 use crate::replication::replica::{Handshake, Step};
 use crate::replication::{MasterAddr, UpstreamState};
-use crate::resp::{Limits, RequestParser};
+use crate::resp::{Frame, Limits, RequestParser};
 use crate::sync::lock;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
@@ -343,8 +343,15 @@ fn apply(
             continue;
         }
         let mut ctx = Ctx::new(shared, master, now_ms(), &mut txn);
-        // The master gets no replies.
-        let _ = command::execute(&mut ctx, &args);
+        // The master gets no replies; a command it ran that fails here
+        // means the data differ (or the command is not supported).
+        if let Frame::Error(error) = command::execute(&mut ctx, &args) {
+            crate::log::warning(&format!(
+                "A command from the master failed here: {} ({})",
+                String::from_utf8_lossy(&args[0]),
+                String::from_utf8_lossy(&error)
+            ));
+        }
         if txn.is_none() {
             // A command committed on its own (it read the committed state).
             txn = Some(master_txn(shared));

@@ -132,6 +132,35 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, durability: Arc
     }
 }
 
+/// What the cluster node needs of the server: relayed messages delivered
+/// here, replication following its role, and the offset it announces.
+fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::ServerHooks {
+    let (deliver_to, follow, offset_of) = (
+        Arc::downgrade(shared),
+        Arc::downgrade(shared),
+        Arc::downgrade(shared),
+    );
+    crate::command::cluster::handle::ServerHooks {
+        deliver: Box::new(move |sharded, channel, message| {
+            if let Some(state) = deliver_to.upgrade() {
+                crate::command::pubsub::deliver(&state, sharded, channel, message);
+            }
+        }),
+        role_changed: Box::new(move |master| {
+            if let Some(state) = follow.upgrade() {
+                let master =
+                    master.map(|(host, port)| crate::replication::MasterAddr { host, port });
+                crate::command::replication::follow(&state, master);
+            }
+        }),
+        repl_offset: Box::new(move || {
+            offset_of
+                .upgrade()
+                .map_or(0, |state| crate::sync::lock(&state.feed).offset())
+        }),
+    }
+}
+
 /// Active expiry: walks the expire index in time order, `hz` times a second.
 async fn expire_loop(shared: Arc<Shared>) {
     const BUDGET: usize = 256;
@@ -297,12 +326,7 @@ pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), St
     )
     .map_err(|e| StartError(e.to_string()))?;
     if let Some((handle, _)) = &cluster {
-        let state = Arc::downgrade(&shared);
-        handle.attach(Box::new(move |sharded, channel, message| {
-            if let Some(state) = state.upgrade() {
-                crate::command::pubsub::deliver(&state, sharded, channel, message);
-            }
-        }));
+        handle.attach(cluster_hooks(&shared));
     }
     if let Some((handle, bus)) = cluster {
         bus.spawn(handle);

@@ -50,14 +50,28 @@ pub struct ClusterHandle {
     /// The bus links the driver has open, for CLUSTER LINKS.
     links: Mutex<Vec<LinkInfo>>,
     next_link_id: std::sync::atomic::AtomicU64,
-    /// Delivers messages published on other nodes to this node's
-    /// subscribers; attached once the server state exists (it is built
-    /// after the handle, and holds it).
-    deliver: std::sync::OnceLock<Deliver>,
+    /// What the node's events need of the server (deliver relayed
+    /// messages, follow role changes) and what it announces of it (the
+    /// replication offset); attached once the server state exists (it is
+    /// built after the handle, and holds it).
+    hooks: std::sync::OnceLock<ServerHooks>,
 }
 
 /// Delivers one relayed message: (sharded, channel, message).
 pub type Deliver = Box<dyn Fn(bool, &[u8], &[u8]) + Send + Sync>;
+/// Myself became a replica of the master at this client address (ip,
+/// port), or a master (`None`).
+pub type RoleChanged = Box<dyn Fn(Option<(String, u16)>) + Send + Sync>;
+
+/// The server as the cluster handle drives it.
+pub struct ServerHooks {
+    pub deliver: Deliver,
+    /// Replication follows the node's role.
+    pub role_changed: RoleChanged,
+    /// This node's replication offset, which its pings announce (replicas
+    /// are ranked by it in elections).
+    pub repl_offset: Box<dyn Fn() -> u64 + Send + Sync>,
+}
 
 /// What the bus driver serves: the frames to send, and the node's next
 /// wake-up deadline (re-armed after every input).
@@ -87,7 +101,7 @@ impl ClusterHandle {
             unsaved: AtomicBool::new(false),
             links: Mutex::new(Vec::new()),
             next_link_id: 0.into(),
-            deliver: std::sync::OnceLock::new(),
+            hooks: std::sync::OnceLock::new(),
         };
         let feed = BusFeed {
             outgoing,
@@ -104,6 +118,9 @@ impl ClusterHandle {
     /// timers resend what matters, as after a lost message.
     pub fn with_node<T>(&self, change: impl FnOnce(&mut Node) -> T) -> Result<T, String> {
         let mut node = lock(&self.node);
+        if let Some(hooks) = self.hooks.get() {
+            node.set_repl_offset((hooks.repl_offset)());
+        }
         let value = change(&mut node);
         let mut plan = shell::drain(&mut node);
         if plan.save.is_none() && self.unsaved.load(Ordering::Relaxed) {
@@ -119,6 +136,7 @@ impl ClusterHandle {
             }
         }
         let mut published = Vec::new();
+        let mut role = None;
         for event in plan.events {
             match event {
                 Event::Log {
@@ -134,6 +152,9 @@ impl ClusterHandle {
                     channel,
                     message,
                 } => published.push((sharded, channel, message)),
+                Event::RoleChanged { master } => {
+                    role = Some(master.and_then(|id| node.address_of(id)));
+                }
                 // Routing is refreshed below whatever happened.
                 _ => {}
             }
@@ -147,9 +168,12 @@ impl ClusterHandle {
         drop(node);
         // Messages relayed by other nodes reach this node's subscribers
         // outside the node lock.
-        if let Some(deliver) = self.deliver.get() {
+        if let Some(hooks) = self.hooks.get() {
             for (sharded, channel, message) in published {
-                deliver(sharded, &channel, &message);
+                (hooks.deliver)(sharded, &channel, &message);
+            }
+            if let Some(master) = role {
+                (hooks.role_changed)(master);
             }
         }
         saved.map(|()| value)
@@ -189,9 +213,18 @@ impl ClusterHandle {
         }
     }
 
-    /// Gives the handle the way to deliver relayed messages.
-    pub fn attach(&self, deliver: Deliver) {
-        let _ = self.deliver.set(deliver);
+    /// Gives the handle its hooks into the server, and applies the role
+    /// the node has now (a replica restarted from nodes.conf replicates
+    /// its master again).
+    pub fn attach(&self, hooks: ServerHooks) {
+        let master = {
+            let node = lock(&self.node);
+            node.master_of_myself().and_then(|id| node.address_of(id))
+        };
+        if master.is_some() {
+            (hooks.role_changed)(master);
+        }
+        let _ = self.hooks.set(hooks);
     }
 
     /// Reads the node without changing it.

@@ -263,6 +263,10 @@ pub fn route(ctx: &Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     let Some(cluster) = ctx.shared.cluster.as_deref() else {
         return Ok(());
     };
+    // A replica applies its master's stream whatever slots it serves.
+    if ctx.client.is_master {
+        return Ok(());
+    }
     let command = resolved.command;
     let mut slot = None;
     for position in command.keys_in(args) {
