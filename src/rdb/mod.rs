@@ -70,7 +70,7 @@ fn crc64_bytewise(crc: u64, data: &[u8]) -> u64 {
 static CRC64_TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock::new(|| {
     const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
     let mut tables = [[0u64; 256]; 8];
-    for byte in 0..256 {
+    for (byte, entry) in tables[0].iter_mut().enumerate() {
         let mut crc = byte as u64;
         for _ in 0..8 {
             crc = if crc & 1 == 1 {
@@ -79,12 +79,12 @@ static CRC64_TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock:
                 crc >> 1
             };
         }
-        tables[0][byte] = crc;
+        *entry = crc;
     }
     for k in 1..8 {
-        for byte in 0..256 {
-            let previous = tables[k - 1][byte];
-            tables[k][byte] = (previous >> 8) ^ tables[0][(previous & 0xff) as usize];
+        let (done, rest) = tables.split_at_mut(k);
+        for (entry, &previous) in rest[0].iter_mut().zip(done[k - 1].iter()) {
+            *entry = (previous >> 8) ^ done[0][(previous & 0xff) as usize];
         }
     }
     tables
