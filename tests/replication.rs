@@ -358,3 +358,47 @@ fn a_redstone_replica_promoted_keeps_every_write_and_serves_writes() {
         Some("master")
     );
 }
+
+#[test]
+fn a_replica_of_a_replica_gets_the_masters_stream_byte_for_byte() {
+    let master = Server::start(&[]);
+    let middle = Server::start(&[]);
+    let last = Server::start(&[]);
+    let (mut m, mut r1, mut r2) = (master.client(), middle.client(), last.client());
+    replicate(&mut r1, master.port);
+    replicate(&mut r2, middle.port);
+    // A write and a transaction in one read of the middle replica's link:
+    // the EXEC commits the batch's start early, which must not put anything
+    // but the master's bytes in its feed.
+    for round in 0..20 {
+        let _: Value = redis::pipe()
+            .cmd("SET")
+            .arg(format!("plain:{round}"))
+            .arg(round)
+            .cmd("MULTI")
+            .cmd("INCR")
+            .arg("counter")
+            .cmd("RPUSH")
+            .arg("list")
+            .arg(round)
+            .cmd("EXEC")
+            .query(&mut m)
+            .expect("a pipelined transaction");
+    }
+    wait_for_offset(&mut m, &mut r1);
+    wait_for_offset(&mut m, &mut r2);
+    assert_eq!(
+        offset(&mut r1),
+        offset(&mut m),
+        "the middle replica's offset"
+    );
+    assert_eq!(offset(&mut r2), offset(&mut m), "the last replica's offset");
+    let expected = contents(&mut m);
+    assert_eq!(contents(&mut r1), expected);
+    assert_eq!(contents(&mut r2), expected);
+    let counter: i64 = redis::cmd("GET")
+        .arg("counter")
+        .query(&mut r2)
+        .expect("get");
+    assert_eq!(counter, 20);
+}

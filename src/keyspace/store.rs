@@ -326,6 +326,7 @@ impl Store {
             } else {
                 ExpiredKeys::Delete
             },
+            from_master: false,
             events: Vec::new(),
             effects: Vec::new(),
             changes: 0,
@@ -549,6 +550,8 @@ pub struct Txn<'a> {
     propagated: u64,
     atomic: Atomic,
     expired_keys: ExpiredKeys,
+    /// See [`Txn::apply_master_stream`].
+    from_master: bool,
 }
 
 /// What [`Txn::get`] does with a key whose deadline has passed.
@@ -807,10 +810,13 @@ impl<'a> Txn<'a> {
         std::mem::take(&mut self.events)
     }
 
-    /// Expired keys read as live: the transactions of a replica applying
-    /// its master's stream, where the master decides what has expired.
-    pub fn keep_expired_keys(&mut self) {
+    /// A transaction of a replica applying its master's stream: expired
+    /// keys read as live (the master decides what has expired), and no
+    /// effects are recorded, since the feed gets the master's own bytes
+    /// (`command::commit::commit_from_master`), whoever commits.
+    pub fn apply_master_stream(&mut self) {
         self.expired_keys = ExpiredKeys::Keep;
+        self.from_master = true;
     }
 
     /// Logical writes made so far: a command that raised it changed data.
@@ -832,6 +838,9 @@ impl<'a> Txn<'a> {
     }
 
     fn record(&mut self, effect: Effect) {
+        if self.from_master {
+            return;
+        }
         if self.atomic == Atomic::Pending {
             self.effects.push(Effect::Multi);
             self.atomic = Atomic::Open;

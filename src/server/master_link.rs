@@ -245,10 +245,10 @@ fn store(
 }
 
 /// A transaction for what the master sends: expired keys are still there
-/// until the master deletes them.
+/// until the master deletes them, and the feed will get the master's bytes.
 fn master_txn(shared: &Shared) -> Txn<'_> {
     let mut txn = shared.store.begin(now_ms());
-    txn.keep_expired_keys();
+    txn.apply_master_stream();
     txn
 }
 
