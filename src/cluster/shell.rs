@@ -120,18 +120,7 @@ pub fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const T0: u64 = 1_700_000_000_000;
-
-    fn config(i: u16) -> Config {
-        Config {
-            node_timeout: 1_000,
-            ip: "127.0.0.1".into(),
-            port: 7000 + i,
-            bus_port: 17000 + i,
-            ..Config::default()
-        }
-    }
+    use crate::cluster::tests::{config, T0};
 
     #[test]
     fn a_fresh_node_is_saved_and_woken_at_its_own_deadline() {

@@ -6,9 +6,10 @@ use super::message::{Body, Gossip, Header, Message};
 use super::node::{Config, Event, FailoverMode, Node};
 use super::{NodeFlags, NodeId, SlotSet};
 
-const T0: u64 = 1_700_000_000_000;
+pub(super) const T0: u64 = 1_700_000_000_000;
 
-fn config(i: u16) -> Config {
+/// Node `i` of a test cluster: ports 7000 + i, a one-second timeout.
+pub(super) fn config(i: u16) -> Config {
     Config {
         node_timeout: 1_000,
         ip: "127.0.0.1".into(),
