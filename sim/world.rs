@@ -267,6 +267,7 @@ impl World {
             };
             self.send(i, to, out.frame);
         }
+        let mut paused = false;
         for e in events {
             if self.trace {
                 match &e {
@@ -274,8 +275,11 @@ impl World {
                     other => eprintln!("{:>8} n{i}: {other:?}", self.now - EPOCH_MS),
                 }
             }
-            if let Event::StateChanged { ok } = e {
-                self.ground.state_changed(i, ok, self.now);
+            match e {
+                Event::StateChanged { ok } => self.ground.state_changed(i, ok, self.now),
+                // This driver has no writes in flight: paused at once.
+                Event::ClientsPaused { until: Some(_) } => paused = true,
+                _ => {}
             }
         }
         if let Some(local) = wake_at {
@@ -285,6 +289,12 @@ impl World {
                 self.nodes[i].timer_gen += 1;
                 let gen = self.nodes[i].timer_gen;
                 self.push(at, Ev::Timer { node: i, gen });
+            }
+        }
+        if paused {
+            if let Some(node) = self.nodes[i].node.as_mut() {
+                node.writes_paused();
+                self.drain(i);
             }
         }
     }

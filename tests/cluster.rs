@@ -522,31 +522,28 @@ fn line_of(observer: &Server, port: u16) -> String {
         .to_string()
 }
 
-#[test]
-fn a_replica_takes_over_a_killed_master_with_its_data_and_the_master_rejoins_as_its_replica() {
-    if !have_redis_cli() {
-        return;
-    }
-    let mut nodes = start_nodes(6, &["--cluster-node-timeout", "2000"]);
-    create(&nodes, 1);
+/// Makes `nodes` (six) a cluster of three masters with a replica each and
+/// returns the indexes of the master of slot 0 and of its replica, once
+/// every node knows that replica.
+fn slot_0_master_and_replica(nodes: &[Server]) -> (usize, usize) {
+    create(nodes, 1);
     wait_until("cluster_state:ok", Duration::from_secs(15), || {
-        all_ok(&nodes)
+        all_ok(nodes)
     });
-    // The master of slot 0 and its replica.
-    let victim = nodes
+    let master = nodes
         .iter()
         .position(|n| {
             line_of(n, n.port).contains("myself,master") && line_of(n, n.port).contains(" 0-")
         })
         .expect("a master owns slot 0");
-    let victim_id = cli(&nodes[victim], &["CLUSTER", "MYID"]).trim().to_string();
+    let master_id = cli(&nodes[master], &["CLUSTER", "MYID"]).trim().to_string();
+    let follows = format!("slave {master_id}");
     let replica = nodes
         .iter()
-        .position(|n| line_of(n, n.port).contains(&format!("slave {victim_id}")))
+        .position(|n| line_of(n, n.port).contains(&follows))
         .expect("the master of slot 0 has a replica");
     // Right after create, some nodes may not have heard of the replica's
-    // role yet: wait until everyone agrees before failing its master.
-    let follows = format!("slave {victim_id}");
+    // role yet: wait until everyone agrees.
     wait_until(
         "every node to know the replica",
         Duration::from_secs(15),
@@ -556,6 +553,69 @@ fn a_replica_takes_over_a_killed_master_with_its_data_and_the_master_rejoins_as_
                 .all(|n| line_of(n, nodes[replica].port).contains(&follows))
         },
     );
+    (master, replica)
+}
+
+#[test]
+fn a_manual_failover_under_writes_loses_no_acknowledged_write() {
+    if !have_redis_cli() {
+        return;
+    }
+    let nodes = start_nodes(6, &["--cluster-node-timeout", "2000"]);
+    let (master, replica) = slot_0_master_and_replica(&nodes);
+    // A client writes to slot 0 through the master, one write after the
+    // other, until the master redirects it.
+    let mut writer = nodes[master].client();
+    let writes = std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut acknowledged = Vec::new();
+        for i in 0.. {
+            let written: redis::RedisResult<String> = redis::cmd("SET")
+                .arg(format!("{{06S}}:{i}"))
+                .arg(i)
+                .query(&mut writer);
+            match written {
+                Ok(_) => acknowledged.push(i),
+                Err(e) => {
+                    assert!(e.to_string().to_lowercase().contains("moved"), "{e}");
+                    break;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "never redirected"
+            );
+        }
+        acknowledged
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(cli(&nodes[replica], &["CLUSTER", "FAILOVER"]).trim(), "OK");
+    let took = wait_until("the manual failover", Duration::from_secs(20), || {
+        line_of(&nodes[replica], nodes[replica].port).contains("myself,master")
+    });
+    eprintln!("manual failover done after {took:?}");
+    let acknowledged = writes.join().expect("the writer");
+    assert!(
+        acknowledged.len() > 10,
+        "the writer wrote before the failover"
+    );
+    let mut promoted = nodes[replica].client();
+    for i in acknowledged {
+        let value: Option<i64> = redis::cmd("GET")
+            .arg(format!("{{06S}}:{i}"))
+            .query(&mut promoted)
+            .expect("a read of slot 0");
+        assert_eq!(value, Some(i), "acknowledged write {i} survived");
+    }
+}
+
+#[test]
+fn a_replica_takes_over_a_killed_master_with_its_data_and_the_master_rejoins_as_its_replica() {
+    if !have_redis_cli() {
+        return;
+    }
+    let mut nodes = start_nodes(6, &["--cluster-node-timeout", "2000"]);
+    let (victim, replica) = slot_0_master_and_replica(&nodes);
     // Writes the replica acknowledged (WAIT) survive the master's death.
     let mut writer = nodes[victim].client();
     for i in 0..200 {

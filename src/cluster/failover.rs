@@ -68,6 +68,23 @@ impl Node {
         self.manual = Default::default();
     }
 
+    /// The server paused writes for the manual failover my replica asked
+    /// for, and my offset (`set_repl_offset`) is final: the replica hears
+    /// it at once, in a ping whose header carries `paused`.
+    pub fn writes_paused(&mut self) {
+        let Some(replica) = self.manual.replica else {
+            return;
+        };
+        if self.manual.end == 0 || self.manual.paused {
+            return;
+        }
+        self.manual.paused = true;
+        let ping = Body::Ping {
+            gossip: self.gossip_for(Some(replica)),
+        };
+        self.send(replica, ping);
+    }
+
     /// clusterHandleManualFailover: the election may start once my offset
     /// reached the one my paused master announced.
     pub(crate) fn handle_manual_failover(&mut self) {

@@ -87,6 +87,9 @@ pub enum Event {
     },
     /// Manual failover on a master: pause client writes until `until`
     /// (milliseconds, same clock as `now`), or resume them when `None`.
+    /// Once no write is in flight any more, the driver calls
+    /// [`Node::writes_paused`] (with the final offset set): only then does
+    /// the replica learn the offset it must reach.
     ClientsPaused {
         until: Option<u64>,
     },
@@ -256,6 +259,9 @@ pub(crate) struct ManualFailover {
     pub can_start: bool,
     /// Master side: the replica that asked.
     pub replica: Option<NodeId>,
+    /// Master side: the server says writes are paused and the last one is
+    /// in my offset ([`Node::writes_paused`]); my pings say so from now on.
+    pub paused: bool,
     /// Replica side: the paused master's offset, once announced.
     pub master_offset: Option<u64>,
 }
@@ -833,7 +839,7 @@ impl Node {
                     & (NodeFlags::MASTER | NodeFlags::REPLICA | NodeFlags::NOFAILOVER).bits(),
             ),
             state_fail: !self.state_ok,
-            paused: me.is_master() && self.manual.end != 0,
+            paused: me.is_master() && self.manual.end != 0 && self.manual.paused,
             force_ack: false,
         }
     }

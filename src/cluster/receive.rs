@@ -526,11 +526,6 @@ impl Node {
             false,
             format!("Manual failover requested by replica {sender}."),
         );
-        // The header now carries `paused` and my offset.
-        let ping = Body::Ping {
-            gossip: self.gossip_for(Some(sender)),
-        };
-        self.send(sender, ping);
     }
 }
 

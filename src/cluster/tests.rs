@@ -67,6 +67,10 @@ impl Net {
                 if !self.down[i] {
                     let now = self.now;
                     self.nodes[i].handle_timeout(now);
+                    // A driver pauses writes as soon as it is asked to.
+                    if self.nodes[i].manual.replica.is_some() {
+                        self.nodes[i].writes_paused();
+                    }
                 }
             }
             self.pump();

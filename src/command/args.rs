@@ -24,6 +24,14 @@ pub fn int_arg(bytes: &[u8]) -> Result<i64, Frame> {
     parse_i64(bytes).ok_or_else(|| err(ERR_NOT_INTEGER))
 }
 
+/// A timeout in milliseconds as Redis' `getTimeoutFromObjectOrReply`
+/// reads one (WAIT, CLIENT PAUSE): 0 means none.
+pub fn ms_timeout(bytes: &[u8]) -> Result<u64, Frame> {
+    let timeout =
+        parse_i64(bytes).ok_or_else(|| err("ERR timeout is not an integer or out of range"))?;
+    u64::try_from(timeout).map_err(|_| err("ERR timeout is negative"))
+}
+
 /// Parses a double like Redis' `string2ld`/`strtold`: no spaces, accepts
 /// "inf", "-inf", "+inf"; rejects NaN.
 pub fn parse_f64(bytes: &[u8]) -> Option<f64> {

@@ -176,6 +176,24 @@ const CLIENT: &[Command] = &[
         "Unblocks a client blocked by a blocking command from a different connection.",
         super::blocking::client_unblock,
     ),
+    Command::new(
+        "pause",
+        -3,
+        &["admin", "noscript", "loading", "stale"],
+        (0, 0, 0),
+        "connection",
+        "Suspends commands processing.",
+        super::pause::client_pause,
+    ),
+    Command::new(
+        "unpause",
+        2,
+        &["admin", "noscript", "loading", "stale"],
+        (0, 0, 0),
+        "connection",
+        "Resumes processing commands from paused clients.",
+        super::pause::client_unpause,
+    ),
     Command::help("connection", client_help),
 ];
 

@@ -255,6 +255,10 @@ pub struct Shared {
     /// A full sync is being loaded: commands get `-LOADING` meanwhile, so
     /// that nothing half-loaded is served.
     pub loading: AtomicBool,
+    /// CLIENT PAUSE and a manual failover's write pause (`command::pause`).
+    pub pause: Mutex<super::pause::ClientPause>,
+    /// Signalled when a pause changes: paused connections look again.
+    pub unpaused: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -294,6 +298,8 @@ impl Shared {
                 replica_of: tokio::sync::watch::channel(None).0,
                 upstream: Mutex::new(Default::default()),
                 loading: AtomicBool::new(false),
+                pause: Mutex::new(Default::default()),
+                unpaused: tokio::sync::Notify::new(),
                 config: RwLock::new(config),
             };
             let (policy, events) = {

@@ -31,6 +31,7 @@ mod member_scan;
 pub mod memory;
 pub mod multi;
 pub mod notify;
+pub mod pause;
 pub mod pubsub;
 pub mod replication;
 pub mod server;

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 const SUBSCRIBE: &[&str] = &["pubsub", "noscript", "loading", "stale"];
-const PUBLISH: &[&str] = &["pubsub", "loading", "stale", "fast"];
+const PUBLISH: &[&str] = &["pubsub", "loading", "stale", "fast", "may_replicate"];
 const INTROSPECT: &[&str] = &["pubsub", "loading", "stale"];
 
 pub static COMMANDS: &[Command] = &[

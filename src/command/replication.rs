@@ -279,11 +279,7 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 /// replicas are asked to acknowledge at once.
 fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let wanted = super::args::int_arg(&args[1])?;
-    let timeout = super::args::int_arg(&args[2])
-        .map_err(|_| err("ERR timeout is not an integer or out of range"))?;
-    if timeout < 0 {
-        return Err(err("ERR timeout is negative"));
-    }
+    let timeout = super::args::ms_timeout(&args[2])?;
     ctx.commit_pending()?;
     let offset = lock(&ctx.shared.feed).offset();
     let acked = lock(&ctx.shared.master).acked(offset);
@@ -296,7 +292,7 @@ fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.client.wait = Some(WaitFor {
         offset,
         replicas: wanted,
-        deadline_ms: (timeout > 0).then(|| ctx.now_ms.saturating_add(timeout as u64)),
+        deadline_ms: (timeout > 0).then(|| ctx.now_ms.saturating_add(timeout)),
     });
     Ok(Frame::Null)
 }

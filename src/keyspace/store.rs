@@ -99,6 +99,9 @@ pub struct Store {
     /// This node replicates a master: only the master deletes expired keys
     /// (`Txn::get` hides them instead), as in Redis.
     replica: AtomicBool,
+    /// Clients are paused until then (unix ms): expired keys read as absent
+    /// but are not deleted, so that nothing reaches the replicas.
+    expiry_paused_until: AtomicU64,
     /// Who is blocked on which keys (BLPOP ...); commits wake them.
     pub blocking: super::blocking::BlockingKeys,
 }
@@ -196,6 +199,7 @@ impl Store {
             counts_view: Mutex::new(counts),
             notify_flags: AtomicU32::new(0),
             replica: AtomicBool::new(false),
+            expiry_paused_until: AtomicU64::new(0),
         })
     }
 
@@ -236,6 +240,22 @@ impl Store {
 
     pub fn is_replica(&self) -> bool {
         self.replica.load(Ordering::Relaxed)
+    }
+
+    /// Clients are paused until `until_ms` (0: not paused; see
+    /// `command::pause`): expired keys are kept, read as absent, until then.
+    pub fn pause_until(&self, until_ms: u64) {
+        self.expiry_paused_until.store(until_ms, Ordering::Release);
+    }
+
+    pub fn paused_until(&self) -> u64 {
+        self.expiry_paused_until.load(Ordering::Acquire)
+    }
+
+    /// Whether a transaction begun at `now_ms` deletes the expired keys it
+    /// finds: not on a replica, nor while clients are paused.
+    fn deletes_expired_keys(&self, now_ms: u64) -> bool {
+        !self.is_replica() && now_ms >= self.paused_until()
     }
 
     pub fn set_notify_flags(&self, flags: Flags) {
@@ -321,10 +341,10 @@ impl Store {
             member_undo: Vec::new(),
             reclaims: 0,
             notify_mask: self.notify_flags().mask(),
-            expired_keys: if self.is_replica() {
-                ExpiredKeys::Hide
-            } else {
+            expired_keys: if self.deletes_expired_keys(now_ms) {
                 ExpiredKeys::Delete
+            } else {
+                ExpiredKeys::Hide
             },
             from_master: false,
             events: Vec::new(),
@@ -404,6 +424,13 @@ impl Store {
             });
         }
         let mut txn = self.begin(now_ms);
+        if txn.expired_keys != ExpiredKeys::Delete {
+            // Paused (decided under the write lock): nothing expires now.
+            return Ok(ExpireCycle {
+                processed: 0,
+                txn: None,
+            });
+        }
         for raw in &due {
             let (expire_at, ns, key) =
                 encoding::split_expire_key(raw).ok_or_else(|| corrupt("expire key"))?;

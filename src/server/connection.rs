@@ -170,6 +170,12 @@ impl Connection {
             match self.session.execute_batch(now_ms()) {
                 BatchEnd::Done(close) => break close,
                 BatchEnd::WaitForWriter => self.shared.store.until_writable().await,
+                BatchEnd::Paused(until) => {
+                    if !self.send_replies().await {
+                        return Some(Close::Now);
+                    }
+                    self.until_unpaused(until).await;
+                }
             }
         };
         if !self.send_replies().await {
@@ -184,6 +190,15 @@ impl Connection {
             return Some(Close::Now);
         }
         close
+    }
+
+    /// Waits until `until` or until the pauses change (the session looks
+    /// again either way; a change missed between its look and this wait is
+    /// caught by the poll).
+    async fn until_unpaused(&self, until: u64) {
+        const POLL: Duration = Duration::from_millis(100);
+        let left = Duration::from_millis(until.saturating_sub(now_ms()));
+        let _ = tokio::time::timeout(left.min(POLL), self.shared.unpaused.notified()).await;
     }
 
     /// The address the client connected from, without its port.

@@ -135,7 +135,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, durability: Arc
 /// What the cluster node needs of the server: relayed messages delivered
 /// here, replication following its role, and the offset it announces.
 fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::ServerHooks {
-    let (deliver_to, follow, offset_of) = (
+    let (deliver_to, follow, offset_of, pauser) = (
+        Arc::downgrade(shared),
         Arc::downgrade(shared),
         Arc::downgrade(shared),
         Arc::downgrade(shared),
@@ -158,6 +159,39 @@ fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::Serve
                 .upgrade()
                 .map_or(0, |state| crate::sync::lock(&state.feed).offset())
         }),
+        pause_writes: Box::new(move |until| {
+            let Some(state) = pauser.upgrade() else {
+                return;
+            };
+            use crate::command::pause::{self, PauseKind, PausePurpose};
+            pause::set(&state, |clients| match until {
+                Some(until) => clients.pause(PausePurpose::Failover, until, PauseKind::Writes),
+                None => clients.unpause(PausePurpose::Failover),
+            });
+            if until.is_some() {
+                tokio::spawn(announce_pause(state));
+            }
+        }),
+    }
+}
+
+/// Tells the cluster node that writes are paused for its manual failover
+/// once no write is in flight: a batch that took the write lock before the
+/// pause began commits first, and every batch after it sees the pause
+/// under the lock (`Session::execute_batch`), so the offset the node then
+/// announces is final.
+async fn announce_pause(shared: Arc<Shared>) {
+    loop {
+        if let Some(nothing) = shared.store.try_begin(connection::now_ms()) {
+            drop(nothing);
+            break;
+        }
+        shared.store.until_writable().await;
+    }
+    if let Some(cluster) = &shared.cluster {
+        if let Err(e) = cluster.with_node(|node| node.writes_paused()) {
+            crate::log::warning(&format!("manual failover: {e}"));
+        }
     }
 }
 

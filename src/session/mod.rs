@@ -52,6 +52,10 @@ pub enum BatchEnd {
     /// The next request writes and another batch holds the write lock: wait
     /// for it without blocking the thread, then go on.
     WaitForWriter,
+    /// The next request is held by a client pause (`command::pause`) until
+    /// the given time (unix ms) or until the pause changes; the replies so
+    /// far are in `output`.
+    Paused(u64),
 }
 
 pub struct Session {
@@ -129,6 +133,7 @@ impl Session {
         let mut executed = 0;
         let mut close = None;
         let mut wait_for_writer = false;
+        let mut paused = None;
         // The write transaction this batch's commands share; it borrows the
         // shared state, hence the local handle.
         let shared = Arc::clone(&self.shared);
@@ -163,6 +168,13 @@ impl Session {
                         break;
                     }
                 }
+            }
+            // Checked under the write lock for writes: once a pause has
+            // taken the lock after it began, no write commits until it ends.
+            if let Some(until) = self.held_by_pause(&resolved, now) {
+                self.parsed_ahead.push_front(Ok(args));
+                paused = Some(until);
+                break;
             }
             executed += 1;
             self.client.current = None;
@@ -235,9 +247,19 @@ impl Session {
         }
         if wait_for_writer {
             BatchEnd::WaitForWriter
+        } else if let Some(until) = paused {
+            BatchEnd::Paused(until)
         } else {
             BatchEnd::Done(close)
         }
+    }
+
+    /// Until when a client pause holds this request back, if it does.
+    fn held_by_pause(&self, resolved: &Result<command::Resolved, Frame>, now: u64) -> Option<u64> {
+        let writes = resolved.as_ref().is_ok_and(|resolved| {
+            command::pause::pauses_for_writes(resolved.command, self.client.multi.as_ref())
+        });
+        command::pause::holds(&self.shared, now, writes)
     }
 
     /// Keeps `waiting` (a request that found the write lock taken) and the
@@ -295,12 +317,16 @@ impl Session {
 
     /// Whether the batch should hold the write lock before running a
     /// request: a write command that runs now (inside MULTI it is only
-    /// queued).
+    /// queued), or EXEC of a transaction that writes.
     fn takes_write_lock(&self, resolved: &Result<command::Resolved, Frame>) -> bool {
-        self.client.multi.is_none()
-            && resolved
-                .as_ref()
-                .is_ok_and(|resolved| resolved.command.has_flag("write"))
+        resolved.as_ref().is_ok_and(|resolved| {
+            let command = resolved.command;
+            if command.name == "exec" {
+                command::pause::pauses_for_writes(command, self.client.multi.as_ref())
+            } else {
+                self.client.multi.is_none() && command.has_flag("write")
+            }
+        })
     }
 
     /// Encodes a finished command's replies into the output, unless

@@ -71,6 +71,10 @@ pub struct ServerHooks {
     /// This node's replication offset, which its pings announce (replicas
     /// are ranked by it in elections).
     pub repl_offset: Box<dyn Fn() -> u64 + Send + Sync>,
+    /// A manual failover pauses writes until a time (`Event::ClientsPaused`)
+    /// or ends the pause (`None`); once paused, the server calls
+    /// `Node::writes_paused` through the handle.
+    pub pause_writes: Box<dyn Fn(Option<u64>) + Send + Sync>,
 }
 
 /// What the bus driver serves: the frames to send, and the node's next
@@ -137,6 +141,7 @@ impl ClusterHandle {
         }
         let mut published = Vec::new();
         let mut role = None;
+        let mut pause = None;
         for event in plan.events {
             match event {
                 Event::Log {
@@ -155,6 +160,7 @@ impl ClusterHandle {
                 Event::RoleChanged { master } => {
                     role = Some(master.and_then(|id| node.address_of(id)));
                 }
+                Event::ClientsPaused { until } => pause = Some(until),
                 // Routing is refreshed below whatever happened.
                 _ => {}
             }
@@ -174,6 +180,9 @@ impl ClusterHandle {
             }
             if let Some(master) = role {
                 (hooks.role_changed)(master);
+            }
+            if let Some(until) = pause {
+                (hooks.pause_writes)(until);
             }
         }
         saved.map(|()| value)
