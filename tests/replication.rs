@@ -402,3 +402,183 @@ fn a_replica_of_a_replica_gets_the_masters_stream_byte_for_byte() {
         .expect("get");
     assert_eq!(counter, 20);
 }
+
+fn query_error(c: &mut Connection, args: &[&str]) -> String {
+    let mut cmd = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    match cmd.query::<Value>(c) {
+        Ok(value) => panic!("{args:?} answered {value:?}, not an error"),
+        // The error line as sent, which the crate splits in two.
+        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
+    }
+}
+
+#[test]
+fn a_replica_authenticates_with_masterauth_and_masteruser() {
+    let master = Server::start(&["--requirepass", "s3cret"]);
+    let replica = Server::start(&["--masterauth", "s3cret", "--masteruser", "default"]);
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    let mut m = redis::Client::open(format!("redis://:s3cret@127.0.0.1:{}", master.port))
+        .and_then(|client| client.get_connection())
+        .expect("the master");
+    write_mixed(&mut m, "auth");
+    wait_for_offset(&mut m, &mut r);
+    assert_eq!(contents(&mut r), contents(&mut m));
+
+    // Without the password the link never comes up, and the log says why.
+    let stranger = Server::start(&[]);
+    let mut s = stranger.client();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(master.port)
+        .query(&mut s)
+        .expect("replicaof");
+    wait_for("the refusal in the log", || {
+        stranger
+            .log_lines()
+            .iter()
+            .any(|line| line.contains("Unable to AUTH to MASTER") || line.contains("NOAUTH"))
+    });
+    assert_eq!(
+        info_field(&mut s, "replication", "master_link_status").as_deref(),
+        Some("down")
+    );
+}
+
+#[test]
+fn min_replicas_to_write_refuses_writes_until_a_replica_acknowledges() {
+    let master = Server::start(&[
+        "--min-replicas-to-write",
+        "1",
+        "--min-replicas-max-lag",
+        "10",
+    ]);
+    let mut m = master.client();
+    assert_eq!(
+        query_error(&mut m, &["SET", "k", "v"]),
+        "NOREPLICAS Not enough good replicas to write."
+    );
+    let _: () = redis::cmd("MULTI").query(&mut m).expect("multi");
+    assert!(query_error(&mut m, &["SET", "k", "v"]).starts_with("NOREPLICAS"));
+    assert!(query_error(&mut m, &["EXEC"]).starts_with("EXECABORT"));
+    assert_eq!(
+        info_field(&mut m, "replication", "min_slaves_good_slaves").as_deref(),
+        Some("0")
+    );
+    let replica = Server::start(&[]);
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    wait_for("a good replica", || {
+        info_field(&mut m, "replication", "min_slaves_good_slaves").as_deref() == Some("1")
+    });
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut m)
+        .expect("a write");
+    // Reads never needed the replica.
+    let _: Option<String> = redis::cmd("GET").arg("k").query(&mut m).expect("a read");
+}
+
+#[test]
+fn a_writable_replica_keeps_its_own_writes_out_of_the_stream() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&["--replica-read-only", "no"]);
+    let mut m = master.client();
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg("1")
+        .query(&mut m)
+        .expect("set");
+    wait_for_offset(&mut m, &mut r);
+    let _: () = redis::cmd("SET")
+        .arg("local")
+        .arg("x")
+        .query(&mut r)
+        .expect("a local write");
+    assert_eq!(
+        info_field(&mut r, "replication", "slave_read_only").as_deref(),
+        Some("0")
+    );
+    // The replica's offset is still its master's: the write stayed local.
+    let _: () = redis::cmd("SET")
+        .arg("b")
+        .arg("2")
+        .query(&mut m)
+        .expect("set");
+    wait_for_offset(&mut m, &mut r);
+    assert_eq!(offset(&mut r), offset(&mut m));
+    let b: Option<String> = redis::cmd("GET").arg("b").query(&mut r).expect("get");
+    assert_eq!(b.as_deref(), Some("2"));
+
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("replica-read-only")
+        .arg("yes")
+        .query(&mut r)
+        .expect("config set");
+    assert_eq!(
+        query_error(&mut r, &["SET", "k", "v"]),
+        "READONLY You can't write against a read only replica."
+    );
+}
+
+#[test]
+fn a_replica_that_lost_its_master_answers_masterdown_without_stale_data() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&["--replica-serve-stale-data", "no"]);
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    let _: Option<String> = redis::cmd("GET").arg("k").query(&mut r).expect("link up");
+    drop(master);
+    wait_for("the link to drop", || {
+        info_field(&mut r, "replication", "master_link_status").as_deref() == Some("down")
+    });
+    assert_eq!(
+        query_error(&mut r, &["GET", "k"]),
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    );
+    // Commands flagged `stale` (INFO, REPLICAOF) are still served; as in
+    // Redis 7, PING is not one of them.
+    assert!(query_error(&mut r, &["PING"]).starts_with("MASTERDOWN"));
+    let _: String = redis::cmd("INFO").query(&mut r).expect("info");
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut r)
+        .expect("promote");
+    let _: Option<String> = redis::cmd("GET").arg("k").query(&mut r).expect("a master");
+}
+
+#[test]
+fn the_backlog_size_is_a_setting() {
+    let master = Server::start(&["--repl-backlog-size", "64kb"]);
+    let mut m = master.client();
+    assert_eq!(
+        info_field(&mut m, "replication", "repl_backlog_size").as_deref(),
+        Some("65536")
+    );
+    for i in 0..2000 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(i)
+            .query(&mut m)
+            .expect("set");
+    }
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("repl-backlog-size")
+        .arg("1000")
+        .query(&mut m)
+        .expect("config set");
+    assert_eq!(
+        info_field(&mut m, "replication", "repl_backlog_histlen").as_deref(),
+        Some("1000"),
+        "the newest bytes that fit are kept"
+    );
+}

@@ -73,10 +73,13 @@ fn apply(shared: &Shared, txn: &mut Txn, from_master: Option<&[u8]>) -> Result<b
                 wrote || effects.iter().all(|e| *e == Effect::Exec),
                 "effects without a write: {effects:?}"
             );
-            if !effects.is_empty() {
+            // A writable replica's own writes stay local (as in Redis):
+            // its feed is its master's stream.
+            let feeds = !effects.is_empty() && !shared.store.is_replica();
+            if feeds {
                 lock(&shared.feed).append(&effects);
             }
-            !effects.is_empty()
+            feeds
         }
     };
     if appended {

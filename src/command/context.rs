@@ -259,6 +259,8 @@ pub struct Shared {
     pub pause: Mutex<super::pause::ClientPause>,
     /// Signalled when a pause changes: paused connections look again.
     pub unpaused: tokio::sync::Notify,
+    /// `min-replicas-to-write`, read by every write (0: no check).
+    pub min_replicas_to_write: AtomicU64,
 }
 
 impl Shared {
@@ -300,14 +302,10 @@ impl Shared {
                 loading: AtomicBool::new(false),
                 pause: Mutex::new(Default::default()),
                 unpaused: tokio::sync::Notify::new(),
+                min_replicas_to_write: AtomicU64::new(0),
                 config: RwLock::new(config),
             };
-            let (policy, events) = {
-                let config = shared.config();
-                (config.appendfsync, config.notify_keyspace_events)
-            };
-            shared.set_appendfsync(policy);
-            shared.store.set_notify_flags(events);
+            shared.apply_config(&shared.config());
             shared
                 .save
                 .last_save_unix
@@ -315,6 +313,20 @@ impl Shared {
             shared.save.last_ok.store(true, Ordering::Relaxed);
             shared
         }))
+    }
+
+    /// Puts into effect the settings kept outside `config` (at start and
+    /// after CONFIG SET).
+    pub fn apply_config(&self, config: &Config) {
+        self.set_appendfsync(config.appendfsync);
+        self.store.set_notify_flags(config.notify_keyspace_events);
+        self.min_replicas_to_write
+            .store(config.replication.min_replicas_to_write, Ordering::Relaxed);
+        let backlog = usize::try_from(config.replication.repl_backlog_size).unwrap_or(usize::MAX);
+        let mut feed = lock(&self.feed);
+        if feed.capacity() != backlog {
+            feed.set_capacity(backlog);
+        }
     }
 
     pub fn config(&self) -> RwLockReadGuard<'_, Config> {

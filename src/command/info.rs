@@ -326,6 +326,7 @@ fn replication(ctx: &Ctx) -> Vec<(String, String)> {
             feed.held(),
         )
     };
+    let options = ctx.shared.config().replication.clone();
     let mut fields = vec![];
     match ctx.shared.replica_of.borrow().clone() {
         None => fields.push(("role".to_string(), "master".to_string())),
@@ -349,8 +350,11 @@ fn replication(ctx: &Ctx) -> Vec<(String, String)> {
                 ("master_sync_in_progress", u8::from(syncing).to_string()),
                 ("slave_read_repl_offset", offset.to_string()),
                 ("slave_repl_offset", offset.to_string()),
-                ("slave_priority", "100".to_string()),
-                ("slave_read_only", "1".to_string()),
+                ("slave_priority", options.replica_priority.to_string()),
+                (
+                    "slave_read_only",
+                    u8::from(options.replica_read_only).to_string(),
+                ),
                 ("replica_announced", "1".to_string()),
             ];
             fields.extend(replica.map(|(name, value)| (name.to_string(), value)));
@@ -360,6 +364,10 @@ fn replication(ctx: &Ctx) -> Vec<(String, String)> {
         "connected_slaves".to_string(),
         master.replicas().count().to_string(),
     ));
+    if options.min_replicas_to_write > 0 && options.min_replicas_max_lag > 0 {
+        let good = master.good_replicas(ctx.now_ms, options.min_replicas_max_lag);
+        fields.push(("min_slaves_good_slaves".to_string(), good.to_string()));
+    }
     for (n, replica) in master.replicas().enumerate() {
         let ip = replica.handshake.ip_address.as_ref().unwrap_or(&replica.ip);
         let state = match replica.state {

@@ -517,11 +517,24 @@ fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     }
     // A replica redirects what it does not serve before refusing writes.
     cluster::route(ctx, resolved, args)?;
-    if resolved.command.has_flag("write") && ctx.shared.store.is_replica() && !ctx.client.is_master
-    {
-        return Err(err("READONLY You can't write against a read only replica."));
+    if !ctx.client.is_master && writes(ctx, resolved) {
+        replication::admit_write(ctx)?;
     }
-    pubsub::check_subscribed_mode(ctx, resolved)
+    pubsub::check_subscribed_mode(ctx, resolved)?;
+    replication::admit_stale(ctx, resolved)
+}
+
+/// Whether the command writes: a write command, or EXEC of one.
+fn writes(ctx: &Ctx, resolved: Resolved) -> bool {
+    if resolved.command.name == "exec" {
+        return ctx.client.multi.as_ref().is_some_and(|multi| {
+            multi
+                .queued
+                .iter()
+                .any(|args| resolve_name(args).is_ok_and(|r| r.command.has_flag("write")))
+        });
+    }
+    resolved.command.has_flag("write")
 }
 
 /// Turns a storage failure into the error reply the client sees.

@@ -296,3 +296,43 @@ fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     });
     Ok(Frame::Null)
 }
+
+/// Refuses a client's write on a read-only replica (READONLY), or on a
+/// master without `min-replicas-to-write` good replicas (NOREPLICAS).
+pub(super) fn admit_write(ctx: &Ctx) -> Result<(), Frame> {
+    let shared = ctx.shared;
+    if shared.store.is_replica() {
+        if shared.config().replication.replica_read_only {
+            return Err(err("READONLY You can't write against a read only replica."));
+        }
+        return Ok(());
+    }
+    let wanted = shared
+        .min_replicas_to_write
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if wanted > 0 {
+        let max_lag = shared.config().replication.min_replicas_max_lag;
+        let good = lock(&shared.master).good_replicas(ctx.now_ms, max_lag);
+        if (good as u64) < wanted {
+            return Err(err("NOREPLICAS Not enough good replicas to write."));
+        }
+    }
+    Ok(())
+}
+
+/// With `replica-serve-stale-data no`, a replica whose link is not up
+/// answers only the commands flagged `stale` (INFO, REPLICAOF, ...).
+pub(super) fn admit_stale(ctx: &Ctx, resolved: super::Resolved) -> Result<(), Frame> {
+    let shared = ctx.shared;
+    if !shared.store.is_replica()
+        || resolved.command.has_flag("stale")
+        || ctx.client.is_master
+        || shared.config().replication.replica_serve_stale_data
+        || lock(&shared.upstream).0 == UpstreamState::Connected
+    {
+        return Ok(());
+    }
+    Err(err(
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+    ))
+}

@@ -242,10 +242,7 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     config
         .set(&pairs)
         .map_err(|message| err(format!("ERR {message}")))?;
-    ctx.shared.set_appendfsync(config.appendfsync);
-    ctx.shared
-        .store
-        .set_notify_flags(config.notify_keyspace_events);
+    ctx.shared.apply_config(&config);
     crate::log::set_level(config.loglevel);
     if let Some(cluster) = &ctx.shared.cluster {
         cluster

@@ -119,6 +119,53 @@ impl Default for EncodingLimits {
     }
 }
 
+/// Replication settings, with redis.conf's names and defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicationOptions {
+    /// Password (and user) a replica authenticates to its master with.
+    pub masterauth: Option<Vec<u8>>,
+    pub masteruser: String,
+    pub replica_read_only: bool,
+    /// Whether a replica whose link is down (or still syncing) serves
+    /// its possibly stale data; with `no` it answers MASTERDOWN.
+    pub replica_serve_stale_data: bool,
+    /// Bytes of the stream kept for partial resyncs.
+    pub repl_backlog_size: u64,
+    /// Seconds without a byte from the other end before a link is dropped.
+    pub repl_timeout: u64,
+    /// Seconds between the PINGs a master sends an idle link.
+    pub repl_ping_replica_period: u64,
+    /// A master refuses writes (NOREPLICAS) unless this many replicas
+    /// acknowledged within `min_replicas_max_lag` seconds; 0 disables.
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
+    /// Accepted for redis.conf: a full sync always streams from a storage
+    /// snapshot, with no RDB file on disk, whatever these say.
+    pub repl_diskless_sync: bool,
+    pub repl_diskless_sync_delay: u64,
+    /// Shown in INFO replication (`slave_priority`).
+    pub replica_priority: u64,
+}
+
+impl Default for ReplicationOptions {
+    fn default() -> Self {
+        ReplicationOptions {
+            masterauth: None,
+            masteruser: String::new(),
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            repl_backlog_size: 1024 * 1024,
+            repl_timeout: 60,
+            repl_ping_replica_period: 10,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
+            repl_diskless_sync: true,
+            repl_diskless_sync_delay: 5,
+            replica_priority: 100,
+        }
+    }
+}
+
 /// Cluster mode settings, with redis.conf's names and defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterOptions {
@@ -255,6 +302,8 @@ pub struct Config {
     pub compat: CompatOptions,
     /// The `cluster-*` directives.
     pub cluster: ClusterOptions,
+    /// Replication: `masterauth`, `repl-*`, `replica-*`, `min-replicas-*`.
+    pub replication: ReplicationOptions,
     /// The `*-max-listpack-*` / `set-max-intset-entries` thresholds.
     pub encoding: EncodingLimits,
 }
@@ -291,6 +340,7 @@ impl Default for Config {
             config_file: None,
             compat: CompatOptions::default(),
             cluster: ClusterOptions::default(),
+            replication: ReplicationOptions::default(),
             encoding: EncodingLimits::default(),
         }
     }

@@ -190,6 +190,35 @@ pub(super) static OPTIONS: &[OptionDef] = &[
     boolean("cluster-replica-no-failover", 0,
         |c| c.cluster.replica_no_failover, |c, v| c.cluster.replica_no_failover = v),
 
+    bytes("masterauth", 0, |c| c.replication.masterauth.clone().unwrap_or_default(),
+        |c, v| c.replication.masterauth = (!v.is_empty()).then_some(v)),
+    string("masteruser", 0, any_string, |c| c.replication.masteruser.clone(), |c, v| c.replication.masteruser = v),
+    boolean("replica-read-only", 0,
+        |c| c.replication.replica_read_only, |c, v| c.replication.replica_read_only = v)
+        .with_alias("slave-read-only"),
+    boolean("replica-serve-stale-data", 0,
+        |c| c.replication.replica_serve_stale_data, |c, v| c.replication.replica_serve_stale_data = v)
+        .with_alias("slave-serve-stale-data"),
+    memory("repl-backlog-size", 0, 1, |c| c.replication.repl_backlog_size, |c, v| c.replication.repl_backlog_size = v),
+    int("repl-timeout", 0, 1, INT_MAX,
+        |c| c.replication.repl_timeout as i64, |c, v| c.replication.repl_timeout = v as u64),
+    int("repl-ping-replica-period", 0, 1, INT_MAX,
+        |c| c.replication.repl_ping_replica_period as i64, |c, v| c.replication.repl_ping_replica_period = v as u64)
+        .with_alias("repl-ping-slave-period"),
+    int("min-replicas-to-write", 0, 0, INT_MAX,
+        |c| c.replication.min_replicas_to_write as i64, |c, v| c.replication.min_replicas_to_write = v as u64)
+        .with_alias("min-slaves-to-write"),
+    int("min-replicas-max-lag", 0, 0, INT_MAX,
+        |c| c.replication.min_replicas_max_lag as i64, |c, v| c.replication.min_replicas_max_lag = v as u64)
+        .with_alias("min-slaves-max-lag"),
+    boolean("repl-diskless-sync", 0,
+        |c| c.replication.repl_diskless_sync, |c, v| c.replication.repl_diskless_sync = v),
+    int("repl-diskless-sync-delay", 0, 0, INT_MAX,
+        |c| c.replication.repl_diskless_sync_delay as i64, |c, v| c.replication.repl_diskless_sync_delay = v as u64),
+    int("replica-priority", 0, 0, INT_MAX,
+        |c| c.replication.replica_priority as i64, |c, v| c.replication.replica_priority = v as u64)
+        .with_alias("slave-priority"),
+
     // Accepted for redis.conf compatibility, validated and stored, otherwise ignored.
     boolean("daemonize", IMMUTABLE, |c| c.compat.daemonize, |c, v| c.compat.daemonize = v),
     boolean("protected-mode", 0, |c| c.compat.protected_mode, |c, v| c.compat.protected_mode = v),

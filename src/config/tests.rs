@@ -92,6 +92,18 @@ cluster-require-full-coverage no
 cluster-allow-reads-when-down yes
 cluster-migration-barrier 2
 cluster-replica-no-failover yes
+masterauth "m p"
+masteruser repl
+slave-read-only no
+replica-serve-stale-data no
+repl-backlog-size 10mb
+repl-timeout 5
+repl-ping-slave-period 2
+min-replicas-to-write 1
+min-slaves-max-lag 3
+repl-diskless-sync no
+repl-diskless-sync-delay 0
+replica-priority 7
 daemonize yes
 protected-mode no
 tcp-backlog 1024
@@ -165,6 +177,20 @@ fn non_default() -> Config {
             migration_barrier: 2,
             replica_no_failover: true,
         },
+        replication: ReplicationOptions {
+            masterauth: Some(b"m p".to_vec()),
+            masteruser: "repl".to_string(),
+            replica_read_only: false,
+            replica_serve_stale_data: false,
+            repl_backlog_size: 10 * 1024 * 1024,
+            repl_timeout: 5,
+            repl_ping_replica_period: 2,
+            min_replicas_to_write: 1,
+            min_replicas_max_lag: 3,
+            repl_diskless_sync: false,
+            repl_diskless_sync_delay: 0,
+            replica_priority: 7,
+        },
         encoding: EncodingLimits {
             hash_max_listpack_entries: 100,
             hash_max_listpack_value: 1024,
@@ -236,6 +262,24 @@ fn defaults() {
         ("cluster-allow-reads-when-down", "no"),
         ("cluster-migration-barrier", "1"),
         ("cluster-replica-no-failover", "no"),
+        ("masterauth", ""),
+        ("masteruser", ""),
+        ("replica-read-only", "yes"),
+        ("slave-read-only", "yes"),
+        ("replica-serve-stale-data", "yes"),
+        ("slave-serve-stale-data", "yes"),
+        ("repl-backlog-size", "1048576"),
+        ("repl-timeout", "60"),
+        ("repl-ping-replica-period", "10"),
+        ("repl-ping-slave-period", "10"),
+        ("min-replicas-to-write", "0"),
+        ("min-slaves-to-write", "0"),
+        ("min-replicas-max-lag", "10"),
+        ("min-slaves-max-lag", "10"),
+        ("repl-diskless-sync", "yes"),
+        ("repl-diskless-sync-delay", "5"),
+        ("replica-priority", "100"),
+        ("slave-priority", "100"),
         ("daemonize", "no"),
         ("protected-mode", "yes"),
         ("tcp-backlog", "511"),

@@ -57,6 +57,14 @@ impl ChangeFeed {
         self.backlog.capacity
     }
 
+    /// Resizes the backlog (CONFIG SET repl-backlog-size), keeping the
+    /// newest bytes that fit.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        let kept = self.backlog.copy_out(0, self.backlog.len());
+        self.backlog = Backlog::new(capacity);
+        self.backlog.push(&kept);
+    }
+
     /// How many bytes the backlog holds (`repl_backlog_histlen`).
     pub fn held(&self) -> usize {
         self.backlog.len()

@@ -176,6 +176,16 @@ impl Master {
         self.replicas.values()
     }
 
+    /// How many online replicas acknowledged something within the last
+    /// `max_lag_s` whole seconds before `now_ms` (`min-replicas-max-lag`).
+    pub fn good_replicas(&self, now_ms: u64, max_lag_s: u64) -> usize {
+        self.replicas
+            .values()
+            .filter(|r| r.state == LinkState::Online)
+            .filter(|r| now_ms.saturating_sub(r.ack_ms) / 1000 <= max_lag_s)
+            .count()
+    }
+
     /// How many online replicas acknowledged at least `offset` (WAIT).
     pub fn acked(&self, offset: u64) -> usize {
         self.replicas

@@ -26,8 +26,6 @@ use tokio::net::TcpStream;
 
 use super::connection::now_ms;
 
-/// A master silent for this long is taken for gone (`repl-timeout`).
-const TIMEOUT: Duration = Duration::from_secs(60);
 /// Entries of a full sync written per transaction.
 const LOAD_BATCH: usize = 1024;
 const READ_CHUNK: usize = 64 * 1024;
@@ -79,12 +77,19 @@ async fn link(shared: &Arc<Shared>, master: &MasterAddr) -> Result<(), String> {
         let next = lock(&shared.feed).offset() + 1;
         (replid, next)
     };
-    let port = shared.config().port;
-    let mut handshake = Handshake::new(None, port, Some(resume));
+    let (port, auth) = {
+        let config = shared.config();
+        let options = &config.replication;
+        let user = Some(options.masteruser.clone()).filter(|user| !user.is_empty());
+        let auth = (options.masterauth.as_ref())
+            .map(|password| (user, String::from_utf8_lossy(password).into_owned()));
+        (config.port, auth)
+    };
+    let mut handshake = Handshake::new(auth, port, Some(resume));
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     write(&mut stream, &handshake.start()).await?;
     loop {
-        let line = read_line(&mut stream, &mut input).await?;
+        let line = read_line(shared, &mut stream, &mut input).await?;
         if line.is_empty() {
             // A newline: the master keeps the link alive while it prepares
             // a full sync.
@@ -124,7 +129,7 @@ async fn load(
     *lock(&shared.upstream) = (UpstreamState::Syncing, now_ms());
     // A master may send newlines while it prepares the snapshot.
     let header = loop {
-        let line = read_line(stream, input).await?;
+        let line = read_line(shared, stream, input).await?;
         if !line.is_empty() {
             break line;
         }
@@ -140,7 +145,7 @@ async fn load(
         Framing::Eof(mark) => mark.len(),
     };
     loop {
-        if input.len() <= held_back && read(stream, input).await? == 0 {
+        if input.len() <= held_back && read(shared, stream, input).await? == 0 {
             return Err("the master closed the link during the sync".into());
         }
         let take = match framing {
@@ -176,7 +181,7 @@ async fn load(
     if let Framing::Eof(mark) = framing {
         // The file is followed by the mark that announced it.
         while input.len() < mark.len() {
-            if read(stream, input).await? == 0 {
+            if read(shared, stream, input).await? == 0 {
                 return Err("the master closed the link before the end mark".into());
             }
         }
@@ -304,7 +309,7 @@ async fn apply_loop(
             send_ack(shared, stream).await?;
         }
         tokio::select! {
-            read = tokio::time::timeout(TIMEOUT, stream.read_buf(input)) => match read {
+            read = tokio::time::timeout(timeout(shared), stream.read_buf(input)) => match read {
                 Ok(Ok(0)) => return Err("the master closed the link".into()),
                 Ok(Ok(n)) => {
                     raw.extend_from_slice(&input[input.len() - n..]);
@@ -374,22 +379,35 @@ async fn send_ack(shared: &Shared, stream: &mut TcpStream) -> Result<(), String>
 }
 
 /// One reply line (without CRLF) of the handshake.
-async fn read_line(stream: &mut TcpStream, input: &mut BytesMut) -> Result<Vec<u8>, String> {
+async fn read_line(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+) -> Result<Vec<u8>, String> {
     loop {
         if let Some(end) = input.iter().position(|&b| b == b'\n') {
             let line = input.split_to(end + 1);
             let line = line.strip_suffix(b"\n").unwrap_or(&line);
             return Ok(line.strip_suffix(b"\r").unwrap_or(line).to_vec());
         }
-        if read(stream, input).await? == 0 {
+        if read(shared, stream, input).await? == 0 {
             return Err("the master closed the link".into());
         }
     }
 }
 
-async fn read(stream: &mut TcpStream, input: &mut BytesMut) -> Result<usize, String> {
+/// A master silent for this long is taken for gone (`repl-timeout`).
+fn timeout(shared: &Shared) -> Duration {
+    Duration::from_secs(shared.config().replication.repl_timeout)
+}
+
+async fn read(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+) -> Result<usize, String> {
     input.reserve(READ_CHUNK);
-    match tokio::time::timeout(TIMEOUT, stream.read_buf(input)).await {
+    match tokio::time::timeout(timeout(shared), stream.read_buf(input)).await {
         Ok(read) => read.map_err(|e| e.to_string()),
         Err(_) => Err("timeout, no data from the master".into()),
     }

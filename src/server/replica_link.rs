@@ -20,11 +20,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::connection::now_ms;
+
 /// Bytes of snapshot or feed written at a time.
 const CHUNK: usize = 64 * 1024;
-/// How often an idle link gets a PING in the stream, so that the replica
-/// can tell a quiet master from a dead one (Redis' `repl-ping-replica-period`).
-const PING_PERIOD: Duration = Duration::from_secs(10);
 
 /// Serves the replica on `stream` until the link ends. `input` is what the
 /// replica sent after its PSYNC, read already.
@@ -75,8 +74,12 @@ async fn run(
         crate::log::notice("Synchronization with replica succeeded");
     }
     let mut parser = RequestParser::new(Limits::default());
-    let mut ping = tokio::time::interval(PING_PERIOD);
-    ping.tick().await;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut last_ping = now_ms();
+    // When the replica last sent anything (it acknowledges every second);
+    // one that never does (SYNC, `redis-cli --replica`) is never timed out.
+    let mut last_heard = None;
     loop {
         let grew = shared.feed_grew.notified();
         tokio::pin!(grew);
@@ -96,11 +99,27 @@ async fn run(
             () = &mut grew => {}
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) => return Ok(()),
-                Ok(_) => acknowledge(shared, client, &mut parser, &mut input)?,
+                Ok(_) => {
+                    last_heard = Some(now_ms());
+                    acknowledge(shared, client, &mut parser, &mut input)?;
+                }
                 Err(e) => return Err(e.to_string()),
             },
-            _ = ping.tick() => {
-                lock(&shared.feed).append_control(&[&b"PING"[..]]);
+            _ = tick.tick() => {
+                let (ping_period, timeout) = {
+                    let options = &shared.config().replication;
+                    (options.repl_ping_replica_period, options.repl_timeout)
+                };
+                let now = now_ms();
+                if last_heard.is_some_and(|heard| now.saturating_sub(heard) > timeout * 1000) {
+                    return Err("timeout, no acknowledgement from the replica".into());
+                }
+                // An idle link gets a PING in the stream, so that the replica
+                // can tell a quiet master from a dead one.
+                if now.saturating_sub(last_ping) >= ping_period * 1000 {
+                    last_ping = now;
+                    lock(&shared.feed).append_control(&[&b"PING"[..]]);
+                }
             }
         }
     }

@@ -57,14 +57,24 @@ fn a_reader_continues_from_its_offset_until_the_backlog_drops_it() {
 }
 
 quickcheck! {
-    /// Whatever the appends and the capacity, the backlog holds exactly the
-    /// last `capacity` bytes of the stream, and any offset in it reads the
-    /// stream from there.
-    fn the_backlog_is_the_tail_of_the_stream(values: Vec<Vec<u8>>, capacity: u8, at: u16) -> bool {
-        let capacity = usize::from(capacity) + 1;
+    /// Whatever the appends and the capacity, also when it was changed
+    /// after `resize_after` appends (CONFIG SET repl-backlog-size), the
+    /// backlog holds exactly the last `capacity` bytes of the stream, and
+    /// any offset in it reads the stream from there.
+    fn the_backlog_is_the_tail_of_the_stream(
+        values: Vec<Vec<u8>>,
+        first_capacity: u8,
+        resize: Option<(u8, u8)>,
+        at: u16
+    ) -> bool {
+        let mut capacity = usize::from(first_capacity) + 1;
         let mut feed = ChangeFeed::new(capacity);
         let mut reference = ChangeFeed::new(usize::MAX >> 8);
-        for value in &values {
+        for (n, value) in values.iter().enumerate() {
+            if let Some((_, resized)) = resize.filter(|&(after, _)| usize::from(after) == n) {
+                capacity = usize::from(resized) + 1;
+                feed.set_capacity(capacity);
+            }
             let effect = Effect::command(0, [b"SET", b"k", value]);
             feed.append(std::slice::from_ref(&effect));
             reference.append(&[effect]);
