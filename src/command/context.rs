@@ -259,6 +259,9 @@ pub struct Shared {
     pub pause: Mutex<super::pause::ClientPause>,
     /// Signalled when a pause changes: paused connections look again.
     pub unpaused: tokio::sync::Notify,
+    /// Connections waiting for a pause to end (counted in INFO's
+    /// `blocked_clients`, as Redis counts them).
+    pub paused_clients: AtomicU64,
     /// `min-replicas-to-write`, read by every write (0: no check).
     pub min_replicas_to_write: AtomicU64,
 }
@@ -302,6 +305,7 @@ impl Shared {
                 loading: AtomicBool::new(false),
                 pause: Mutex::new(Default::default()),
                 unpaused: tokio::sync::Notify::new(),
+                paused_clients: AtomicU64::new(0),
                 min_replicas_to_write: AtomicU64::new(0),
                 config: RwLock::new(config),
             };

@@ -19,7 +19,7 @@ use bytes::Bytes;
 pub const COMMANDS: &[Command] = &[
     Command::new("pfadd", -2, &["write", "denyoom", "fast"], (1, 1, 1), "hyperloglog", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", pfadd)
         .with_key_specs(&[KeySpec::range(&["RW", "insert"], 1, 0)]),
-    Command::new("pfcount", -2, &["readonly"], (1, -1, 1), "hyperloglog", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", pfcount)
+    Command::new("pfcount", -2, &["readonly", "may_replicate"], (1, -1, 1), "hyperloglog", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", pfcount)
         .with_key_specs(&[KeySpec::range(&["RW", "access"], 1, -1)
             .with_notes("RW because it may change the internal representation of the key, and propagate to replicas")]),
     Command::new("pfmerge", -2, &["write", "denyoom"], (1, -1, 1), "hyperloglog", "Merges one or more HyperLogLog values into a single key.", pfmerge)

@@ -125,7 +125,12 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
             ("maxclients", config.maxclients.to_string()),
             ("client_recent_max_input_buffer", "0".into()),
             ("client_recent_max_output_buffer", "0".into()),
-            ("blocked_clients", shared.store.blocking.count().to_string()),
+            (
+                "blocked_clients",
+                (shared.store.blocking.count() as u64
+                    + shared.paused_clients.load(Ordering::Relaxed))
+                .to_string(),
+            ),
             ("tracking_clients", "0".into()),
             (
                 "clients_in_timeout_table",

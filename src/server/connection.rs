@@ -15,6 +15,7 @@ use crate::resp::Frame;
 use crate::session::{BatchEnd, Close, Session};
 use crate::sync::lock;
 use bytes::BytesMut;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -198,7 +199,10 @@ impl Connection {
     async fn until_unpaused(&self, until: u64) {
         const POLL: Duration = Duration::from_millis(100);
         let left = Duration::from_millis(until.saturating_sub(now_ms()));
+        let paused = &self.shared.paused_clients;
+        paused.fetch_add(1, Ordering::Relaxed);
         let _ = tokio::time::timeout(left.min(POLL), self.shared.unpaused.notified()).await;
+        paused.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// The address the client connected from, without its port.

@@ -171,7 +171,7 @@ impl Session {
             }
             // Checked under the write lock for writes: once a pause has
             // taken the lock after it began, no write commits until it ends.
-            if let Some(until) = self.held_by_pause(&resolved, now) {
+            if let Some(until) = self.held_by_pause(&args, &resolved, now) {
                 self.parsed_ahead.push_front(Ok(args));
                 paused = Some(until);
                 break;
@@ -254,11 +254,21 @@ impl Session {
         }
     }
 
-    /// Until when a client pause holds this request back, if it does.
-    fn held_by_pause(&self, resolved: &Result<command::Resolved, Frame>, now: u64) -> Option<u64> {
-        let writes = resolved.as_ref().is_ok_and(|resolved| {
-            command::pause::pauses_for_writes(resolved.command, self.client.multi.as_ref())
-        });
+    /// Until when a client pause holds this request back, if it does. An
+    /// unknown command or a wrong number of arguments is answered at once,
+    /// as in Redis.
+    fn held_by_pause(
+        &self,
+        args: &[Bytes],
+        resolved: &Result<command::Resolved, Frame>,
+        now: u64,
+    ) -> Option<u64> {
+        let resolved = resolved.as_ref().ok()?;
+        if !resolved.command.arity_ok(args.len()) {
+            return None;
+        }
+        let writes =
+            command::pause::pauses_for_writes(resolved.command, self.client.multi.as_ref());
         command::pause::holds(&self.shared, now, writes)
     }
 
