@@ -175,7 +175,7 @@ impl Connection {
                     if !self.send_replies().await {
                         return Some(Close::Now);
                     }
-                    self.until_unpaused(until).await;
+                    until_unpaused(&self.shared, until).await;
                 }
             }
         };
@@ -191,18 +191,6 @@ impl Connection {
             return Some(Close::Now);
         }
         close
-    }
-
-    /// Waits until `until` or until the pauses change (the session looks
-    /// again either way; a change missed between its look and this wait is
-    /// caught by the poll).
-    async fn until_unpaused(&self, until: u64) {
-        const POLL: Duration = Duration::from_millis(100);
-        let left = Duration::from_millis(until.saturating_sub(now_ms()));
-        let paused = &self.shared.paused_clients;
-        paused.fetch_add(1, Ordering::Relaxed);
-        let _ = tokio::time::timeout(left.min(POLL), self.shared.unpaused.notified()).await;
-        paused.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// The address the client connected from, without its port.
@@ -393,4 +381,15 @@ async fn write_unless_killed(
     }
     // A no-op for a real socket; a simulated one sends on flush.
     stream.flush().await.is_ok()
+}
+
+/// Waits until `until` or until the pauses change (the session looks
+/// again either way; a change missed between its look and this wait is
+/// caught by the poll).
+async fn until_unpaused(shared: &Shared, until: u64) {
+    const POLL: Duration = Duration::from_millis(100);
+    let left = Duration::from_millis(until.saturating_sub(now_ms()));
+    shared.paused_clients.fetch_add(1, Ordering::Relaxed);
+    let _ = tokio::time::timeout(left.min(POLL), shared.unpaused.notified()).await;
+    shared.paused_clients.fetch_sub(1, Ordering::Relaxed);
 }
