@@ -11,6 +11,7 @@ pub mod hll;
 pub mod keyspace;
 pub mod log;
 pub mod notify;
+pub mod planted;
 pub mod pubsub;
 pub mod rdb;
 pub mod replication;

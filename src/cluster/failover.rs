@@ -4,6 +4,8 @@
 
 use rand::Rng;
 
+use crate::planted::{self, Bug};
+
 use super::error::ClusterError;
 use super::message::{Body, Header};
 use super::node::{Entry, Event, FailoverMode, Node, MANUAL_FAILOVER_TIMEOUT};
@@ -109,7 +111,13 @@ impl Node {
         self.replicas_of(master)
             .filter(|e| e.id != self.myself)
             .filter(|e| !e.flags.contains(super::NodeFlags::NOFAILOVER))
-            .filter(|e| e.repl_offset > self.repl_offset)
+            .filter(|e| {
+                if planted::active(Bug::PromoteLowestOffset) {
+                    e.repl_offset < self.repl_offset
+                } else {
+                    e.repl_offset > self.repl_offset
+                }
+            })
             .count()
     }
 

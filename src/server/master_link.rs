@@ -55,6 +55,8 @@ pub async fn run(shared: Arc<Shared>) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             changed = changes.changed() => {
+                // The link was dropped where it stood, maybe mid-load.
+                shared.loading.store(false, Ordering::Relaxed);
                 if changed.is_err() {
                     return;
                 }

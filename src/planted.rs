@@ -1,0 +1,41 @@
+//! Known bugs that the simulation must catch: each invariant of the
+//! madsim scenarios is proved live by a test that plants one of these and
+//! shows a seed that fails. They exist only in the madsim build, where a
+//! scenario plants one for the simulation running on its thread; in every
+//! other build [`active`] is a constant `false` and compiles away.
+
+/// A bug that can be planted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bug {
+    /// WAIT counts every online replica, whether or not it acknowledged
+    /// the offset (`replication::Master::acked`).
+    WaitIgnoresAcknowledgements,
+    /// Elections rank replicas backwards: the one with the lowest
+    /// replication offset tries first (`cluster::failover`).
+    PromoteLowestOffset,
+}
+
+#[cfg(madsim)]
+thread_local! {
+    static PLANTED: std::cell::Cell<Option<Bug>> = const { std::cell::Cell::new(None) };
+}
+
+/// Plants `bug` (or none) for the simulation run on this thread.
+#[cfg(madsim)]
+pub fn plant(bug: Option<Bug>) {
+    PLANTED.with(|planted| planted.set(bug));
+}
+
+/// Whether `bug` is planted.
+#[inline]
+pub fn active(bug: Bug) -> bool {
+    #[cfg(madsim)]
+    {
+        PLANTED.with(|planted| planted.get() == Some(bug))
+    }
+    #[cfg(not(madsim))]
+    {
+        let _ = bug;
+        false
+    }
+}

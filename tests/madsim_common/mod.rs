@@ -1,0 +1,158 @@
+//! What the madsim scenarios share: simulated server nodes and a small
+//! RESP client over the simulated network. Only in the madsim build.
+#![allow(dead_code)] // each scenario file uses its own part of it
+
+use redstone::config::Config;
+use redstone::engine::memory::MemoryEngine;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The client port every simulated server listens on.
+pub const PORT: u16 = 6379;
+
+/// A simulated node running the real server on `engine`, which outlives
+/// the node's crashes (a restart runs the server again on it, as on a
+/// disk). `configure` adjusts the default config.
+pub fn server_node(
+    handle: &madsim::runtime::Handle,
+    name: &str,
+    ip: IpAddr,
+    engine: Arc<MemoryEngine>,
+    configure: fn(&mut Config),
+) -> madsim::runtime::NodeHandle {
+    handle
+        .create_node()
+        .name(name)
+        .ip(ip)
+        .init(move || {
+            let engine = engine.clone();
+            async move {
+                let mut config = Config {
+                    bind: vec![ip.to_string()],
+                    port: PORT,
+                    ..Config::default()
+                };
+                configure(&mut config);
+                let _ = redstone::server::serve(config, engine).await;
+            }
+        })
+        .build()
+}
+
+/// Reads one RESP reply (simple, error, integer or bulk; the text of an
+/// error keeps its leading '-') from `stream`, within 5 s of simulated time.
+pub async fn read_reply(stream: &mut TcpStream) -> Result<String, String> {
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(text) = complete_reply(&reply) {
+            return Ok(text);
+        }
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+        let n = read
+            .map_err(|_| "no reply in time".to_string())?
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the server closed the connection".into());
+        }
+        reply.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The text of a whole single reply in `bytes`, if it has arrived.
+fn complete_reply(bytes: &[u8]) -> Option<String> {
+    let line_end = bytes.windows(2).position(|w| w == b"\r\n")?;
+    let line = String::from_utf8_lossy(&bytes[1..line_end]).into_owned();
+    match bytes[0] {
+        b'$' => {
+            let len: i64 = line.parse().ok()?;
+            if len < 0 {
+                return Some(String::new());
+            }
+            let body = bytes.get(line_end + 2..line_end + 2 + len as usize)?;
+            Some(String::from_utf8_lossy(body).into_owned())
+        }
+        b'-' => Some(format!("-{line}")),
+        _ => Some(line),
+    }
+}
+
+/// Sends one command and reads its reply.
+pub async fn try_command(stream: &mut TcpStream, args: &[&str]) -> Result<String, String> {
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    // A simulated stream delivers bytes only when flushed.
+    stream.flush().await.map_err(|e| e.to_string())?;
+    read_reply(stream).await
+}
+
+/// [`try_command`] where failing is a bug of the test's own setup.
+pub async fn command(stream: &mut TcpStream, args: &[&str]) -> String {
+    try_command(stream, args)
+        .await
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// A connection, retried every 100 ms for up to `limit` (a node may be
+/// restarting).
+pub async fn connect(address: SocketAddr, limit: Duration) -> TcpStream {
+    let start = tokio::time::Instant::now();
+    loop {
+        let attempt = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(address));
+        if let Ok(Ok(stream)) = attempt.await {
+            return stream;
+        }
+        assert!(start.elapsed() < limit, "{address} never accepted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A field of `INFO <section>`.
+pub async fn info_field(stream: &mut TcpStream, section: &str, field: &str) -> Option<String> {
+    let info = try_command(stream, &["INFO", section]).await.ok()?;
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))
+        .map(|value| value.trim().to_string())
+}
+
+/// Runs `scenario` with `bug` planted on seeds 1..=seeds until one fails
+/// with a panic whose message contains `invariant`; returns that seed.
+pub fn seed_catching<F, Fut>(
+    bug: redstone::planted::Bug,
+    seeds: u64,
+    invariant: &str,
+    scenario: F,
+) -> Option<u64>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    (1..=seeds).find(|&seed| {
+        let runtime =
+            madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+        let run = std::panic::AssertUnwindSafe(|| {
+            runtime.block_on(async {
+                redstone::planted::plant(Some(bug));
+                scenario().await;
+            })
+        });
+        let Err(panic) = std::panic::catch_unwind(run) else {
+            return false;
+        };
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        message.contains(invariant)
+    })
+}
