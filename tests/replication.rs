@@ -401,4 +401,33 @@ fn a_replica_of_a_replica_gets_the_masters_stream_byte_for_byte() {
         .query(&mut r2)
         .expect("get");
     assert_eq!(counter, 20);
+
+    // Idle past the ping period: only the master's PINGs are in the
+    // stream, so the offsets still agree (a middle replica that pinged its
+    // own replica moved them off its master's).
+    std::thread::sleep(Duration::from_secs(11));
+    let _: () = redis::cmd("SET")
+        .arg("late")
+        .arg(1)
+        .query(&mut m)
+        .expect("set");
+    wait_for_offset(&mut m, &mut r2);
+    assert_eq!(
+        offset(&mut r1),
+        offset(&mut m),
+        "the middle replica's offset"
+    );
+    assert_eq!(offset(&mut r2), offset(&mut m), "the last replica's offset");
+    // WAIT would put a GETACK of its own in a replica's stream.
+    let refused: redis::RedisResult<i64> = redis::cmd("WAIT").arg(1).arg(10).query(&mut r1);
+    let refused = refused.expect_err("WAIT on a replica");
+    assert!(
+        refused.to_string().contains("replica instances"),
+        "{refused}"
+    );
+    assert_eq!(
+        offset(&mut r1),
+        offset(&mut m),
+        "the middle replica's offset"
+    );
 }

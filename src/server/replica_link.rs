@@ -99,7 +99,10 @@ async fn run(
                 Ok(_) => acknowledge(shared, client, &mut parser, &mut input)?,
                 Err(e) => return Err(e.to_string()),
             },
-            _ = ping.tick() => {
+            // A replica's feed is its master's bytes, PINGs included: its
+            // own would move its offsets off its master's (Redis' replicas
+            // feed nothing of their own either).
+            _ = ping.tick(), if !shared.store.is_replica() => {
                 lock(&shared.feed).append_control(&[&b"PING"[..]]);
             }
         }
