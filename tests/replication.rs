@@ -431,3 +431,138 @@ fn a_replica_of_a_replica_gets_the_masters_stream_byte_for_byte() {
         "the middle replica's offset"
     );
 }
+
+fn stat(c: &mut Connection, field: &str) -> u64 {
+    info_field(c, "stats", field)
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Writes whose last one is in database 3, so the master's stream has
+/// database 3 selected afterwards: a replica that resumes it must too.
+fn write_ending_in_db3(m: &mut Connection, tag: &str) {
+    write_mixed(m, tag);
+    let _: Value = redis::pipe()
+        .cmd("SELECT")
+        .arg(3)
+        .cmd("SET")
+        .arg(format!("db3:last:{tag}"))
+        .arg(tag)
+        .cmd("SELECT")
+        .arg(0)
+        .query(m)
+        .expect("a write in db 3");
+}
+
+/// A Redstone replica of the master at `port` (reached by `m`), stopped
+/// (kill -9, then SHUTDOWN) while the master goes on writing, and
+/// restarted on its data directory: it continues the master's stream from
+/// where its data stands (a partial resync), and ends with the master's
+/// data.
+fn a_restarted_replica_continues(m: &mut Connection, port: u16) {
+    let mut replica = Server::start(&["--appendfsync", "always"]);
+    let mut r = replica.client();
+    replicate(&mut r, port);
+    let (full, partial) = (stat(m, "sync_full"), stat(m, "sync_partial_ok"));
+    for (round, stop) in ["kill -9", "SHUTDOWN"].into_iter().enumerate() {
+        write_ending_in_db3(m, &format!("linked{round}"));
+        wait_for_offset(m, &mut r);
+        let before = offset(&mut r);
+        if stop == "SHUTDOWN" {
+            let _ = redis::cmd("SHUTDOWN").query::<Value>(&mut r);
+            replica.wait_exit();
+        } else {
+            replica.kill9();
+        }
+        // The stream goes on in database 3 without selecting it again.
+        let _: Value = redis::pipe()
+            .cmd("SELECT")
+            .arg(3)
+            .cmd("SET")
+            .arg(format!("db3:selected:{round}"))
+            .arg(round)
+            .query(m)
+            .expect("a write in db 3");
+        let _: Value = redis::cmd("SET")
+            .arg(format!("db3:still:{round}"))
+            .arg(round)
+            .query(m)
+            .expect("a write in db 3");
+        let _: () = redis::cmd("SELECT").arg(0).query(m).expect("select");
+        write_mixed(m, &format!("down{round}"));
+
+        replica.restart();
+        r = replica.client();
+        // Its data and offset are the point of the master's history it
+        // stopped at (a crash may lose the last writes, with their offset).
+        let restarted = offset(&mut r);
+        match stop {
+            "SHUTDOWN" => assert_eq!(restarted, before, "{stop}"),
+            _ => assert!(restarted > 0 && restarted <= before, "{stop}: {restarted}"),
+        }
+        replicate(&mut r, port);
+        wait_for_offset(m, &mut r);
+        assert_eq!(contents(&mut r), contents(m), "after {stop}");
+        assert_eq!(stat(m, "sync_full"), full, "after {stop}");
+        assert_eq!(
+            stat(m, "sync_partial_ok"),
+            partial + round as u64 + 1,
+            "after {stop}"
+        );
+    }
+}
+
+#[test]
+fn a_restarted_replica_resyncs_partially_with_a_redstone_master() {
+    let master = Server::start(&[]);
+    let mut m = master.client();
+    write_mixed(&mut m, "before");
+    a_restarted_replica_continues(&mut m, master.port);
+}
+
+#[test]
+fn a_restarted_replica_resyncs_partially_with_a_redis_server_master() {
+    let port = free_port();
+    let Some(redis) = RealRedis::start_with(&["--port", &port.to_string()]) else {
+        eprintln!("redis-server is not installed: skipping");
+        return;
+    };
+    let mut m = redis.client();
+    write_mixed(&mut m, "before");
+    a_restarted_replica_continues(&mut m, port);
+}
+
+/// A promoted replica that wrote on its own no longer is a point of its
+/// old master's history: restarted and pointed back at that master, it
+/// resyncs in full instead of continuing with data the master never had.
+#[test]
+fn a_promoted_replica_that_wrote_resyncs_in_full_after_a_restart() {
+    let master = Server::start(&[]);
+    let mut m = master.client();
+    write_mixed(&mut m, "before");
+    let mut replica = Server::start(&[]);
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    wait_for_offset(&mut m, &mut r);
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut r)
+        .expect("promote");
+    let _: () = redis::cmd("SET")
+        .arg("mine")
+        .arg("local")
+        .query(&mut r)
+        .expect("a write of its own");
+    let _ = redis::cmd("SHUTDOWN").query::<Value>(&mut r);
+    replica.wait_exit();
+    write_mixed(&mut m, "meanwhile");
+    let full = stat(&mut m, "sync_full");
+
+    replica.restart();
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    wait_for_offset(&mut m, &mut r);
+    assert_eq!(stat(&mut m, "sync_full"), full + 1);
+    assert_eq!(contents(&mut r), contents(&mut m));
+}
