@@ -401,6 +401,518 @@ fn a_replica_of_a_replica_gets_the_masters_stream_byte_for_byte() {
         .query(&mut r2)
         .expect("get");
     assert_eq!(counter, 20);
+
+    // Idle past the ping period: only the master's PINGs are in the
+    // stream, so the offsets still agree (a middle replica that pinged its
+    // own replica moved them off its master's).
+    std::thread::sleep(Duration::from_secs(11));
+    let _: () = redis::cmd("SET")
+        .arg("late")
+        .arg(1)
+        .query(&mut m)
+        .expect("set");
+    wait_for_offset(&mut m, &mut r2);
+    assert_eq!(
+        offset(&mut r1),
+        offset(&mut m),
+        "the middle replica's offset"
+    );
+    assert_eq!(offset(&mut r2), offset(&mut m), "the last replica's offset");
+    // WAIT would put a GETACK of its own in a replica's stream.
+    let refused: redis::RedisResult<i64> = redis::cmd("WAIT").arg(1).arg(10).query(&mut r1);
+    let refused = refused.expect_err("WAIT on a replica");
+    assert!(
+        refused.to_string().contains("replica instances"),
+        "{refused}"
+    );
+    assert_eq!(
+        offset(&mut r1),
+        offset(&mut m),
+        "the middle replica's offset"
+    );
+}
+
+fn stat(c: &mut Connection, field: &str) -> u64 {
+    info_field(c, "stats", field)
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Writes whose last one is in database 3, so the master's stream has
+/// database 3 selected afterwards: a replica that resumes it must too.
+fn write_ending_in_db3(m: &mut Connection, tag: &str) {
+    write_mixed(m, tag);
+    let _: Value = redis::pipe()
+        .cmd("SELECT")
+        .arg(3)
+        .cmd("SET")
+        .arg(format!("db3:last:{tag}"))
+        .arg(tag)
+        .cmd("SELECT")
+        .arg(0)
+        .query(m)
+        .expect("a write in db 3");
+}
+
+/// A Redstone replica of the master at `port` (reached by `m`), stopped
+/// (kill -9, then SHUTDOWN) while the master goes on writing, and
+/// restarted on its data directory: it continues the master's stream from
+/// where its data stands (a partial resync), and ends with the master's
+/// data.
+fn a_restarted_replica_continues(m: &mut Connection, port: u16) {
+    let mut replica = Server::start(&["--appendfsync", "always"]);
+    let mut r = replica.client();
+    replicate(&mut r, port);
+    let (full, partial) = (stat(m, "sync_full"), stat(m, "sync_partial_ok"));
+    for (round, stop) in ["kill -9", "SHUTDOWN"].into_iter().enumerate() {
+        write_ending_in_db3(m, &format!("linked{round}"));
+        wait_for_offset(m, &mut r);
+        let before = offset(&mut r);
+        if stop == "SHUTDOWN" {
+            let _ = redis::cmd("SHUTDOWN").query::<Value>(&mut r);
+            replica.wait_exit();
+        } else {
+            replica.kill9();
+        }
+        // The stream goes on in database 3 without selecting it again.
+        let _: Value = redis::pipe()
+            .cmd("SELECT")
+            .arg(3)
+            .cmd("SET")
+            .arg(format!("db3:selected:{round}"))
+            .arg(round)
+            .query(m)
+            .expect("a write in db 3");
+        let _: Value = redis::cmd("SET")
+            .arg(format!("db3:still:{round}"))
+            .arg(round)
+            .query(m)
+            .expect("a write in db 3");
+        let _: () = redis::cmd("SELECT").arg(0).query(m).expect("select");
+        write_mixed(m, &format!("down{round}"));
+
+        replica.restart();
+        r = replica.client();
+        // Its data and offset are the point of the master's history it
+        // stopped at (a crash may lose the last writes, with their offset).
+        let restarted = offset(&mut r);
+        match stop {
+            "SHUTDOWN" => assert_eq!(restarted, before, "{stop}"),
+            _ => assert!(restarted > 0 && restarted <= before, "{stop}: {restarted}"),
+        }
+        replicate(&mut r, port);
+        wait_for_offset(m, &mut r);
+        assert_eq!(contents(&mut r), contents(m), "after {stop}");
+        assert_eq!(stat(m, "sync_full"), full, "after {stop}");
+        assert_eq!(
+            stat(m, "sync_partial_ok"),
+            partial + round as u64 + 1,
+            "after {stop}"
+        );
+    }
+}
+
+#[test]
+fn a_restarted_replica_resyncs_partially_with_a_redstone_master() {
+    let master = Server::start(&[]);
+    let mut m = master.client();
+    write_mixed(&mut m, "before");
+    a_restarted_replica_continues(&mut m, master.port);
+}
+
+#[test]
+fn a_restarted_replica_resyncs_partially_with_a_redis_server_master() {
+    let port = free_port();
+    let Some(redis) = RealRedis::start_with(&["--port", &port.to_string()]) else {
+        eprintln!("redis-server is not installed: skipping");
+        return;
+    };
+    let mut m = redis.client();
+    write_mixed(&mut m, "before");
+    a_restarted_replica_continues(&mut m, port);
+}
+
+/// A promoted replica that wrote on its own no longer is a point of its
+/// old master's history: restarted and pointed back at that master, it
+/// resyncs in full instead of continuing with data the master never had.
+#[test]
+fn a_promoted_replica_that_wrote_resyncs_in_full_after_a_restart() {
+    let master = Server::start(&[]);
+    let mut m = master.client();
+    write_mixed(&mut m, "before");
+    let mut replica = Server::start(&[]);
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    wait_for_offset(&mut m, &mut r);
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut r)
+        .expect("promote");
+    let _: () = redis::cmd("SET")
+        .arg("mine")
+        .arg("local")
+        .query(&mut r)
+        .expect("a write of its own");
+    let _ = redis::cmd("SHUTDOWN").query::<Value>(&mut r);
+    replica.wait_exit();
+    write_mixed(&mut m, "meanwhile");
+    let full = stat(&mut m, "sync_full");
+
+    replica.restart();
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    wait_for_offset(&mut m, &mut r);
+    assert_eq!(stat(&mut m, "sync_full"), full + 1);
+    assert_eq!(contents(&mut r), contents(&mut m));
+}
+
+/// A fake master for a Redstone replica: a listener that answers the
+/// replica's handshake, then sends whatever a test wants.
+struct FakeMaster {
+    listener: std::net::TcpListener,
+}
+
+/// The fake master's replication id.
+const FAKE_ID: &str = "fa4efa4efa4efa4efa4efa4efa4efa4efa4efa4e";
+
+impl FakeMaster {
+    fn start() -> FakeMaster {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        FakeMaster { listener }
+    }
+
+    fn port(&self) -> u16 {
+        self.listener.local_addr().expect("address").port()
+    }
+
+    /// Accepts the replica's next link, answers PING and REPLCONF, and
+    /// returns the link with the arguments of its PSYNC, after answering
+    /// `+FULLRESYNC <FAKE_ID> 0`.
+    fn full_resync(&self) -> (std::net::TcpStream, Vec<String>) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut link = loop {
+            match self.listener.accept() {
+                Ok((link, _)) => break link,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "the replica did not connect");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        link.set_nonblocking(false).expect("blocking");
+        link.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        loop {
+            let command = read_command(&mut link);
+            let reply = match command[0].to_ascii_lowercase().as_str() {
+                "ping" => "+PONG\r\n".to_string(),
+                "replconf" => "+OK\r\n".to_string(),
+                "psync" => format!("+FULLRESYNC {FAKE_ID} 0\r\n"),
+                other => panic!("unexpected {other} in the handshake"),
+            };
+            send(&mut link, reply.as_bytes());
+            if command[0].eq_ignore_ascii_case("psync") {
+                return (link, command);
+            }
+        }
+    }
+}
+
+fn send(link: &mut std::net::TcpStream, bytes: &[u8]) {
+    use std::io::Write;
+    link.write_all(bytes).expect("send");
+}
+
+/// One RESP command (an array of bulk strings) read from `link`.
+fn read_command(link: &mut std::net::TcpStream) -> Vec<String> {
+    let count: usize = read_line(link)
+        .strip_prefix('*')
+        .and_then(|n| n.parse().ok())
+        .expect("a command");
+    (0..count)
+        .map(|_| {
+            let len: usize = read_line(link)
+                .strip_prefix('$')
+                .and_then(|n| n.parse().ok())
+                .expect("a bulk string");
+            let arg = read_line(link);
+            assert_eq!(arg.len(), len);
+            arg
+        })
+        .collect()
+}
+
+fn read_line(link: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while !line.ends_with(b"\r\n") {
+        link.read_exact(&mut byte).expect("a line from the replica");
+        line.push(byte[0]);
+    }
+    line.truncate(line.len() - 2);
+    String::from_utf8(line).expect("text")
+}
+
+/// Waits until the replica closes `link` (what it sends meanwhile, ACKs,
+/// is dropped).
+fn wait_closed(link: &mut std::net::TcpStream) {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match link.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Err(_) => {}
+        }
+        assert!(Instant::now() < deadline, "the replica kept the link");
+    }
+}
+
+/// A string key of an RDB file: database, key, value, deadline (unix ms).
+type Key = (usize, String, String, Option<u64>);
+
+/// An RDB file of `keys`.
+fn rdb_file(keys: &[Key]) -> Vec<u8> {
+    use redstone::rdb::file::Writer;
+    let mut writer = Writer::new();
+    let mut out = Vec::new();
+    writer.header(&mut out, 0, &[]);
+    let mut selected = None;
+    for (db, key, value, expire_at) in keys {
+        if selected != Some(*db) {
+            writer.select_db(&mut out, *db);
+            selected = Some(*db);
+        }
+        let value = redstone::rdb::Value::String(value.clone().into());
+        writer.entry(&mut out, key.as_bytes(), &value, *expire_at);
+    }
+    writer.finish(&mut out);
+    out
+}
+
+/// 3000 keys of 100 bytes in database 0: more than one load batch.
+fn big_keys() -> Vec<Key> {
+    (0..3000)
+        .map(|i| (0, format!("big:{i}"), format!("{i:0100}"), None))
+        .collect()
+}
+
+/// What the good sync brings: keys in databases 0 and 2, one with a TTL.
+fn good_keys() -> Vec<Key> {
+    let in_a_day = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64 + 86_400_000)
+        .expect("clock");
+    vec![
+        (0, "good:a".into(), "1".into(), None),
+        (0, "good:ttl".into(), "2".into(), Some(in_a_day)),
+        (2, "good:b".into(), "3".into(), None),
+    ]
+}
+
+/// Every key of databases 0 to 3 with its value and whether it has a TTL.
+fn strings(c: &mut Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in 0..4 {
+        let _: () = redis::cmd("SELECT").arg(db).query(c).expect("select");
+        let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).expect("keys");
+        keys.sort();
+        for key in keys {
+            let value: String = redis::cmd("GET").arg(&key).query(c).expect("get");
+            let ttl: i64 = redis::cmd("PTTL").arg(&key).query(c).expect("pttl");
+            out.push(format!("{db} {key} {value} ttl={}", ttl > 0));
+        }
+    }
+    let _: () = redis::cmd("SELECT").arg(0).query(c).expect("select");
+    out
+}
+
+fn expected(keys: &[Key]) -> Vec<String> {
+    let mut out: Vec<String> = keys
+        .iter()
+        .map(|(db, key, value, ttl)| format!("{db} {key} {value} ttl={}", ttl.is_some()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The replica's data before it replicates: two keys, in databases 0 and 3.
+fn old_keys() -> Vec<Key> {
+    vec![
+        (0, "old:a".into(), "x".into(), None),
+        (3, "old:b".into(), "y".into(), None),
+    ]
+}
+
+/// A replica with `old_keys`, following a fake master whose first full
+/// sync sends `first`, a part at a time (then closes the link if `close`).
+/// That sync must fail without the replica ever serving anything but its
+/// old data (checked after each part, while a truncated file is still
+/// loading too), or, with `loads`, but that file, continued up to the
+/// offset given, and log `reason`. It must reconnect, and its second full
+/// sync (a good file) must leave it with exactly that file's data.
+fn bad_first_sync(first: &[&[u8]], close: bool, loads: Option<(&[Key], u64)>, reason: &str) {
+    let replica = Server::start(&[]);
+    let mut r = replica.client();
+    for (db, key, value, _) in old_keys() {
+        let _: Value = redis::pipe()
+            .cmd("SELECT")
+            .arg(db)
+            .cmd("SET")
+            .arg(key)
+            .arg(value)
+            .cmd("SELECT")
+            .arg(0)
+            .query(&mut r)
+            .expect("old data");
+    }
+    let fake = FakeMaster::start();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(fake.port())
+        .query(&mut r)
+        .expect("replicaof");
+
+    let (mut link, psync) = fake.full_resync();
+    let before = match loads {
+        Some((file, _)) => expected(file),
+        None => expected(&old_keys()),
+    };
+    // While it loads, and after: the old data whole, nothing half-loaded.
+    for part in first {
+        send(&mut link, part);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(strings(&mut r), before, "while the first sync is handled");
+    }
+    if close {
+        // Still loading (the file is not all there): old data served, but
+        // what Redis refuses during an async load is refused.
+        assert_eq!(
+            info_field(&mut r, "persistence", "async_loading").as_deref(),
+            Some("1")
+        );
+        let refused: redis::RedisResult<()> =
+            redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r);
+        let refused = refused.expect_err("REPLICAOF while loading");
+        assert_eq!(refused.code(), Some("LOADING"), "{refused}");
+        drop(link);
+    } else {
+        wait_closed(&mut link);
+    }
+    let (mut link, again) = fake.full_resync();
+    assert_eq!(strings(&mut r), before, "after the first sync failed");
+    assert_eq!(
+        info_field(&mut r, "persistence", "async_loading").as_deref(),
+        Some("0")
+    );
+    match loads {
+        // The file was loaded: the replica continues the fake's history.
+        Some((_, offset)) => {
+            assert_eq!(again, ["PSYNC", FAKE_ID, &(offset + 1).to_string()])
+        }
+        None => assert_eq!(again, psync, "the same history and offset again"),
+    }
+
+    let good = good_keys();
+    // Framed by an end mark, with a command right behind it in one write.
+    let mark = "5eba5eba5eba5eba5eba5eba5eba5eba5eba5eba";
+    let command = b"*3\r\n$3\r\nSET\r\n$8\r\ngood:cmd\r\n$1\r\n4\r\n";
+    let mut good_sync = format!("$EOF:{mark}\r\n").into_bytes();
+    good_sync.extend_from_slice(&rdb_file(&good));
+    good_sync.extend_from_slice(mark.as_bytes());
+    good_sync.extend_from_slice(command);
+    send(&mut link, &good_sync);
+    let mut want = good.clone();
+    want.push((0, "good:cmd".into(), "4".into(), None));
+    let want = expected(&want);
+    wait_for("the good sync and a command", || strings(&mut r) == want);
+    let at = command.len() as u64;
+    assert_eq!(offset(&mut r), at, "the offset after the command");
+    let logged = replica.log_lines().join("\n");
+    assert!(
+        logged.contains(reason),
+        "{reason:?} not in the log:\n{logged}"
+    );
+}
+
+#[test]
+fn a_truncated_rdb_keeps_the_old_data() {
+    let file = rdb_file(&big_keys());
+    let mut first = format!("${}\r\n", file.len()).into_bytes();
+    first.extend_from_slice(&file[..file.len() / 2]);
+    bad_first_sync(
+        &[&first],
+        true,
+        None,
+        "the master closed the link during the sync",
+    );
+}
+
+#[test]
+fn a_truncated_rdb_with_an_end_mark_keeps_the_old_data() {
+    let file = rdb_file(&big_keys());
+    let mark = "0123456789012345678901234567890123456789";
+    let mut first = format!("$EOF:{mark}\r\n").into_bytes();
+    first.extend_from_slice(&file[..file.len() / 2]);
+    bad_first_sync(
+        &[&first],
+        true,
+        None,
+        "the master closed the link during the sync",
+    );
+}
+
+#[test]
+fn a_length_shorter_than_its_rdb_fails_without_waiting() {
+    let file = rdb_file(&big_keys());
+    let half = &file[..file.len() / 2];
+    let mut first = format!("${}\r\n", half.len()).into_bytes();
+    first.extend_from_slice(half);
+    // Stream bytes follow; the link stays open.
+    first.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    bad_first_sync(
+        &[&first],
+        false,
+        None,
+        "the snapshot ended before its RDB file did",
+    );
+}
+
+#[test]
+fn garbage_instead_of_an_rdb_keeps_the_old_data() {
+    bad_first_sync(&[b"$10\r\n0123456789"], false, None, "the snapshot: ");
+}
+
+#[test]
+fn a_bad_rdb_header_line_keeps_the_old_data() {
+    bad_first_sync(
+        &[b"*1\r\n$4\r\nPING\r\n"],
+        false,
+        None,
+        "Bad protocol from MASTER",
+    );
+}
+
+#[test]
+fn garbage_in_the_stream_after_a_good_rdb_drops_the_link() {
+    let first_keys = vec![(1, "first:k".to_string(), "v".to_string(), None)];
+    let file = rdb_file(&first_keys);
+    // What the declared length holds after the file is ignored, as
+    // redis-server's rdbLoad ignores it; a PING, then garbage.
+    let junk = b"*3\r\n$3\r\nSET\r\n$4\r\njunk\r\n$1\r\n1\r\n";
+    let ping = b"*1\r\n$4\r\nPING\r\n";
+    let mut first = format!("${}\r\n", file.len() + junk.len()).into_bytes();
+    first.extend_from_slice(&file);
+    first.extend_from_slice(junk);
+    first.extend_from_slice(ping);
+    let loads = Some((&first_keys[..], ping.len() as u64));
+    bad_first_sync(&[&first, b"*x\r\n"], false, loads, "the master's stream: ");
 }
 
 fn query_error(c: &mut Connection, args: &[&str]) -> String {

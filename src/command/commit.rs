@@ -16,7 +16,7 @@
 
 use super::Shared;
 use crate::engine::EngineError;
-use crate::keyspace::{Effect, Txn};
+use crate::keyspace::{Effect, Origin, Txn};
 use crate::sync::lock;
 
 /// Commits everything `txn` holds and keeps it (and the write lock) for
@@ -29,13 +29,47 @@ pub fn commit(shared: &Shared, txn: &mut Txn) -> Result<bool, EngineError> {
 /// [`commit`] for what a replica applied from its master's stream: the
 /// feed gets `stream`, the master's own bytes for those commands, instead
 /// of the effects recorded here, so that this node's offsets are its
-/// master's and its own replicas are streamed what it was.
+/// master's and its own replicas are streamed what it was. The batch also
+/// records the history point the data is then (the offset after `stream`,
+/// where the stream has selected `db`), so a restart can continue there.
 pub fn commit_from_master(
     shared: &Shared,
     txn: &mut Txn,
     stream: &[u8],
+    db: usize,
 ) -> Result<bool, EngineError> {
+    // Under the write lock: no other commit moves the feed meanwhile.
+    let origin = Origin {
+        replid: lock(&shared.master).replid().to_string(),
+        offset: lock(&shared.feed).offset() + stream.len() as u64,
+        db,
+    };
+    txn.set_origin(origin);
     let wrote = apply_and_publish(shared, txn, Some(stream))?;
+    Ok(wrote | serve_ready(shared, txn))
+}
+
+/// Commits part of a replica's full sync load (`Txn::load_staged`): it
+/// changes no database, so nothing is fed, published or served.
+pub fn commit_staged(txn: &mut Txn) -> Result<bool, EngineError> {
+    txn.commit_in_place()
+}
+
+/// Commits a replica's switch to its master's snapshot (`txn` maps every
+/// database to the loaded data, `Txn::switch_to_staged`) as point `origin`
+/// of the master's history, and restarts the feed there under the
+/// master's id, before the write lock is released: no commit comes
+/// between, and a failed commit changes nothing.
+pub fn commit_full_sync(
+    shared: &Shared,
+    txn: &mut Txn,
+    origin: Origin,
+) -> Result<bool, EngineError> {
+    let (replid, offset) = (origin.replid.clone(), origin.offset);
+    txn.set_origin(origin);
+    let wrote = apply_and_publish(shared, txn, Some(&[]))?;
+    lock(&shared.feed).restart_at(offset);
+    lock(&shared.master).adopt(replid);
     Ok(wrote | serve_ready(shared, txn))
 }
 

@@ -183,7 +183,7 @@ const CLIENT: &[Command] = &[
         (0, 0, 0),
         "connection",
         "Suspends commands processing.",
-        super::pause::client_pause,
+        super::pausing::client_pause,
     ),
     Command::new(
         "unpause",
@@ -192,7 +192,7 @@ const CLIENT: &[Command] = &[
         (0, 0, 0),
         "connection",
         "Resumes processing commands from paused clients.",
-        super::pause::client_unpause,
+        super::pausing::client_unpause,
     ),
     Command::help("connection", client_help),
 ];

@@ -3,14 +3,15 @@
 
 use crate::config::{AppendFsync, Config};
 use crate::engine::{Engine, EngineError};
-use crate::keyspace::Store;
+use crate::keyspace::{Origin, Store};
 use crate::replication::feed::{ChangeFeed, DEFAULT_BACKLOG};
+use crate::replication::Master;
 use crate::resp::Protocol;
 use crate::sync::{lock, read};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 /// A run id or node id: 40 random hex digits.
@@ -252,9 +253,6 @@ pub struct Shared {
     pub replica_of: tokio::sync::watch::Sender<Option<crate::replication::MasterAddr>>,
     /// How that link stands, and when the master last sent anything.
     pub upstream: Mutex<(crate::replication::UpstreamState, u64)>,
-    /// A full sync is being loaded: commands get `-LOADING` meanwhile, so
-    /// that nothing half-loaded is served.
-    pub loading: AtomicBool,
     /// CLIENT PAUSE and a manual failover's write pause (`command::pause`).
     pub pause: Mutex<super::pause::ClientPause>,
     /// Signalled when a pause changes: paused connections look again.
@@ -264,6 +262,30 @@ pub struct Shared {
     pub paused_clients: AtomicU64,
     /// `min-replicas-to-write`, read by every write (0: no check).
     pub min_replicas_to_write: AtomicU64,
+    /// A full sync is being loaded beside the data clients read (Redis'
+    /// `async_loading`): commands flagged `no_async_loading` get `-LOADING`.
+    pub async_loading: AtomicBool,
+    /// The database the master's stream has selected where the feed
+    /// stands: a partial resync continues in it (`server::master_link`).
+    pub stream_db: AtomicUsize,
+}
+
+/// The feed and the replication ids at start. Data that is a point of a
+/// replication history (a replica's, see `keyspace::Origin`) restarts the
+/// feed at its offset, with that history as our replid2 and an id of our
+/// own, as REPLICAOF NO ONE would leave it: a master it was a replica of
+/// can continue it (`server::master_link` asks to, if nothing was written
+/// since), while writes made here before then start a history of their
+/// own instead of claiming offsets of the master's.
+fn replication_state(origin: Option<&Origin>) -> (ChangeFeed, Master) {
+    let mut feed = ChangeFeed::new(DEFAULT_BACKLOG);
+    let Some(origin) = origin else {
+        return (feed, Master::new(random_hex_id()));
+    };
+    feed.restart_at(origin.offset);
+    let mut master = Master::new(origin.replid.clone());
+    master.promote(random_hex_id(), origin.offset);
+    (feed, master)
 }
 
 impl Shared {
@@ -277,6 +299,9 @@ impl Shared {
         now_ms: u64,
     ) -> Result<Arc<Shared>, EngineError> {
         let store = Store::open(engine, config.databases)?;
+        // A database the configuration no longer has: not a point to resume.
+        let origin = store.origin()?.filter(|o| o.db < store.databases());
+        let (feed, master) = replication_state(origin.as_ref());
         let data_dir = config.dir.clone();
         Ok(Arc::new_cyclic(|self_ref| {
             let shared = Shared {
@@ -296,17 +321,18 @@ impl Shared {
                 cluster,
                 pubsub: crate::pubsub::Registry::default(),
                 blocked: super::blocked::BlockedClients::default(),
-                feed: Mutex::new(ChangeFeed::new(DEFAULT_BACKLOG)),
+                feed: Mutex::new(feed),
                 feed_grew: tokio::sync::Notify::new(),
-                master: Mutex::new(crate::replication::Master::new(random_hex_id())),
+                master: Mutex::new(master),
                 acked: tokio::sync::Notify::new(),
                 replica_of: tokio::sync::watch::channel(None).0,
                 upstream: Mutex::new(Default::default()),
-                loading: AtomicBool::new(false),
                 pause: Mutex::new(Default::default()),
                 unpaused: tokio::sync::Notify::new(),
                 paused_clients: AtomicU64::new(0),
                 min_replicas_to_write: AtomicU64::new(0),
+                async_loading: AtomicBool::new(false),
+                stream_db: AtomicUsize::new(origin.map_or(0, |origin| origin.db)),
                 config: RwLock::new(config),
             };
             shared.apply_config(&shared.config());

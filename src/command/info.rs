@@ -171,7 +171,10 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
             let save = &shared.save;
             vec![
                 ("loading", "0".into()),
-                ("async_loading", "0".into()),
+                (
+                    "async_loading",
+                    u8::from(shared.async_loading.load(Ordering::Relaxed)).to_string(),
+                ),
                 (
                     "rdb_changes_since_last_save",
                     stat(&save.changes_since_save),

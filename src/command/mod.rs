@@ -32,6 +32,7 @@ pub mod memory;
 pub mod multi;
 pub mod notify;
 pub mod pause;
+pub mod pausing;
 pub mod pubsub;
 pub mod replication;
 pub mod server;
@@ -507,11 +508,13 @@ fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     if !ctx.client.authenticated && !resolved.command.has_flag("no_auth") {
         return Err(err("NOAUTH Authentication required."));
     }
-    if ctx
-        .shared
-        .loading
-        .load(std::sync::atomic::Ordering::Relaxed)
-        && !resolved.command.has_flag("loading")
+    // During a full sync's load the old data is served; Redis refuses
+    // these then (PSYNC, REPLICAOF, SAVE...).
+    if resolved.command.has_flag("no_async_loading")
+        && ctx
+            .shared
+            .async_loading
+            .load(std::sync::atomic::Ordering::Relaxed)
     {
         return Err(err("LOADING Redis is loading the dataset in memory"));
     }

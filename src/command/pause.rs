@@ -1,16 +1,9 @@
-//! Client pauses (Redis' `pauseClients`): CLIENT PAUSE / UNPAUSE, and the
-//! write pause of a master during a manual cluster failover. While a pause
-//! is on, the commands it covers wait (`Session::execute_batch` returns
-//! `BatchEnd::Paused`) and the keyspace deletes no expired key, so the
-//! replication offset stands still (`Store::pause_expiry_until`).
+//! The client pauses in force (Redis' `pauseClients`): CLIENT PAUSE, and
+//! the write pause of a master during a manual cluster failover.
+//! `pausing.rs` is the commands and the checks that use it.
 //!
 //! Each purpose holds its own pause, and the strongest one applies: a
 //! failover's pause is not ended by CLIENT UNPAUSE, nor the other way.
-
-use super::args::{err, CmdResult};
-use super::{Command, Ctx};
-use crate::resp::Frame;
-use bytes::Bytes;
 
 /// What a pause holds back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -79,73 +72,6 @@ impl ClientPause {
             PausePurpose::Failover => &mut self.by_failover,
         }
     }
-}
-
-/// `CLIENT PAUSE timeout [WRITE|ALL]`.
-pub(super) fn client_pause(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if args.len() > 4 {
-        return Err(err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(&args[1])
-        )));
-    }
-    let kind = match args.get(3) {
-        None => PauseKind::All,
-        Some(mode) if mode.eq_ignore_ascii_case(b"write") => PauseKind::Writes,
-        Some(mode) if mode.eq_ignore_ascii_case(b"all") => PauseKind::All,
-        Some(_) => return Err(err("ERR CLIENT PAUSE mode must be WRITE or ALL")),
-    };
-    let timeout = super::args::ms_timeout(&args[2])?;
-    let until = if timeout > 0 {
-        ctx.now_ms.saturating_add(timeout)
-    } else {
-        0
-    };
-    set(ctx.shared, |pause| {
-        pause.pause(PausePurpose::ClientCommand, until, kind)
-    });
-    Ok(Frame::ok())
-}
-
-/// `CLIENT UNPAUSE`.
-pub(super) fn client_unpause(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
-    set(ctx.shared, |pause| {
-        pause.unpause(PausePurpose::ClientCommand)
-    });
-    Ok(Frame::ok())
-}
-
-/// Changes the server's pauses, tells the keyspace how long to keep
-/// expired keys, and wakes the paused connections to look again.
-pub fn set(shared: &super::Shared, change: impl FnOnce(&mut ClientPause)) {
-    let mut pause = crate::sync::lock(&shared.pause);
-    change(&mut pause);
-    shared.store.pause_until(pause.end());
-    drop(pause);
-    shared.unpaused.notify_waiters();
-}
-
-/// Until when a command must wait at `now`, if it must (`writes`: see
-/// [`pauses_for_writes`]). Cheap when nothing is paused.
-pub fn holds(shared: &super::Shared, now: u64, writes: bool) -> Option<u64> {
-    if now >= shared.store.paused_until() {
-        return None;
-    }
-    crate::sync::lock(&shared.pause).holds(now, writes)
-}
-
-/// Whether `command` waits under a write pause (Redis'
-/// `is_may_replicate_command`): EXEC does when it would run such a command.
-pub fn pauses_for_writes(command: &Command, multi: Option<&super::multi::Multi>) -> bool {
-    let writes = |c: &Command| c.has_flag("write") || c.has_flag("may_replicate");
-    if command.name == "exec" {
-        return multi.is_some_and(|multi| {
-            multi.queued.iter().any(|args| {
-                super::resolve_name(args).is_ok_and(|resolved| writes(resolved.command))
-            })
-        });
-    }
-    writes(command)
 }
 
 #[cfg(test)]

@@ -278,6 +278,10 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 /// no limit). The connection does the waiting (`Client::wait`); the
 /// replicas are asked to acknowledge at once.
 fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // Its GETACK would go into a feed that is its master's bytes.
+    if ctx.shared.replica_of.borrow().is_some() {
+        return Err(err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
     let wanted = super::args::int_arg(&args[1])?;
     let timeout = super::args::ms_timeout(&args[2])?;
     ctx.commit_pending()?;

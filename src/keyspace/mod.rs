@@ -16,7 +16,7 @@ pub use collection::{KeyRead, Members, StoreRead};
 pub use effect::Effect;
 pub use encoding::{KeyType, Meta};
 pub use snapshot::Snapshot;
-pub use store::{ExpireCycle, KeyCounts, Store, Txn};
+pub use store::{ExpireCycle, KeyCounts, Origin, Staged, Store, Txn};
 
 #[cfg(test)]
 mod collection_tests;

@@ -14,6 +14,11 @@
 //! whatever the data size; [`Store::sweep_dead`] reclaims dead namespaces in
 //! the background.
 //!
+//! A replica's full sync loads into *staged* namespaces that no database
+//! maps to, then switches every database to its staged namespace in one
+//! commit (`store/staged.rs`). The sys partition may also hold the
+//! replication history the data is a point of (`store/origin.rs`).
+//!
 //! Collections keep their members in the data partition under the key's
 //! version (see `collection.rs`). Deleting or overwriting one only changes its
 //! metadata and records the dead (key, version) in the sys partition;
@@ -30,6 +35,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+mod origin;
+mod staged;
+
+pub use origin::Origin;
+pub use staged::Staged;
 
 pub type Result<T> = std::result::Result<T, EngineError>;
 
@@ -75,6 +86,10 @@ struct WriteState {
     version_next: u64,
     version_ceiling: u64,
     counts: HashMap<u32, KeyCounts>,
+    /// Namespaces a full sync is loading into (see `store/staged.rs`).
+    staged: HashSet<u32>,
+    /// Whether the sys partition holds an [`Origin`] row.
+    origin_stored: bool,
 }
 
 pub struct Store {
@@ -174,6 +189,8 @@ impl Store {
             None => 1,
         };
         batch.put(Partition::Sys, SYS_NEXT_NS, next_ns.to_be_bytes().to_vec());
+        staged::drop_leftovers(&*engine, &mut batch)?;
+        let origin_stored = origin::read(&*engine)?.is_some();
         engine.write(batch)?;
         let mut reclaim_pending = 0;
         for item in engine.scan(Partition::Sys, prefix_range(SYS_DEAD_MEMBERS)) {
@@ -188,6 +205,8 @@ impl Store {
                 version_next: version_ceiling,
                 version_ceiling,
                 counts: counts.clone(),
+                staged: HashSet::new(),
+                origin_stored,
             }),
             write_seq: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
@@ -347,6 +366,8 @@ impl Store {
                 ExpiredKeys::Hide
             },
             from_master: false,
+            loading_into: None,
+            origin: None,
             events: Vec::new(),
             effects: Vec::new(),
             changes: 0,
@@ -431,9 +452,16 @@ impl Store {
                 txn: None,
             });
         }
+        let mut processed = 0;
         for raw in &due {
             let (expire_at, ns, key) =
                 encoding::split_expire_key(raw).ok_or_else(|| corrupt("expire key"))?;
+            // A staged namespace's keys are no database's yet, but not
+            // stale either. Not counted, so the caller does not spin on them.
+            if txn.state.staged.contains(&ns) {
+                continue;
+            }
+            processed += 1;
             let live = (0..txn.store.databases()).find(|&db| txn.ns(db) == ns);
             let meta = match live {
                 Some(db) => txn.get(db, &key)?,
@@ -445,7 +473,7 @@ impl Store {
             }
         }
         Ok(ExpireCycle {
-            processed: due.len(),
+            processed,
             txn: Some(txn),
         })
     }
@@ -579,6 +607,12 @@ pub struct Txn<'a> {
     expired_keys: ExpiredKeys,
     /// See [`Txn::apply_master_stream`].
     from_master: bool,
+    /// The staged namespace of each database, when this transaction loads
+    /// a full sync ([`Txn::load_staged`]): its reads and writes go there.
+    loading_into: Option<Vec<u32>>,
+    /// The replication history point to record with this commit
+    /// ([`Txn::set_origin`]).
+    origin: Option<Origin>,
 }
 
 /// What [`Txn::get`] does with a key whose deadline has passed.
@@ -612,7 +646,16 @@ impl<'a> Txn<'a> {
         self.store.databases()
     }
 
+    /// The namespace this transaction reads and writes `db` in.
     pub(super) fn ns(&self, db: usize) -> u32 {
+        match &self.loading_into {
+            Some(staged) => staged[db],
+            None => self.mapped_ns(db),
+        }
+    }
+
+    /// The namespace `db` maps to once this transaction commits.
+    fn mapped_ns(&self, db: usize) -> u32 {
         self.ns_override
             .get(&db)
             .copied()
@@ -913,8 +956,6 @@ impl<'a> Txn<'a> {
     /// Empties a database in O(1): it gets a fresh namespace, the old one is
     /// reclaimed in the background.
     pub fn flush_db(&mut self, db: usize) {
-        self.changes += 1;
-        let old = self.ns(db);
         let new = self.next_ns;
         self.next_ns += 1;
         self.batch.put(
@@ -922,6 +963,15 @@ impl<'a> Txn<'a> {
             SYS_NEXT_NS,
             self.next_ns.to_be_bytes().to_vec(),
         );
+        self.count_changes.insert(new, KeyCounts::default());
+        self.replace_ns(db, new);
+    }
+
+    /// Maps `db` to namespace `new` (whose counts are already known) and
+    /// marks its old namespace dead, for the sweeper.
+    fn replace_ns(&mut self, db: usize, new: u32) {
+        self.changes += 1;
+        let old = self.mapped_ns(db);
         self.batch.put(
             Partition::Sys,
             sys_key(SYS_NS_OF_DB, db as u32),
@@ -931,14 +981,13 @@ impl<'a> Txn<'a> {
             .put(Partition::Sys, sys_key(SYS_DEAD_NS, old), Bytes::new());
         self.batch.delete(Partition::Sys, sys_key(SYS_COUNTS, old));
         self.count_changes.remove(&old);
-        self.count_changes.insert(new, KeyCounts::default());
         self.dead.push(old);
         self.ns_override.insert(db, new);
     }
 
     pub fn swap_db(&mut self, a: usize, b: usize) {
         self.changes += 1;
-        let (ns_a, ns_b) = (self.ns(a), self.ns(b));
+        let (ns_a, ns_b) = (self.mapped_ns(a), self.mapped_ns(b));
         for (db, ns) in [(a, ns_b), (b, ns_a)] {
             self.batch.put(
                 Partition::Sys,
@@ -971,7 +1020,7 @@ impl<'a> Txn<'a> {
         let existed = checked
             .iter()
             .filter(|(db, key)| {
-                [self.store.ns(*db), self.ns(*db)].iter().any(|&ns| {
+                [self.store.ns(*db), self.mapped_ns(*db)].iter().any(|&ns| {
                     self.store
                         .engine
                         .get(Partition::Meta, &encoding::meta_key(ns, key))
@@ -999,7 +1048,7 @@ impl<'a> Txn<'a> {
         // A namespace belongs to the database that had it or now has it.
         meta_keys.chain(member_keys).flat_map(move |(ns, key)| {
             (0..self.store.databases())
-                .filter(move |&db| self.store.ns(db) == ns || self.ns(db) == ns)
+                .filter(move |&db| self.store.ns(db) == ns || self.mapped_ns(db) == ns)
                 .map(move |db| (db, key))
         })
     }
@@ -1042,6 +1091,7 @@ impl<'a> Txn<'a> {
                     .put(Partition::Sys, sys_key(SYS_COUNTS, *ns), counts.encode());
             }
         }
+        let origin_stored = self.record_origin();
 
         if self.batch.is_empty() {
             return Ok(false);
@@ -1066,8 +1116,10 @@ impl<'a> Txn<'a> {
         }
         drop(view);
         for (db, ns) in self.ns_override.drain() {
+            state.staged.remove(&ns);
             self.store.namespaces[db].store(ns, Ordering::Release);
         }
+        state.origin_stored = origin_stored;
         state.next_ns = self.next_ns;
         state.version_next = self.version_next;
         state.version_ceiling = self.version_ceiling;

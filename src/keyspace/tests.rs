@@ -406,3 +406,250 @@ fn commit_in_place_publishes_and_keeps_going() {
     assert!(txn.commit().expect("commit"));
     assert_eq!(store.counts(0).keys, 2);
 }
+
+/// Engine rows under namespace `ns` (metadata, members, score index).
+fn rows_of(engine: &MemoryEngine, ns: u32) -> usize {
+    [Partition::Meta, Partition::Data, Partition::ZScore]
+        .iter()
+        .map(|&p| {
+            let range = crate::engine::prefix_range(&encoding::ns_prefix(ns));
+            engine.scan(p, range).count()
+        })
+        .sum()
+}
+
+fn sys_rows(engine: &MemoryEngine, prefix: &[u8]) -> usize {
+    engine
+        .scan(Partition::Sys, crate::engine::prefix_range(prefix))
+        .count()
+}
+
+/// A full sync's load into `staged`, in commits of 10 keys: in databases
+/// 0 and 2, `new:i` strings (every third with a deadline of 500) and a
+/// hash `h` with two fields in database 0.
+fn load_staged(store: &Store, staged: &Staged, keys: usize) {
+    for chunk in (0..keys).collect::<Vec<_>>().chunks(10) {
+        let mut txn = store.begin(0);
+        txn.apply_master_stream();
+        txn.load_staged(staged);
+        for &i in chunk {
+            let expire_at = if i % 3 == 0 { 500 } else { 0 };
+            let meta = Meta::string(Bytes::from(format!("v{i}")), expire_at);
+            txn.put(i % 2 * 2, format!("new:{i}").as_bytes(), meta)
+                .expect("put");
+        }
+        txn.commit().expect("commit");
+    }
+    let mut txn = store.begin(0);
+    txn.load_staged(staged);
+    let mut meta = Meta::collection(encoding::KeyType::Hash, txn.new_version());
+    meta.set_size(2);
+    txn.put(0, b"h", meta.clone()).expect("put");
+    let members = txn.members(0, b"h", &meta);
+    txn.member_put(&members, b"f1", Bytes::from("a"));
+    txn.member_put(&members, b"f2", Bytes::from("b"));
+    txn.commit().expect("commit");
+}
+
+/// Two databases of old data: `old` (with a deadline of 400) and `keep`.
+fn old_data(store: &Store) {
+    set(store, 0, "old", Meta::string(Bytes::from("o"), 400), 0);
+    set(store, 2, "keep", value("k"), 0);
+}
+
+fn assert_old_data(store: &Store) {
+    assert_eq!(
+        store.get(0, b"old", 0).expect("get"),
+        Some(Meta::string(Bytes::from("o"), 400))
+    );
+    assert_eq!(store.get(2, b"keep", 0).expect("get"), Some(value("k")));
+    assert_eq!(store.get(0, b"new:0", 0).expect("get"), None);
+    assert_eq!(store.get(0, b"h", 0).expect("get"), None);
+    assert_eq!(
+        store.counts(0),
+        KeyCounts {
+            keys: 1,
+            expires: 1
+        }
+    );
+    assert_eq!(
+        store.counts(2),
+        KeyCounts {
+            keys: 1,
+            expires: 0
+        }
+    );
+}
+
+#[test]
+fn a_staged_load_is_invisible_and_an_aborted_one_leaves_the_old_data() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    old_data(&store);
+    let staged = store.stage().expect("stage");
+    load_staged(&store, &staged, 25);
+    // Loaded and committed, yet no database shows any of it.
+    assert_old_data(&store);
+    assert!(staged
+        .namespaces()
+        .iter()
+        .any(|&ns| rows_of(&engine, ns) > 0));
+    // Active expiry leaves the staged deadlines alone (they are not stale).
+    let expire_len = || {
+        engine
+            .scan(
+                Partition::Expire,
+                (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+            )
+            .count()
+    };
+    let before = expire_len();
+    let (processed, _, _) = testing::expire(&store, 550, 100);
+    assert_eq!(processed, 1, "only the old key's deadline counts");
+    assert_eq!(expire_len(), before - 1);
+    set(&store, 0, "old", Meta::string(Bytes::from("o"), 400), 0);
+
+    let namespaces = staged.namespaces().to_vec();
+    store.abort_staged(&staged).expect("abort");
+    assert_old_data(&store);
+    while store.sweep_dead(7).expect("sweep") > 0 {}
+    for ns in namespaces {
+        assert_eq!(rows_of(&engine, ns), 0, "namespace {ns} reclaimed");
+    }
+    assert_eq!(sys_rows(&engine, b"staged:"), 0);
+    assert_eq!(sys_rows(&engine, b"dead:"), 0);
+    assert_old_data(&open(&engine));
+}
+
+#[test]
+fn switching_to_a_staged_load_shows_it_whole_with_its_counts() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    old_data(&store);
+    let old_namespaces: Vec<u32> = (0..4).map(|db| store.ns(db)).collect();
+    let staged = store.stage().expect("stage");
+    load_staged(&store, &staged, 25);
+    let mut txn = store.begin(0);
+    txn.switch_to_staged(&staged);
+    txn.commit().expect("commit");
+
+    for store in [&store, &open(&engine)] {
+        assert_eq!(store.get(0, b"old", 0).expect("get"), None);
+        assert_eq!(store.get(2, b"keep", 0).expect("get"), None);
+        assert_eq!(
+            store.get(0, b"new:0", 0).expect("get"),
+            Some(Meta::string(Bytes::from("v0"), 500))
+        );
+        assert_eq!(store.get(2, b"new:1", 0).expect("get"), Some(value("v1")));
+        let read = |db, key: &[u8]| {
+            let mut read = StoreRead {
+                store,
+                now_ms: 0,
+                snapshot: None,
+                namespaces: None,
+            };
+            let meta = read.meta(db, key).expect("meta").expect("a key");
+            let members = read.members(db, key, &meta);
+            read.member(&members, b"f2").expect("member")
+        };
+        assert_eq!(read(0, b"h"), Some(Bytes::from("b")));
+        // 13 even keys and the hash in 0, 12 odd ones in 2; deadlines on
+        // every third of 0..25.
+        assert_eq!(
+            store.counts(0),
+            KeyCounts {
+                keys: 14,
+                expires: 5
+            }
+        );
+        assert_eq!(
+            store.counts(2),
+            KeyCounts {
+                keys: 12,
+                expires: 4
+            }
+        );
+        assert_eq!(store.counts(1), KeyCounts::default());
+    }
+    assert_eq!(sys_rows(&engine, b"staged:"), 0);
+    // The expire index follows the switch: the loaded deadlines expire.
+    testing::expire(&store, 600, 100);
+    assert_eq!(
+        store.counts(0),
+        KeyCounts {
+            keys: 9,
+            expires: 0
+        }
+    );
+    assert_eq!(
+        store.counts(2),
+        KeyCounts {
+            keys: 8,
+            expires: 0
+        }
+    );
+    // The old namespaces are dead and reclaimed like flushed ones.
+    while store.sweep_dead(7).expect("sweep") > 0 {}
+    for ns in old_namespaces {
+        assert_eq!(rows_of(&engine, ns), 0, "namespace {ns} reclaimed");
+    }
+}
+
+#[test]
+fn a_load_interrupted_by_a_crash_is_reclaimed_at_open() {
+    let engine = Arc::new(MemoryEngine::new());
+    let namespaces = {
+        let store = open(&engine);
+        old_data(&store);
+        let staged = store.stage().expect("stage");
+        load_staged(&store, &staged, 25);
+        staged.namespaces().to_vec()
+    };
+    let store = open(&engine);
+    assert_old_data(&store);
+    assert_eq!(sys_rows(&engine, b"staged:"), 0);
+    while store.sweep_dead(7).expect("sweep") > 0 {}
+    for ns in namespaces {
+        assert_eq!(rows_of(&engine, ns), 0, "namespace {ns} reclaimed");
+    }
+}
+
+#[test]
+fn the_origin_row_is_exact_or_absent() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    assert_eq!(store.origin().expect("origin"), None);
+    let origin = |offset| Origin {
+        replid: "a".repeat(40),
+        offset,
+        db: 3,
+    };
+    let mut txn = store.begin(0);
+    txn.apply_master_stream();
+    txn.put(0, b"k", value("v")).expect("put");
+    txn.set_origin(origin(10));
+    txn.commit().expect("commit");
+    assert_eq!(open(&engine).origin().expect("origin"), Some(origin(10)));
+    // With nothing written it is not rewritten; a staged load is no write.
+    let mut txn = store.begin(0);
+    txn.set_origin(origin(24));
+    txn.commit().expect("commit");
+    let staged = store.stage().expect("stage");
+    load_staged(&store, &staged, 3);
+    store.abort_staged(&staged).expect("abort");
+    assert_eq!(store.origin().expect("origin"), Some(origin(10)));
+    let mut txn = store.begin(0);
+    txn.put(0, b"k", value("w")).expect("put");
+    txn.set_origin(origin(40));
+    txn.commit().expect("commit");
+    assert_eq!(store.origin().expect("origin"), Some(origin(40)));
+    // A write of this node's own makes it untrue: gone.
+    set(&store, 1, "mine", value("x"), 0);
+    assert_eq!(store.origin().expect("origin"), None);
+    assert_eq!(open(&engine).origin().expect("origin"), None);
+    // Recorded again when missing, even with nothing else written.
+    let mut txn = store.begin(0);
+    txn.set_origin(origin(41));
+    txn.commit().expect("commit");
+    assert_eq!(store.origin().expect("origin"), Some(origin(41)));
+}

@@ -62,6 +62,9 @@ pub struct Master {
     /// valid up to `second_offset` (Redis' replid2 / second_replid_offset).
     replid2: String,
     second_offset: Option<u64>,
+    /// `replid` was made here (a new node, a promotion), not taken from a
+    /// master this node follows.
+    own_replid: bool,
     replicas: BTreeMap<u64, Replica>,
 }
 
@@ -74,6 +77,7 @@ impl Master {
             replid,
             replid2: NO_REPLID.to_string(),
             second_offset: None,
+            own_replid: true,
             replicas: BTreeMap::new(),
         }
     }
@@ -97,6 +101,7 @@ impl Master {
         self.replid = replid;
         self.replid2 = NO_REPLID.to_string();
         self.second_offset = None;
+        self.own_replid = false;
     }
 
     /// The master switched to history `replid` at `offset` (it was
@@ -106,6 +111,7 @@ impl Master {
             self.replid2 = std::mem::replace(&mut self.replid, replid);
             self.second_offset = Some(offset);
         }
+        self.own_replid = false;
     }
 
     /// This node stops replicating and starts a history of its own at
@@ -114,6 +120,20 @@ impl Master {
     pub fn promote(&mut self, replid: String, offset: u64) {
         self.replid2 = std::mem::replace(&mut self.replid, replid);
         self.second_offset = Some(offset);
+        self.own_replid = true;
+    }
+
+    /// The history a replica whose feed stands at `offset` asks its master
+    /// to continue (PSYNC): the one it follows, or, if it started a history
+    /// of its own (a promotion, a restart from a replication origin) and
+    /// nothing was written since, the one it left, which its data is still
+    /// a point of and which a master may know.
+    pub fn resume_id(&self, offset: u64) -> &str {
+        if self.own_replid && self.second_offset == Some(offset) {
+            &self.replid2
+        } else {
+            &self.replid
+        }
     }
 
     /// Redis' `masterTryPartialResynchronization`: continue when the

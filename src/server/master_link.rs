@@ -5,13 +5,16 @@
 //! whenever the master asks. A lost link is retried every second, with a
 //! partial resync from where it stopped when the master still can.
 //!
-//! Nothing half-loaded is served: the keyspace is flushed when a full sync
-//! starts and commands get `-LOADING` until it is loaded. The stream's
-//! commands are committed through `command::commit::commit_from_master`,
-//! so this node's feed holds its master's bytes and offsets.
+//! Nothing half-loaded is served: a full sync loads into staged namespaces
+//! while the old data is served, and every database switches to the new
+//! data in one commit (see [`full_sync`]); a failed one leaves the old data.
+//! The stream's commands are committed through
+//! `command::commit::commit_from_master`, so this node's feed holds its
+//! master's bytes and offsets, and every commit records the history point
+//! the data is, which a restart continues from.
 
 use crate::command::{self, Client, Ctx, Shared};
-use crate::keyspace::Txn;
+use crate::keyspace::{Origin, Staged, Txn};
 use crate::rdb::file::{Item, Reader};
 use crate::replication::replica::{Handshake, Step};
 use crate::replication::{MasterAddr, UpstreamState};
@@ -51,12 +54,9 @@ pub async fn run(shared: Arc<Shared>) {
                     ));
                 }
                 *lock(&shared.upstream) = (UpstreamState::Connecting, 0);
-                shared.loading.store(false, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             changed = changes.changed() => {
-                // The link was dropped where it stood, maybe mid-load.
-                shared.loading.store(false, Ordering::Relaxed);
                 if changed.is_err() {
                     return;
                 }
@@ -74,11 +74,7 @@ async fn link(shared: &Arc<Shared>, master: &MasterAddr) -> Result<(), String> {
     let mut stream = TcpStream::connect((master.host.as_str(), master.port))
         .await
         .map_err(|e| format!("connecting: {e}"))?;
-    let resume = {
-        let replid = lock(&shared.master).replid().to_string();
-        let next = lock(&shared.feed).offset() + 1;
-        (replid, next)
-    };
+    let resume = resume_point(shared);
     let (port, auth) = {
         let config = shared.config();
         let options = &config.replication;
@@ -87,7 +83,7 @@ async fn link(shared: &Arc<Shared>, master: &MasterAddr) -> Result<(), String> {
             .map(|password| (user, String::from_utf8_lossy(password).into_owned()));
         (config.port, auth)
     };
-    let mut handshake = Handshake::new(auth, port, Some(resume));
+    let mut handshake = Handshake::new(auth, port, Some(resume.clone()));
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     write(&mut stream, &handshake.start()).await?;
     loop {
@@ -101,18 +97,23 @@ async fn link(shared: &Arc<Shared>, master: &MasterAddr) -> Result<(), String> {
             Step::Send(bytes) => write(&mut stream, &bytes).await?,
             Step::FullResync { replid, offset } => {
                 crate::log::notice(&format!("Full resync from master: {replid}:{offset}"));
-                load(shared, &mut stream, &mut input).await?;
-                lock(&shared.feed).restart_at(offset);
-                lock(&shared.master).adopt(replid);
+                // The master's stream selects a database first.
+                let origin = Origin {
+                    replid,
+                    offset,
+                    db: 0,
+                };
+                full_sync(shared, &mut stream, &mut input, origin).await?;
+                shared.stream_db.store(0, Ordering::Relaxed);
                 crate::log::notice("MASTER <-> REPLICA sync: Finished with success");
                 break;
             }
             Step::Continue { replid } => {
                 crate::log::notice("Successful partial resynchronization with master.");
-                if let Some(replid) = replid {
-                    let offset = lock(&shared.feed).offset();
-                    lock(&shared.master).follow_switch(replid, offset);
-                }
+                // Without PSYNC2 the master continues the history we named.
+                let replid = replid.unwrap_or(resume.0);
+                let offset = lock(&shared.feed).offset();
+                lock(&shared.master).follow_switch(replid, offset);
                 break;
             }
             Step::Fail(why) => return Err(why),
@@ -121,12 +122,25 @@ async fn link(shared: &Arc<Shared>, master: &MasterAddr) -> Result<(), String> {
     stream_from_master(shared, &mut stream, input).await
 }
 
-/// Reads a full sync's RDB (`$<length>` or `$EOF:<mark>` framing) and
-/// loads it in place of the keyspace, under `-LOADING`.
-async fn load(
+/// What PSYNC asks to continue (`Master::resume_id`), and from where.
+fn resume_point(shared: &Shared) -> (String, u64) {
+    let master = lock(&shared.master);
+    let offset = lock(&shared.feed).offset();
+    (master.resume_id(offset).to_string(), offset + 1)
+}
+
+/// A full sync: the master's RDB (`$<length>` or `$EOF:<mark>` framing)
+/// is loaded into staged namespaces, then every database switches to it in
+/// one commit that also records the master's history point and restarts
+/// the feed there. Meanwhile clients read the old data, as with Redis'
+/// `repl-diskless-load swapdb` (`async_loading`): what Redis refuses then
+/// (`no_async_loading`: PSYNC, REPLICAOF, SAVE...) gets `-LOADING`. If
+/// anything fails, the load is dropped and the old data stays as it was.
+async fn full_sync(
     shared: &Arc<Shared>,
     stream: &mut TcpStream,
     input: &mut BytesMut,
+    origin: Origin,
 ) -> Result<(), String> {
     *lock(&shared.upstream) = (UpstreamState::Syncing, now_ms());
     // A master may send newlines while it prepares the snapshot.
@@ -137,29 +151,42 @@ async fn load(
         }
     };
     let framing = Framing::parse(&header)?;
-    shared.loading.store(true, Ordering::Relaxed);
-    flush_all(shared)?;
+    let staging = Staging::start(shared)?;
+    load(shared, stream, input, &framing, &staging.staged).await?;
+    staging.switch(origin)
+}
+
+/// Reads the RDB and writes its keys into `staged`, leaving in `input`
+/// what follows the file (and its end mark).
+async fn load(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    framing: &Framing,
+    staged: &Staged,
+) -> Result<(), String> {
     let mut reader = Reader::new();
     let (mut db, mut file_bytes) = (0usize, 0u64);
-    // With a mark, its length is held back: it is not part of the file.
-    let held_back = match &framing {
-        Framing::Length(_) => 0,
-        Framing::Eof(mark) => mark.len(),
-    };
-    loop {
-        if input.len() <= held_back && read(shared, stream, input).await? == 0 {
+    // What was pushed to the reader beyond the file's end.
+    let beyond = loop {
+        let left = match framing {
+            Framing::Length(length) => length - file_bytes,
+            Framing::Eof(_) => u64::MAX,
+        };
+        if left == 0 {
+            return Err("the snapshot ended before its RDB file did".into());
+        }
+        if input.is_empty() && read(shared, stream, input).await? == 0 {
             return Err("the master closed the link during the sync".into());
         }
-        let take = match framing {
-            Framing::Length(length) => (length - file_bytes).min(input.len() as u64) as usize,
-            Framing::Eof(_) => input.len().saturating_sub(held_back),
-        };
-        let chunk = input.split_to(take);
+        let chunk = input
+            .split_to(left.min(input.len() as u64) as usize)
+            .freeze();
         file_bytes += chunk.len() as u64;
         reader.push(&chunk);
         let mut entries = Vec::new();
         let mut ended = false;
-        while let Some(item) = reader.next().map_err(|e| format!("the snapshot: {e:?}"))? {
+        while let Some(item) = reader.next().map_err(|e| format!("the snapshot: {e}"))? {
             match item {
                 Item::SelectDb(n) if n < shared.store.databases() => db = n,
                 Item::SelectDb(n) => return Err(format!("the snapshot selects database {n}")),
@@ -172,27 +199,105 @@ async fn load(
                 Item::Aux { .. } | Item::ResizeDb { .. } => {}
             }
             if entries.len() == LOAD_BATCH {
-                store(shared, std::mem::take(&mut entries))?;
+                store(shared, staged, std::mem::take(&mut entries))?;
             }
         }
-        store(shared, entries)?;
+        store(shared, staged, entries)?;
         if ended {
-            break;
+            // The file ends in the chunk that completed it.
+            let unread = (file_bytes - reader.consumed()) as usize;
+            break chunk.slice(chunk.len().saturating_sub(unread)..);
         }
-    }
-    if let Framing::Eof(mark) = framing {
-        // The file is followed by the mark that announced it.
-        while input.len() < mark.len() {
-            if read(shared, stream, input).await? == 0 {
-                return Err("the master closed the link before the end mark".into());
+    };
+    match framing {
+        // Redis ignores what a file's declared length holds after its end.
+        Framing::Length(length) => skip(shared, stream, input, length - file_bytes).await,
+        Framing::Eof(mark) => {
+            let mut after = BytesMut::from(&beyond[..]);
+            after.extend_from_slice(input);
+            *input = after;
+            while input.len() < mark.len() {
+                if read(shared, stream, input).await? == 0 {
+                    return Err("the master closed the link before the end mark".into());
+                }
             }
-        }
-        if input.split_to(mark.len())[..] != mark[..] {
-            return Err("the snapshot's end mark does not match".into());
+            if input.split_to(mark.len())[..] != mark[..] {
+                return Err("the snapshot's end mark does not match".into());
+            }
+            Ok(())
         }
     }
-    shared.loading.store(false, Ordering::Relaxed);
-    Ok(())
+}
+
+/// Drops the next `n` bytes of the link.
+async fn skip(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    mut n: u64,
+) -> Result<(), String> {
+    loop {
+        let now = n.min(input.len() as u64);
+        let _ = input.split_to(now as usize);
+        n -= now;
+        if n == 0 {
+            return Ok(());
+        }
+        if read(shared, stream, input).await? == 0 {
+            return Err("the master closed the link during the sync".into());
+        }
+    }
+}
+
+/// A full sync's load in progress. Dropped before [`Staging::switch`] (a
+/// failure, or the link given up for REPLICAOF or a promotion), it drops
+/// what was loaded; the databases never saw any of it.
+struct Staging<'a> {
+    shared: &'a Shared,
+    staged: Staged,
+    switched: bool,
+}
+
+impl<'a> Staging<'a> {
+    fn start(shared: &'a Shared) -> Result<Staging<'a>, String> {
+        let staged = shared
+            .store
+            .stage()
+            .map_err(|e| format!("staging the snapshot: {e}"))?;
+        shared.async_loading.store(true, Ordering::Relaxed);
+        Ok(Staging {
+            shared,
+            staged,
+            switched: false,
+        })
+    }
+
+    /// Every database switches to what was loaded, which is point `origin`
+    /// of the master's history.
+    fn switch(mut self, origin: Origin) -> Result<(), String> {
+        let mut txn = master_txn(self.shared);
+        txn.switch_to_staged(&self.staged);
+        command::commit::commit_full_sync(self.shared, &mut txn, origin)
+            .map_err(|e| format!("switching to the snapshot: {e}"))?;
+        self.switched = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        self.shared.async_loading.store(false, Ordering::Relaxed);
+        if self.switched {
+            return;
+        }
+        match self.shared.store.abort_staged(&self.staged) {
+            Ok(()) => crate::log::notice(
+                "MASTER <-> REPLICA sync: Discarding the partial load, the old data stays",
+            ),
+            // The markers stay: the next start reclaims the load.
+            Err(e) => crate::log::warning(&format!("Discarding the partial load: {e}")),
+        }
+    }
 }
 
 /// How the snapshot's end is told: by its length, or by a mark.
@@ -224,18 +329,10 @@ impl Framing {
     }
 }
 
-fn flush_all(shared: &Shared) -> Result<(), String> {
-    let mut txn = shared.store.begin(now_ms());
-    for db in 0..shared.store.databases() {
-        txn.flush_db(db);
-    }
-    command::commit::commit_from_master(shared, &mut txn, &[]).map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-/// Writes a batch of the snapshot's keys in one transaction.
+/// Writes a batch of the snapshot's keys into `staged`, in one commit.
 fn store(
     shared: &Shared,
+    staged: &Staged,
     entries: Vec<(usize, Bytes, crate::rdb::Value, u64)>,
 ) -> Result<(), String> {
     if entries.is_empty() {
@@ -243,11 +340,12 @@ fn store(
     }
     let limits = shared.config().encoding;
     let mut txn = master_txn(shared);
+    txn.load_staged(staged);
     for (db, key, value, expire_at) in entries {
         command::dump::store_value(&mut txn, db, &key, value, expire_at, limits)
             .map_err(|reply| format!("loading {:?}: {reply:?}", String::from_utf8_lossy(&key)))?;
     }
-    command::commit::commit_from_master(shared, &mut txn, &[]).map_err(|e| e.to_string())?;
+    command::commit::commit_staged(&mut txn).map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -272,6 +370,9 @@ async fn stream_from_master(
         .register("master".into(), "".into(), now_ms());
     let mut master = Client::new(handle.clone(), true);
     master.is_master = true;
+    // A partial resync continues the stream where it left off, in the
+    // database it had selected.
+    master.db = shared.stream_db.load(Ordering::Relaxed);
     let applied = apply_loop(shared, stream, &mut input, &mut master).await;
     shared.clients.unregister(handle.id);
     applied
@@ -365,9 +466,10 @@ fn apply(
         }
     }
     if let Some(mut txn) = txn {
-        command::commit::commit_from_master(shared, &mut txn, &stream_bytes)
+        command::commit::commit_from_master(shared, &mut txn, &stream_bytes, master.db)
             .map_err(|e| e.to_string())?;
     }
+    shared.stream_db.store(master.db, Ordering::Relaxed);
     Ok(getack)
 }
 

@@ -163,8 +163,9 @@ fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::Serve
             let Some(state) = pauser.upgrade() else {
                 return;
             };
-            use crate::command::pause::{self, PauseKind, PausePurpose};
-            pause::set(&state, |clients| match until {
+            use crate::command::pause::{PauseKind, PausePurpose};
+            use crate::command::pausing;
+            pausing::set(&state, |clients| match until {
                 Some(until) => clients.pause(PausePurpose::Failover, until, PauseKind::Writes),
                 None => clients.unpause(PausePurpose::Failover),
             });

@@ -116,7 +116,10 @@ async fn run(
                 }
                 // An idle link gets a PING in the stream, so that the replica
                 // can tell a quiet master from a dead one.
-                if now.saturating_sub(last_ping) >= ping_period * 1000 {
+                // A replica's feed is its master's bytes, PINGs included: its
+                // own would move its offsets off its master's (Redis'
+                // replicas feed nothing of their own either).
+                if now.saturating_sub(last_ping) >= ping_period * 1000 && !shared.store.is_replica() {
                     last_ping = now;
                     lock(&shared.feed).append_control(&[&b"PING"[..]]);
                 }

@@ -268,8 +268,8 @@ impl Session {
             return None;
         }
         let writes =
-            command::pause::pauses_for_writes(resolved.command, self.client.multi.as_ref());
-        command::pause::holds(&self.shared, now, writes)
+            command::pausing::pauses_for_writes(resolved.command, self.client.multi.as_ref());
+        command::pausing::holds(&self.shared, now, writes)
     }
 
     /// Keeps `waiting` (a request that found the write lock taken) and the
@@ -332,7 +332,7 @@ impl Session {
         resolved.as_ref().is_ok_and(|resolved| {
             let command = resolved.command;
             if command.name == "exec" {
-                command::pause::pauses_for_writes(command, self.client.multi.as_ref())
+                command::pausing::pauses_for_writes(command, self.client.multi.as_ref())
             } else {
                 self.client.multi.is_none() && command.has_flag("write")
             }

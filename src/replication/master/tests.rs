@@ -73,3 +73,23 @@ fn wait_counts_online_replicas_that_acknowledged_the_offset() {
     master.detach(1);
     assert_eq!(master.replicas().count(), 1);
 }
+
+#[test]
+fn a_replica_resumes_the_history_its_data_is_a_point_of() {
+    const OLD: &str = "1111111111111111111111111111111111111111";
+    const NEW: &str = "2222222222222222222222222222222222222222";
+    let mut master = Master::new(ID.into());
+    assert_eq!(master.resume_id(0), ID);
+    master.adopt(OLD.into());
+    assert_eq!(master.resume_id(50), OLD);
+    // Promoted (or restarted from its origin) at 50: until something is
+    // written, its data is still the old history's point 50.
+    master.promote(NEW.into(), 50);
+    assert_eq!(master.resume_id(50), OLD);
+    assert_eq!(master.resume_id(64), NEW, "after writes of its own");
+    // Once it continues a master's history, it asks for that one.
+    master.follow_switch(OLD.into(), 50);
+    assert_eq!(master.resume_id(50), OLD);
+    master.follow_switch(ID.into(), 50);
+    assert_eq!(master.resume_id(50), ID, "the master's new history");
+}
