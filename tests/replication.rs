@@ -1094,3 +1094,49 @@ fn the_backlog_size_is_a_setting() {
         "the newest bytes that fit are kept"
     );
 }
+
+#[test]
+fn a_full_sync_shows_its_progress_in_info_and_the_log() {
+    let replica = Server::start(&[]);
+    let mut r = replica.client();
+    let fake = FakeMaster::start();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(fake.port())
+        .query(&mut r)
+        .expect("replicaof");
+    let (mut link, _) = fake.full_resync();
+    let file = rdb_file(&big_keys());
+    let half = file.len() / 2;
+    send(&mut link, format!("${}\r\n", file.len()).as_bytes());
+    send(&mut link, &file[..half]);
+    let field = |r: &mut Connection, name: &str| info_field(r, "replication", name);
+    wait_for("half the file read", || {
+        field(&mut r, "master_sync_read_bytes") == Some(half.to_string())
+    });
+    assert_eq!(
+        field(&mut r, "master_sync_in_progress").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        field(&mut r, "master_sync_total_bytes"),
+        Some(file.len().to_string())
+    );
+    assert_eq!(
+        field(&mut r, "master_sync_left_bytes"),
+        Some((file.len() - half).to_string())
+    );
+    let percent: f64 = field(&mut r, "master_sync_perc")
+        .and_then(|p| p.parse().ok())
+        .expect("a percentage");
+    assert!((49.0..=51.0).contains(&percent), "{percent}");
+
+    send(&mut link, &file[half..]);
+    wait_for("the load to finish", || {
+        field(&mut r, "master_sync_in_progress").as_deref() == Some("0")
+    });
+    assert_eq!(field(&mut r, "master_sync_read_bytes"), None);
+    let logged = replica.log_lines().join("\n");
+    assert!(logged.contains(&format!("receiving {} bytes from master", file.len())));
+    assert!(logged.contains("loaded 3000 keys"), "{logged}");
+}

@@ -323,6 +323,35 @@ fn cpu_seconds() -> (f64, f64) {
 }
 
 /// `INFO replication` of a master, field for field as Redis prints it.
+/// The `master_sync_*` fields of a full sync in progress, as Redis prints
+/// them (an `$EOF:` stream has no known total: -1).
+fn sync_progress(
+    progress: &crate::replication::SyncProgress,
+    idle_ms: u64,
+) -> Vec<(String, String)> {
+    let read = progress.read_bytes;
+    let (total, left, percent) = match progress.total_bytes {
+        Some(total) => (
+            total as i64,
+            total.saturating_sub(read) as i64,
+            read as f64 * 100.0 / total.max(1) as f64,
+        ),
+        None => (-1, -1, 0.0),
+    };
+    [
+        ("master_sync_total_bytes", total.to_string()),
+        ("master_sync_read_bytes", read.to_string()),
+        ("master_sync_left_bytes", left.to_string()),
+        ("master_sync_perc", format!("{percent:.2}")),
+        (
+            "master_sync_last_io_seconds_ago",
+            (idle_ms / 1000).to_string(),
+        ),
+    ]
+    .map(|(name, value)| (name.to_string(), value))
+    .to_vec()
+}
+
 fn replication(ctx: &Ctx) -> Vec<(String, String)> {
     let master = lock(&ctx.shared.master);
     let (offset, first, capacity, held) = {
@@ -341,7 +370,10 @@ fn replication(ctx: &Ctx) -> Vec<(String, String)> {
         Some(upstream) => {
             let (state, last_io_ms) = *lock(&ctx.shared.upstream);
             let up = state == crate::replication::UpstreamState::Connected;
-            let syncing = state == crate::replication::UpstreamState::Syncing;
+            let progress = match state {
+                crate::replication::UpstreamState::Syncing(progress) => Some(progress),
+                _ => None,
+            };
             let last_io = match up {
                 true => (ctx.now_ms.saturating_sub(last_io_ms) / 1000).to_string(),
                 false => "-1".to_string(),
@@ -355,9 +387,18 @@ fn replication(ctx: &Ctx) -> Vec<(String, String)> {
                     if up { "up" } else { "down" }.to_string(),
                 ),
                 ("master_last_io_seconds_ago", last_io),
-                ("master_sync_in_progress", u8::from(syncing).to_string()),
+                (
+                    "master_sync_in_progress",
+                    u8::from(progress.is_some()).to_string(),
+                ),
                 ("slave_read_repl_offset", offset.to_string()),
                 ("slave_repl_offset", offset.to_string()),
+            ];
+            fields.extend(replica.map(|(name, value)| (name.to_string(), value)));
+            if let Some(progress) = progress {
+                fields.extend(sync_progress(&progress, ctx.now_ms - last_io_ms));
+            }
+            let replica = [
                 ("slave_priority", options.replica_priority.to_string()),
                 (
                     "slave_read_only",

@@ -244,7 +244,7 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     if let Some(master) = ctx.shared.replica_of.borrow().clone() {
         let state = match lock(&ctx.shared.upstream).0 {
             UpstreamState::Connecting => "connect",
-            UpstreamState::Syncing => "sync",
+            UpstreamState::Syncing(_) => "sync",
             UpstreamState::Connected => "connected",
         };
         return Ok(Frame::Array(vec![

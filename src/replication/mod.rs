@@ -35,14 +35,24 @@ pub struct MasterAddr {
     pub port: u16,
 }
 
+/// How far a full sync's load has come (INFO's `master_sync_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncProgress {
+    /// The RDB's length, when the master announced it (`$<length>`
+    /// framing; `$EOF:` streams have none).
+    pub total_bytes: Option<u64>,
+    pub read_bytes: u64,
+    pub keys: u64,
+}
+
 /// How the link to our master stands, as INFO and ROLE show it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum UpstreamState {
     /// Connecting, or in the handshake (ROLE's `connect`).
     #[default]
     Connecting,
-    /// Receiving and loading a full sync (`sync`).
-    Syncing,
+    /// Receiving and loading a full sync (`sync`), this far.
+    Syncing(SyncProgress),
     /// Streaming (`connected`).
     Connected,
 }

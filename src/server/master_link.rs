@@ -17,7 +17,7 @@ use crate::command::{self, Client, Ctx, Shared};
 use crate::keyspace::{Origin, Staged, Txn};
 use crate::rdb::file::{Item, Reader};
 use crate::replication::replica::{Handshake, Step};
-use crate::replication::{MasterAddr, UpstreamState};
+use crate::replication::{MasterAddr, SyncProgress, UpstreamState};
 use crate::resp::{Frame, Limits, RequestParser};
 use crate::sync::lock;
 use bytes::{Bytes, BytesMut};
@@ -142,7 +142,7 @@ async fn full_sync(
     input: &mut BytesMut,
     origin: Origin,
 ) -> Result<(), String> {
-    *lock(&shared.upstream) = (UpstreamState::Syncing, now_ms());
+    *lock(&shared.upstream) = (UpstreamState::Syncing(Default::default()), now_ms());
     // A master may send newlines while it prepares the snapshot.
     let header = loop {
         let line = read_line(shared, stream, input).await?;
@@ -151,20 +151,76 @@ async fn full_sync(
         }
     };
     let framing = Framing::parse(&header)?;
+    match &framing {
+        Framing::Length(length) => crate::log::notice(&format!(
+            "MASTER <-> REPLICA sync: receiving {length} bytes from master, loaded beside the current data"
+        )),
+        Framing::Eof(_) => crate::log::notice(
+            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF, loaded beside the current data",
+        ),
+    }
+    let started = now_ms();
     let staging = Staging::start(shared)?;
-    load(shared, stream, input, &framing, &staging.staged).await?;
-    staging.switch(origin)
+    let progress = load(shared, stream, input, &framing, &staging.staged).await?;
+    staging.switch(origin)?;
+    crate::log::notice(&format!(
+        "MASTER <-> REPLICA sync: loaded {} keys ({} bytes) in {} ms",
+        progress.keys,
+        progress.read_bytes,
+        now_ms().saturating_sub(started)
+    ));
+    Ok(())
+}
+
+/// Shows a load's progress in INFO, and in the log every few seconds.
+struct ProgressReport {
+    progress: SyncProgress,
+    logged_ms: u64,
+}
+
+impl ProgressReport {
+    /// How often the log tells how far a load has come.
+    const LOG_EVERY_MS: u64 = 5_000;
+
+    fn new(framing: &Framing) -> ProgressReport {
+        let total_bytes = match framing {
+            Framing::Length(length) => Some(*length),
+            Framing::Eof(_) => None,
+        };
+        ProgressReport {
+            progress: SyncProgress {
+                total_bytes,
+                ..SyncProgress::default()
+            },
+            logged_ms: now_ms(),
+        }
+    }
+
+    fn advance(&mut self, shared: &Shared, bytes: u64, keys: u64) {
+        self.progress.read_bytes += bytes;
+        self.progress.keys += keys;
+        let now = now_ms();
+        *lock(&shared.upstream) = (UpstreamState::Syncing(self.progress), now);
+        if now.saturating_sub(self.logged_ms) >= Self::LOG_EVERY_MS {
+            self.logged_ms = now;
+            crate::log::notice(&format!(
+                "MASTER <-> REPLICA sync: {} keys ({} bytes) loaded so far",
+                self.progress.keys, self.progress.read_bytes
+            ));
+        }
+    }
 }
 
 /// Reads the RDB and writes its keys into `staged`, leaving in `input`
-/// what follows the file (and its end mark).
+/// what follows the file (and its end mark). Returns how much it loaded.
 async fn load(
     shared: &Shared,
     stream: &mut TcpStream,
     input: &mut BytesMut,
     framing: &Framing,
     staged: &Staged,
-) -> Result<(), String> {
+) -> Result<SyncProgress, String> {
+    let mut report = ProgressReport::new(framing);
     let mut reader = Reader::new();
     let (mut db, mut file_bytes) = (0usize, 0u64);
     // What was pushed to the reader beyond the file's end.
@@ -184,6 +240,7 @@ async fn load(
             .freeze();
         file_bytes += chunk.len() as u64;
         reader.push(&chunk);
+        let mut keys = 0;
         let mut entries = Vec::new();
         let mut ended = false;
         while let Some(item) = reader.next().map_err(|e| format!("the snapshot: {e}"))? {
@@ -199,10 +256,13 @@ async fn load(
                 Item::Aux { .. } | Item::ResizeDb { .. } => {}
             }
             if entries.len() == LOAD_BATCH {
+                keys += LOAD_BATCH as u64;
                 store(shared, staged, std::mem::take(&mut entries))?;
             }
         }
+        keys += entries.len() as u64;
         store(shared, staged, entries)?;
+        report.advance(shared, chunk.len() as u64, keys);
         if ended {
             // The file ends in the chunk that completed it.
             let unread = (file_bytes - reader.consumed()) as usize;
@@ -211,7 +271,7 @@ async fn load(
     };
     match framing {
         // Redis ignores what a file's declared length holds after its end.
-        Framing::Length(length) => skip(shared, stream, input, length - file_bytes).await,
+        Framing::Length(length) => skip(shared, stream, input, length - file_bytes).await?,
         Framing::Eof(mark) => {
             let mut after = BytesMut::from(&beyond[..]);
             after.extend_from_slice(input);
@@ -224,9 +284,9 @@ async fn load(
             if input.split_to(mark.len())[..] != mark[..] {
                 return Err("the snapshot's end mark does not match".into());
             }
-            Ok(())
         }
     }
+    Ok(report.progress)
 }
 
 /// Drops the next `n` bytes of the link.
