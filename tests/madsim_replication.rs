@@ -11,7 +11,7 @@
 //! - when the master dies for good, the promoted replica has every write
 //!   `WAIT 1` confirmed.
 //!
-//!   RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test --test madsim_replication
+//!   RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test --profile sim --test madsim_replication
 #![cfg(madsim)]
 
 mod madsim_common;
@@ -33,8 +33,11 @@ use tokio::net::TcpStream;
 const KEYS: u64 = 40;
 const LONG: Duration = Duration::from_secs(60);
 
-fn durable(config: &mut Config) {
-    config.appendfsync = AppendFsync::Always;
+fn durable() -> Config {
+    Config {
+        appendfsync: AppendFsync::Always,
+        ..Config::default()
+    }
 }
 
 /// What the writer knows, by key: the last write the master acknowledged,
@@ -175,13 +178,19 @@ async fn faults_then_failover() {
     let replica_ip: IpAddr = "192.0.2.32".parse().unwrap();
     let (master_engine, replica_engine) =
         (Arc::new(MemoryEngine::new()), Arc::new(MemoryEngine::new()));
-    let master = server_node(&handle, "master", master_ip, master_engine.clone(), durable);
+    let master = server_node(
+        &handle,
+        "master",
+        master_ip,
+        master_engine.clone(),
+        durable(),
+    );
     let replica = server_node(
         &handle,
         "replica",
         replica_ip,
         replica_engine.clone(),
-        durable,
+        durable(),
     );
     let client = handle
         .create_node()

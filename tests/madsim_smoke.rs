@@ -2,7 +2,7 @@
 //! on the memory engine and a client node talks RESP to it over the
 //! simulated network. Runs only in the madsim build:
 //!
-//!   RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test --test madsim_smoke
+//!   RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test --profile sim --test madsim_smoke
 #![cfg(madsim)]
 
 mod madsim_common;

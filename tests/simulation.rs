@@ -1,7 +1,7 @@
 //! Runs the madsim suites (tests/madsim_*.rs) as part of `cargo test`: the
 //! simulated build needs `--cfg madsim`, so it is a nested cargo invocation
-//! with its own target directory (the first run compiles it, about two
-//! minutes). A failing seed is printed with the command that replays it.
+//! with its own target directory and the optimised `sim` profile (the
+//! first run compiles it, about three and a half minutes on two cores). A failing seed is printed with the command that replays it.
 //! `MADSIM_TEST_NUM` overrides every suite's seed count (a soak run).
 #![cfg(not(madsim))]
 
@@ -14,7 +14,7 @@ fn run_madsim_suite(suite: &str, env: &[(&str, &str)]) {
     let target_dir = format!("{manifest_dir}/target/madsim");
     let output = Command::new(env!("CARGO"))
         .current_dir(manifest_dir)
-        .args(["test", "--test", suite])
+        .args(["test", "--profile", "sim", "--test", suite])
         .env("RUSTFLAGS", "--cfg madsim")
         .env("CARGO_TARGET_DIR", &target_dir)
         .envs(env.iter().copied())
@@ -27,7 +27,7 @@ fn run_madsim_suite(suite: &str, env: &[(&str, &str)]) {
         "madsim suite {suite} failed with {env:?}.\n\
          Replay a failing seed with:\n  \
          MADSIM_TEST_SEED=<seed printed below> RUSTFLAGS=\"--cfg madsim\" \
-         CARGO_TARGET_DIR=target/madsim cargo test --test {suite}\n\
+         CARGO_TARGET_DIR=target/madsim cargo test --profile sim --test {suite}\n\
          --- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
     );
     assert!(stdout.contains("test result: ok."), "{stdout}");
@@ -48,10 +48,15 @@ fn madsim_replication_passes_for_many_seeds() {
     run_madsim_suite("madsim_replication", &[("MADSIM_TEST_NUM", &seeds(300))]);
 }
 
+#[test]
+fn madsim_cluster_passes_for_many_seeds() {
+    run_madsim_suite("madsim_cluster", &[("MADSIM_TEST_NUM", &seeds(200))]);
+}
+
 /// madsim runs the seed twice and fails if the two runs diverge.
 #[test]
 fn madsim_suites_are_deterministic() {
-    for suite in ["madsim_smoke", "madsim_replication"] {
+    for suite in ["madsim_smoke", "madsim_replication", "madsim_cluster"] {
         run_madsim_suite(
             suite,
             &[

@@ -13,29 +13,28 @@ use tokio::net::TcpStream;
 /// The client port every simulated server listens on.
 pub const PORT: u16 = 6379;
 
-/// A simulated node running the real server on `engine`, which outlives
-/// the node's crashes (a restart runs the server again on it, as on a
-/// disk). `configure` adjusts the default config.
+/// A simulated node running the real server with `config` (its address
+/// set to `ip`:[`PORT`]) on `engine`, which outlives the node's crashes (a
+/// restart runs the server again on it, as on a disk).
 pub fn server_node(
     handle: &madsim::runtime::Handle,
     name: &str,
     ip: IpAddr,
     engine: Arc<MemoryEngine>,
-    configure: fn(&mut Config),
+    config: Config,
 ) -> madsim::runtime::NodeHandle {
+    let config = Config {
+        bind: vec![ip.to_string()],
+        port: PORT,
+        ..config
+    };
     handle
         .create_node()
         .name(name)
         .ip(ip)
         .init(move || {
-            let engine = engine.clone();
+            let (engine, config) = (engine.clone(), config.clone());
             async move {
-                let mut config = Config {
-                    bind: vec![ip.to_string()],
-                    port: PORT,
-                    ..Config::default()
-                };
-                configure(&mut config);
                 let _ = redstone::server::serve(config, engine).await;
             }
         })
@@ -62,21 +61,42 @@ pub async fn read_reply(stream: &mut TcpStream) -> Result<String, String> {
     }
 }
 
-/// The text of a whole single reply in `bytes`, if it has arrived.
+/// The text of a whole single reply in `bytes`, if it has arrived. An
+/// array (of bulk strings: KEYS, MGET) reads as its elements, one a line.
 fn complete_reply(bytes: &[u8]) -> Option<String> {
+    let (text, _) = reply_at(bytes)?;
+    Some(text)
+}
+
+/// The reply that starts `bytes`, and its length.
+fn reply_at(bytes: &[u8]) -> Option<(String, usize)> {
     let line_end = bytes.windows(2).position(|w| w == b"\r\n")?;
     let line = String::from_utf8_lossy(&bytes[1..line_end]).into_owned();
+    let after_line = line_end + 2;
     match bytes[0] {
         b'$' => {
             let len: i64 = line.parse().ok()?;
             if len < 0 {
-                return Some(String::new());
+                return Some((String::new(), after_line));
             }
-            let body = bytes.get(line_end + 2..line_end + 2 + len as usize)?;
-            Some(String::from_utf8_lossy(body).into_owned())
+            let end = after_line + len as usize;
+            let body = bytes.get(after_line..end)?;
+            bytes.get(end..end + 2)?;
+            Some((String::from_utf8_lossy(body).into_owned(), end + 2))
         }
-        b'-' => Some(format!("-{line}")),
-        _ => Some(line),
+        b'*' => {
+            let count: i64 = line.parse().ok()?;
+            let mut at = after_line;
+            let mut elements = Vec::new();
+            for _ in 0..count.max(0) {
+                let (element, len) = reply_at(&bytes[at..])?;
+                elements.push(element);
+                at += len;
+            }
+            Some((elements.join("\n"), at))
+        }
+        b'-' => Some((format!("-{line}"), after_line)),
+        _ => Some((line, after_line)),
     }
 }
 
@@ -102,13 +122,18 @@ pub async fn command(stream: &mut TcpStream, args: &[&str]) -> String {
         .unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
+/// One attempt at a connection, given up after a second.
+pub async fn try_connect(address: SocketAddr) -> Option<TcpStream> {
+    let attempt = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(address));
+    attempt.await.ok()?.ok()
+}
+
 /// A connection, retried every 100 ms for up to `limit` (a node may be
 /// restarting).
 pub async fn connect(address: SocketAddr, limit: Duration) -> TcpStream {
     let start = tokio::time::Instant::now();
     loop {
-        let attempt = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(address));
-        if let Ok(Ok(stream)) = attempt.await {
+        if let Some(stream) = try_connect(address).await {
             return stream;
         }
         assert!(start.elapsed() < limit, "{address} never accepted");
