@@ -56,7 +56,7 @@ fn run_seeds(name: &str, count: u64, scenario: fn(u64)) {
         }
     });
     if let Some((seed, text)) = failure.into_inner().ok().flatten() {
-        panic!("{text}\nreplay: SIM_SEED={seed} cargo test --test sim {name}");
+        panic!("{text}\nreplay: SIM_SEED={seed} cargo test --profile sim --test sim {name}");
     }
 }
 
@@ -201,7 +201,7 @@ fn claimers(world: &World) -> BTreeMap<NodeId, SlotSet> {
 
 #[test]
 fn no_faults_converge() {
-    run_seeds("no_faults_converge", seeds(120), |seed| {
+    run_seeds("no_faults_converge", seeds(1200), |seed| {
         let (mut world, _) = build(seed, &Setup::random(seed, 3));
         world.run_for(5_000);
         check::converged(&world).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
@@ -214,7 +214,7 @@ fn no_faults_converge() {
 
 #[test]
 fn epoch_collision_resolved() {
-    run_seeds("epoch_collision_resolved", seeds(80), |seed| {
+    run_seeds("epoch_collision_resolved", seeds(800), |seed| {
         let mut setup = Setup::random(seed, 3);
         setup.set_epochs = false;
         let (mut world, _) = build(seed, &setup);
@@ -239,7 +239,7 @@ fn epoch_collision_resolved() {
 
 #[test]
 fn lossy_network_converges() {
-    run_seeds("lossy_network_converges", seeds(90), |seed| {
+    run_seeds("lossy_network_converges", seeds(900), |seed| {
         let (mut world, _) = build(seed, &Setup::random(seed, 3));
         world.net.loss = world.rng.random_range(0.0..0.2);
         world.net.duplicate = world.rng.random_range(0.0..0.1);
@@ -251,7 +251,7 @@ fn lossy_network_converges() {
 
 #[test]
 fn master_crash_is_failed_over() {
-    run_seeds("master_crash_is_failed_over", seeds(130), |seed| {
+    run_seeds("master_crash_is_failed_over", seeds(1300), |seed| {
         let (mut world, layout) = build(seed, &Setup::random(seed, 4));
         let with_replicas: Vec<usize> = layout
             .masters
@@ -293,7 +293,7 @@ fn master_crash_is_failed_over() {
 
 #[test]
 fn minority_partition_stops_writes() {
-    run_seeds("minority_partition_stops_writes", seeds(130), |seed| {
+    run_seeds("minority_partition_stops_writes", seeds(1300), |seed| {
         let (mut world, layout) = build(seed, &Setup::random(seed, 3));
         let m = layout.masters[world.rng.random_range(0..layout.masters.len())];
         let nt = world.node_timeout;
@@ -322,7 +322,7 @@ fn minority_partition_stops_writes() {
 
 #[test]
 fn partition_heal_converges() {
-    run_seeds("partition_heal_converges", seeds(90), |seed| {
+    run_seeds("partition_heal_converges", seeds(900), |seed| {
         let (mut world, _) = build(seed, &Setup::random(seed, 3));
         let n = world.nodes.len();
         let mut order: Vec<usize> = (0..n).collect();
@@ -338,7 +338,7 @@ fn partition_heal_converges() {
 
 #[test]
 fn one_way_partition() {
-    run_seeds("one_way_partition", seeds(90), |seed| {
+    run_seeds("one_way_partition", seeds(900), |seed| {
         let (mut world, _) = build(seed, &Setup::random(seed, 3));
         let n = world.nodes.len();
         for a in 0..n {
@@ -357,7 +357,7 @@ fn one_way_partition() {
 
 #[test]
 fn restart_keeps_config() {
-    run_seeds("restart_keeps_config", seeds(90), |seed| {
+    run_seeds("restart_keeps_config", seeds(900), |seed| {
         let (mut world, _) = build(seed, &Setup::random(seed, 3));
         let n = world.nodes.len();
         for _ in 0..world.rng.random_range(1..4) {
@@ -383,7 +383,7 @@ fn restart_keeps_config() {
 
 #[test]
 fn manual_failover() {
-    run_seeds("manual_failover", seeds(60), |seed| {
+    run_seeds("manual_failover", seeds(600), |seed| {
         let (mut world, layout) = build(seed, &Setup::random(seed, 4));
         let (r, m) = layout.replicas[world.rng.random_range(0..layout.replicas.len())];
         let mode = [
@@ -457,14 +457,14 @@ fn chaos(seed: u64) -> u64 {
 
 #[test]
 fn chaos_converges() {
-    run_seeds("chaos_converges", seeds(120), |seed| {
+    run_seeds("chaos_converges", seeds(1200), |seed| {
         chaos(seed);
     });
 }
 
 #[test]
 fn determinism() {
-    run_seeds("determinism", seeds(5), |seed| {
+    run_seeds("determinism", seeds(50), |seed| {
         let first = chaos(seed);
         let second = chaos(seed);
         assert_eq!(first, second, "seed {seed}: two runs of one seed differ");

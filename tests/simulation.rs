@@ -33,6 +33,25 @@ fn run_madsim_suite(suite: &str, env: &[(&str, &str)]) {
     assert!(stdout.contains("test result: ok."), "{stdout}");
 }
 
+/// The pure cluster simulator (sim/), optimised: its scenarios' 10,000
+/// seeds (`SIM_SEEDS` sets every scenario's count, for a soak).
+#[test]
+fn pure_simulator_passes_its_seeds() {
+    let manifest_dir = env!("CARGO_MANIFEST_DIR");
+    let output = Command::new(env!("CARGO"))
+        .current_dir(manifest_dir)
+        .args(["test", "--profile", "sim", "--test", "sim"])
+        .output()
+        .expect("run cargo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok."),
+        "the pure simulator failed (its replay command is below).\n\
+         --- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+    );
+}
+
 /// `MADSIM_TEST_NUM`, or `default` seeds.
 fn seeds(default: u32) -> String {
     std::env::var("MADSIM_TEST_NUM").unwrap_or_else(|_| default.to_string())
