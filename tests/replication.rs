@@ -1140,3 +1140,35 @@ fn a_full_sync_shows_its_progress_in_info_and_the_log() {
     assert!(logged.contains(&format!("receiving {} bytes from master", file.len())));
     assert!(logged.contains("loaded 3000 keys"), "{logged}");
 }
+
+#[test]
+fn a_replica_that_stops_reading_is_dropped_after_repl_timeout() {
+    let master = Server::start(&["--repl-timeout", "2"]);
+    let mut m = master.client();
+    // Far more than the socket buffers hold: the sync blocks on the replica.
+    let value = "x".repeat(100_000);
+    for i in 0..400 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("big:{i}"))
+            .arg(&value)
+            .query(&mut m)
+            .expect("set");
+    }
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", master.port)).expect("connect");
+    send(
+        &mut stalled,
+        b"REPLCONF capa eof capa psync2\r\nPSYNC ? -1\r\n",
+    );
+    wait_for("the replica to attach", || {
+        info_field(&mut m, "replication", "connected_slaves").as_deref() == Some("1")
+    });
+    // It never reads: the master gives up on it.
+    wait_for("the stalled replica to be dropped", || {
+        info_field(&mut m, "replication", "connected_slaves").as_deref() == Some("0")
+    });
+    assert!(master
+        .log_lines()
+        .iter()
+        .any(|line| line.contains("the replica stopped reading")));
+    drop(stalled);
+}

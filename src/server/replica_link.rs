@@ -69,7 +69,7 @@ async fn run(
         let mut held = Held::new(shared, start.from);
         send_snapshot(shared, stream, rdb, start.handshake.capa_eof, &mut held).await?;
         position = held.from + held.bytes.len() as u64;
-        write(stream, &held.bytes).await?;
+        write(shared, stream, &held.bytes).await?;
         lock(&shared.master).online(client);
         crate::log::notice("Synchronization with replica succeeded");
     }
@@ -87,7 +87,7 @@ async fn run(
         let chunk = lock(&shared.feed).read_from(position, CHUNK);
         match chunk {
             Ok(bytes) if !bytes.is_empty() => {
-                write(stream, &bytes).await?;
+                write(shared, stream, &bytes).await?;
                 position += bytes.len() as u64;
                 continue;
             }
@@ -141,23 +141,23 @@ async fn send_snapshot(
     let mut chunk = Vec::with_capacity(2 * CHUNK);
     if capa_eof {
         let mark = crate::command::context::random_hex_id();
-        write(stream, format!("$EOF:{mark}\r\n").as_bytes()).await?;
+        write(shared, stream, format!("$EOF:{mark}\r\n").as_bytes()).await?;
         loop {
             chunk.clear();
             let more = rdb.next_chunk(&shared.store, &mut chunk, CHUNK)?;
             held.catch_up(shared)?;
-            write(stream, &chunk).await?;
+            write(shared, stream, &chunk).await?;
             if !more {
                 break;
             }
         }
-        write(stream, mark.as_bytes()).await
+        write(shared, stream, mark.as_bytes()).await
     } else {
         while rdb.next_chunk(&shared.store, &mut chunk, CHUNK)? {
             held.catch_up(shared)?;
         }
-        write(stream, format!("${}\r\n", chunk.len()).as_bytes()).await?;
-        write(stream, &chunk).await
+        write(shared, stream, format!("${}\r\n", chunk.len()).as_bytes()).await?;
+        write(shared, stream, &chunk).await
     }
 }
 
@@ -191,10 +191,19 @@ fn acknowledge(
     Ok(())
 }
 
-async fn write(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
-    stream.write_all(bytes).await.map_err(|e| e.to_string())?;
-    // A simulated socket sends on flush (madsim).
-    stream.flush().await.map_err(|e| e.to_string())
+/// Writes to the replica; one that has not taken the bytes within
+/// `repl-timeout` (it stopped reading, its buffers are full) is dropped.
+async fn write(shared: &Shared, stream: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
+    let timeout = Duration::from_secs(shared.config().replication.repl_timeout);
+    let written = tokio::time::timeout(timeout, async {
+        stream.write_all(bytes).await?;
+        // A simulated socket sends on flush (madsim).
+        stream.flush().await
+    });
+    match written.await {
+        Ok(written) => written.map_err(|e| e.to_string()),
+        Err(_) => Err("timeout, the replica stopped reading".into()),
+    }
 }
 
 /// The stream written since a full sync's snapshot, held for the replica
