@@ -13,6 +13,11 @@
 //!   exactly one master, the masters' config epochs are unique, and every
 //!   replica of the slot's shard holds exactly its master's data.
 //!
+//! Two more scenarios on the same cluster: a manual CLUSTER FAILOVER under
+//! writes loses no acknowledged write, and a master cut off from every
+//! other node acknowledges no write two node timeouts after the cut (its
+//! replica takes over, and the client follows).
+//!
 //!   RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test --profile sim --test madsim_cluster
 #![cfg(madsim)]
 
@@ -36,6 +41,7 @@ const NODES: usize = 6;
 /// Node i's role: masters 0..3; 3 and 4 replicate 0, 5 replicates 1.
 const MASTER_OF: [Option<usize>; NODES] = [None, None, None, Some(0), Some(0), Some(1)];
 const LONG: Duration = Duration::from_secs(60);
+const NODE_TIMEOUT_MS: u64 = 1000;
 
 fn ip(i: usize) -> IpAddr {
     format!("192.0.2.{}", 41 + i).parse().unwrap()
@@ -70,38 +76,157 @@ fn the_simulation_catches_promoting_the_replica_with_the_lowest_offset() {
     eprintln!("the planted bug was caught by seed {caught:?}");
 }
 
-async fn failover_with_data() {
-    let handle = madsim::runtime::Handle::current();
-    let net = madsim::net::NetSim::current();
-    let dirs: Vec<tempfile::TempDir> = (0..NODES).map(|_| tempfile::tempdir().unwrap()).collect();
-    let engines: Vec<Arc<MemoryEngine>> =
-        (0..NODES).map(|_| Arc::new(MemoryEngine::new())).collect();
-    let nodes: Vec<_> = (0..NODES)
-        .map(|i| {
-            let mut config = Config {
-                appendfsync: AppendFsync::Always,
-                dir: dirs[i].path().to_path_buf(),
-                ..Config::default()
-            };
-            config.cluster.enabled = true;
-            config.cluster.node_timeout = 1000;
-            server_node(
-                &handle,
-                &format!("node{i}"),
-                ip(i),
-                engines[i].clone(),
-                config,
-            )
-        })
-        .collect();
-    let client = handle
-        .create_node()
-        .name("client")
-        .ip("192.0.2.49".parse().unwrap())
-        .build();
-    client.spawn(form_cluster()).await.unwrap();
+/// The simulated cluster: its server nodes (with their engines and data
+/// directories, which outlive crashes) and a client node.
+struct Cluster {
+    handle: madsim::runtime::Handle,
+    nodes: Vec<madsim::runtime::NodeHandle>,
+    engines: Vec<Arc<MemoryEngine>>,
+    client: madsim::runtime::NodeHandle,
+    _dirs: Vec<tempfile::TempDir>,
+}
 
-    let ledger = Arc::new(Mutex::new(Vec::new()));
+impl Cluster {
+    /// Six server nodes with `appendfsync always` and a node timeout of
+    /// 1 s, formed into the cluster of the module comment.
+    async fn start() -> Cluster {
+        let handle = madsim::runtime::Handle::current();
+        let dirs: Vec<tempfile::TempDir> =
+            (0..NODES).map(|_| tempfile::tempdir().unwrap()).collect();
+        let engines: Vec<Arc<MemoryEngine>> =
+            (0..NODES).map(|_| Arc::new(MemoryEngine::new())).collect();
+        let nodes = (0..NODES)
+            .map(|i| {
+                let mut config = Config {
+                    appendfsync: AppendFsync::Always,
+                    dir: dirs[i].path().to_path_buf(),
+                    ..Config::default()
+                };
+                config.cluster.enabled = true;
+                config.cluster.node_timeout = NODE_TIMEOUT_MS;
+                let name = format!("node{i}");
+                server_node(&handle, &name, ip(i), engines[i].clone(), config)
+            })
+            .collect();
+        let client = handle
+            .create_node()
+            .name("client")
+            .ip("192.0.2.49".parse().unwrap())
+            .build();
+        client.spawn(form_cluster()).await.unwrap();
+        Cluster {
+            handle,
+            nodes,
+            engines,
+            client,
+            _dirs: dirs,
+        }
+    }
+}
+
+/// CLUSTER FAILOVER under writes: the master pauses its writers until its
+/// replica has everything, so not one acknowledged write is lost.
+#[madsim::test]
+async fn a_manual_failover_loses_no_acknowledged_write() {
+    let cluster = Cluster::start().await;
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = cluster
+        .client
+        .spawn(write_until(ledger.clone(), stop.clone()));
+    let pause = madsim::rand::thread_rng().gen_range(200..1500);
+    cluster
+        .client
+        .spawn(async move {
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            let mut replica = connect(address(3), LONG).await;
+            assert_eq!(command(&mut replica, &["CLUSTER", "FAILOVER"]).await, "OK");
+            let start = tokio::time::Instant::now();
+            while master_of_slot(3, 5061).await != 3 {
+                assert!(start.elapsed() < LONG, "the manual failover never happened");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .unwrap();
+    // The old master now redirects: what it acknowledged was before.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    let acknowledged = ledger.lock().unwrap().acknowledged.clone();
+    assert!(acknowledged.len() > 10, "too few writes");
+    cluster
+        .client
+        .spawn(async move {
+            let data = served_contents(3).await;
+            for (n, _, _) in acknowledged {
+                assert!(
+                    data.get(&key(n)) == Some(&n.to_string()),
+                    "{}: acknowledged, lost by the manual failover",
+                    key(n)
+                );
+            }
+        })
+        .await
+        .unwrap();
+}
+
+/// A master cut off from every other node stops taking writes within two
+/// node timeouts (it sees itself in the minority), and its replica takes
+/// its slots.
+#[madsim::test]
+async fn an_isolated_master_stops_taking_writes() {
+    let net = madsim::net::NetSim::current();
+    let cluster = Cluster::start().await;
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = cluster
+        .client
+        .spawn(write_until(ledger.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(
+        madsim::rand::thread_rng().gen_range(200..1000),
+    ))
+    .await;
+    for other in &cluster.nodes[1..] {
+        net.clog_link(cluster.nodes[0].id(), other.id());
+        net.clog_link(other.id(), cluster.nodes[0].id());
+    }
+    let isolated = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(6 * NODE_TIMEOUT_MS)).await;
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    let limit = isolated + Duration::from_millis(2 * NODE_TIMEOUT_MS);
+    let late: Vec<u64> = (ledger.lock().unwrap().acknowledged.iter())
+        .filter(|(_, when, by)| *when > limit && *by == address(0))
+        .map(|(n, _, _)| *n)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "the isolated master acknowledged writes {late:?} more than two node timeouts after the partition"
+    );
+    // Its replica took the slot over, and the writer followed it there.
+    let promoted = cluster
+        .client
+        .spawn(async move { master_of_slot(3, 5061).await })
+        .await
+        .unwrap();
+    assert_ne!(promoted, 0, "the isolated master kept its slot");
+    let followed = (ledger.lock().unwrap().acknowledged.iter())
+        .any(|(_, when, by)| *when > limit && *by == address(promoted));
+    assert!(followed, "no write reached the new master node{promoted}");
+}
+
+async fn failover_with_data() {
+    let net = madsim::net::NetSim::current();
+    let Cluster {
+        handle,
+        nodes,
+        engines,
+        client,
+        _dirs,
+    } = Cluster::start().await;
+
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let writer = client.spawn(write_until(ledger.clone(), stop.clone()));
     let mut rng = madsim::rand::thread_rng();
@@ -117,7 +242,7 @@ async fn failover_with_data() {
     tokio::time::sleep(Duration::from_millis(rng.gen_range(3000..5000))).await;
     stop.store(true, Ordering::Relaxed);
     writer.await.unwrap();
-    let confirmed = ledger.lock().unwrap().clone();
+    let confirmed = ledger.lock().unwrap().confirmed.clone();
     assert!(!confirmed.is_empty(), "WAIT never confirmed a write");
     net.unclog_link(nodes[0].id(), nodes[4].id());
     client
@@ -199,10 +324,18 @@ async fn form_cluster() {
     }
 }
 
+/// The writer's writes, by n: those acknowledged (`OK`, when and by
+/// whom), and those a `WAIT 1` then confirmed.
+#[derive(Default)]
+struct Ledger {
+    acknowledged: Vec<(u64, tokio::time::Instant, SocketAddr)>,
+    confirmed: Vec<u64>,
+}
+
 /// Writes `SET {bar}:n n` for n = 0, 1, ... with a `WAIT 1 300` every
 /// five writes, following MOVED and trying the next node after a failure,
-/// until `stop`. Records the writes WAIT confirmed.
-async fn write_until(ledger: Arc<Mutex<Vec<u64>>>, stop: Arc<AtomicBool>) {
+/// until `stop`.
+async fn write_until(ledger: Arc<Mutex<Ledger>>, stop: Arc<AtomicBool>) {
     let (mut at, mut n) = (address(0), 0u64);
     let mut unconfirmed = Vec::new();
     'connect: while !stop.load(Ordering::Relaxed) {
@@ -215,7 +348,11 @@ async fn write_until(ledger: Arc<Mutex<Vec<u64>>>, stop: Arc<AtomicBool>) {
             let reply = try_command(&mut stream, &["SET", &key(n), &n.to_string()]).await;
             n += 1;
             match reply.as_deref() {
-                Ok("OK") => unconfirmed.push(n - 1),
+                Ok("OK") => {
+                    let now = tokio::time::Instant::now();
+                    ledger.lock().unwrap().acknowledged.push((n - 1, now, at));
+                    unconfirmed.push(n - 1);
+                }
                 Ok(moved) if moved.starts_with("-MOVED") => {
                     at = moved
                         .rsplit(' ')
@@ -224,7 +361,12 @@ async fn write_until(ledger: Arc<Mutex<Vec<u64>>>, stop: Arc<AtomicBool>) {
                         .unwrap_or(at);
                     continue 'connect;
                 }
-                Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Ok(_) => {
+                    // CLUSTERDOWN and the like: ask another node.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    at = next(at);
+                    continue 'connect;
+                }
                 Err(_) => {
                     at = next(at);
                     continue 'connect;
@@ -235,7 +377,7 @@ async fn write_until(ledger: Arc<Mutex<Vec<u64>>>, stop: Arc<AtomicBool>) {
                     .await
                     .as_deref()
                 {
-                    Ok("1") => ledger.lock().unwrap().append(&mut unconfirmed),
+                    Ok("1") => ledger.lock().unwrap().confirmed.append(&mut unconfirmed),
                     Ok(_) => {}
                     Err(_) => continue 'connect,
                 }

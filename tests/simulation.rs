@@ -69,7 +69,7 @@ fn madsim_replication_passes_for_many_seeds() {
 
 #[test]
 fn madsim_cluster_passes_for_many_seeds() {
-    run_madsim_suite("madsim_cluster", &[("MADSIM_TEST_NUM", &seeds(200))]);
+    run_madsim_suite("madsim_cluster", &[("MADSIM_TEST_NUM", &seeds(100))]);
 }
 
 /// madsim runs the seed twice and fails if the two runs diverge.

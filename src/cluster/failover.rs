@@ -57,6 +57,7 @@ impl Node {
             FailoverMode::Default => {
                 self.log(false, "Manual failover user request accepted.".to_string());
                 self.send(master, Body::MfStart);
+                self.manual.asked_at = self.now;
             }
         }
         Ok(())
@@ -92,6 +93,12 @@ impl Node {
     pub(crate) fn handle_manual_failover(&mut self) {
         if self.manual.end == 0 || self.manual.can_start {
             return;
+        }
+        if self.manual.master_offset.is_none() && self.now >= self.manual.asked_at + 1000 {
+            if let Some(master) = self.master_of_myself() {
+                self.send(master, Body::MfStart);
+                self.manual.asked_at = self.now;
+            }
         }
         if self.manual.master_offset == Some(self.repl_offset) {
             self.manual.can_start = true;

@@ -264,6 +264,10 @@ pub(crate) struct ManualFailover {
     pub paused: bool,
     /// Replica side: the paused master's offset, once announced.
     pub master_offset: Option<u64>,
+    /// Replica side: when MFSTART was last sent (repeated every second
+    /// until the master announces its offset: a bus link may have dropped
+    /// it).
+    pub asked_at: u64,
 }
 
 /// The sans-IO cluster state machine of one node.

@@ -516,6 +516,17 @@ impl Node {
         if !is_my_replica || !self.me().is_master() {
             return;
         }
+        if self.manual.end != 0 && self.manual.replica == Some(sender) {
+            // A repeat (the replica asks until it hears from me): keep
+            // the pause, and say where it stands if it is in place.
+            if self.manual.paused {
+                let ping = Body::Ping {
+                    gossip: self.gossip_for(Some(sender)),
+                };
+                self.send(sender, ping);
+            }
+            return;
+        }
         self.reset_manual_failover();
         let until = self.now + MANUAL_FAILOVER_TIMEOUT;
         self.manual.end = until;

@@ -513,6 +513,20 @@ fn manual_failover_default_waits_for_the_master() {
     assert_eq!(net.nodes[0].master_of_myself(), Some(net.id(3)));
 }
 
+#[test]
+fn a_manual_failover_asks_again_when_its_mfstart_is_lost() {
+    let mut net = Net::cluster(4, 3);
+    let now = net.now;
+    // The master misses the request (its link dropped it).
+    net.down[0] = true;
+    net.nodes[3].failover(now, FailoverMode::Default).unwrap();
+    net.pump();
+    net.down[0] = false;
+    net.run(3_000);
+    assert_eq!(net.nodes[3].master_of_myself(), None);
+    assert_eq!(net.nodes[0].master_of_myself(), Some(net.id(3)));
+}
+
 /// One arbitrary, possibly nonsensical message.
 fn odd_message(ids: &[NodeId], op: (u8, u16, u64, u8)) -> Message {
     let (kind, slot, epoch, who) = op;

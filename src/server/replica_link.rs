@@ -119,7 +119,12 @@ async fn run(
                 // A replica's feed is its master's bytes, PINGs included: its
                 // own would move its offsets off its master's (Redis'
                 // replicas feed nothing of their own either).
-                if now.saturating_sub(last_ping) >= ping_period * 1000 && !shared.store.is_replica() {
+                // Nor while clients are paused: the offset stands still.
+                let paused = now < shared.store.paused_until();
+                if now.saturating_sub(last_ping) >= ping_period * 1000
+                    && !shared.store.is_replica()
+                    && !paused
+                {
                     last_ping = now;
                     lock(&shared.feed).append_control(&[&b"PING"[..]]);
                 }
