@@ -234,12 +234,20 @@ impl Node {
     }
 
     /// markNodeAsFailingIfNeeded: PFAIL in my view plus reports from a
-    /// majority of slot-owning masters (myself included, when a master)
-    /// within the validity window → FAIL, and tell everyone.
+    /// majority of slot-owning masters (myself included, when one) within
+    /// the validity window → FAIL, and tell everyone.
+    ///
+    /// Only masters serving slots count, reporters (see `process_gossip`)
+    /// and myself alike: the quorum is a majority of `size()`, which counts
+    /// only those. Redis also counts masters without slots (a new empty
+    /// master, or a stale one whose slots were failed over while it was cut
+    /// off), so a minority of the real masters plus such a node could mark
+    /// a reachable master FAIL; Valkey fixed this ("Only primary with slots
+    /// has the right to mark a node as failed", valkey#634).
     pub(crate) fn mark_failing_if_needed(&mut self, id: NodeId) {
         let needed = self.size() / 2 + 1;
         let oldest = self.oldest_valid_report();
-        let i_am_master = self.me().is_master();
+        let i_vote = self.me().is_voting_master();
         let Some(e) = self.nodes.get_mut(&id) else {
             return;
         };
@@ -247,7 +255,7 @@ impl Node {
             return;
         }
         e.failure_reports.retain(|_, at| *at >= oldest);
-        let failures = e.failure_reports.len() + usize::from(i_am_master);
+        let failures = e.failure_reports.len() + usize::from(i_vote);
         if failures < needed {
             return;
         }

@@ -282,8 +282,7 @@ impl Node {
     /// most once per epoch, at most once per failed master per two node
     /// timeouts, and only if the replica's claim is not stale.
     pub(crate) fn send_failover_auth_if_needed(&mut self, request: &Header) {
-        let me = self.me();
-        if !me.is_master() || me.numslots == 0 {
+        if !self.me().is_voting_master() {
             return;
         }
         let requester = request.sender;
@@ -376,7 +375,7 @@ impl Node {
         let voter_ok = self
             .nodes
             .get(&header.sender)
-            .is_some_and(|e| e.is_master() && e.numslots > 0);
+            .is_some_and(Entry::is_voting_master);
         if voter_ok && self.election.sent && header.current_epoch >= self.election.epoch {
             self.election.count += 1;
             if self.me().is_replica() {

@@ -233,6 +233,12 @@ impl Entry {
         self.flags.contains(NodeFlags::FAIL)
     }
 
+    /// A master serving slots: one of the `size()` masters of the quorum,
+    /// with the right to report failures and to vote.
+    pub(crate) fn is_voting_master(&self) -> bool {
+        self.is_master() && self.numslots > 0
+    }
+
     /// Neither PFAIL nor FAIL.
     pub(crate) fn reachable(&self) -> bool {
         !self.timed_out() && !self.failed()
@@ -683,10 +689,7 @@ impl Node {
 
     /// Masters serving at least one slot (Redis' `cluster->size`).
     pub(crate) fn size(&self) -> usize {
-        self.nodes
-            .values()
-            .filter(|e| e.is_master() && e.numslots > 0)
-            .count()
+        self.nodes.values().filter(|e| e.is_voting_master()).count()
     }
 
     pub(crate) fn max_config_epoch(&self) -> u64 {

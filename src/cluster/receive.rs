@@ -395,11 +395,12 @@ impl Node {
         );
     }
 
-    /// The gossip section: failure reports from masters, pong times, and
-    /// nodes I did not know.
+    /// The gossip section: failure reports from masters serving slots (as
+    /// I see them, after taking the sender's claims), pong times, and nodes
+    /// I did not know.
     fn process_gossip(&mut self, sender: NodeId, gossip: &[Gossip]) {
         let now = self.now;
-        let sender_is_master = self.nodes.get(&sender).is_some_and(Entry::is_master);
+        let sender_votes = self.nodes.get(&sender).is_some_and(Entry::is_voting_master);
         for g in gossip {
             if g.node == self.myself || g.node == sender {
                 continue;
@@ -409,7 +410,7 @@ impl Node {
                 if e.in_handshake() {
                     continue;
                 }
-                if sender_is_master {
+                if sender_votes {
                     if bad {
                         if e.failure_reports.insert(sender, now).is_none() {
                             self.log(

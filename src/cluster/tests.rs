@@ -185,6 +185,106 @@ fn pfail_becomes_fail_with_a_quorum_of_masters() {
     );
 }
 
+/// Masters 0, 1 and 2 serve slots; master 3 serves none (a new empty
+/// master, or a stale one whose slots were failed over while it was cut
+/// off).
+fn three_masters_and_an_empty_one() -> Net {
+    let mut net = Net::new(4);
+    for m in 0..3 {
+        let slots: Vec<u16> = (m * 16384 / 3..(m + 1) * 16384 / 3)
+            .map(|s| s as u16)
+            .collect();
+        net.nodes[m].add_slots(&slots).unwrap();
+        net.nodes[m].set_config_epoch(m as u64 + 1).unwrap();
+    }
+    for i in 1..4 {
+        let now = net.now;
+        net.nodes[i].meet(now, "127.0.0.1", 7000, 17000).unwrap();
+    }
+    net.run(3_000);
+    for node in &net.nodes {
+        assert_eq!(node.info().size, 3);
+    }
+    net
+}
+
+/// A PING from `reporter` whose gossip says `about` is PFAIL.
+fn pfail_report(net: &Net, reporter: usize, about: usize) -> Message {
+    let mut flags = NodeFlags::MASTER;
+    flags.insert(NodeFlags::PFAIL);
+    Message {
+        header: net.nodes[reporter].header(),
+        body: Body::Ping {
+            gossip: vec![Gossip {
+                node: net.id(about),
+                ping_sent_ago_ms: 1_500,
+                pong_received_ago_ms: 1_500,
+                ip: "127.0.0.1".into(),
+                port: 7000 + about as u16,
+                bus_port: 17000 + about as u16,
+                flags,
+            }],
+        },
+    }
+}
+
+/// FAIL needs a majority of the masters serving slots (the ones `size`
+/// counts): a master without slots is no voter, neither as a reporter nor
+/// as the node counting (Valkey's fix of Redis, valkey#634). Found by the
+/// simulator (seed 758230141): a master cut off long enough to lose its
+/// slots to a failover came back still reporting everyone as PFAIL, and
+/// its report plus those of a minority of the real masters marked a
+/// reachable master FAIL; one of its replicas was then elected.
+#[test]
+fn only_masters_serving_slots_make_a_fail_quorum() {
+    let mut net = three_masters_and_an_empty_one();
+    let victim = net.id(2);
+    let is_failed = |node: &Node| {
+        node.records()
+            .into_iter()
+            .find(|r| r.id == victim)
+            .unwrap()
+            .flags
+            .contains(NodeFlags::FAIL)
+    };
+    // Node 0 (serving slots) times node 2 out; the empty master agrees.
+    let now = net.now;
+    net.nodes[0]
+        .nodes
+        .get_mut(&victim)
+        .unwrap()
+        .flags
+        .insert(NodeFlags::PFAIL);
+    let report = pfail_report(&net, 3, 2);
+    net.nodes[0].handle_message(now, "127.0.0.1", report);
+    assert!(
+        !is_failed(&net.nodes[0]),
+        "1 of 3 slot-owning masters plus an empty one is no majority"
+    );
+    assert_eq!(net.nodes[0].count_failure_reports(victim.as_bytes()), Ok(0));
+    // Node 1 (serving slots) agrees too: 2 of 3.
+    let report = pfail_report(&net, 1, 2);
+    net.nodes[0].handle_message(now, "127.0.0.1", report);
+    assert!(is_failed(&net.nodes[0]), "2 of 3 slot-owning masters");
+
+    // The empty master does not count itself either.
+    net.nodes[3]
+        .nodes
+        .get_mut(&victim)
+        .unwrap()
+        .flags
+        .insert(NodeFlags::PFAIL);
+    let report = pfail_report(&net, 0, 2);
+    net.nodes[3].handle_message(now, "127.0.0.1", report);
+    assert!(
+        !is_failed(&net.nodes[3]),
+        "an empty master's own PFAIL is no vote"
+    );
+    let report = pfail_report(&net, 1, 2);
+    net.nodes[3].handle_message(now, "127.0.0.1", report);
+    assert!(is_failed(&net.nodes[3]), "reports from 2 of 3 masters");
+}
+
 #[test]
 fn crashed_master_is_replaced_and_rejoins_as_replica() {
     let mut net = Net::cluster(4, 3);
