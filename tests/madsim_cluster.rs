@@ -129,11 +129,7 @@ impl Cluster {
 #[madsim::test]
 async fn a_manual_failover_loses_no_acknowledged_write() {
     let cluster = Cluster::start().await;
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = cluster
-        .client
-        .spawn(write_until(ledger.clone(), stop.clone()));
+    let writer = Writer::start(&cluster.client);
     let pause = madsim::rand::thread_rng().gen_range(200..1500);
     cluster
         .client
@@ -151,9 +147,7 @@ async fn a_manual_failover_loses_no_acknowledged_write() {
         .unwrap();
     // The old master now redirects: what it acknowledged was before.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, Ordering::Relaxed);
-    writer.await.unwrap();
-    let acknowledged = ledger.lock().unwrap().acknowledged.clone();
+    let acknowledged = writer.stop().await.acknowledged;
     assert!(acknowledged.len() > 10, "too few writes");
     cluster
         .client
@@ -178,11 +172,7 @@ async fn a_manual_failover_loses_no_acknowledged_write() {
 async fn an_isolated_master_stops_taking_writes() {
     let net = madsim::net::NetSim::current();
     let cluster = Cluster::start().await;
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = cluster
-        .client
-        .spawn(write_until(ledger.clone(), stop.clone()));
+    let writer = Writer::start(&cluster.client);
     tokio::time::sleep(Duration::from_millis(
         madsim::rand::thread_rng().gen_range(200..1000),
     ))
@@ -193,10 +183,9 @@ async fn an_isolated_master_stops_taking_writes() {
     }
     let isolated = tokio::time::Instant::now();
     tokio::time::sleep(Duration::from_millis(6 * NODE_TIMEOUT_MS)).await;
-    stop.store(true, Ordering::Relaxed);
-    writer.await.unwrap();
+    let ledger = writer.stop().await;
     let limit = isolated + Duration::from_millis(2 * NODE_TIMEOUT_MS);
-    let late: Vec<u64> = (ledger.lock().unwrap().acknowledged.iter())
+    let late: Vec<u64> = (ledger.acknowledged.iter())
         .filter(|(_, when, by)| *when > limit && *by == address(0))
         .map(|(n, _, _)| *n)
         .collect();
@@ -211,8 +200,8 @@ async fn an_isolated_master_stops_taking_writes() {
         .await
         .unwrap();
     assert_ne!(promoted, 0, "the isolated master kept its slot");
-    let followed = (ledger.lock().unwrap().acknowledged.iter())
-        .any(|(_, when, by)| *when > limit && *by == address(promoted));
+    let followed =
+        (ledger.acknowledged.iter()).any(|(_, when, by)| *when > limit && *by == address(promoted));
     assert!(followed, "no write reached the new master node{promoted}");
 }
 
@@ -226,9 +215,7 @@ async fn failover_with_data() {
         _dirs,
     } = Cluster::start().await;
 
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = client.spawn(write_until(ledger.clone(), stop.clone()));
+    let writer = Writer::start(&client);
     let mut rng = madsim::rand::thread_rng();
     tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1000))).await;
     if rng.gen_bool(0.7) {
@@ -240,9 +227,7 @@ async fn failover_with_data() {
     engines[0].power_cut();
     // The writer goes on through the failover, to the new master.
     tokio::time::sleep(Duration::from_millis(rng.gen_range(3000..5000))).await;
-    stop.store(true, Ordering::Relaxed);
-    writer.await.unwrap();
-    let confirmed = ledger.lock().unwrap().confirmed.clone();
+    let confirmed = writer.stop().await.confirmed;
     assert!(!confirmed.is_empty(), "WAIT never confirmed a write");
     net.unclog_link(nodes[0].id(), nodes[4].id());
     client
@@ -330,6 +315,29 @@ async fn form_cluster() {
 struct Ledger {
     acknowledged: Vec<(u64, tokio::time::Instant, SocketAddr)>,
     confirmed: Vec<u64>,
+}
+
+/// The client's writer task ([`write_until`]) and what it records.
+struct Writer {
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<AtomicBool>,
+    task: madsim::task::JoinHandle<()>,
+}
+
+impl Writer {
+    fn start(client: &madsim::runtime::NodeHandle) -> Writer {
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = client.spawn(write_until(ledger.clone(), stop.clone()));
+        Writer { ledger, stop, task }
+    }
+
+    /// Stops writing; what was written.
+    async fn stop(self) -> Ledger {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap();
+        std::mem::take(&mut *self.ledger.lock().unwrap())
+    }
 }
 
 /// Writes `SET {bar}:n n` for n = 0, 1, ... with a `WAIT 1 300` every
