@@ -1,8 +1,9 @@
 //! Replication under faults, the whole stack in madsim: a master and a
 //! replica (real servers on memory engines that survive crashes as disks
 //! do, `appendfsync always`), a client writing with `WAIT 1` and another
-//! reading from the replica, while the seed decides partitions of the
-//! replication link and crashes (with power cuts) of either node.
+//! reading from the replica, while the seed decides the network's latency
+//! and loss, partitions of the replication link (both ways or one way)
+//! and crashes (with power cuts) of either node.
 //!
 //! Invariants:
 //! - a write the master acknowledged survives its crashes (`always`);
@@ -17,7 +18,9 @@
 mod madsim_common;
 
 use madsim::rand::Rng;
-use madsim_common::{command, connect, info_field, seed_catching, server_node, try_command, PORT};
+use madsim_common::{
+    command, connect, info_field, seed_catching, server_node, try_command, unreliable_network, PORT,
+};
 use redstone::config::{AppendFsync, Config};
 use redstone::engine::memory::MemoryEngine;
 use redstone::planted::Bug;
@@ -174,6 +177,7 @@ fn the_simulation_catches_wait_counting_unacknowledged_replicas() {
 async fn faults_then_failover() {
     let handle = madsim::runtime::Handle::current();
     let net = madsim::net::NetSim::current();
+    unreliable_network(Duration::from_millis(50), 0.05);
     let master_ip: IpAddr = "192.0.2.31".parse().unwrap();
     let replica_ip: IpAddr = "192.0.2.32".parse().unwrap();
     let (master_engine, replica_engine) =
@@ -219,7 +223,7 @@ async fn faults_then_failover() {
     for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1500))).await;
         let down = Duration::from_millis(rng.gen_range(100..2000));
-        let fault = rng.gen_range(0..4);
+        let fault = rng.gen_range(0..5);
         eprintln!(
             "fault {fault} at n={} for {down:?}",
             attempted.load(Ordering::Relaxed)
@@ -244,6 +248,18 @@ async fn faults_then_failover() {
                 master_engine.power_cut();
                 tokio::time::sleep(down).await;
                 handle.restart(master.id());
+            }
+            3 => {
+                // One way only: the stream flows, the acknowledgements do
+                // not (or the other way round).
+                let (from, to) = if rng.gen_bool(0.5) {
+                    (master.id(), replica.id())
+                } else {
+                    (replica.id(), master.id())
+                };
+                net.clog_link(from, to);
+                tokio::time::sleep(down).await;
+                net.unclog_link(from, to);
             }
             _ => {}
         }

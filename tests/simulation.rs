@@ -64,7 +64,7 @@ fn madsim_smoke_passes_for_many_seeds() {
 
 #[test]
 fn madsim_replication_passes_for_many_seeds() {
-    run_madsim_suite("madsim_replication", &[("MADSIM_TEST_NUM", &seeds(300))]);
+    run_madsim_suite("madsim_replication", &[("MADSIM_TEST_NUM", &seeds(1000))]);
 }
 
 #[test]

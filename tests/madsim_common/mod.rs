@@ -181,3 +181,18 @@ where
         message.contains(invariant)
     })
 }
+
+/// Makes every link of the simulated network, client, bus and replication
+/// alike, slow and lossy as the seed decides: each packet takes 1 ms up to
+/// `max_latency`, and up to `max_loss` of them are lost and sent again
+/// (madsim's streams retransmit, like TCP, so a loss is a delay).
+pub fn unreliable_network(max_latency: Duration, max_loss: f64) {
+    use madsim::rand::Rng;
+    let mut rng = madsim::rand::thread_rng();
+    let latency = rng.gen_range(Duration::from_millis(2)..max_latency);
+    let loss = rng.gen_range(0.0..=max_loss);
+    madsim::net::NetSim::current().update_config(|config| {
+        config.send_latency = Duration::from_millis(1)..latency;
+        config.packet_loss_rate = loss;
+    });
+}
