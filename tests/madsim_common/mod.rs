@@ -196,3 +196,30 @@ pub fn unreliable_network(max_latency: Duration, max_loss: f64) {
         config.packet_loss_rate = loss;
     });
 }
+
+/// A directory for one simulated node's files, removed when dropped. Its
+/// name comes from a counter, not from `tempfile`, whose random names
+/// draw on the simulator's randomness only the first time a thread asks
+/// (madsim's determinism check runs a seed twice on one thread).
+pub struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    pub fn new() -> ScratchDir {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("redstone-madsim-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("a scratch directory");
+        ScratchDir(path)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
