@@ -54,13 +54,14 @@ pub fn set(shared: &super::Shared, change: impl FnOnce(&mut ClientPause)) {
     shared.unpaused.notify_waiters();
 }
 
-/// Until when a command must wait at `now`, if it must (`writes`: see
-/// [`pauses_for_writes`]). Cheap when nothing is paused.
-pub fn holds(shared: &super::Shared, now: u64, writes: bool) -> Option<u64> {
+/// Until when a command must wait at `now`, if it must (`writes` tells
+/// whether it may write: see [`pauses_for_writes`]). When nothing is
+/// paused, one atomic load: `writes` is not even asked.
+pub fn holds(shared: &super::Shared, now: u64, writes: impl FnOnce() -> bool) -> Option<u64> {
     if now >= shared.store.paused_until() {
         return None;
     }
-    crate::sync::lock(&shared.pause).holds(now, writes)
+    crate::sync::lock(&shared.pause).holds(now, writes())
 }
 
 /// Whether `command` waits under a write pause (Redis'

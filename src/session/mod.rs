@@ -267,9 +267,9 @@ impl Session {
         if !resolved.command.arity_ok(args.len()) {
             return None;
         }
-        let writes =
-            command::pausing::pauses_for_writes(resolved.command, self.client.multi.as_ref());
-        command::pausing::holds(&self.shared, now, writes)
+        command::pausing::holds(&self.shared, now, || {
+            command::pausing::pauses_for_writes(resolved.command, self.client.multi.as_ref())
+        })
     }
 
     /// Keeps `waiting` (a request that found the write lock taken) and the
