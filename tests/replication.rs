@@ -293,15 +293,24 @@ fn replicate(replica: &mut Connection, port: u16) {
     });
 }
 
-#[test]
-fn redstone_replicates_a_redis_server_master_its_encodings_and_its_stream() {
+/// A real redis-server master holding `write_mixed`'s data: the server, a
+/// connection to it and its port; `None` (noted) when it is not installed.
+fn redis_master_with_mixed_data() -> Option<(RealRedis, Connection, u16)> {
     let port = free_port();
     let Some(redis) = RealRedis::start_with(&["--port", &port.to_string()]) else {
         eprintln!("redis-server is not installed: skipping");
-        return;
+        return None;
     };
     let mut m = redis.client();
     write_mixed(&mut m, "before");
+    Some((redis, m, port))
+}
+
+#[test]
+fn redstone_replicates_a_redis_server_master_its_encodings_and_its_stream() {
+    let Some((_redis, mut m, port)) = redis_master_with_mixed_data() else {
+        return;
+    };
     let replica = Server::start(&[]);
     let mut r = replica.client();
     replicate(&mut r, port);
@@ -522,13 +531,9 @@ fn a_restarted_replica_resyncs_partially_with_a_redstone_master() {
 
 #[test]
 fn a_restarted_replica_resyncs_partially_with_a_redis_server_master() {
-    let port = free_port();
-    let Some(redis) = RealRedis::start_with(&["--port", &port.to_string()]) else {
-        eprintln!("redis-server is not installed: skipping");
+    let Some((_redis, mut m, port)) = redis_master_with_mixed_data() else {
         return;
     };
-    let mut m = redis.client();
-    write_mixed(&mut m, "before");
     a_restarted_replica_continues(&mut m, port);
 }
 
