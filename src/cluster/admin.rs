@@ -54,6 +54,8 @@ impl Node {
         self.check_slots(slots, false)?;
         let me = self.myself;
         for &slot in slots {
+            // Now the real owner, not importing any more.
+            self.importing.remove(&slot);
             self.assign_slot(slot, me);
         }
         self.slots_changed();
@@ -64,6 +66,7 @@ impl Node {
     pub fn del_slots(&mut self, slots: &[u16]) -> Result<(), ClusterError> {
         self.check_slots(slots, true)?;
         for &slot in slots {
+            self.importing.remove(&slot);
             self.unassign_slot(slot);
         }
         self.slots_changed();
@@ -152,6 +155,8 @@ impl Node {
             self.events.push_back(Event::RoleChanged { master: None });
         }
         self.reset_manual_failover();
+        self.migrating.clear();
+        self.importing.clear();
         for slot in 0..SLOT_COUNT {
             if self.slot_owner[usize::from(slot)].is_some() {
                 self.unassign_slot(slot);

@@ -266,6 +266,13 @@ impl Node {
         self.slots_changed();
         self.events.push_back(Event::RoleChanged { master: None });
         self.update_state();
+        self.broadcast_pong_to_all();
+        self.reset_manual_failover();
+    }
+
+    /// clusterBroadcastPong(CLUSTER_BROADCAST_ALL): tells every node my new
+    /// configuration at once instead of at the next pings.
+    pub(crate) fn broadcast_pong_to_all(&mut self) {
         let targets: Vec<NodeId> = self
             .peers()
             .filter(|e| !e.in_handshake())
@@ -275,7 +282,6 @@ impl Node {
             let gossip = self.gossip_for(Some(id));
             self.send(id, Body::Pong { gossip });
         }
-        self.reset_manual_failover();
     }
 
     /// clusterSendFailoverAuthIfNeeded: a master votes for a replica at

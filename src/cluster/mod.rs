@@ -11,6 +11,7 @@ mod cron;
 mod error;
 mod failover;
 pub mod message;
+mod migration;
 pub mod node;
 pub mod nodes_conf;
 mod receive;
@@ -20,6 +21,7 @@ pub mod shell;
 mod tests;
 
 pub use error::ClusterError;
+pub use migration::SetSlot;
 pub use node::{ClusterInfo, Config, Event, FailoverMode, Node, SlotOwner, Transmit};
 
 use std::fmt;

@@ -284,6 +284,11 @@ pub struct Node {
     pub(crate) nodes: BTreeMap<NodeId, Entry>,
     /// Who serves each slot in my view (Redis' `cluster->slots`).
     pub(crate) slot_owner: Vec<Option<NodeId>>,
+    /// Slots myself serves and is moving to another master (Redis'
+    /// `migrating_slots_to`), and slots it is taking from one
+    /// (`importing_slots_from`): CLUSTER SETSLOT, see `migration.rs`.
+    pub(crate) migrating: BTreeMap<u16, NodeId>,
+    pub(crate) importing: BTreeMap<u16, NodeId>,
     pub(crate) current_epoch: u64,
     pub(crate) last_vote_epoch: u64,
     pub(crate) state_ok: bool,
@@ -323,6 +328,8 @@ impl Node {
             myself: id,
             nodes,
             slot_owner: vec![None; usize::from(SLOT_COUNT)],
+            migrating: BTreeMap::new(),
+            importing: BTreeMap::new(),
             current_epoch: 0,
             last_vote_epoch: 0,
             state_ok: false,
@@ -420,6 +427,12 @@ impl Node {
                 for slot in record.slots.iter() {
                     node.assign_slot(slot, record.id);
                 }
+            }
+            if record.id == me {
+                let known = |(_, id): &&(u16, NodeId)| node.nodes.contains_key(id);
+                let migrating = record.migrating.iter().filter(known).copied().collect();
+                let importing = record.importing.iter().filter(known).copied().collect();
+                (node.migrating, node.importing) = (migrating, importing);
             }
         }
         if node.current_epoch < node.max_config_epoch() {
@@ -590,8 +603,16 @@ impl Node {
             config_epoch: self.node_epoch(e),
             connected: myself || (e.link && e.data_received >= e.link_time),
             slots: e.slots.clone(),
-            migrating: Vec::new(),
-            importing: Vec::new(),
+            migrating: if myself {
+                pairs(&self.migrating)
+            } else {
+                Vec::new()
+            },
+            importing: if myself {
+                pairs(&self.importing)
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -760,6 +781,8 @@ impl Node {
         if self.del_node_slots(id) > 0 {
             self.events.push_back(Event::SlotsChanged);
         }
+        self.migrating.retain(|_, to| *to != id);
+        self.importing.retain(|_, from| *from != id);
         for e in self.nodes.values_mut() {
             e.failure_reports.remove(&id);
             if e.master == Some(id) {
@@ -936,4 +959,8 @@ impl Node {
             assert_eq!(e.numslots, e.slots.len());
         }
     }
+}
+
+fn pairs(slots: &BTreeMap<u16, NodeId>) -> Vec<(u16, NodeId)> {
+    slots.iter().map(|(&slot, &id)| (slot, id)).collect()
 }

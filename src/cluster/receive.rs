@@ -331,7 +331,9 @@ impl Node {
         let claimed: Vec<u16> = slots.iter().collect();
         for slot in claimed {
             let owner = self.slot_owner[usize::from(slot)];
-            if owner == Some(sender) {
+            // A slot being imported changes hands only by CLUSTER SETSLOT
+            // (the migrating side may already claim the new owner's epoch).
+            if owner == Some(sender) || self.importing.contains_key(&slot) {
                 continue;
             }
             let older = match owner {

@@ -749,3 +749,5 @@ quickcheck! {
         set.ranges() == expected
     }
 }
+
+mod migration;

@@ -1,0 +1,134 @@
+//! Moving a slot between masters, Redis' way: CLUSTER SETSLOT marks a slot
+//! MIGRATING on its owner and IMPORTING on the receiver, keys move one at a
+//! time (MIGRATE, in the command layer), and SETSLOT NODE hands the slot
+//! over. While a slot is marked, the routing guard sends a client whose key
+//! is gone to the receiver (`-ASK`), which serves it only after ASKING.
+
+use super::error::ClusterError;
+use super::node::Node;
+use super::NodeId;
+
+/// CLUSTER SETSLOT's actions; the ids are as the client sent them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetSlot<'a> {
+    Migrating(&'a [u8]),
+    Importing(&'a [u8]),
+    Stable,
+    Node(&'a [u8]),
+}
+
+impl Node {
+    /// CLUSTER SETSLOT, with Redis 7.0's checks and replies.
+    /// `keys_in_slot` counts this node's keys in `slot` (only NODE asks).
+    pub fn set_slot(
+        &mut self,
+        slot: u16,
+        action: SetSlot<'_>,
+        keys_in_slot: impl FnOnce() -> usize,
+    ) -> Result<(), ClusterError> {
+        if self.me().is_replica() {
+            return Err(ClusterError::new(
+                "ERR Please use SETSLOT only with masters.",
+            ));
+        }
+        let owner = self.slot_owner[usize::from(slot)];
+        let mine = owner == Some(self.myself);
+        match action {
+            SetSlot::Migrating(id) => {
+                if !mine {
+                    return Err(ClusterError::new(format!(
+                        "ERR I'm not the owner of hash slot {slot}"
+                    )));
+                }
+                let to = self.master_named(id, "I don't know about node")?;
+                self.migrating.insert(slot, to);
+            }
+            SetSlot::Importing(id) => {
+                if mine {
+                    return Err(ClusterError::new(format!(
+                        "ERR I'm already the owner of hash slot {slot}"
+                    )));
+                }
+                let from = self.master_named(id, "I don't know about node")?;
+                self.importing.insert(slot, from);
+            }
+            SetSlot::Stable => {
+                self.migrating.remove(&slot);
+                self.importing.remove(&slot);
+            }
+            SetSlot::Node(id) => self.hand_slot_to(slot, id, keys_in_slot)?,
+        }
+        self.save_pending = true;
+        self.update_state();
+        Ok(())
+    }
+
+    /// SETSLOT NODE: `slot` is served by `id` from now on.
+    fn hand_slot_to(
+        &mut self,
+        slot: u16,
+        id: &[u8],
+        keys_in_slot: impl FnOnce() -> usize,
+    ) -> Result<(), ClusterError> {
+        let to = self.master_named(id, "Unknown node")?;
+        let me = self.myself;
+        let was_mine = self.slot_owner[usize::from(slot)] == Some(me);
+        let keys = keys_in_slot();
+        if was_mine && to != me && keys != 0 {
+            return Err(ClusterError::new(format!(
+                "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
+            )));
+        }
+        if keys == 0 {
+            self.migrating.remove(&slot);
+        }
+        self.assign_slot(slot, to);
+        self.slots_changed();
+        if was_mine && to != me && self.me().numslots == 0 {
+            // A master left without slots follows the one that took them
+            // (cluster-allow-replica-migration, on by default).
+            self.log(
+                true,
+                format!("Configuration change detected. Reconfiguring myself as a replica of {to}"),
+            );
+            self.set_my_master(to);
+        }
+        if to == me && self.importing.remove(&slot).is_some() {
+            // Moved by hand, not by an election: a new epoch makes this
+            // owner win wherever the old one is still believed. A collision
+            // with a concurrent failover is resolved like any other.
+            if self.bump_config_epoch_without_consensus() {
+                self.log(
+                    true,
+                    format!("configEpoch updated after importing slot {slot}"),
+                );
+            }
+            self.broadcast_pong_to_all();
+        }
+        Ok(())
+    }
+
+    /// A known master by id, or Redis' error (`unknown` names the case).
+    fn master_named(&self, id: &[u8], unknown: &str) -> Result<NodeId, ClusterError> {
+        let Some(node) = NodeId::parse(id).and_then(|id| self.nodes.get(&id)) else {
+            return Err(ClusterError::new(format!(
+                "ERR {unknown} {}",
+                String::from_utf8_lossy(id)
+            )));
+        };
+        if node.is_replica() {
+            return Err(ClusterError::new("ERR Target node is not a master"));
+        }
+        Ok(node.id)
+    }
+
+    /// Where myself is moving `slot`, while it is MIGRATING.
+    pub fn migrating_to(&self, slot: u16) -> Option<NodeId> {
+        self.migrating.get(&slot).copied()
+    }
+
+    /// Where myself is taking `slot` from, while it is IMPORTING.
+    pub fn importing_from(&self, slot: u16) -> Option<NodeId> {
+        self.importing.get(&slot).copied()
+    }
+}
