@@ -442,6 +442,9 @@ pub struct Client {
     /// READONLY was sent: a replica serves this client's reads of its
     /// master's slots instead of redirecting them.
     pub cluster_readonly: bool,
+    /// ASKING was sent: the next command (or transaction) may run here on a
+    /// slot this node is importing.
+    pub asking: bool,
     /// Channels, patterns and shard channels this client is subscribed to.
     pub pubsub: crate::pubsub::Subscriptions,
     /// Replies a command sends before the one its handler returns (one
@@ -486,6 +489,7 @@ impl Client {
             monitor: false,
             current: None,
             cluster_readonly: false,
+            asking: false,
             pubsub: crate::pubsub::Subscriptions::default(),
             extra_replies: Vec::new(),
             multi: None,

@@ -37,6 +37,17 @@ pub const COMMANDS: &[Command] = &[
         "Creates a key from the serialized representation of a value.",
         restore,
     ),
+    // What MIGRATE sends in cluster mode: RESTORE, served by a node that
+    // is importing the key's slot without a separate ASKING.
+    Command::new(
+        "restore-asking",
+        -4,
+        &["write", "denyoom", "asking"],
+        (1, 1, 1),
+        "server",
+        "An internal command for migrating keys in a cluster.",
+        restore,
+    ),
 ];
 
 const ERR_BAD_FORMAT: &str = "ERR Bad data format";

@@ -472,6 +472,16 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
 /// [`execute`] for a request whose name the caller resolved already
 /// ([`resolve_name`]), to look at the command before running it.
 pub fn execute_resolved(ctx: &mut Ctx, args: &[Bytes], resolved: Result<Resolved, Frame>) -> Frame {
+    let asking = resolved.as_ref().is_ok_and(|r| r.command.name == "asking");
+    let reply = run(ctx, args, resolved);
+    // ASKING holds for the one command after it, or the transaction.
+    if !asking && ctx.client.multi.is_none() {
+        ctx.client.asking = false;
+    }
+    reply
+}
+
+fn run(ctx: &mut Ctx, args: &[Bytes], resolved: Result<Resolved, Frame>) -> Frame {
     let resolved = match resolved {
         Ok(resolved) => resolved,
         Err(reply) => return transactions::reject(ctx, reply),

@@ -179,7 +179,7 @@ fn watched_changed(ctx: &Ctx) -> bool {
 /// In cluster mode the queued commands must still be served here, and all
 /// their keys must hash to one slot (Redis checks the whole transaction at
 /// EXEC).
-fn route_all(ctx: &Ctx, queued: &[Vec<Bytes>]) -> Result<(), Frame> {
+fn route_all(ctx: &mut Ctx, queued: &[Vec<Bytes>]) -> Result<(), Frame> {
     if ctx.shared.cluster.is_none() {
         return Ok(());
     }

@@ -407,23 +407,41 @@ impl Store {
 
     /// Live keys of `db` in hash slot `slot`, in storage order, at most
     /// `limit`: a range read over the slot's contiguous meta keys
-    /// (CLUSTER GETKEYSINSLOT / COUNTKEYSINSLOT), never a keyspace scan.
+    /// (CLUSTER GETKEYSINSLOT, MIGRATE's callers), never a keyspace scan.
     pub fn slot_keys(&self, db: usize, slot: u16, limit: usize, now_ms: u64) -> Result<Vec<Bytes>> {
-        let range = prefix_range(&encoding::slot_prefix(self.ns(db), slot));
-        let mut out = Vec::new();
-        for item in self.engine.scan(Partition::Meta, range) {
-            if out.len() >= limit {
-                break;
-            }
-            let (raw_key, raw_meta) = item?;
-            if decode_meta(raw_meta)?.is_expired(now_ms) {
-                continue;
-            }
-            let (_, _, key) =
-                encoding::split_meta_key(&raw_key).ok_or_else(|| corrupt("meta key"))?;
-            out.push(key);
+        self.live_slot_keys(db, slot, now_ms).take(limit).collect()
+    }
+
+    /// How many live keys `db` has in `slot` (COUNTKEYSINSLOT, SETSLOT
+    /// NODE's check): the same range read, counted.
+    pub fn count_slot_keys(&self, db: usize, slot: u16, now_ms: u64) -> Result<usize> {
+        let mut count = 0;
+        for key in self.live_slot_keys(db, slot, now_ms) {
+            key?;
+            count += 1;
         }
-        Ok(out)
+        Ok(count)
+    }
+
+    fn live_slot_keys(
+        &self,
+        db: usize,
+        slot: u16,
+        now_ms: u64,
+    ) -> impl Iterator<Item = Result<Bytes>> + '_ {
+        let range = prefix_range(&encoding::slot_prefix(self.ns(db), slot));
+        let rows = self.engine.scan(Partition::Meta, range);
+        rows.filter_map(move |item| {
+            let live = |(raw_key, raw_meta): (Bytes, Bytes)| {
+                if decode_meta(raw_meta)?.is_expired(now_ms) {
+                    return Ok(None);
+                }
+                let (_, _, key) =
+                    encoding::split_meta_key(&raw_key).ok_or_else(|| corrupt("meta key"))?;
+                Ok(Some(key))
+            };
+            item.and_then(live).transpose()
+        })
     }
 
     /// Prepares one step of active expiry: the deletion of up to `budget`

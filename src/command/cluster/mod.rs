@@ -8,8 +8,8 @@ mod reply;
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx, Resolved};
-use crate::cluster::routing::{Access, Route};
-use crate::cluster::{ClusterError, FailoverMode, Node};
+use crate::cluster::routing::{Access, KeysHere, Route, TRY_AGAIN};
+use crate::cluster::{ClusterError, FailoverMode, Node, SetSlot};
 use crate::resp::Frame;
 use crate::slot::{key_slot, SLOT_COUNT};
 use bytes::Bytes;
@@ -187,6 +187,13 @@ pub static COMMANDS: &[Command] = &[
                 set_config_epoch,
             ),
             sub(
+                "setslot",
+                -4,
+                ADMIN,
+                "Binds a hash slot to a node.",
+                setslot,
+            ),
+            sub(
                 "shards",
                 2,
                 READ,
@@ -258,8 +265,10 @@ fn change<T>(
 
 /// The routing guard (Redis `getNodeByQuery`): in cluster mode a command
 /// with keys runs here only if all its keys hash to one slot this node
-/// serves. Returns the error reply (MOVED, CROSSSLOT, CLUSTERDOWN) otherwise.
-pub fn route(ctx: &Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame> {
+/// serves, or, while the slot moves, if this node can serve its keys.
+/// Returns the error reply (MOVED, ASK, TRYAGAIN, CROSSSLOT, CLUSTERDOWN)
+/// otherwise.
+pub fn route(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame> {
     let Some(cluster) = ctx.shared.cluster.as_deref() else {
         return Ok(());
     };
@@ -268,14 +277,17 @@ pub fn route(ctx: &Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
         return Ok(());
     }
     let command = resolved.command;
+    let keys = command.keys_in(args);
     let mut slot = None;
-    for position in command.keys_in(args) {
+    let mut multiple_keys = false;
+    for &position in &keys {
         let key_slot = key_slot(&args[position]);
         match slot {
             Some(first) if first != key_slot => {
                 return Err(err("CROSSSLOT Keys in request don't hash to the same slot"));
             }
-            _ => slot = Some(key_slot),
+            Some(_) => multiple_keys |= args[position] != args[keys[0]],
+            None => slot = Some(key_slot),
         }
     }
     let Some(slot) = slot else {
@@ -288,10 +300,25 @@ pub fn route(ctx: &Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
         read_only: command.has_flag("readonly") || shard_pubsub,
         write: command.has_flag("write"),
         client_readonly: ctx.client.cluster_readonly || shard_pubsub,
+        asking: ctx.client.asking || command.has_flag("asking"),
+        multiple_keys,
+        migrate: command.name == "migrate",
     };
-    match cluster.routing().route(slot, access) {
+    let routing = cluster.routing();
+    let mut here = KeysHere::default();
+    if routing.migration(slot).is_some() && !shard_pubsub {
+        for &position in &keys {
+            match ctx.read(&args[position])? {
+                Some(_) => here.present += 1,
+                None => here.missing += 1,
+            }
+        }
+    }
+    match routing.route(slot, access, here) {
         Route::Local => Ok(()),
         Route::Moved(slot, to) => Err(err(format!("MOVED {slot} {}:{}", to.ip, to.port))),
+        Route::Ask(slot, to) => Err(err(format!("ASK {slot} {}:{}", to.ip, to.port))),
+        Route::TryAgain => Err(err(TRY_AGAIN)),
         Route::Down(down) => Err(err(down.message())),
     }
 }
@@ -395,9 +422,12 @@ fn countkeysinslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .ok()
         .filter(|&s| s < SLOT_COUNT)
         .ok_or_else(|| err("ERR Invalid slot"))?;
+    Ok(Frame::Integer(keys_in_slot(ctx, slot)? as i64))
+}
+
+fn keys_in_slot(ctx: &mut Ctx, slot: u16) -> Result<usize, Frame> {
     let now = ctx.now_ms;
-    let keys = ctx.commit_pending()?.slot_keys(0, slot, usize::MAX, now)?;
-    Ok(Frame::Integer(keys.len() as i64))
+    Ok(ctx.commit_pending()?.count_slot_keys(0, slot, now)?)
 }
 
 fn getkeysinslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -572,7 +602,33 @@ fn readwrite(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 
 fn asking(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     cluster(ctx)?;
+    ctx.client.asking = true;
     Ok(Frame::ok())
+}
+
+/// CLUSTER SETSLOT slot IMPORTING|MIGRATING node-id | STABLE | NODE node-id.
+fn setslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let handle = cluster(ctx)?;
+    if handle.read(|node| node.master_of_myself().is_some()) {
+        return Err(err("ERR Please use SETSLOT only with masters."));
+    }
+    let slot = slot_arg(&args[2])?;
+    let action = match &args[3..] {
+        [word, id] if is(word, "migrating") => SetSlot::Migrating(id),
+        [word, id] if is(word, "importing") => SetSlot::Importing(id),
+        [word] if is(word, "stable") => SetSlot::Stable,
+        [word, id] if is(word, "node") => SetSlot::Node(id),
+        _ => {
+            return Err(err(
+                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+            ))
+        }
+    };
+    let keys = match action {
+        SetSlot::Node(_) => keys_in_slot(ctx, slot)?,
+        _ => 0,
+    };
+    change(ctx, |node| node.set_slot(slot, action, || keys)).map(|()| Frame::ok())
 }
 
 fn help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
@@ -627,6 +683,8 @@ fn help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
             "    Configure current node as replica to <node-id>.",
             "RESET [HARD|SOFT]",
             "    Reset current node (default: soft).",
+            "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+            "    Set slot state.",
             "SET-CONFIG-EPOCH <epoch>",
             "    Set config epoch of current node.",
             "SAVECONFIG",
