@@ -70,8 +70,12 @@ impl Clock {
 pub struct SimNode {
     pub node: Option<Node>,
     pub config: Config,
-    /// The nodes.conf text the node last saved: what it restarts from.
+    /// The nodes.conf text the node last saved with a sync: what it
+    /// restarts from after a power cut.
     pub nodes_conf: Option<String>,
+    /// A later save written without a sync (`Plan::sync`): what it
+    /// restarts from after a process crash, lost in a power cut.
+    pub unsynced: Option<String>,
     pub clock: Clock,
     /// Virtual time of the scheduled timer and its generation.
     pub timer: Option<u64>,
@@ -154,6 +158,7 @@ impl World {
                 node: Some(node),
                 config,
                 nodes_conf: None,
+                unsynced: None,
                 clock,
                 timer: None,
                 timer_gen: 0,
@@ -248,6 +253,7 @@ impl World {
         let claims = node.master_of_myself().is_none() && !node.my_slots().is_empty();
         let Plan {
             save,
+            sync,
             sends,
             events,
             wake_at,
@@ -257,9 +263,14 @@ impl World {
         if claims {
             self.nodes[i].last_claim = self.now;
         }
-        // Durable at once: a crash after this point restarts from it.
+        // Written at once; synced or not, as the plan says (see `crash`).
         if save.is_some() {
-            self.nodes[i].nodes_conf = save;
+            if sync {
+                self.nodes[i].nodes_conf = save;
+                self.nodes[i].unsynced = None;
+            } else {
+                self.nodes[i].unsynced = save;
+            }
         }
         for out in sends {
             let Some(&to) = self.addresses.get(&(out.ip, out.bus_port)) else {
@@ -382,6 +393,11 @@ impl World {
     pub fn crash(&mut self, i: usize) {
         if self.trace {
             eprintln!("{:>8} n{i}: CRASH", self.now - EPOCH_MS);
+        }
+        // Half the crashes are power cuts, which lose the unsynced save.
+        let unsynced = self.nodes[i].unsynced.take();
+        if unsynced.is_some() && self.rng.random_bool(0.5) {
+            self.nodes[i].nodes_conf = unsynced;
         }
         self.nodes[i].node = None;
         self.nodes[i].timer = None;

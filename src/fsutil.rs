@@ -48,6 +48,20 @@ impl std::error::Error for WriteError {
 /// comment). The new file keeps the old one's permissions. On failure the
 /// old file is untouched and the temporary file removed.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), WriteError> {
+    replace(path, data, true)
+}
+
+/// [`write_atomically`] without the two fsyncs: a process crash still
+/// leaves the old content or the new, but a power cut may take the change
+/// back. For state the rest of the system can give back (a cluster node's
+/// view of slots it did not decide). File systems that order a
+/// rename-over after the renamed file's data (ext4's `auto_da_alloc`, XFS,
+/// btrfs) never show a mix or an empty file; others might.
+pub fn write_atomically_unsynced(path: &Path, data: &[u8]) -> Result<(), WriteError> {
+    replace(path, data, false)
+}
+
+fn replace(path: &Path, data: &[u8], sync: bool) -> Result<(), WriteError> {
     // Unique per process and call: concurrent writers of one path (CONFIG
     // REWRITE from two clients) must not share a temporary file.
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -79,9 +93,14 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), WriteError> {
                 .map_err(fail("copying the permissions of", path))?;
         }
         file.write_all(data).map_err(fail("writing", &temp))?;
-        file.sync_all().map_err(fail("fsyncing", &temp))?;
+        if sync {
+            file.sync_all().map_err(fail("fsyncing", &temp))?;
+        }
         drop(file);
         fs::rename(&temp, path).map_err(fail("renaming over", path))?;
+        if !sync {
+            return Ok(());
+        }
         fs::File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(fail("fsyncing the directory", &dir))

@@ -276,6 +276,18 @@ pub(crate) struct ManualFailover {
     pub asked_at: u64,
 }
 
+/// The persisted state a power cut must not take back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SyncMark {
+    current_epoch: u64,
+    last_vote_epoch: u64,
+    config_epoch: u64,
+    myself: NodeId,
+    master: Option<NodeId>,
+    my_slots: SlotSet,
+    known: Vec<NodeId>,
+}
+
 /// The sans-IO cluster state machine of one node.
 pub struct Node {
     pub(crate) config: Config,
@@ -304,6 +316,9 @@ pub struct Node {
     /// Why the last election could not start, to log changes only.
     pub(crate) cant_failover_reason: u8,
     pub(crate) save_pending: bool,
+    /// What the last synced save held of the state that must be synced
+    /// (`poll_sync_needed`); `None` before the first.
+    pub(crate) synced: Option<SyncMark>,
     pub(crate) transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) stats_sent: BTreeMap<&'static str, u64>,
@@ -344,6 +359,7 @@ impl Node {
             manual: ManualFailover::default(),
             cant_failover_reason: 0,
             save_pending: true,
+            synced: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats_sent: BTreeMap::new(),
@@ -441,6 +457,7 @@ impl Node {
         node.events.clear();
         node.log(false, format!("Node configuration loaded, I'm {}", me));
         node.save_pending = false;
+        node.synced = Some(node.sync_mark());
         node.debug_check();
         Ok(node)
     }
@@ -490,6 +507,37 @@ impl Node {
         }
         self.save_pending = false;
         Some(self.persisted())
+    }
+
+    /// Whether the save just polled must reach the disk (fsync) before the
+    /// transmits that follow: it changes an epoch, the vote, who myself is
+    /// or follows, the slots myself serves, or which nodes myself knows:
+    /// what elections rely on after a power cut, and what no peer could
+    /// teach a restarted node (a node only learns a stranger through
+    /// MEET). Other changes (slot migration states, other masters' slots,
+    /// peers' flags and addresses) are written without a sync, as Redis
+    /// does: what a power cut takes of them is learned again from the
+    /// cluster.
+    pub fn poll_sync_needed(&mut self) -> bool {
+        let mark = self.sync_mark();
+        let needed = self.synced.as_ref() != Some(&mark);
+        self.synced = Some(mark);
+        needed
+    }
+
+    fn sync_mark(&self) -> SyncMark {
+        SyncMark {
+            current_epoch: self.current_epoch,
+            last_vote_epoch: self.last_vote_epoch,
+            config_epoch: self.me().config_epoch,
+            myself: self.myself,
+            master: self.master_of_myself(),
+            my_slots: self.me().slots.clone(),
+            known: (self.nodes.values())
+                .filter(|e| !e.in_handshake())
+                .map(|e| e.id)
+                .collect(),
+        }
     }
 
     /// What nodes.conf holds (handshake nodes have temporary ids: left out).

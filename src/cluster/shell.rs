@@ -40,6 +40,9 @@ pub struct Outgoing {
 pub struct Plan {
     /// The full nodes.conf text, when the persisted state changed.
     pub save: Option<String>,
+    /// Whether `save` must be synced to the disk before `sends` go
+    /// (`Node::poll_sync_needed`), or may stay in the OS' cache.
+    pub sync: bool,
     pub sends: Vec<Outgoing>,
     pub events: Vec<Event>,
     /// When to call `Node::handle_timeout` next, on the node's clock
@@ -56,6 +59,7 @@ pub fn drain(node: &mut Node) -> Plan {
     let save = node
         .poll_save()
         .map(|config| nodes_conf::serialize(&config));
+    let sync = save.is_some() && node.poll_sync_needed();
     let sends = std::iter::from_fn(|| node.poll_transmit())
         .map(|transmit| {
             let mut frame = Vec::with_capacity(codec::encoded_len(&transmit.message));
@@ -71,6 +75,7 @@ pub fn drain(node: &mut Node) -> Plan {
     let events = std::iter::from_fn(|| node.poll_event()).collect();
     Plan {
         save,
+        sync,
         sends,
         events,
         wake_at: node.poll_timeout(),

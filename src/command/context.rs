@@ -468,6 +468,9 @@ pub struct Client {
     /// WAIT is waiting for replicas: the connection runs nothing else until
     /// it is answered.
     pub wait: Option<crate::replication::WaitFor>,
+    /// MIGRATE read its keys: the connection sends them and replies
+    /// (`command::migrate`), running nothing else meanwhile.
+    pub migrate: Option<super::migrate::MigrateJob>,
     /// This is the link from our master, applying its stream: it may write
     /// on a read-only replica.
     pub is_master: bool,
@@ -499,6 +502,7 @@ impl Client {
             replica_handshake: crate::replication::Handshake::default(),
             sync: None,
             wait: None,
+            migrate: None,
             is_master: false,
         }
     }

@@ -29,6 +29,7 @@ mod lists_blocking;
 mod long_double;
 mod member_scan;
 pub mod memory;
+pub mod migrate;
 pub mod multi;
 pub mod notify;
 pub mod pause;
@@ -346,6 +347,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         zsets_blocking::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,
+        migrate::COMMANDS,
         replication::COMMANDS,
         sort::COMMANDS,
         server::COMMANDS,

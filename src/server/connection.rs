@@ -32,6 +32,8 @@ pub struct Connection {
     durability: Arc<Durability>,
     stream: TcpStream,
     session: Session,
+    /// This client's last MIGRATE target, kept for the next MIGRATE.
+    migrate_link: Option<super::migrate::Link>,
 }
 
 impl Connection {
@@ -46,6 +48,7 @@ impl Connection {
             shared,
             durability,
             stream,
+            migrate_link: None,
         }
     }
 
@@ -53,10 +56,12 @@ impl Connection {
         let handle = self.session.client.handle.clone();
         let mut shutdown = self.shared.shutdown.subscribe();
         loop {
-            if self.session.client.blocked.is_some() || self.session.client.wait.is_some() {
-                let answered = match self.session.client.wait.take() {
-                    Some(wait) => self.wait_replicas(wait, &handle, &mut shutdown).await,
-                    None => self.wait_blocked(&handle, &mut shutdown).await,
+            let client = &mut self.session.client;
+            if client.blocked.is_some() || client.wait.is_some() || client.migrate.is_some() {
+                let answered = match (client.wait.take(), client.migrate.take()) {
+                    (Some(wait), _) => self.wait_replicas(wait, &handle, &mut shutdown).await,
+                    (None, Some(job)) => self.migrate(job).await,
+                    (None, None) => self.wait_blocked(&handle, &mut shutdown).await,
                 };
                 if answered.is_some() {
                     break;
@@ -234,6 +239,19 @@ impl Connection {
         .await;
         self.session.output.clear();
         written
+    }
+
+    /// MIGRATE: moves the keys, then replies. `Some` when the connection
+    /// must close.
+    async fn migrate(&mut self, job: crate::command::migrate::MigrateJob) -> Option<Close> {
+        let client = &mut self.session.client;
+        let reply =
+            super::migrate::run(&self.shared, &mut self.migrate_link, job, &mut client.wrote).await;
+        if matches!(reply, Frame::Error(_)) {
+            Stats::add(&self.shared.stats.total_error_replies, 1);
+        }
+        self.session.queue_replies(reply);
+        (!self.send_replies().await).then_some(Close::Now)
     }
 
     /// WAIT: answers how many replicas acknowledged `wait.offset`, once

@@ -6,6 +6,7 @@ pub mod cluster_bus;
 pub mod connection;
 pub mod durability;
 pub mod master_link;
+pub mod migrate;
 pub mod replica_link;
 
 use crate::command::context::Stats;

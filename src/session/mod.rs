@@ -212,10 +212,13 @@ impl Session {
             if !confirms {
                 self.drain_pushes();
             }
-            if self.client.blocked.is_some() || self.client.wait.is_some() {
+            if self.client.blocked.is_some()
+                || self.client.wait.is_some()
+                || self.client.migrate.is_some()
+            {
                 // Its reply comes when it is served (or the replicas
-                // acknowledged, for WAIT); the commands after it wait
-                // until then, as in Redis.
+                // acknowledged, for WAIT; the keys moved, for MIGRATE); the
+                // commands after it wait until then, as in Redis.
                 break;
             }
             self.queue_replies(reply);

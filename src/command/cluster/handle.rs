@@ -127,13 +127,14 @@ impl ClusterHandle {
         }
         let value = change(&mut node);
         let mut plan = shell::drain(&mut node);
-        if plan.save.is_none() && self.unsaved.load(Ordering::Relaxed) {
+        if self.unsaved.load(Ordering::Relaxed) {
             plan.save = Some(nodes_conf::serialize(&node.persisted()));
+            plan.sync = true;
         }
         let saved = plan
             .save
             .as_deref()
-            .map_or(Ok(()), |text| self.persist(text));
+            .map_or(Ok(()), |text| self.persist(text, plan.sync));
         if saved.is_ok() {
             for frame in plan.sends {
                 let _ = self.outbox.send(frame);
@@ -193,15 +194,20 @@ impl ClusterHandle {
     /// overwrites a newer save with an older state.
     pub fn save_config(&self) -> Result<(), String> {
         let node = lock(&self.node);
-        self.persist(&nodes_conf::serialize(&node.persisted()))
+        self.persist(&nodes_conf::serialize(&node.persisted()), true)
     }
 
-    /// Makes `text` the durable content of nodes.conf; the caller holds
+    /// Makes `text` the content of nodes.conf (synced to the disk when
+    /// `sync`); the caller holds
     /// the node lock, so saves land in the order of the states they hold.
     /// While saves fail, the node sends nothing (see `with_node`): logged
     /// when that starts and ends, not at every retry.
-    fn persist(&self, text: &str) -> Result<(), String> {
-        let written = crate::fsutil::write_atomically(&self.nodes_conf, text.as_bytes());
+    fn persist(&self, text: &str, sync: bool) -> Result<(), String> {
+        let written = if sync {
+            crate::fsutil::write_atomically(&self.nodes_conf, text.as_bytes())
+        } else {
+            crate::fsutil::write_atomically_unsynced(&self.nodes_conf, text.as_bytes())
+        };
         let was_unsaved = self.unsaved.swap(written.is_err(), Ordering::Relaxed);
         match written {
             Ok(()) => {
