@@ -276,6 +276,25 @@ pub(crate) struct ManualFailover {
     pub asked_at: u64,
 }
 
+impl SyncMark {
+    /// Whether a restart from the save that made `synced` would lose
+    /// nothing of this state that the cluster cannot give back.
+    fn covered_by(&self, synced: &SyncMark) -> bool {
+        let same = (self.current_epoch, self.last_vote_epoch, self.config_epoch)
+            == (
+                synced.current_epoch,
+                synced.last_vote_epoch,
+                synced.config_epoch,
+            )
+            && (self.myself, self.master) == (synced.myself, synced.master);
+        same && self.my_slots.is_subset(&synced.my_slots)
+            && self
+                .known
+                .iter()
+                .all(|id| synced.known.binary_search(id).is_ok())
+    }
+}
+
 /// The persisted state a power cut must not take back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SyncMark {
@@ -510,18 +529,24 @@ impl Node {
     }
 
     /// Whether the save just polled must reach the disk (fsync) before the
-    /// transmits that follow: it changes an epoch, the vote, who myself is
-    /// or follows, the slots myself serves, or which nodes myself knows:
-    /// what elections rely on after a power cut, and what no peer could
-    /// teach a restarted node (a node only learns a stranger through
-    /// MEET). Other changes (slot migration states, other masters' slots,
-    /// peers' flags and addresses) are written without a sync, as Redis
-    /// does: what a power cut takes of them is learned again from the
-    /// cluster.
+    /// transmits that follow: it changes an epoch, the vote, or who myself
+    /// is or follows, or it adds a slot myself serves or a node myself
+    /// knows: what elections rely on after a power cut, and what no peer
+    /// could teach a restarted node (a node only learns a stranger through
+    /// MEET, and nobody gives it back a slot it took). Other changes (slot
+    /// migration states, slots given away, other masters' slots, peers'
+    /// flags and addresses) are written without a sync, as Redis does:
+    /// what a power cut takes of them is learned again from the cluster
+    /// (a slot given away is taken back by its new owner's greater epoch).
     pub fn poll_sync_needed(&mut self) -> bool {
         let mark = self.sync_mark();
-        let needed = self.synced.as_ref() != Some(&mark);
-        self.synced = Some(mark);
+        let needed = self
+            .synced
+            .as_ref()
+            .is_none_or(|synced| !mark.covered_by(synced));
+        if needed {
+            self.synced = Some(mark);
+        }
         needed
     }
 
