@@ -147,8 +147,10 @@ impl Routing {
                 routing.myself = index;
             }
             if record.flags.contains(NodeFlags::MASTER) {
-                for slot in record.slots.iter() {
-                    routing.owners[usize::from(slot)] = index;
+                // By runs: rebuilt after every change of the node, also in
+                // debug builds, where walking 16384 slots one by one shows.
+                for (first, last) in record.slots.ranges() {
+                    routing.owners[usize::from(first)..=usize::from(last)].fill(index);
                 }
             }
         }
