@@ -529,8 +529,18 @@ fn reset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     change(ctx, |node| {
         node.reset(hard);
         Ok(())
-    })
-    .map(|()| Frame::ok())
+    })?;
+    if !i_am_master {
+        // A replica's data is its old master's: gone with the role, as in
+        // Redis' clusterReset.
+        ctx.write(|txn, _| {
+            for db in 0..txn.databases() {
+                txn.flush_db(db);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(Frame::ok())
 }
 
 fn saveconfig(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {

@@ -1,0 +1,413 @@
+//! Moving keys and slots through the real binary: MIGRATE (its replies are
+//! what redis-server 7.0.15 answers to the same requests), to and from a
+//! real redis-server, ASK / ASKING / TRYAGAIN while a slot is open, and
+//! `redis-cli --cluster reshard`, `rebalance`, `add-node` and `del-node`
+//! with data, while redis-py's RedisCluster reads and writes.
+
+mod common;
+
+use common::real_redis::RealRedis;
+use common::{redis_cli, three_master_cluster, Server};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn cli(port: u16, args: &[&str]) -> String {
+    redis_cli(port, args)
+        .expect("redis-cli is installed")
+        .trim_end()
+        .to_string()
+}
+
+fn have_redis_cli() -> bool {
+    let found = Command::new("redis-cli").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("note: redis-cli is not installed; skipping this test");
+    }
+    found
+}
+
+/// `MIGRATE 127.0.0.1 <to> ...` on `from`, as redis-cli prints the reply.
+fn migrate(from: u16, to: u16, rest: &[&str]) -> String {
+    let to = to.to_string();
+    let mut args = vec!["MIGRATE", "127.0.0.1", to.as_str()];
+    args.extend_from_slice(rest);
+    cli(from, &args)
+}
+
+#[test]
+fn migrate_moves_keys_with_their_ttls_and_answers_as_redis_does() {
+    if !have_redis_cli() {
+        return;
+    }
+    let source = Server::start(&[]);
+    let target = Server::start(&[]);
+    let (s, t) = (source.port, target.port);
+    cli(s, &["SET", "a", "1"]);
+    cli(s, &["RPUSH", "l", "x", "y", "z"]);
+    cli(s, &["SET", "t", "v", "PX", "100000"]);
+
+    assert_eq!(migrate(s, t, &["a", "0", "1000"]), "OK");
+    assert_eq!(
+        migrate(s, t, &["", "0", "1000", "KEYS", "l", "t", "nothere"]),
+        "OK"
+    );
+    assert_eq!(migrate(s, t, &["nothere", "0", "1000"]), "NOKEY");
+    assert_eq!(cli(s, &["DBSIZE"]), "0");
+    assert_eq!(cli(t, &["LRANGE", "l", "0", "-1"]), "x\ny\nz");
+    let ttl: i64 = cli(t, &["PTTL", "t"]).parse().expect("pttl");
+    assert!((90_000..=100_000).contains(&ttl), "ttl {ttl}");
+
+    // The same key again: the target refuses, REPLACE and COPY overwrite
+    // it and keep the source's.
+    cli(s, &["SET", "a", "2"]);
+    assert_eq!(
+        migrate(s, t, &["a", "0", "1000"]),
+        "ERR Target instance replied with error: BUSYKEY Target key name already exists."
+    );
+    assert_eq!(migrate(s, t, &["a", "0", "1000", "COPY", "REPLACE"]), "OK");
+    assert_eq!(cli(s, &["GET", "a"]), "2");
+    assert_eq!(cli(t, &["GET", "a"]), "2");
+    // Into another database of the target, with the link's SELECT.
+    assert_eq!(migrate(s, t, &["a", "3", "1000"]), "OK");
+    assert_eq!(cli(t, &["-n", "3", "GET", "a"]), "2");
+
+    cli(s, &["SET", "a", "3"]);
+    let closed = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    assert_eq!(
+        migrate(s, closed, &["a", "0", "1000"]),
+        "IOERR error or timeout writing to target instance"
+    );
+    assert_eq!(
+        migrate(s, t, &["a", "0", "1000", "AUTH", "x"]),
+        "ERR Target instance replied with error: ERR AUTH <password> called without any \
+         password configured for the default user. Are you sure your configuration is correct?"
+    );
+    assert_eq!(
+        migrate(s, t, &["a", "0", "1000", "KEYS", "a"]),
+        "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string"
+    );
+    assert_eq!(
+        migrate(s, t, &["a", "0", "1000", "foo"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        migrate(s, t, &["a", "x", "1000"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(cli(s, &["GET", "a"]), "3", "a failed MIGRATE kept the key");
+}
+
+/// Keys move between Redstone and a real redis-server in both directions:
+/// each side's RESTORE reads the other's DUMP format.
+#[test]
+fn migrate_to_and_from_a_real_redis_server() {
+    if !have_redis_cli() {
+        return;
+    }
+    let r = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let Some(_redis) = RealRedis::start_with(&["--port", &r.to_string()]) else {
+        eprintln!("redis-server is not installed: skipping");
+        return;
+    };
+    let ours = Server::start(&[]);
+    let o = ours.port;
+    cli(o, &["HSET", "h", "f1", "v1", "f2", "v2"]);
+    cli(o, &["ZADD", "z", "1", "a", "2.5", "b"]);
+    cli(o, &["SADD", "s", "1", "2", "3"]);
+    cli(o, &["SET", "str", "hello", "EX", "500"]);
+    assert_eq!(
+        migrate(o, r, &["", "0", "1000", "KEYS", "h", "z", "s", "str"]),
+        "OK"
+    );
+    assert_eq!(cli(o, &["DBSIZE"]), "0");
+    assert_eq!(cli(r, &["HGETALL", "h"]), "f1\nv1\nf2\nv2");
+    assert_eq!(
+        cli(r, &["ZRANGE", "z", "0", "-1", "WITHSCORES"]),
+        "a\n1\nb\n2.5"
+    );
+    assert_eq!(cli(r, &["SMEMBERS", "s"]), "1\n2\n3");
+    assert!(cli(r, &["TTL", "str"]).parse::<i64>().expect("ttl") > 490);
+
+    // And back: redis-server sends its own encodings (listpack, intset).
+    assert_eq!(
+        migrate(r, o, &["", "0", "1000", "KEYS", "h", "z", "s", "str"]),
+        "OK"
+    );
+    assert_eq!(cli(r, &["DBSIZE"]), "0");
+    assert_eq!(cli(o, &["HGETALL", "h"]), "f1\nv1\nf2\nv2");
+    assert_eq!(
+        cli(o, &["ZRANGE", "z", "0", "-1", "WITHSCORES"]),
+        "a\n1\nb\n2.5"
+    );
+    assert_eq!(cli(o, &["SMEMBERS", "s"]), "1\n2\n3");
+    assert_eq!(cli(o, &["GET", "str"]), "hello");
+}
+
+fn myid(port: u16) -> String {
+    cli(port, &["CLUSTER", "MYID"])
+}
+
+/// An open slot, set up by hand as redis-cli does: while slot 5061
+/// ("{bar}") moves from its owner to another master, the owner serves the
+/// keys it still has, sends ASK for those it does not, and TRYAGAIN for a
+/// request that needs both; the importer serves only after ASKING.
+#[test]
+fn an_open_slot_asks_for_moved_keys_and_the_importer_serves_after_asking() {
+    let Some(nodes) = three_master_cluster(&[]) else {
+        return;
+    };
+    let slot = "5061";
+    let from = (nodes.iter())
+        .position(|n| cli(n.port, &["SET", "{bar}here", "1"]) == "OK")
+        .expect("the slot's owner");
+    let to = (from + 1) % 3;
+    let (f, t) = (nodes[from].port, nodes[to].port);
+    cli(f, &["SET", "{bar}moved", "2"]);
+    assert_eq!(
+        cli(t, &["CLUSTER", "SETSLOT", slot, "IMPORTING", &myid(f)]),
+        "OK"
+    );
+    assert_eq!(
+        cli(f, &["CLUSTER", "SETSLOT", slot, "MIGRATING", &myid(t)]),
+        "OK"
+    );
+    assert_eq!(migrate(f, t, &["{bar}moved", "0", "1000"]), "OK");
+
+    assert_eq!(cli(f, &["GET", "{bar}here"]), "1");
+    assert_eq!(
+        cli(f, &["GET", "{bar}moved"]),
+        format!("ASK {slot} 127.0.0.1:{t}")
+    );
+    assert_eq!(
+        cli(f, &["SET", "{bar}new", "3"]),
+        format!("ASK {slot} 127.0.0.1:{t}")
+    );
+    assert_eq!(
+        cli(f, &["MGET", "{bar}here", "{bar}moved"]),
+        "TRYAGAIN Multiple keys request during rehashing of slot"
+    );
+    // The importer redirects back unless asked; ASKING lasts one command.
+    assert_eq!(
+        cli(t, &["GET", "{bar}moved"]),
+        format!("MOVED {slot} 127.0.0.1:{f}")
+    );
+    let asked = Command::new("redis-cli")
+        .args(["-p", &t.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(
+                b"ASKING\nGET {bar}moved\nGET {bar}moved\nASKING\nMGET {bar}moved {bar}here\n",
+            )?;
+            drop(stdin);
+            child.wait_with_output()
+        })
+        .expect("redis-cli");
+    let replies = (String::from_utf8_lossy(&asked.stdout).lines())
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        replies,
+        format!(
+            "OK\n2\nMOVED {slot} 127.0.0.1:{f}\nOK\n\
+             TRYAGAIN Multiple keys request during rehashing of slot"
+        )
+    );
+    assert_eq!(
+        cli(f, &["CLUSTER", "SETSLOT", slot, "NODE", &myid(t)]),
+        format!(
+            "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
+        )
+    );
+    assert_eq!(migrate(f, t, &["{bar}here", "0", "1000"]), "OK");
+    assert_eq!(
+        cli(t, &["CLUSTER", "SETSLOT", slot, "NODE", &myid(t)]),
+        "OK"
+    );
+    assert_eq!(
+        cli(f, &["CLUSTER", "SETSLOT", slot, "NODE", &myid(t)]),
+        "OK"
+    );
+    assert_eq!(
+        cli(f, &["GET", "{bar}here"]),
+        format!("MOVED {slot} 127.0.0.1:{t}")
+    );
+    assert_eq!(cli(t, &["MGET", "{bar}here", "{bar}moved"]), "1\n2");
+    let start = Instant::now();
+    let third = nodes[(from + 2) % 3].port;
+    while cli(third, &["GET", "{bar}here"]) != format!("MOVED {slot} 127.0.0.1:{t}") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the third node never learned the new owner"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn cluster_tool(args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .arg("--cluster")
+        .args(args)
+        .output()
+        .expect("run redis-cli --cluster");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn check_ok(port: u16) {
+    let address = format!("127.0.0.1:{port}");
+    let start = Instant::now();
+    loop {
+        let out = cluster_tool(&["check", &address]);
+        if out.contains("[OK] All nodes agree about slots configuration.")
+            && out.contains("[OK] All 16384 slots covered.")
+            && !out.contains("[WARNING]")
+            && !out.contains("[ERR]")
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "check failed:\n{out}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `redis-cli --cluster reshard` moves 300 slots with their keys while
+/// redis-py's RedisCluster writes and reads through it
+/// (tests/clients/redis_py_reshard.py), with no error and no lost write.
+#[test]
+fn reshard_moves_slots_under_a_redis_py_cluster_client() {
+    let has_redis_py = Command::new("python3")
+        .args(["-c", "import redis.cluster"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_redis_py {
+        eprintln!("redis-py is not installed (pip install redis): skipped");
+        return;
+    }
+    let Some(nodes) = three_master_cluster(&[]) else {
+        return;
+    };
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/redis_py_reshard.py"
+    );
+    let out = Command::new("python3")
+        .arg(script)
+        .args(nodes.iter().map(|n| n.port.to_string()))
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_ok(nodes[0].port);
+    let moved: usize = (0..300)
+        .map(|slot| {
+            cli(
+                nodes[1].port,
+                &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()],
+            )
+            .parse::<usize>()
+            .expect("count")
+        })
+        .sum();
+    assert!(
+        moved > 0,
+        "no key of the first 300 slots reached the target"
+    );
+}
+
+/// A fourth node joins with `add-node`, takes slots and their keys with
+/// `reshard`, gives them back with `rebalance` (weight 0), and leaves with
+/// `del-node`; no key is lost on the way.
+#[test]
+fn add_node_reshard_rebalance_and_del_node_keep_every_key() {
+    let Some(nodes) = three_master_cluster(&[]) else {
+        return;
+    };
+    let first = nodes[0].port;
+    let keys: Vec<String> = (0..300).map(|i| format!("key:{i}")).collect();
+    for key in &keys {
+        assert_eq!(cli(first, &["-c", "SET", key, key]), "OK");
+    }
+    let new = Server::start_cluster_node(&[]);
+    let out = cluster_tool(&[
+        "add-node",
+        &format!("127.0.0.1:{}", new.port),
+        &format!("127.0.0.1:{first}"),
+    ]);
+    assert!(out.contains("[OK] New node added correctly."), "{out}");
+    // Every node must know the newcomer before slots can move to it.
+    let start = Instant::now();
+    let id = myid(new.port);
+    while !(nodes.iter()).all(|n| cli(n.port, &["CLUSTER", "NODES"]).contains(&id)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the new node never joined"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check_ok(first);
+    let out = cluster_tool(&[
+        "reshard",
+        &format!("127.0.0.1:{first}"),
+        "--cluster-from",
+        "all",
+        "--cluster-to",
+        &myid(new.port),
+        "--cluster-slots",
+        "120",
+        "--cluster-yes",
+    ]);
+    assert!(!out.contains("[ERR]") && !out.contains("failed"), "{out}");
+    check_ok(first);
+    let held: usize = cli(new.port, &["DBSIZE"]).parse().expect("dbsize");
+    assert!(held > 0, "the new node holds no key after the reshard");
+
+    let out = cluster_tool(&[
+        "rebalance",
+        &format!("127.0.0.1:{first}"),
+        "--cluster-weight",
+        &format!("{}=0", myid(new.port)),
+    ]);
+    assert!(!out.contains("[ERR]") && !out.contains("failed"), "{out}");
+    check_ok(first);
+    // Left without slots, it follows the master that took its last one
+    // (cluster-allow-replica-migration, as in Redis 7.0).
+    let me = cli(new.port, &["CLUSTER", "NODES"]);
+    let me = me.lines().find(|l| l.contains("myself")).expect("myself");
+    assert!(me.contains("myself,slave"), "{me}");
+
+    let out = cluster_tool(&["del-node", &format!("127.0.0.1:{first}"), &myid(new.port)]);
+    assert!(
+        out.contains("CLUSTER RESET SOFT to the deleted node."),
+        "{out}"
+    );
+    assert_eq!(
+        cli(new.port, &["DBSIZE"]),
+        "0",
+        "a reset replica keeps no data"
+    );
+    check_ok(first);
+    for key in &keys {
+        assert_eq!(&cli(first, &["-c", "GET", key]), key);
+    }
+}
