@@ -746,6 +746,8 @@ mod full_sync_tests;
 #[cfg(test)]
 mod lists_tests;
 #[cfg(test)]
+mod migrate_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod sets_tests;
