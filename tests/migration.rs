@@ -411,3 +411,130 @@ fn add_node_reshard_rebalance_and_del_node_keep_every_key() {
         assert_eq!(&cli(first, &["-c", "GET", key]), key);
     }
 }
+
+/// `redis-cli --cluster import` copies a standalone redis-server's keys
+/// into the cluster (MIGRATE from redis-server to each key's Redstone
+/// owner), and `fix` closes a slot left open halfway.
+#[test]
+fn import_from_redis_server_and_fix_an_open_slot() {
+    let Some(nodes) = three_master_cluster(&[]) else {
+        return;
+    };
+    let r = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let Some(_redis) = RealRedis::start_with(&["--port", &r.to_string()]) else {
+        eprintln!("redis-server is not installed: skipping");
+        return;
+    };
+    for i in 0..200 {
+        cli(r, &["SET", &format!("imported:{i}"), &i.to_string()]);
+    }
+    cli(r, &["HSET", "hash", "f", "v"]);
+    let first = nodes[0].port;
+    let out = cluster_tool(&[
+        "import",
+        &format!("127.0.0.1:{first}"),
+        "--cluster-from",
+        &format!("127.0.0.1:{r}"),
+        "--cluster-copy",
+    ]);
+    assert!(!out.contains("ERR"), "{out}");
+    let total: usize = (nodes.iter())
+        .map(|n| cli(n.port, &["DBSIZE"]).parse::<usize>().expect("dbsize"))
+        .sum();
+    assert_eq!(total, 201);
+    assert_eq!(cli(first, &["-c", "GET", "imported:77"]), "77");
+    assert_eq!(cli(first, &["-c", "HGET", "hash", "f"]), "v");
+
+    // Slot 100 left open between the first two masters (whatever they hold).
+    let (a, b) = (nodes[0].port, nodes[1].port);
+    let owner = (nodes.iter())
+        .find(|n| {
+            cli(
+                n.port,
+                &["CLUSTER", "SETSLOT", "100", "MIGRATING", &myid(b)],
+            ) == "OK"
+        })
+        .map(|n| n.port);
+    assert_eq!(owner, Some(a), "slot 100 is the first master's");
+    assert_eq!(
+        cli(b, &["CLUSTER", "SETSLOT", "100", "IMPORTING", &myid(a)]),
+        "OK"
+    );
+    let out = cluster_tool(&["check", &format!("127.0.0.1:{first}")]);
+    assert!(out.contains("The following slots are open: 100."), "{out}");
+    let out = cluster_tool(&["fix", &format!("127.0.0.1:{first}"), "--cluster-yes"]);
+    assert!(!out.contains("[ERR]"), "{out}");
+    check_ok(first);
+}
+
+/// Migration reaches replicas through replication: after a reshard of a
+/// cluster with one replica per master, every replica holds exactly its
+/// master's keys (the target's RESTOREs and the source's DELs are in their
+/// streams).
+#[test]
+fn replicas_follow_a_reshard() {
+    if !have_redis_cli() {
+        return;
+    }
+    let nodes: Vec<Server> = (0..6).map(|_| Server::start_cluster_node(&[])).collect();
+    let mut args = vec!["create".to_string()];
+    args.extend(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)));
+    args.extend([
+        "--cluster-replicas".into(),
+        "1".into(),
+        "--cluster-yes".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = cluster_tool(&args);
+    assert!(out.contains("[OK] All 16384 slots covered."), "{out}");
+    let first = nodes[0].port;
+    check_ok(first);
+    for i in 0..300 {
+        assert_eq!(cli(first, &["-c", "SET", &format!("k:{i}"), "v"]), "OK");
+    }
+    let masters: Vec<u16> = (nodes.iter())
+        .filter(|n| cli(n.port, &["ROLE"]).starts_with("master"))
+        .map(|n| n.port)
+        .collect();
+    assert_eq!(masters.len(), 3);
+    let out = cluster_tool(&[
+        "reshard",
+        &format!("127.0.0.1:{first}"),
+        "--cluster-from",
+        &myid(masters[0]),
+        "--cluster-to",
+        &myid(masters[1]),
+        "--cluster-slots",
+        "150",
+        "--cluster-yes",
+    ]);
+    assert!(!out.contains("[ERR]") && !out.contains("failed"), "{out}");
+    check_ok(first);
+    let keys = |port: u16| {
+        let mut keys: Vec<String> = cli(port, &["KEYS", "*"])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        keys.sort();
+        keys
+    };
+    for replica in nodes.iter().filter(|n| !masters.contains(&n.port)) {
+        let info = cli(replica.port, &["INFO", "replication"]);
+        let master_port: u16 = (info.lines())
+            .find_map(|l| l.strip_prefix("master_port:"))
+            .and_then(|p| p.trim().parse().ok())
+            .expect("master_port");
+        let start = Instant::now();
+        while keys(replica.port) != keys(master_port) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "replica {} never matched master {master_port}",
+                replica.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
