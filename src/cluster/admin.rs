@@ -58,6 +58,7 @@ impl Node {
             self.importing.remove(&slot);
             self.assign_slot(slot, me);
         }
+        self.slots_claimed = true;
         self.slots_changed();
         Ok(())
     }

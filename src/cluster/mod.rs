@@ -231,11 +231,6 @@ impl SlotSet {
             })
     }
 
-    /// Whether every slot of this set is in `other`.
-    pub fn is_subset(&self, other: &SlotSet) -> bool {
-        self.0.iter().zip(other.0.iter()).all(|(a, b)| a & !b == 0)
-    }
-
     /// Whether the two sets share a slot.
     pub fn intersects(&self, other: &SlotSet) -> bool {
         self.0.iter().zip(other.0.iter()).any(|(a, b)| a & b != 0)

@@ -287,11 +287,7 @@ impl SyncMark {
                 synced.config_epoch,
             )
             && (self.myself, self.master) == (synced.myself, synced.master);
-        same && self.my_slots.is_subset(&synced.my_slots)
-            && self
-                .known
-                .iter()
-                .all(|id| synced.known.binary_search(id).is_ok())
+        same && (self.known.iter()).all(|id| synced.known.binary_search(id).is_ok())
     }
 }
 
@@ -303,7 +299,6 @@ pub(crate) struct SyncMark {
     config_epoch: u64,
     myself: NodeId,
     master: Option<NodeId>,
-    my_slots: SlotSet,
     known: Vec<NodeId>,
 }
 
@@ -338,6 +333,8 @@ pub struct Node {
     /// What the last synced save held of the state that must be synced
     /// (`poll_sync_needed`); `None` before the first.
     pub(crate) synced: Option<SyncMark>,
+    /// CLUSTER ADDSLOTS claimed slots since the last save: synced too.
+    pub(crate) slots_claimed: bool,
     pub(crate) transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) stats_sent: BTreeMap<&'static str, u64>,
@@ -379,6 +376,7 @@ impl Node {
             cant_failover_reason: 0,
             save_pending: true,
             synced: None,
+            slots_claimed: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats_sent: BTreeMap::new(),
@@ -530,24 +528,22 @@ impl Node {
 
     /// Whether the save just polled must reach the disk (fsync) before the
     /// transmits that follow: it changes an epoch, the vote, or who myself
-    /// is or follows, or it adds a slot myself serves or a node myself
-    /// knows: what elections rely on after a power cut, and what no peer
-    /// could teach a restarted node (a node only learns a stranger through
-    /// MEET, and nobody gives it back a slot it took). Other changes (slot
-    /// migration states, slots given away, other masters' slots, peers'
-    /// flags and addresses) are written without a sync, as Redis does:
-    /// what a power cut takes of them is learned again from the cluster
-    /// (a slot given away is taken back by its new owner's greater epoch).
+    /// is or follows, or it adds a node myself knows, or slots myself
+    /// claimed by CLUSTER ADDSLOTS: what elections rely on after a power
+    /// cut, and what no peer could teach a restarted node (a node only
+    /// learns a stranger through MEET). Other changes (slot migration
+    /// states, slots handed over by SETSLOT or learned from peers, peers'
+    /// flags and addresses) are written without a sync, as Redis does: a
+    /// power cut may take them back, as it takes the last second of data
+    /// under `appendfsync everysec`.
     pub fn poll_sync_needed(&mut self) -> bool {
         let mark = self.sync_mark();
-        let needed = self
-            .synced
-            .as_ref()
-            .is_none_or(|synced| !mark.covered_by(synced));
-        if needed {
+        let claimed = std::mem::take(&mut self.slots_claimed);
+        let covered = (self.synced.as_ref()).is_some_and(|synced| mark.covered_by(synced));
+        if claimed || !covered {
             self.synced = Some(mark);
         }
-        needed
+        claimed || !covered
     }
 
     fn sync_mark(&self) -> SyncMark {
@@ -557,7 +553,6 @@ impl Node {
             config_epoch: self.me().config_epoch,
             myself: self.myself,
             master: self.master_of_myself(),
-            my_slots: self.me().slots.clone(),
             known: (self.nodes.values())
                 .filter(|e| !e.in_handshake())
                 .map(|e| e.id)
