@@ -470,7 +470,7 @@ pub struct Client {
     pub wait: Option<crate::replication::WaitFor>,
     /// MIGRATE read its keys: the connection sends them and replies
     /// (`command::migrate`), running nothing else meanwhile.
-    pub migrate: Option<super::migrate::MigrateJob>,
+    pub migrate: Option<super::migrate_job::MigrateJob>,
     /// This is the link from our master, applying its stream: it may write
     /// on a read-only replica.
     pub is_master: bool,

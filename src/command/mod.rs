@@ -30,6 +30,7 @@ mod long_double;
 mod member_scan;
 pub mod memory;
 pub mod migrate;
+mod migrate_job;
 pub mod multi;
 pub mod notify;
 pub mod pause;

@@ -163,7 +163,9 @@ impl ChangeFeed {
 }
 
 /// One command as a RESP array of bulk strings.
-fn write_command<'a>(out: &mut BytesMut, args: impl IntoIterator<Item = &'a [u8]> + Clone) {
+/// One command as a RESP array of bulk strings (the stream's, and
+/// MIGRATE's requests).
+pub fn write_command<'a>(out: &mut BytesMut, args: impl IntoIterator<Item = &'a [u8]> + Clone) {
     write_array_header(out, args.clone().into_iter().count());
     for arg in args {
         write_bulk(out, arg);

@@ -5,7 +5,7 @@ pub mod feed;
 pub mod master;
 pub mod replica;
 
-pub use feed::{ChangeFeed, Gap};
+pub use feed::{write_command, ChangeFeed, Gap};
 pub use master::{Handshake, LinkState, Master, Psync};
 
 use crate::keyspace::Snapshot;
