@@ -492,6 +492,14 @@ fn replicas_follow_a_reshard() {
     assert!(out.contains("[OK] All 16384 slots covered."), "{out}");
     let first = nodes[0].port;
     check_ok(first);
+    let start = Instant::now();
+    while !(nodes.iter()).all(|n| cli(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "cluster_state never ok"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     for i in 0..300 {
         assert_eq!(cli(first, &["-c", "SET", &format!("k:{i}"), "v"]), "OK");
     }
@@ -536,5 +544,71 @@ fn replicas_follow_a_reshard() {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+/// `kill -9` of the source halfway through a reshard: once it is back and
+/// `redis-cli --cluster fix` has closed the open slot, every key is served
+/// with its value and held by exactly one master (a key the target had
+/// restored before the crash, and the source had not deleted yet, is
+/// resolved by fix's MIGRATE ... REPLACE, the source's copy winning).
+#[test]
+fn a_source_killed_during_a_reshard_loses_and_duplicates_no_key() {
+    let Some(mut nodes) = three_master_cluster(&[]) else {
+        return;
+    };
+    let first = nodes[0].port;
+    let keys: Vec<String> = (0..1500).map(|i| format!("key:{i}")).collect();
+    for key in &keys {
+        assert_eq!(cli(first, &["-c", "SET", key, key]), "OK");
+    }
+    let (a, b) = (nodes[0].port, nodes[1].port);
+    let mut reshard = Command::new("redis-cli")
+        .args(["--cluster", "reshard", &format!("127.0.0.1:{a}")])
+        .args(["--cluster-from", &myid(a), "--cluster-to", &myid(b)])
+        .args(["--cluster-slots", "3000", "--cluster-yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-cli");
+    // Kill once some keys have moved, well before the end.
+    let start = Instant::now();
+    while cli(b, &["DBSIZE"]).parse::<usize>().expect("dbsize") < 520 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the reshard made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    nodes[0].kill9();
+    let _ = reshard.wait();
+    nodes[0].restart();
+    let start = Instant::now();
+    loop {
+        let out = cluster_tool(&["fix", &format!("127.0.0.1:{b}"), "--cluster-yes"]);
+        let check = cluster_tool(&["check", &format!("127.0.0.1:{b}")]);
+        if check.contains("[OK] All 16384 slots covered.") && !check.contains("[WARNING]") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "fix did not close the slots:\n{out}\n{check}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let total: usize = (nodes.iter())
+        .map(|n| cli(n.port, &["DBSIZE"]).parse::<usize>().expect("dbsize"))
+        .sum();
+    assert_eq!(total, keys.len(), "keys lost or duplicated");
+    let start = Instant::now();
+    while !(nodes.iter()).all(|n| cli(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "cluster_state never ok again"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for key in &keys {
+        assert_eq!(&cli(b, &["-c", "GET", key]), key);
     }
 }
