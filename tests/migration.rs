@@ -254,6 +254,22 @@ fn an_open_slot_asks_for_moved_keys_and_the_importer_serves_after_asking() {
     }
 }
 
+/// Waits until every node reports `cluster_state:ok` (a node that just
+/// started or joined answers CLUSTERDOWN for a moment, as Redis does).
+fn wait_state_ok(ports: &[u16]) {
+    let start = Instant::now();
+    while !ports
+        .iter()
+        .all(|&p| cli(p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "cluster_state never ok"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn cluster_tool(args: &[&str]) -> String {
     let out = Command::new("redis-cli")
         .arg("--cluster")
@@ -366,6 +382,7 @@ fn add_node_reshard_rebalance_and_del_node_keep_every_key() {
         std::thread::sleep(Duration::from_millis(50));
     }
     check_ok(first);
+    wait_state_ok(&[first, new.port]);
     let out = cluster_tool(&[
         "reshard",
         &format!("127.0.0.1:{first}"),
@@ -492,14 +509,7 @@ fn replicas_follow_a_reshard() {
     assert!(out.contains("[OK] All 16384 slots covered."), "{out}");
     let first = nodes[0].port;
     check_ok(first);
-    let start = Instant::now();
-    while !(nodes.iter()).all(|n| cli(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "cluster_state never ok"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_state_ok(&nodes.iter().map(|n| n.port).collect::<Vec<_>>());
     for i in 0..300 {
         assert_eq!(cli(first, &["-c", "SET", &format!("k:{i}"), "v"]), "OK");
     }
@@ -600,14 +610,7 @@ fn a_source_killed_during_a_reshard_loses_and_duplicates_no_key() {
         .map(|n| cli(n.port, &["DBSIZE"]).parse::<usize>().expect("dbsize"))
         .sum();
     assert_eq!(total, keys.len(), "keys lost or duplicated");
-    let start = Instant::now();
-    while !(nodes.iter()).all(|n| cli(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "cluster_state never ok again"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_state_ok(&nodes.iter().map(|n| n.port).collect::<Vec<_>>());
     for key in &keys {
         assert_eq!(&cli(b, &["-c", "GET", key]), key);
     }
