@@ -8,6 +8,21 @@ use super::node::{Entry, Event, Node, MANUAL_FAILOVER_TIMEOUT};
 use super::{NodeFlags, NodeId, SlotSet};
 
 impl Node {
+    /// The driver's link to `ip:bus_port` failed (the connection was refused
+    /// or reset): what was queued on it is lost. As when Redis frees a
+    /// link, every node at that address is without one, so the next cron
+    /// reconnects and sends a PING, or the MEET again while in handshake
+    /// (a lost MEET was otherwise never resent, and the handshake expired).
+    pub fn link_lost(&mut self, now: u64, ip: &str, bus_port: u16) {
+        self.tick(now);
+        let me = self.myself;
+        for e in self.nodes.values_mut() {
+            if e.id != me && e.ip == ip && e.bus_port == bus_port {
+                e.link = false;
+            }
+        }
+    }
+
     /// One message from the bus. `from_ip` is the peer address of the
     /// connection, used when the header announces no address.
     pub fn handle_message(&mut self, now: u64, from_ip: &str, message: Message) {
