@@ -55,6 +55,13 @@ impl Node {
             } else {
                 known = self.finish_handshake(&header, &ip, from_ip);
             }
+        } else if !known && matches!(body, Body::Ping { .. } | Body::Meet { .. }) {
+            // The node I am meeting got my MEET but its PONG was lost: its
+            // replies travel on a connection of its own, not on mine as in
+            // Redis, and a PONG is never resent. Its own handshake with me
+            // (a MEET, resent while its links fail) comes from the address
+            // the PONG would have, and completes my handshake the same way.
+            known = self.finish_handshake(&header, &ip, from_ip);
         }
         if known {
             self.note_sender(&header);
@@ -129,8 +136,9 @@ impl Node {
         }
     }
 
-    /// A PONG from an unknown id: if it answers one of my handshakes (matched
-    /// by address), the handshake entry takes the real id.
+    /// A PONG (or PING or MEET) from an unknown id: if it answers one of my
+    /// handshakes (matched by address), the handshake entry takes the real
+    /// id.
     fn finish_handshake(&mut self, header: &Header, ip: &str, from_ip: &str) -> bool {
         let Some(temp) = self.handshake_to(ip, from_ip, header.bus_port) else {
             return false;

@@ -151,6 +151,28 @@ fn a_meet_lost_with_its_link_is_resent() {
     assert_eq!(net.nodes[1].known_nodes(), 2, "leftover handshake entries");
 }
 
+/// The PONG answering a MEET is lost (the receiver's connection back could
+/// not be made) and is never resent; the receiver's own handshake with the
+/// meeting node, from the same address, completes the latter's instead.
+#[test]
+fn a_meet_whose_pong_is_lost_completes_on_the_peers_ping() {
+    let mut net = Net::new(2);
+    let now = net.now;
+    net.nodes[1].meet(now, "127.0.0.1", 7000, 17000).unwrap();
+    net.now += 100;
+    let now = net.now;
+    net.nodes[1].handle_timeout(now);
+    let meet = net.nodes[1].poll_transmit().expect("the MEET");
+    net.nodes[0].handle_message(now, "127.0.0.1", meet.message);
+    let pong = net.nodes[0].poll_transmit().expect("the PONG");
+    assert_eq!(pong.message.body.kind_name(), "pong");
+    drop(pong);
+    // Node 0's next cron meets its own handshake entry for node 1.
+    net.run(600);
+    assert!(net.nodes[0].knows(net.id(1)) && net.nodes[1].knows(net.id(0)));
+    assert_eq!(net.nodes[1].known_nodes(), 2, "leftover handshake entries");
+}
+
 #[test]
 fn handshake_times_out() {
     let mut net = Net::new(2);
