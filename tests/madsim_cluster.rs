@@ -5,6 +5,8 @@
 //! `WAIT 1`, following redirections; the seed decides whether the second
 //! replica is cut off for a while (so that the two replicas' offsets
 //! differ) and when the master dies (with a power cut). Then it comes back.
+//! Every scenario runs over a network as slow and lossy as its seed draws
+//! (latency up to 50 ms, up to 5 % of packets lost), bus links included.
 //!
 //! Invariants:
 //! - the slot gets a new master, which has every write `WAIT 1` confirmed
@@ -25,8 +27,8 @@ mod madsim_common;
 
 use madsim::rand::Rng;
 use madsim_common::{
-    command, connect, info_field, seed_catching, server_node, try_command, try_connect, ScratchDir,
-    PORT,
+    command, connect, info_field, seed_catching, server_node, try_command, try_connect,
+    unreliable_network, ScratchDir, PORT,
 };
 use redstone::config::{AppendFsync, Config};
 use redstone::engine::memory::MemoryEngine;
@@ -43,6 +45,9 @@ const NODES: usize = 6;
 const MASTER_OF: [Option<usize>; NODES] = [None, None, None, Some(0), Some(0), Some(1)];
 const LONG: Duration = Duration::from_secs(60);
 const NODE_TIMEOUT_MS: u64 = 1000;
+/// The network's worst: each seed draws its latency and loss up to these.
+const MAX_LATENCY: Duration = Duration::from_millis(50);
+const MAX_LOSS: f64 = 0.05;
 
 fn ip(i: usize) -> IpAddr {
     format!("192.0.2.{}", 41 + i).parse().unwrap()
@@ -89,8 +94,11 @@ struct Cluster {
 
 impl Cluster {
     /// Six server nodes with `appendfsync always` and a node timeout of
-    /// 1 s, formed into the cluster of the module comment.
+    /// 1 s, formed into the cluster of the module comment, over a network
+    /// as slow and lossy as the seed decides (latency up to 50 ms, up to
+    /// 5 % of packets lost and resent, bus connections refused alike).
     async fn start() -> Cluster {
+        unreliable_network(MAX_LATENCY, MAX_LOSS);
         let handle = madsim::runtime::Handle::current();
         let dirs: Vec<ScratchDir> = (0..NODES).map(|_| ScratchDir::new()).collect();
         let engines: Vec<Arc<MemoryEngine>> =

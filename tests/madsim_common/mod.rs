@@ -185,7 +185,8 @@ where
 /// Makes every link of the simulated network, client, bus and replication
 /// alike, slow and lossy as the seed decides: each packet takes 1 ms up to
 /// `max_latency`, and up to `max_loss` of them are lost and sent again
-/// (madsim's streams retransmit, like TCP, so a loss is a delay).
+/// (madsim's streams retransmit, like TCP, so a loss is a delay; but a
+/// lost connection request is refused at once).
 pub fn unreliable_network(max_latency: Duration, max_loss: f64) {
     use madsim::rand::Rng;
     let mut rng = madsim::rand::thread_rng();
