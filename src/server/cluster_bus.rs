@@ -147,7 +147,7 @@ async fn node_loop(
     let mut links: HashMap<(String, u16), mpsc::Sender<Vec<u8>>> = HashMap::new();
     loop {
         let wait = sleep_for(*feed.wake.borrow_and_update(), now_ms());
-        tokio::select! {
+        select! {
             Some(Inbound { from_ip, message }) = inbound.recv() => {
                 let _ = handle.with_node(|node| node.handle_message(now_ms(), &from_ip, message));
             }

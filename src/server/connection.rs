@@ -97,7 +97,7 @@ impl Connection {
             };
             let subscriber = self.session.client.pubsub.subscriber.clone();
             let pushes = pushes_queued(subscriber.as_deref());
-            tokio::select! {
+            select! {
                 read = read => match read {
                     Some(Ok(0)) | Some(Err(_)) | None => break,
                     Some(Ok(n)) => {
@@ -268,7 +268,7 @@ impl Connection {
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
+            select! {
                 () = &mut acked_signal => {}
                 () = timer => {}
                 read = self.stream.read_buf(&mut self.session.input) => match read {
@@ -312,7 +312,7 @@ impl Connection {
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
+            select! {
                 () = waiting.answered() => {}
                 () = timer => {
                     // Like Redis: past the deadline, not on it (ms are truncated).
@@ -371,7 +371,7 @@ async fn write_unless_killed(
         if handle.is_killed() {
             return false;
         }
-        tokio::select! {
+        select! {
             written = stream.write(bytes) => match written {
                 Ok(0) | Err(_) => return false,
                 Ok(n) => bytes = &bytes[n..],
