@@ -6,6 +6,7 @@
 use super::message::{Body, Gossip, Header, Message};
 use super::node::{Entry, Event, Node, MANUAL_FAILOVER_TIMEOUT};
 use super::{NodeFlags, NodeId, SlotSet};
+use crate::planted::{self, Bug};
 
 impl Node {
     /// The driver's link to `ip:bus_port` failed (the connection was refused
@@ -336,7 +337,10 @@ impl Node {
                 }
             }
         }
-        if sender_is_master && self.me().is_master() {
+        if sender_is_master
+            && self.me().is_master()
+            && !planted::active(Bug::EpochCollisionUnresolved)
+        {
             self.handle_config_epoch_collision(sender);
         }
     }
