@@ -6,7 +6,8 @@
 //! replica is cut off for a while (so that the two replicas' offsets
 //! differ) and when the master dies (with a power cut). Then it comes back.
 //! Every scenario runs over a network as slow and lossy as its seed draws
-//! (latency up to 50 ms, up to 5 % of packets lost), bus links included.
+//! (latency up to 50 ms, up to 5 % of packets lost), bus links included,
+//! on disks whose syncs take up to 20 ms.
 //!
 //! Invariants:
 //! - the slot gets a new master, which has every write `WAIT 1` confirmed
@@ -27,7 +28,7 @@ mod madsim_common;
 
 use madsim::rand::Rng;
 use madsim_common::{
-    command, connect, info_field, seed_catching, server_node, try_command, try_connect,
+    command, connect, info_field, seed_catching, server_node, slow_disk, try_command, try_connect,
     unreliable_network, ScratchDir, PORT,
 };
 use redstone::config::{AppendFsync, Config};
@@ -48,6 +49,8 @@ const NODE_TIMEOUT_MS: u64 = 1000;
 /// The network's worst: each seed draws its latency and loss up to these.
 const MAX_LATENCY: Duration = Duration::from_millis(50);
 const MAX_LOSS: f64 = 0.05;
+/// The disks' worst: each seed draws its sync latency up to this.
+const MAX_SYNC_LATENCY: Duration = Duration::from_millis(20);
 
 fn ip(i: usize) -> IpAddr {
     format!("192.0.2.{}", 41 + i).parse().unwrap()
@@ -96,9 +99,11 @@ impl Cluster {
     /// Six server nodes with `appendfsync always` and a node timeout of
     /// 1 s, formed into the cluster of the module comment, over a network
     /// as slow and lossy as the seed decides (latency up to 50 ms, up to
-    /// 5 % of packets lost and resent, bus connections refused alike).
+    /// 5 % of packets lost and resent, bus connections refused alike), on
+    /// disks whose syncs take up to 20 ms.
     async fn start() -> Cluster {
         unreliable_network(MAX_LATENCY, MAX_LOSS);
+        slow_disk(MAX_SYNC_LATENCY);
         let handle = madsim::runtime::Handle::current();
         let dirs: Vec<ScratchDir> = (0..NODES).map(|_| ScratchDir::new()).collect();
         let engines: Vec<Arc<MemoryEngine>> =

@@ -200,6 +200,16 @@ pub fn unreliable_network(max_latency: Duration, max_loss: f64) {
     });
 }
 
+/// Makes every simulated node's disk slow as the seed decides: each sync
+/// (an `appendfsync always` client waits for one) takes up to a latency
+/// drawn up to `max`, and a power cut meanwhile loses what it was to
+/// make durable.
+pub fn slow_disk(max: Duration) {
+    use madsim::rand::Rng;
+    let latency = madsim::rand::thread_rng().gen_range(Duration::ZERO..=max);
+    redstone::server::durability::set_disk_latency(latency);
+}
+
 /// A directory for one simulated node's files, removed when dropped. Its
 /// name comes from a counter, not from `tempfile`, whose random names
 /// draw on the simulator's randomness only the first time a thread asks
