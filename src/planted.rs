@@ -25,6 +25,10 @@ pub enum Bug {
     /// Two masters with the same configEpoch stay so: the collision is
     /// never resolved (`Node::handle_config_epoch_collision` is skipped).
     EpochCollisionUnresolved,
+    /// With `appendfsync always`, a connection replies to a write once it
+    /// is flushed, without waiting for the sync (`server::connection`): a
+    /// power cut loses writes it acknowledged.
+    ReplyBeforeSync,
 }
 
 #[cfg(madsim)]

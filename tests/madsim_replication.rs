@@ -175,6 +175,21 @@ fn the_simulation_catches_wait_counting_unacknowledged_replicas() {
     eprintln!("the planted bug was caught by seed {caught:?}");
 }
 
+/// The invariant on acknowledged writes is live: with replies sent before
+/// the sync `appendfsync always` asks for, some seed's power cut loses an
+/// acknowledged write.
+#[test]
+fn the_simulation_catches_replies_before_the_sync() {
+    let caught = seed_catching(
+        Bug::ReplyBeforeSync,
+        20,
+        "acknowledged",
+        faults_then_failover,
+    );
+    assert!(caught.is_some(), "no seed in 1..=20 caught the planted bug");
+    eprintln!("the planted bug was caught by seed {caught:?}");
+}
+
 /// The scenario of the module comment.
 async fn faults_then_failover() {
     let handle = madsim::runtime::Handle::current();

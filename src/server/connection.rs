@@ -9,6 +9,7 @@ use super::durability::Durability;
 use crate::command::context::{ClientHandle, Stats};
 use crate::command::{self, Shared};
 use crate::config::AppendFsync;
+use crate::planted::{self, Bug};
 use crate::pubsub::Subscriber;
 use crate::replication::WaitFor;
 use crate::resp::Frame;
@@ -208,7 +209,9 @@ impl Connection {
     async fn send_replies(&mut self) -> bool {
         if self.session.client.wrote {
             let seq = self.shared.store.write_seq();
-            if self.shared.appendfsync() == AppendFsync::Always {
+            if self.shared.appendfsync() == AppendFsync::Always
+                && !planted::active(Bug::ReplyBeforeSync)
+            {
                 self.durability.wait_synced(seq).await;
             } else if !self.durability.is_flushed(seq) {
                 // The other clients this worker has ready run their commands
