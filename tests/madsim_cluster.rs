@@ -14,7 +14,7 @@
 //!   (the replica with the highest offset is the one promoted);
 //! - once the old master is back: every node sees every slot served by
 //!   exactly one master, the masters' config epochs are unique, and every
-//!   replica of the slot's shard holds exactly its master's data.
+//!   replica holds exactly its master's data.
 //!
 //! Two more scenarios on the same cluster: a manual CLUSTER FAILOVER under
 //! writes loses no acknowledged write, and a master cut off from every
@@ -181,8 +181,8 @@ async fn a_manual_failover_loses_no_acknowledged_write() {
 /// A master cut off from every other node stops taking writes within two
 /// node timeouts (it sees itself in the minority), and its replica takes
 /// its slots; once the partition heals, the cluster settles as after a
-/// crash (one master per slot, unique epochs, the shard holds one data
-/// set: the old master dropped what it took while cut off).
+/// crash (one master per slot, unique epochs, every replica holds its
+/// master's data: the old master dropped what it took while cut off).
 #[madsim::test]
 async fn an_isolated_master_stops_taking_writes() {
     isolated_master().await;
@@ -203,7 +203,7 @@ fn the_simulation_catches_a_minority_master_taking_writes() {
     eprintln!("the planted bug was caught by seed {caught:?}");
 }
 
-/// The invariant on the shard's data is live: with the old master
+/// The invariant on replicas' data is live: with the old master
 /// continued past the end of the history its new master shares with it,
 /// some seed leaves it holding the writes it took while cut off.
 #[test]
@@ -211,7 +211,7 @@ fn the_simulation_catches_a_partial_resync_past_the_failover() {
     let caught = seed_catching(
         Bug::PsyncPastTheFailover,
         10,
-        "the shard's replicas to hold the master's data",
+        "every replica to hold its master's data",
         isolated_master,
     );
     assert!(caught.is_some(), "no seed in 1..=10 caught the planted bug");
@@ -487,9 +487,9 @@ fn next(at: SocketAddr) -> SocketAddr {
     address((i + 1) % NODES)
 }
 
-/// Once the restarted node 0 has joined: every node's view agrees that
-/// each slot has one master, the masters' config epochs differ, and the
-/// slot's shard holds one data set.
+/// Once node 0 is back: every node's view agrees that each slot has one
+/// master, the masters' config epochs differ, and every replica holds its
+/// master's data.
 async fn settled() {
     wait_until("every node to agree on the slot map", || async {
         let mut views = Vec::new();
@@ -510,26 +510,52 @@ async fn settled() {
         }
     }
     assert!(owners.values().all(|owner| !owner.is_empty()));
-    let owner = master_of_slot(1, 5061).await;
-    let shard: Vec<usize> = [0, 3, 4].into_iter().filter(|&i| i != owner).collect();
-    let shard = &shard;
-    wait_until(
-        "the shard's replicas to hold the master's data",
-        || async move {
-            let expected = served_contents(owner).await;
-            for &i in shard {
-                let mut stream = connect(address(i), LONG).await;
-                if try_command(&mut stream, &["READONLY"]).await.as_deref() != Ok("OK") {
-                    return false;
-                }
-                if contents(&mut stream).await.as_ref() != Some(&expected) {
-                    return false;
-                }
+    // Each replica, wherever it went (a master with two replicas may give
+    // one to a master left without any), holds its master's data.
+    wait_until("every replica to hold its master's data", || async {
+        for i in 0..NODES {
+            let Some(master) = master_of(i).await else {
+                return false;
+            };
+            let Some(master) = master else { continue };
+            let Some(expected) = contents(&mut connect(address(master), LONG).await).await else {
+                return false;
+            };
+            let mut stream = connect(address(i), LONG).await;
+            if try_command(&mut stream, &["READONLY"]).await.as_deref() != Ok("OK") {
+                return false;
             }
-            true
-        },
-    )
+            if contents(&mut stream).await.as_ref() != Some(&expected) {
+                return false;
+            }
+        }
+        true
+    })
     .await;
+}
+
+/// Whom node i replicates in its own view: `Some(None)` when it is a
+/// master, `None` when that cannot be told yet.
+async fn master_of(i: usize) -> Option<Option<usize>> {
+    let mut stream = connect(address(i), LONG).await;
+    let nodes = try_command(&mut stream, &["CLUSTER", "NODES"]).await.ok()?;
+    let mine = nodes.lines().find(|line| line.contains("myself"))?;
+    let fields: Vec<&str> = mine.split(' ').collect();
+    if !fields.get(2)?.contains("slave") {
+        return Some(None);
+    }
+    let master = *fields.get(3)?;
+    for j in 0..NODES {
+        let mut stream = connect(address(j), LONG).await;
+        if try_command(&mut stream, &["CLUSTER", "MYID"])
+            .await
+            .as_deref()
+            == Ok(master)
+        {
+            return Some(Some(j));
+        }
+    }
+    None
 }
 
 /// Node i's view: the master of each slot, and each master's config epoch.
