@@ -13,6 +13,22 @@ pub enum Bug {
     /// Elections rank replicas backwards: the one with the lowest
     /// replication offset tries first (`cluster::failover`).
     PromoteLowestOffset,
+    /// A master that reaches no majority of the masters keeps its cluster
+    /// state ok, so it goes on taking writes (`Node::update_state`).
+    MinorityMasterKeepsWriting,
+    /// A partial resync continues a replica in the history its master
+    /// left at a failover even past the point where that history ended
+    /// (`replication::Master::psync` ignores `second_offset`): a replica
+    /// that was ahead of the promoted one keeps writes its new master
+    /// never had.
+    PsyncPastTheFailover,
+    /// Two masters with the same configEpoch stay so: the collision is
+    /// never resolved (`Node::handle_config_epoch_collision` is skipped).
+    EpochCollisionUnresolved,
+    /// With `appendfsync always`, a connection replies to a write once it
+    /// is flushed, without waiting for the sync (`server::connection`): a
+    /// power cut loses writes it acknowledged.
+    ReplyBeforeSync,
 }
 
 #[cfg(madsim)]

@@ -100,6 +100,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "keyspace",
             "log",
             "notify",
+            "planted",
             "pubsub",
             "rdb",
             "replication",

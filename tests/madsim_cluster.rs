@@ -5,13 +5,16 @@
 //! `WAIT 1`, following redirections; the seed decides whether the second
 //! replica is cut off for a while (so that the two replicas' offsets
 //! differ) and when the master dies (with a power cut). Then it comes back.
+//! Every scenario runs over a network as slow and lossy as its seed draws
+//! (latency up to 50 ms, up to 5 % of packets lost), bus links included,
+//! on disks whose syncs take up to 20 ms.
 //!
 //! Invariants:
 //! - the slot gets a new master, which has every write `WAIT 1` confirmed
 //!   (the replica with the highest offset is the one promoted);
 //! - once the old master is back: every node sees every slot served by
 //!   exactly one master, the masters' config epochs are unique, and every
-//!   replica of the slot's shard holds exactly its master's data.
+//!   replica holds exactly its master's data.
 //!
 //! Two more scenarios on the same cluster: a manual CLUSTER FAILOVER under
 //! writes loses no acknowledged write, and a master cut off from every
@@ -25,8 +28,8 @@ mod madsim_common;
 
 use madsim::rand::Rng;
 use madsim_common::{
-    command, connect, info_field, seed_catching, server_node, try_command, try_connect, ScratchDir,
-    PORT,
+    command, connect, info_field, seed_catching, server_node, slow_disk, try_command, try_connect,
+    unreliable_network, ScratchDir, PORT,
 };
 use redstone::config::{AppendFsync, Config};
 use redstone::engine::memory::MemoryEngine;
@@ -43,6 +46,11 @@ const NODES: usize = 6;
 const MASTER_OF: [Option<usize>; NODES] = [None, None, None, Some(0), Some(0), Some(1)];
 const LONG: Duration = Duration::from_secs(60);
 const NODE_TIMEOUT_MS: u64 = 1000;
+/// The network's worst: each seed draws its latency and loss up to these.
+const MAX_LATENCY: Duration = Duration::from_millis(50);
+const MAX_LOSS: f64 = 0.05;
+/// The disks' worst: each seed draws its sync latency up to this.
+const MAX_SYNC_LATENCY: Duration = Duration::from_millis(20);
 
 fn ip(i: usize) -> IpAddr {
     format!("192.0.2.{}", 41 + i).parse().unwrap()
@@ -89,8 +97,13 @@ struct Cluster {
 
 impl Cluster {
     /// Six server nodes with `appendfsync always` and a node timeout of
-    /// 1 s, formed into the cluster of the module comment.
+    /// 1 s, formed into the cluster of the module comment, over a network
+    /// as slow and lossy as the seed decides (latency up to 50 ms, up to
+    /// 5 % of packets lost and resent, bus connections refused alike), on
+    /// disks whose syncs take up to 20 ms.
     async fn start() -> Cluster {
+        unreliable_network(MAX_LATENCY, MAX_LOSS);
+        slow_disk(MAX_SYNC_LATENCY);
         let handle = madsim::runtime::Handle::current();
         let dirs: Vec<ScratchDir> = (0..NODES).map(|_| ScratchDir::new()).collect();
         let engines: Vec<Arc<MemoryEngine>> =
@@ -167,9 +180,45 @@ async fn a_manual_failover_loses_no_acknowledged_write() {
 
 /// A master cut off from every other node stops taking writes within two
 /// node timeouts (it sees itself in the minority), and its replica takes
-/// its slots.
+/// its slots; once the partition heals, the cluster settles as after a
+/// crash (one master per slot, unique epochs, every replica holds its
+/// master's data: the old master dropped what it took while cut off).
 #[madsim::test]
 async fn an_isolated_master_stops_taking_writes() {
+    isolated_master().await;
+}
+
+/// The invariant on a minority master is live: with a master that keeps
+/// its cluster state ok without a majority, some seed sees it acknowledge
+/// writes long after it was cut off.
+#[test]
+fn the_simulation_catches_a_minority_master_taking_writes() {
+    let caught = seed_catching(
+        Bug::MinorityMasterKeepsWriting,
+        10,
+        "the isolated master acknowledged",
+        isolated_master,
+    );
+    assert!(caught.is_some(), "no seed in 1..=10 caught the planted bug");
+    eprintln!("the planted bug was caught by seed {caught:?}");
+}
+
+/// The invariant on replicas' data is live: with the old master
+/// continued past the end of the history its new master shares with it,
+/// some seed leaves it holding the writes it took while cut off.
+#[test]
+fn the_simulation_catches_a_partial_resync_past_the_failover() {
+    let caught = seed_catching(
+        Bug::PsyncPastTheFailover,
+        10,
+        "every replica to hold its master's data",
+        isolated_master,
+    );
+    assert!(caught.is_some(), "no seed in 1..=10 caught the planted bug");
+    eprintln!("the planted bug was caught by seed {caught:?}");
+}
+
+async fn isolated_master() {
     let net = madsim::net::NetSim::current();
     let cluster = Cluster::start().await;
     let writer = Writer::start(&cluster.client);
@@ -216,6 +265,28 @@ async fn an_isolated_master_stops_taking_writes() {
         followed,
         "no write was acknowledged after node{promoted} took over"
     );
+    // The partition heals: the old master, which took writes its replicas
+    // never had while cut off, rejoins as a replica and drops them.
+    for other in &cluster.nodes[1..] {
+        net.unclog_link(cluster.nodes[0].id(), other.id());
+        net.unclog_link(other.id(), cluster.nodes[0].id());
+    }
+    cluster.client.spawn(settled()).await.unwrap();
+}
+
+/// The invariant on config epochs is live: with collisions never
+/// resolved, some seed (one that formed the cluster without setting the
+/// epochs) ends with two masters sharing one.
+#[test]
+fn the_simulation_catches_an_unresolved_epoch_collision() {
+    let caught = seed_catching(
+        Bug::EpochCollisionUnresolved,
+        10,
+        "share config epoch",
+        failover_with_data,
+    );
+    assert!(caught.is_some(), "no seed in 1..=10 caught the planted bug");
+    eprintln!("the planted bug was caught by seed {caught:?}");
 }
 
 async fn failover_with_data() {
@@ -265,10 +336,13 @@ async fn failover_with_data() {
     client.spawn(settled()).await.unwrap();
 }
 
-/// Masters 0..3 take a third of the slots each and a config epoch, all
-/// meet, the replicas replicate; returns once every node says ok and every
+/// Masters 0..3 take a third of the slots each and, as the seed decides,
+/// a config epoch each, or none (they all start at epoch 0 and the
+/// cluster must tell them apart, resolving the collisions); all meet, the
+/// replicas replicate; returns once every node says ok and every
 /// replica's link is up.
 async fn form_cluster() {
+    let set_epochs = madsim::rand::thread_rng().gen_bool(0.5);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let ranges = [("0", "5460"), ("5461", "10922"), ("10923", "16383")];
     let mut ids = Vec::new();
@@ -278,11 +352,11 @@ async fn form_cluster() {
         if let Some((first, last)) = ranges.get(i) {
             let added = command(&mut stream, &["CLUSTER", "ADDSLOTSRANGE", first, last]).await;
             assert_eq!(added, "OK");
-            let epoch = (i + 1).to_string();
-            assert_eq!(
-                command(&mut stream, &["CLUSTER", "SET-CONFIG-EPOCH", &epoch]).await,
-                "OK"
-            );
+            if set_epochs {
+                let epoch = (i + 1).to_string();
+                let set = ["CLUSTER", "SET-CONFIG-EPOCH", &epoch];
+                assert_eq!(command(&mut stream, &set).await, "OK");
+            }
         }
         if i > 0 {
             let meet = ["CLUSTER", "MEET", "192.0.2.41", "6379"];
@@ -413,9 +487,9 @@ fn next(at: SocketAddr) -> SocketAddr {
     address((i + 1) % NODES)
 }
 
-/// Once the restarted node 0 has joined: every node's view agrees that
-/// each slot has one master, the masters' config epochs differ, and the
-/// slot's shard holds one data set.
+/// Once node 0 is back: every node's view agrees that each slot has one
+/// master, the masters' config epochs differ, and every replica holds its
+/// master's data.
 async fn settled() {
     wait_until("every node to agree on the slot map", || async {
         let mut views = Vec::new();
@@ -436,26 +510,52 @@ async fn settled() {
         }
     }
     assert!(owners.values().all(|owner| !owner.is_empty()));
-    let owner = master_of_slot(1, 5061).await;
-    let shard: Vec<usize> = [0, 3, 4].into_iter().filter(|&i| i != owner).collect();
-    let shard = &shard;
-    wait_until(
-        "the shard's replicas to hold the master's data",
-        || async move {
-            let expected = served_contents(owner).await;
-            for &i in shard {
-                let mut stream = connect(address(i), LONG).await;
-                if try_command(&mut stream, &["READONLY"]).await.as_deref() != Ok("OK") {
-                    return false;
-                }
-                if contents(&mut stream).await.as_ref() != Some(&expected) {
-                    return false;
-                }
+    // Each replica, wherever it went (a master with two replicas may give
+    // one to a master left without any), holds its master's data.
+    wait_until("every replica to hold its master's data", || async {
+        for i in 0..NODES {
+            let Some(master) = master_of(i).await else {
+                return false;
+            };
+            let Some(master) = master else { continue };
+            let Some(expected) = contents(&mut connect(address(master), LONG).await).await else {
+                return false;
+            };
+            let mut stream = connect(address(i), LONG).await;
+            if try_command(&mut stream, &["READONLY"]).await.as_deref() != Ok("OK") {
+                return false;
             }
-            true
-        },
-    )
+            if contents(&mut stream).await.as_ref() != Some(&expected) {
+                return false;
+            }
+        }
+        true
+    })
     .await;
+}
+
+/// Whom node i replicates in its own view: `Some(None)` when it is a
+/// master, `None` when that cannot be told yet.
+async fn master_of(i: usize) -> Option<Option<usize>> {
+    let mut stream = connect(address(i), LONG).await;
+    let nodes = try_command(&mut stream, &["CLUSTER", "NODES"]).await.ok()?;
+    let mine = nodes.lines().find(|line| line.contains("myself"))?;
+    let fields: Vec<&str> = mine.split(' ').collect();
+    if !fields.get(2)?.contains("slave") {
+        return Some(None);
+    }
+    let master = *fields.get(3)?;
+    for j in 0..NODES {
+        let mut stream = connect(address(j), LONG).await;
+        if try_command(&mut stream, &["CLUSTER", "MYID"])
+            .await
+            .as_deref()
+            == Ok(master)
+        {
+            return Some(Some(j));
+        }
+    }
+    None
 }
 
 /// Node i's view: the master of each slot, and each master's config epoch.

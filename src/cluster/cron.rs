@@ -6,6 +6,7 @@ use rand::Rng;
 use super::message::{Body, Gossip};
 use super::node::{Event, Node, CRON_PERIOD};
 use super::{NodeFlags, NodeId};
+use crate::planted::{self, Bug};
 use crate::slot::SLOT_COUNT;
 
 /// CLUSTER_WRITABLE_DELAY: a restarted master stays FAIL this long, so it
@@ -300,7 +301,7 @@ impl Node {
         if self.config.require_full_coverage && served != usize::from(SLOT_COUNT) {
             ok = false;
         }
-        if reachable < size / 2 + 1 {
+        if reachable < size / 2 + 1 && !planted::active(Bug::MinorityMasterKeepsWriting) {
             ok = false;
             self.among_minority_time = Some(now);
         }

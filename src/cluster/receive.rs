@@ -6,8 +6,24 @@
 use super::message::{Body, Gossip, Header, Message};
 use super::node::{Entry, Event, Node, MANUAL_FAILOVER_TIMEOUT};
 use super::{NodeFlags, NodeId, SlotSet};
+use crate::planted::{self, Bug};
 
 impl Node {
+    /// The driver's link to `ip:bus_port` failed (the connection was refused
+    /// or reset): what was queued on it is lost. As when Redis frees a
+    /// link, every node at that address is without one, so the next cron
+    /// reconnects and sends a PING, or the MEET again while in handshake
+    /// (a lost MEET was otherwise never resent, and the handshake expired).
+    pub fn link_lost(&mut self, now: u64, ip: &str, bus_port: u16) {
+        self.tick(now);
+        let me = self.myself;
+        for e in self.nodes.values_mut() {
+            if e.id != me && e.ip == ip && e.bus_port == bus_port {
+                e.link = false;
+            }
+        }
+    }
+
     /// One message from the bus. `from_ip` is the peer address of the
     /// connection, used when the header announces no address.
     pub fn handle_message(&mut self, now: u64, from_ip: &str, message: Message) {
@@ -40,6 +56,13 @@ impl Node {
             } else {
                 known = self.finish_handshake(&header, &ip, from_ip);
             }
+        } else if !known && matches!(body, Body::Ping { .. } | Body::Meet { .. }) {
+            // The node I am meeting got my MEET but its PONG was lost: its
+            // replies travel on a connection of its own, not on mine as in
+            // Redis, and a PONG is never resent. Its own handshake with me
+            // (a MEET, resent while its links fail) comes from the address
+            // the PONG would have, and completes my handshake the same way.
+            known = self.finish_handshake(&header, &ip, from_ip);
         }
         if known {
             self.note_sender(&header);
@@ -114,8 +137,9 @@ impl Node {
         }
     }
 
-    /// A PONG from an unknown id: if it answers one of my handshakes (matched
-    /// by address), the handshake entry takes the real id.
+    /// A PONG (or PING or MEET) from an unknown id: if it answers one of my
+    /// handshakes (matched by address), the handshake entry takes the real
+    /// id.
     fn finish_handshake(&mut self, header: &Header, ip: &str, from_ip: &str) -> bool {
         let Some(temp) = self.handshake_to(ip, from_ip, header.bus_port) else {
             return false;
@@ -313,7 +337,10 @@ impl Node {
                 }
             }
         }
-        if sender_is_master && self.me().is_master() {
+        if sender_is_master
+            && self.me().is_master()
+            && !planted::active(Bug::EpochCollisionUnresolved)
+        {
             self.handle_config_epoch_collision(sender);
         }
     }

@@ -126,6 +126,53 @@ fn handshake_learns_real_ids() {
     }
 }
 
+/// A MEET lost with its link (the driver could not connect) is sent again
+/// at the next cron once the driver says so, and the handshake completes.
+#[test]
+fn a_meet_lost_with_its_link_is_resent() {
+    let mut net = Net::new(2);
+    let now = net.now;
+    net.nodes[1].meet(now, "127.0.0.1", 7000, 17000).unwrap();
+    net.now += 100;
+    let now = net.now;
+    net.nodes[1].handle_timeout(now);
+    let meet = net.nodes[1].poll_transmit().expect("the MEET");
+    assert_eq!(meet.message.body.kind_name(), "meet");
+    assert!(net.nodes[1].poll_transmit().is_none());
+    // Lost, and nothing says so: the MEET is not resent.
+    net.now += 100;
+    let now = net.now;
+    net.nodes[1].handle_timeout(now);
+    assert!(net.nodes[1].poll_transmit().is_none());
+    // The driver reports the failed link: the next cron resends it.
+    net.nodes[1].link_lost(now, "127.0.0.1", 17000);
+    net.run(1_000);
+    assert!(net.nodes[0].knows(net.id(1)) && net.nodes[1].knows(net.id(0)));
+    assert_eq!(net.nodes[1].known_nodes(), 2, "leftover handshake entries");
+}
+
+/// The PONG answering a MEET is lost (the receiver's connection back could
+/// not be made) and is never resent; the receiver's own handshake with the
+/// meeting node, from the same address, completes the latter's instead.
+#[test]
+fn a_meet_whose_pong_is_lost_completes_on_the_peers_ping() {
+    let mut net = Net::new(2);
+    let now = net.now;
+    net.nodes[1].meet(now, "127.0.0.1", 7000, 17000).unwrap();
+    net.now += 100;
+    let now = net.now;
+    net.nodes[1].handle_timeout(now);
+    let meet = net.nodes[1].poll_transmit().expect("the MEET");
+    net.nodes[0].handle_message(now, "127.0.0.1", meet.message);
+    let pong = net.nodes[0].poll_transmit().expect("the PONG");
+    assert_eq!(pong.message.body.kind_name(), "pong");
+    drop(pong);
+    // Node 0's next cron meets its own handshake entry for node 1.
+    net.run(600);
+    assert!(net.nodes[0].knows(net.id(1)) && net.nodes[1].knows(net.id(0)));
+    assert_eq!(net.nodes[1].known_nodes(), 2, "leftover handshake entries");
+}
+
 #[test]
 fn handshake_times_out() {
     let mut net = Net::new(2);

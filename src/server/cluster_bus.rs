@@ -5,9 +5,10 @@
 //!   malformed or foreign message is logged and its link dropped.
 //! - Frames the node wants sent (encoded by `cluster::shell::drain`, inside
 //!   `ClusterHandle::with_node`, after nodes.conf was saved) go out on one
-//!   outgoing link per peer address, connected on demand and reconnected
-//!   with backoff. While a link is down its messages are dropped, as Redis
-//!   does: the node's PING/PONG timers notice and retry.
+//!   outgoing link per peer address, connected on demand. A link that
+//!   cannot connect or write ends, its queued messages dropped as Redis
+//!   does, and tells the node (`Node::link_lost`), whose next cron sends a
+//!   PING (or the MEET of a handshake) again, which opens a new link.
 //! - The node's `handle_timeout` (clusterCron, election starts) runs when
 //!   the node asked to be woken (`Node::poll_timeout`, re-armed after every
 //!   input, wherever it came from), not on a fixed tick.
@@ -146,7 +147,7 @@ async fn node_loop(
     let mut links: HashMap<(String, u16), mpsc::Sender<Vec<u8>>> = HashMap::new();
     loop {
         let wait = sleep_for(*feed.wake.borrow_and_update(), now_ms());
-        tokio::select! {
+        select! {
             Some(Inbound { from_ip, message }) = inbound.recv() => {
                 let _ = handle.with_node(|node| node.handle_message(now_ms(), &from_ip, message));
             }
@@ -193,50 +194,34 @@ fn send(
     }
 }
 
-/// One outgoing link: connects, writes queued frames, reconnects with
-/// backoff after an error, and ends when the peer has been idle long
-/// enough that the node stopped sending to it (queue closed).
+/// One outgoing link: connects, then writes queued frames until the queue
+/// closes. If it cannot connect, or a write fails, the link ends, dropping
+/// what was queued on it, and tells the node, which (as Redis after freeing
+/// a link) reconnects at its next cron by sending a PING, or its MEET again
+/// while in handshake: a link that ended silently left a lost MEET unsent
+/// for good, and the handshake expired. The next frame for the peer opens a
+/// new link, so attempts follow the node's cron, not a backoff of their own.
 async fn outgoing_link(
     handle: Arc<ClusterHandle>,
     node: String,
     (ip, port): (String, u16),
     mut queue: mpsc::Receiver<Vec<u8>>,
 ) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let connect = tokio::time::timeout(
-            Duration::from_secs(1),
-            TcpStream::connect((ip.as_str(), port)),
-        );
-        let mut stream = match connect.await {
-            Ok(Ok(stream)) => stream,
-            _ => {
-                // Drop what piled up while we could not connect.
-                // (`timeout`, not `timeout_at`: madsim only has the former.)
-                let deadline = tokio::time::Instant::now() + backoff;
-                loop {
-                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    match tokio::time::timeout(left, queue.recv()).await {
-                        Ok(Some(_)) => continue,
-                        _ => break,
-                    }
-                }
-                if queue.is_closed() {
-                    return;
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-                continue;
-            }
-        };
-        backoff = Duration::from_millis(100);
+    let connect = tokio::time::timeout(
+        Duration::from_secs(1),
+        TcpStream::connect((ip.as_str(), port)),
+    );
+    if let Ok(Ok(mut stream)) = connect.await {
         let _ = stream.set_nodelay(true);
-        let link = handle.open_link("to", node.clone(), now_ms());
+        let link = handle.open_link("to", node, now_ms());
         let ended = write_frames(&mut stream, &mut queue).await;
         handle.close_link(link);
         if ended {
             return;
         }
     }
+    queue.close();
+    let _ = handle.with_node(|node| node.link_lost(now_ms(), &ip, port));
 }
 
 /// Writes frames until the queue closes (true) or the socket fails (false).

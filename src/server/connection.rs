@@ -9,6 +9,7 @@ use super::durability::Durability;
 use crate::command::context::{ClientHandle, Stats};
 use crate::command::{self, Shared};
 use crate::config::AppendFsync;
+use crate::planted::{self, Bug};
 use crate::pubsub::Subscriber;
 use crate::replication::WaitFor;
 use crate::resp::Frame;
@@ -102,7 +103,7 @@ impl Connection {
             };
             let subscriber = self.session.client.pubsub.subscriber.clone();
             let pushes = pushes_queued(subscriber.as_deref());
-            tokio::select! {
+            select! {
                 read = read => match read {
                     Some(Ok(0)) | Some(Err(_)) | None => break,
                     Some(Ok(n)) => {
@@ -213,7 +214,9 @@ impl Connection {
     async fn send_replies(&mut self) -> bool {
         if self.session.client.wrote {
             let seq = self.shared.store.write_seq();
-            if self.shared.appendfsync() == AppendFsync::Always {
+            if self.shared.appendfsync() == AppendFsync::Always
+                && !planted::active(Bug::ReplyBeforeSync)
+            {
                 self.durability.wait_synced(seq).await;
             } else if !self.durability.is_flushed(seq) {
                 // The other clients this worker has ready run their commands
@@ -286,7 +289,7 @@ impl Connection {
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
+            select! {
                 () = &mut acked_signal => {}
                 () = timer => {}
                 read = self.stream.read_buf(&mut self.session.input) => match read {
@@ -330,7 +333,7 @@ impl Connection {
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
+            select! {
                 () = waiting.answered() => {}
                 () = timer => {
                     // Like Redis: past the deadline, not on it (ms are truncated).
@@ -389,7 +392,7 @@ async fn write_unless_killed(
         if handle.is_killed() {
             return false;
         }
-        tokio::select! {
+        select! {
             written = stream.write(bytes) => match written {
                 Ok(0) | Err(_) => return false,
                 Ok(n) => bytes = &bytes[n..],

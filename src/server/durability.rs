@@ -23,6 +23,18 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+#[cfg(madsim)]
+thread_local! {
+    static DISK_LATENCY: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+}
+
+/// A slow disk for the simulation running on this thread (madsim build
+/// only): each sync takes up to `max`, drawn from the seed.
+#[cfg(madsim)]
+pub fn set_disk_latency(max: Duration) {
+    DISK_LATENCY.with(|latency| latency.set(max));
+}
+
 pub struct Durability {
     /// The highest write sequence known to be flushed to the OS.
     flushed: std::sync::atomic::AtomicU64,
@@ -101,15 +113,21 @@ impl Durability {
 
     /// Syncs if a client waits for it or the `everysec` second is over.
     fn step(&self, shared: &Shared, last_periodic: &mut Instant) {
+        if self.sync_due(shared, last_periodic) {
+            self.sync_now(shared);
+        }
+    }
+
+    /// Whether a client waits for a sync or the `everysec` second is over
+    /// (then the next second starts now).
+    fn sync_due(&self, shared: &Shared, last_periodic: &mut Instant) -> bool {
         let requested = *lock(&self.requested);
         let periodic_due = shared.appendfsync() == AppendFsync::EverySec
             && last_periodic.elapsed() >= Duration::from_secs(1);
-        if requested > *self.synced.borrow() || periodic_due {
-            self.sync_now(shared);
-            if periodic_due {
-                *last_periodic = Instant::now();
-            }
+        if periodic_due {
+            *last_periodic = Instant::now();
         }
+        requested > *self.synced.borrow() || periodic_due
     }
 
     /// The sync loop on its own OS thread; returns when `stop` says so.
@@ -131,13 +149,24 @@ impl Durability {
     }
 
     /// The same loop as a task, for madsim, which forbids OS threads: it
-    /// polls every millisecond of simulated time.
+    /// polls every millisecond of simulated time, and a sync takes as long
+    /// as the simulated disk says ([`set_disk_latency`]): the clients
+    /// waiting for it wait that long, and a power cut meanwhile loses what
+    /// it was to make durable.
     #[cfg(madsim)]
     pub async fn run_task(self: Arc<Self>, shared: Arc<Shared>, stop: Arc<AtomicBool>) {
         let mut last_periodic = Instant::now();
         while !stop.load(Ordering::Acquire) {
             tokio::time::sleep(Duration::from_millis(1)).await;
-            self.step(&shared, &mut last_periodic);
+            if self.sync_due(&shared, &mut last_periodic) {
+                let max = DISK_LATENCY.with(std::cell::Cell::get);
+                if !max.is_zero() {
+                    use madsim::rand::Rng;
+                    let latency = madsim::rand::thread_rng().gen_range(Duration::ZERO..=max);
+                    tokio::time::sleep(latency).await;
+                }
+                self.sync_now(&shared);
+            }
         }
         self.sync_now(&shared);
     }

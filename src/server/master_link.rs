@@ -45,7 +45,7 @@ pub async fn run(shared: Arc<Shared>) {
             }
             continue;
         };
-        tokio::select! {
+        select! {
             ended = link(&shared, &master) => {
                 if let Err(why) = ended {
                     crate::log::warning(&format!(
@@ -471,7 +471,7 @@ async fn apply_loop(
         if getack {
             send_ack(shared, stream).await?;
         }
-        tokio::select! {
+        select! {
             read = tokio::time::timeout(timeout(shared), stream.read_buf(input)) => match read {
                 Ok(Ok(0)) => return Err("the master closed the link".into()),
                 Ok(Ok(n)) => {

@@ -43,7 +43,7 @@ pub async fn serve(
     lock(&shared.master).attach(client, ip.clone(), start.handshake.clone(), state);
     // CLIENT KILL and SHUTDOWN end the link wherever it stands.
     let mut shutdown = shared.shutdown.subscribe();
-    let ended = tokio::select! {
+    let ended = select! {
         ended = run(shared, stream, client, start, input) => ended,
         _ = handle.kill_signal.notified() => Err("killed".to_string()),
         _ = shutdown.changed() => Ok(()),
@@ -95,7 +95,7 @@ async fn run(
             Err(Gap::Overrun) => return Err("it fell behind the backlog".into()),
             Err(Gap::Future) => return Err(format!("offset {position} is past the feed")),
         }
-        tokio::select! {
+        select! {
             () = &mut grew => {}
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) => return Ok(()),

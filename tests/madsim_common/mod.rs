@@ -151,26 +151,28 @@ pub async fn info_field(stream: &mut TcpStream, section: &str, field: &str) -> O
 
 /// Runs `scenario` with `bug` planted on seeds 1..=seeds until one fails
 /// with a panic whose message contains `invariant`; returns that seed.
-pub fn seed_catching<F, Fut>(
+/// Each seed runs on a thread of its own, as madsim runs them, so that
+/// what a thread keeps (a seeded generator) does not carry over from the
+/// seed before: the seed returned replays alone.
+pub fn seed_catching<Fut>(
     bug: redstone::planted::Bug,
     seeds: u64,
     invariant: &str,
-    scenario: F,
+    scenario: fn() -> Fut,
 ) -> Option<u64>
 where
-    F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()> + 'static,
 {
     (1..=seeds).find(|&seed| {
-        let runtime =
-            madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
-        let run = std::panic::AssertUnwindSafe(|| {
-            runtime.block_on(async {
+        let run = move || {
+            let runtime =
+                madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+            runtime.block_on(async move {
                 redstone::planted::plant(Some(bug));
                 scenario().await;
             })
-        });
-        let Err(panic) = std::panic::catch_unwind(run) else {
+        };
+        let Err(panic) = std::thread::spawn(run).join() else {
             return false;
         };
         let message = panic
@@ -185,7 +187,8 @@ where
 /// Makes every link of the simulated network, client, bus and replication
 /// alike, slow and lossy as the seed decides: each packet takes 1 ms up to
 /// `max_latency`, and up to `max_loss` of them are lost and sent again
-/// (madsim's streams retransmit, like TCP, so a loss is a delay).
+/// (madsim's streams retransmit, like TCP, so a loss is a delay; but a
+/// lost connection request is refused at once).
 pub fn unreliable_network(max_latency: Duration, max_loss: f64) {
     use madsim::rand::Rng;
     let mut rng = madsim::rand::thread_rng();
@@ -195,6 +198,16 @@ pub fn unreliable_network(max_latency: Duration, max_loss: f64) {
         config.send_latency = Duration::from_millis(1)..latency;
         config.packet_loss_rate = loss;
     });
+}
+
+/// Makes every simulated node's disk slow as the seed decides: each sync
+/// (an `appendfsync always` client waits for one) takes up to a latency
+/// drawn up to `max`, and a power cut meanwhile loses what it was to
+/// make durable.
+pub fn slow_disk(max: Duration) {
+    use madsim::rand::Rng;
+    let latency = madsim::rand::thread_rng().gen_range(Duration::ZERO..=max);
+    redstone::server::durability::set_disk_latency(latency);
 }
 
 /// A directory for one simulated node's files, removed when dropped. Its
