@@ -29,6 +29,10 @@ pub enum Bug {
     /// is flushed, without waiting for the sync (`server::connection`): a
     /// power cut loses writes it acknowledged.
     ReplyBeforeSync,
+    /// MIGRATE deletes every key the target restored, also one written
+    /// after it was read (`command::migrate::settle` skips its check): the
+    /// write made while the key was in flight is lost.
+    MigrateDeletesChangedKeys,
 }
 
 #[cfg(madsim)]

@@ -180,7 +180,8 @@ pub fn settle(
             continue;
         }
         let now = read_key(txn, job.db, &sent.key)?;
-        if now != *sent {
+        if now != *sent {}
+        if now != *sent && !crate::planted::active(crate::planted::Bug::MigrateDeletesChangedKeys) {
             changed.push(now);
         } else if now.payload.is_some() {
             txn.delete(job.db, &sent.key)?;

@@ -103,7 +103,12 @@ async fn exchange(
             None => connect(&address, timeout).await?,
         };
         let request = job.request(link.db != Some(job.target_db), super::connection::now_ms());
-        let wrote = tokio::time::timeout(timeout, link.stream.write_all(&request.bytes)).await;
+        // Flushed too: a simulated stream (madsim) sends only then.
+        let send = async {
+            link.stream.write_all(&request.bytes).await?;
+            link.stream.flush().await
+        };
+        let wrote = tokio::time::timeout(timeout, send).await;
         if !matches!(wrote, Ok(Ok(()))) {
             if may_retry && !fresh {
                 may_retry = false;
