@@ -18,6 +18,7 @@ pub use super::migrate_job::{MigrateJob, Moving, Request};
 use super::{Command, Ctx};
 use crate::keyspace::{Effect, KeyRead, Txn};
 use crate::notify::Class;
+use crate::planted::{self, Bug};
 use crate::rdb;
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -180,8 +181,7 @@ pub fn settle(
             continue;
         }
         let now = read_key(txn, job.db, &sent.key)?;
-        if now != *sent {}
-        if now != *sent && !crate::planted::active(crate::planted::Bug::MigrateDeletesChangedKeys) {
+        if now != *sent && !planted::active(Bug::MigrateDeletesChangedKeys) {
             changed.push(now);
         } else if now.payload.is_some() {
             txn.delete(job.db, &sent.key)?;
