@@ -71,6 +71,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "keyspace",
             "log",
             "notify",
+            "planted",
             "pubsub",
             "rdb",
             "replication",
