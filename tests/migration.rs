@@ -564,6 +564,20 @@ fn replicas_follow_a_reshard() {
 /// resolved by fix's MIGRATE ... REPLACE, the source's copy winning).
 #[test]
 fn a_source_killed_during_a_reshard_loses_and_duplicates_no_key() {
+    killed_during_a_reshard(0);
+}
+
+/// The same with the target killed: what it acknowledged to MIGRATE was
+/// durable, so the keys the source deleted are there after its restart.
+#[test]
+fn a_target_killed_during_a_reshard_loses_and_duplicates_no_key() {
+    killed_during_a_reshard(1);
+}
+
+/// Reshards from node 0 to node 1, `kill -9`s node `victim` halfway,
+/// restarts it, runs `fix` until the cluster checks clean, and checks
+/// every key.
+fn killed_during_a_reshard(victim: usize) {
     let Some(mut nodes) = three_master_cluster(&[]) else {
         return;
     };
@@ -590,9 +604,9 @@ fn a_source_killed_during_a_reshard_loses_and_duplicates_no_key() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    nodes[0].kill9();
+    nodes[victim].kill9();
     let _ = reshard.wait();
-    nodes[0].restart();
+    nodes[victim].restart();
     let start = Instant::now();
     loop {
         let out = cluster_tool(&["fix", &format!("127.0.0.1:{b}"), "--cluster-yes"]);
@@ -614,4 +628,42 @@ fn a_source_killed_during_a_reshard_loses_and_duplicates_no_key() {
     for key in &keys {
         assert_eq!(&cli(b, &["-c", "GET", key]), key);
     }
+}
+
+/// `redis-cli --cluster add-node --cluster-slave` joins a node as the
+/// replica of the master with the fewest replicas, which then holds that
+/// master's keys.
+#[test]
+fn add_node_as_a_replica_gets_its_masters_keys() {
+    let Some(nodes) = three_master_cluster(&[]) else {
+        return;
+    };
+    let first = nodes[0].port;
+    for i in 0..200 {
+        assert_eq!(cli(first, &["-c", "SET", &format!("key:{i}"), "v"]), "OK");
+    }
+    let new = Server::start_cluster_node(&[]);
+    let out = cluster_tool(&[
+        "add-node",
+        &format!("127.0.0.1:{}", new.port),
+        &format!("127.0.0.1:{first}"),
+        "--cluster-slave",
+    ]);
+    assert!(out.contains("[OK] New node added correctly."), "{out}");
+    let start = Instant::now();
+    loop {
+        let role = cli(new.port, &["ROLE"]);
+        let master: Option<u16> = role.lines().nth(2).and_then(|p| p.parse().ok());
+        let master_keys = master.map(|m| cli(m, &["DBSIZE"]));
+        if role.starts_with("slave") && master_keys == Some(cli(new.port, &["DBSIZE"])) {
+            assert_ne!(master_keys.as_deref(), Some("0"));
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never a synced replica: {role}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    check_ok(first);
 }
