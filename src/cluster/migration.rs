@@ -19,12 +19,13 @@ pub enum SetSlot<'a> {
 
 impl Node {
     /// CLUSTER SETSLOT, with Redis 7.0's checks and replies.
-    /// `keys_in_slot` counts this node's keys in `slot` (only NODE asks).
+    /// `holds_keys` says whether this node has keys in `slot` (only NODE
+    /// asks).
     pub fn set_slot(
         &mut self,
         slot: u16,
         action: SetSlot<'_>,
-        keys_in_slot: impl FnOnce() -> usize,
+        holds_keys: bool,
     ) -> Result<(), ClusterError> {
         if self.me().is_replica() {
             return Err(ClusterError::new(
@@ -56,7 +57,7 @@ impl Node {
                 self.migrating.remove(&slot);
                 self.importing.remove(&slot);
             }
-            SetSlot::Node(id) => self.hand_slot_to(slot, id, keys_in_slot)?,
+            SetSlot::Node(id) => self.hand_slot_to(slot, id, holds_keys)?,
         }
         self.save_pending = true;
         self.update_state();
@@ -64,22 +65,16 @@ impl Node {
     }
 
     /// SETSLOT NODE: `slot` is served by `id` from now on.
-    fn hand_slot_to(
-        &mut self,
-        slot: u16,
-        id: &[u8],
-        keys_in_slot: impl FnOnce() -> usize,
-    ) -> Result<(), ClusterError> {
+    fn hand_slot_to(&mut self, slot: u16, id: &[u8], holds_keys: bool) -> Result<(), ClusterError> {
         let to = self.master_named(id, "Unknown node")?;
         let me = self.myself;
         let was_mine = self.slot_owner[usize::from(slot)] == Some(me);
-        let keys = keys_in_slot();
-        if was_mine && to != me && keys != 0 {
+        if was_mine && to != me && holds_keys {
             return Err(ClusterError::new(format!(
                 "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
             )));
         }
-        if keys == 0 {
+        if !holds_keys {
             self.migrating.remove(&slot);
         }
         self.assign_slot(slot, to);

@@ -20,7 +20,7 @@ fn setslot_refusals_have_redis_texts() {
     let mut net = Net::cluster(4, 3);
     let (id0, id1, id3) = (net.id(0), net.id(1), net.id(3));
     let unknown = [b'f'; 40];
-    let no_keys = || 0;
+    let no_keys = false;
     assert_eq!(
         error(net.nodes[3].set_slot(SLOT, SetSlot::Stable, no_keys)),
         "ERR Please use SETSLOT only with masters."
@@ -46,7 +46,7 @@ fn setslot_refusals_have_redis_texts() {
         "ERR Target node is not a master"
     );
     assert_eq!(
-        error(net.nodes[0].set_slot(SLOT, SetSlot::Node(id1.as_bytes()), || 3)),
+        error(net.nodes[0].set_slot(SLOT, SetSlot::Node(id1.as_bytes()), true)),
         format!("ERR Can't assign hashslot {SLOT} to a different node while I still hold keys for this hash slot.")
     );
     assert_eq!(
@@ -65,21 +65,21 @@ fn a_slot_moves_by_setslot_and_everyone_learns_it() {
     let mut net = Net::cluster(4, 3);
     let (id0, id1) = (net.id(0), net.id(1));
     net.nodes[1]
-        .set_slot(SLOT, SetSlot::Importing(id0.as_bytes()), || 0)
+        .set_slot(SLOT, SetSlot::Importing(id0.as_bytes()), false)
         .unwrap();
     net.nodes[0]
-        .set_slot(SLOT, SetSlot::Migrating(id1.as_bytes()), || 0)
+        .set_slot(SLOT, SetSlot::Migrating(id1.as_bytes()), false)
         .unwrap();
     assert_eq!(net.nodes[1].importing_from(SLOT), Some(id0));
     assert_eq!(net.nodes[0].migrating_to(SLOT), Some(id1));
     let before = net.nodes[1].my_config_epoch();
     net.nodes[1]
-        .set_slot(SLOT, SetSlot::Node(id1.as_bytes()), || 5)
+        .set_slot(SLOT, SetSlot::Node(id1.as_bytes()), true)
         .unwrap();
     assert_eq!(net.nodes[1].importing_from(SLOT), None);
     assert!(net.nodes[1].my_config_epoch() > before, "no epoch bump");
     net.nodes[0]
-        .set_slot(SLOT, SetSlot::Node(id1.as_bytes()), || 0)
+        .set_slot(SLOT, SetSlot::Node(id1.as_bytes()), false)
         .unwrap();
     assert_eq!(net.nodes[0].migrating_to(SLOT), None);
     net.run(2_000);
@@ -103,7 +103,7 @@ fn an_importing_slot_ignores_claims_from_gossip() {
     let mut net = Net::cluster(4, 3);
     let (id0, id2) = (net.id(0), net.id(2));
     net.nodes[1]
-        .set_slot(SLOT, SetSlot::Importing(id0.as_bytes()), || 0)
+        .set_slot(SLOT, SetSlot::Importing(id0.as_bytes()), false)
         .unwrap();
     // Node 2 (epoch 3, newer than node 0's 1) claims the slot.
     net.nodes[2].del_slots(&[SLOT]).unwrap();
@@ -125,7 +125,7 @@ fn a_master_that_hands_over_its_last_slot_becomes_a_replica() {
     // Keep one slot, hand over the rest without ceremony.
     net.nodes[0].del_slots(&mine[1..]).unwrap();
     net.nodes[0]
-        .set_slot(0, SetSlot::Node(id1.as_bytes()), || 0)
+        .set_slot(0, SetSlot::Node(id1.as_bytes()), false)
         .unwrap();
     assert_eq!(net.nodes[0].master_of_myself(), Some(id1));
 }
@@ -135,13 +135,13 @@ fn migration_state_survives_a_restart_and_forgetting_a_node_clears_it() {
     let mut net = Net::cluster(4, 3);
     let (id1, id2) = (net.id(1), net.id(2));
     net.nodes[0]
-        .set_slot(SLOT, SetSlot::Migrating(id1.as_bytes()), || 0)
+        .set_slot(SLOT, SetSlot::Migrating(id1.as_bytes()), false)
         .unwrap();
     net.nodes[0]
-        .set_slot(6000, SetSlot::Importing(id1.as_bytes()), || 0)
+        .set_slot(6000, SetSlot::Importing(id1.as_bytes()), false)
         .unwrap();
     net.nodes[0]
-        .set_slot(11000, SetSlot::Importing(id2.as_bytes()), || 0)
+        .set_slot(11000, SetSlot::Importing(id2.as_bytes()), false)
         .unwrap();
     let text = nodes_conf::serialize(&net.nodes[0].persisted());
     assert!(text.contains(&format!("[{SLOT}->-{id1}]")), "{text}");
@@ -156,6 +156,6 @@ fn migration_state_survives_a_restart_and_forgetting_a_node_clears_it() {
     assert_eq!(loaded.migrating_to(SLOT), None);
     assert_eq!(loaded.importing_from(6000), None);
     assert_eq!(loaded.importing_from(11000), Some(id2));
-    loaded.set_slot(11000, SetSlot::Stable, || 0).unwrap();
+    loaded.set_slot(11000, SetSlot::Stable, false).unwrap();
     assert_eq!(loaded.importing_from(11000), None);
 }

@@ -422,12 +422,9 @@ fn countkeysinslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .ok()
         .filter(|&s| s < SLOT_COUNT)
         .ok_or_else(|| err("ERR Invalid slot"))?;
-    Ok(Frame::Integer(keys_in_slot(ctx, slot)? as i64))
-}
-
-fn keys_in_slot(ctx: &mut Ctx, slot: u16) -> Result<usize, Frame> {
     let now = ctx.now_ms;
-    Ok(ctx.commit_pending()?.count_slot_keys(0, slot, now)?)
+    let count = ctx.commit_pending()?.count_slot_keys(0, slot, now)?;
+    Ok(Frame::Integer(count as i64))
 }
 
 fn getkeysinslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -634,11 +631,14 @@ fn setslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ))
         }
     };
-    let keys = match action {
-        SetSlot::Node(_) => keys_in_slot(ctx, slot)?,
-        _ => 0,
+    let holds_keys = match action {
+        SetSlot::Node(_) => {
+            let now = ctx.now_ms;
+            !(ctx.commit_pending()?.slot_keys(0, slot, 1, now)?).is_empty()
+        }
+        _ => false,
     };
-    change(ctx, |node| node.set_slot(slot, action, || keys)).map(|()| Frame::ok())
+    change(ctx, |node| node.set_slot(slot, action, holds_keys)).map(|()| Frame::ok())
 }
 
 fn help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
