@@ -129,9 +129,11 @@ fn first_common(a: &SlotSet, b: &SlotSet) -> Option<u16> {
 }
 
 /// Replica `replica` just replaced `old`: as many nodes as a majority of the
-/// `size` slot-owning masters (as last seen, the replica excluded) must have
-/// been serving slots recently and have heard nothing from `old` for at least
-/// a node timeout, recently. "Recently" is a window covering failure report
+/// `size` slot-owning masters (as last seen) must have been serving slots
+/// recently and have heard nothing from `old` for at least a node timeout,
+/// recently. The replica itself counts when it was such a master: an old
+/// master back from a partition still believes it serves its slots, and
+/// reports failures as one, until it learns it was replaced (as in Redis). "Recently" is a window covering failure report
 /// validity, FAIL undo time and election retries: failure reports of a
 /// master that just lost its slots to a failover still count, as in Redis.
 pub fn promotion_justified(world: &World, replica: usize, old: Option<usize>, size: usize) {
@@ -148,7 +150,7 @@ pub fn promotion_justified(world: &World, replica: usize, old: Option<usize>, si
     let window = 14 * nt + 10_000;
     let at = world.now;
     let masters: Vec<usize> = (0..world.nodes.len())
-        .filter(|&j| j != replica && j != old)
+        .filter(|&j| j != old)
         .filter(|&j| world.nodes[j].last_claim + window >= at && world.nodes[j].last_claim > 0)
         .collect();
     let silent: Vec<usize> = masters

@@ -418,13 +418,14 @@ fn manual_failover() {
     });
 }
 
-/// A mix of every fault at random, then heal.
+/// A mix of every fault at random (crashes, restarts, partitions, one-way
+/// cuts, clocks stepped back, loss), then heal.
 fn chaos(seed: u64) -> u64 {
     let (mut world, _) = build(seed, &Setup::random(seed, 3));
     let n = world.nodes.len();
     let nt = world.node_timeout;
     for _ in 0..world.rng.random_range(2..8) {
-        match world.rng.random_range(0..5) {
+        match world.rng.random_range(0..6) {
             0 => {
                 let i = world.rng.random_range(0..n);
                 world.crash(i);
@@ -442,6 +443,15 @@ fn chaos(seed: u64) -> u64 {
             3 => {
                 let (a, b) = (world.rng.random_range(0..n), world.rng.random_range(0..n));
                 world.blocked[a][b] = true;
+            }
+            4 => {
+                // An NTP step back, up to three node timeouts. (Steps
+                // forward shorten the timeouts a node sees, so it may fail
+                // a master over sooner than `check::promotion_justified`,
+                // which measures silences in real time, allows.)
+                let i = world.rng.random_range(0..n);
+                let delta = world.rng.random_range(0..=3 * nt);
+                world.jump_clock(i, -(delta as i64));
             }
             _ => {
                 world.heal();

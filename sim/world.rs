@@ -426,6 +426,16 @@ impl World {
         self.drain(i);
     }
 
+    /// Steps node i's clock by `delta` ms (an NTP step, a resumed VM).
+    /// The node's time never runs backwards (`Node::tick` keeps the
+    /// latest), so a step back makes it stand still a while.
+    pub fn jump_clock(&mut self, i: usize, delta: i64) {
+        if self.trace {
+            eprintln!("{:>8} n{i}: CLOCK {delta:+} ms", self.now - EPOCH_MS);
+        }
+        self.nodes[i].clock.skew += delta;
+    }
+
     /// Cuts or restores both directions between the two groups.
     pub fn partition(&mut self, group: &[usize]) {
         let n = self.nodes.len();
