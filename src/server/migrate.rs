@@ -9,9 +9,10 @@ use crate::command::migrate::{settle, Answers, MigrateJob, Request, Settled, MAX
 use crate::command::{commit, Shared};
 use crate::resp::{parse_frame, Frame};
 use bytes::BytesMut;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 /// How long an unused link to a target is kept (Redis'
 /// MIGRATE_SOCKET_CACHE_TTL).
