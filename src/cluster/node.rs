@@ -896,6 +896,9 @@ impl Node {
             me.flags.remove(NodeFlags::MASTER);
             me.flags.remove(NodeFlags::MIGRATE_TO);
             me.flags.insert(NodeFlags::REPLICA);
+            // clusterCloseAllSlots: a replica moves no slot.
+            self.migrating.clear();
+            self.importing.clear();
         }
         self.me_mut().master = Some(master);
         if let Some(m) = self.nodes.get_mut(&master) {

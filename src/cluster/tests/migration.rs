@@ -159,3 +159,27 @@ fn migration_state_survives_a_restart_and_forgetting_a_node_clears_it() {
     loaded.set_slot(11000, SetSlot::Stable, false).unwrap();
     assert_eq!(loaded.importing_from(11000), None);
 }
+
+/// A master that learns from gossip that the node it was migrating its
+/// last slot to took it becomes that node's replica, and a replica moves
+/// no slot: the migrating state goes (Redis' clusterCloseAllSlots). Else
+/// the slot stayed open on it, as `redis-cli --cluster check` saw.
+#[test]
+fn a_master_that_becomes_a_replica_closes_its_open_slots() {
+    let mut net = Net::cluster(3, 2);
+    let (id0, id1) = (net.id(0), net.id(1));
+    let mine: Vec<u16> = (1..8192).collect();
+    net.nodes[0].del_slots(&mine).unwrap();
+    net.nodes[1]
+        .set_slot(0, SetSlot::Importing(id0.as_bytes()), false)
+        .unwrap();
+    net.nodes[0]
+        .set_slot(0, SetSlot::Migrating(id1.as_bytes()), false)
+        .unwrap();
+    net.nodes[1]
+        .set_slot(0, SetSlot::Node(id1.as_bytes()), false)
+        .unwrap();
+    net.run(2_000);
+    assert_eq!(net.nodes[0].master_of_myself(), Some(id1));
+    assert_eq!(net.nodes[0].migrating_to(0), None);
+}
