@@ -667,3 +667,35 @@ fn add_node_as_a_replica_gets_its_masters_keys() {
     }
     check_ok(first);
 }
+
+/// A master whose slot another master takes with a greater config epoch
+/// (here forced by hand: DELSLOTS, ADDSLOTS, BUMPEPOCH) deletes the keys it
+/// still holds there, as Redis does with its dirty slots, instead of
+/// keeping keys of a slot it no longer serves.
+#[test]
+fn a_master_drops_the_keys_of_a_slot_taken_by_a_newer_claim() {
+    let Some(nodes) = three_master_cluster(&[]) else {
+        return;
+    };
+    let owner = (nodes.iter())
+        .position(|n| cli(n.port, &["SET", "{bar}a", "1"]) == "OK")
+        .expect("the slot's owner");
+    let (o, t) = (nodes[owner].port, nodes[(owner + 1) % 3].port);
+    cli(o, &["SET", "{bar}b", "2"]);
+    assert_eq!(cli(o, &["CLUSTER", "COUNTKEYSINSLOT", "5061"]), "2");
+    assert_eq!(cli(t, &["CLUSTER", "DELSLOTS", "5061"]), "OK");
+    assert_eq!(cli(t, &["CLUSTER", "ADDSLOTS", "5061"]), "OK");
+    assert!(cli(t, &["CLUSTER", "BUMPEPOCH"]).starts_with("BUMPED"));
+    let start = Instant::now();
+    while cli(o, &["CLUSTER", "COUNTKEYSINSLOT", "5061"]) != "0" {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the old owner kept the slot's keys"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        cli(o, &["GET", "{bar}a"]),
+        format!("MOVED 5061 127.0.0.1:{t}")
+    );
+}

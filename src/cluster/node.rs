@@ -76,9 +76,14 @@ pub enum Event {
     RoleChanged {
         master: Option<NodeId>,
     },
-    /// The slot map changed; the driver may drop keys of slots myself no
-    /// longer serves.
+    /// The slot map changed.
     SlotsChanged,
+    /// Myself, still a master, lost these slots to a newer owner (an
+    /// UPDATE, a claim with a greater epoch): the driver deletes the keys
+    /// it still holds in them (Redis' dirty slots, `delKeysInSlot`).
+    SlotsLost {
+        slots: Vec<u16>,
+    },
     /// A PUBLISH / SPUBLISH relayed from another node, to deliver locally.
     Publish {
         sharded: bool,

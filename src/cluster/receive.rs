@@ -355,6 +355,7 @@ impl Node {
         let cur_master = self.my_master_or_me();
         let mut new_master = None;
         let mut changed = false;
+        let mut lost = Vec::new();
         let claimed: Vec<u16> = slots.iter().collect();
         for slot in claimed {
             let owner = self.slot_owner[usize::from(slot)];
@@ -370,6 +371,9 @@ impl Node {
             if older {
                 if owner == Some(cur_master) {
                     new_master = Some(sender);
+                }
+                if owner == Some(self.myself) {
+                    lost.push(slot);
                 }
                 self.assign_slot(slot, sender);
                 changed = true;
@@ -391,6 +395,10 @@ impl Node {
         } else if let Some(grand) = self.chained_master() {
             // My master became a replica: replicate its new master.
             self.set_my_master(grand);
+        } else if !lost.is_empty() {
+            // Still a master, serving others: what it holds of the slots it
+            // lost is stale (a replica's full sync replaces its data).
+            self.events.push_back(Event::SlotsLost { slots: lost });
         }
     }
 

@@ -152,7 +152,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, durability: Arc
 /// What the cluster node needs of the server: relayed messages delivered
 /// here, replication following its role, and the offset it announces.
 fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::ServerHooks {
-    let (deliver_to, follow, offset_of, pauser) = (
+    let (deliver_to, follow, offset_of, pauser, dropper) = (
+        Arc::downgrade(shared),
         Arc::downgrade(shared),
         Arc::downgrade(shared),
         Arc::downgrade(shared),
@@ -190,6 +191,59 @@ fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::Serve
                 tokio::spawn(announce_pause(state));
             }
         }),
+        drop_slots: Box::new(move |slots| {
+            if let Some(state) = dropper.upgrade() {
+                tokio::spawn(drop_slot_keys(state, slots));
+            }
+        }),
+    }
+}
+
+/// Deletes what this master still holds of slots a newer owner took, a
+/// thousand keys per transaction, each deletion replicated as DEL (off
+/// the node's lock: the event comes from inside it).
+async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>) {
+    let mut dropped = 0;
+    for slot in slots {
+        loop {
+            let now = connection::now_ms();
+            let keys = match shared.store.slot_keys(0, slot, 1000, now) {
+                Ok(keys) if keys.is_empty() => break,
+                Ok(keys) => keys,
+                Err(e) => {
+                    crate::log::warning(&format!("dropping the keys of slot {slot}: {e}"));
+                    return;
+                }
+            };
+            let mut txn = loop {
+                if let Some(txn) = shared.store.try_begin(now) {
+                    break txn;
+                }
+                shared.store.until_writable().await;
+            };
+            for key in &keys {
+                match txn.delete(0, key) {
+                    Ok(true) => {
+                        txn.propagate(crate::keyspace::Effect::del(0, key));
+                        dropped += 1;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        crate::log::warning(&format!("dropping the keys of slot {slot}: {e}"));
+                        return;
+                    }
+                }
+            }
+            if let Err(e) = crate::command::commit::commit(&shared, &mut txn) {
+                crate::log::warning(&format!("dropping the keys of slot {slot}: {e}"));
+                return;
+            }
+        }
+    }
+    if dropped > 0 {
+        crate::log::notice(&format!(
+            "Deleted {dropped} keys of slots taken over by a node with a greater config epoch"
+        ));
     }
 }
 

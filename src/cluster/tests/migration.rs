@@ -183,3 +183,21 @@ fn a_master_that_becomes_a_replica_closes_its_open_slots() {
     assert_eq!(net.nodes[0].master_of_myself(), Some(id1));
     assert_eq!(net.nodes[0].migrating_to(0), None);
 }
+
+/// A master that loses a slot to a claim with a greater epoch, and keeps
+/// others, tells its driver to drop the keys it holds there.
+#[test]
+fn a_master_losing_a_slot_to_a_newer_claim_reports_it() {
+    let mut net = Net::cluster(4, 3);
+    while net.nodes[0].poll_event().is_some() {}
+    // Node 2 (epoch 3, newer than node 0's 1) claims node 0's slot.
+    net.nodes[2].del_slots(&[SLOT]).unwrap();
+    net.nodes[2].add_slots(&[SLOT]).unwrap();
+    net.run(2_000);
+    let events: Vec<Event> = std::iter::from_fn(|| net.nodes[0].poll_event()).collect();
+    assert!(
+        events.contains(&Event::SlotsLost { slots: vec![SLOT] }),
+        "{events:?}"
+    );
+    assert_eq!(net.nodes[0].master_of_myself(), None);
+}

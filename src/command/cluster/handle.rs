@@ -75,6 +75,8 @@ pub struct ServerHooks {
     /// or ends the pause (`None`); once paused, the server calls
     /// `Node::writes_paused` through the handle.
     pub pause_writes: Box<dyn Fn(Option<u64>) + Send + Sync>,
+    /// Deletes the keys of slots a newer owner took (`Event::SlotsLost`).
+    pub drop_slots: Box<dyn Fn(Vec<u16>) + Send + Sync>,
 }
 
 /// What the bus driver serves: the frames to send, and the node's next
@@ -143,6 +145,7 @@ impl ClusterHandle {
         let mut published = Vec::new();
         let mut role = None;
         let mut pause = None;
+        let mut lost = Vec::new();
         for event in plan.events {
             match event {
                 Event::Log {
@@ -162,6 +165,7 @@ impl ClusterHandle {
                     role = Some(master.and_then(|id| node.address_of(id)));
                 }
                 Event::ClientsPaused { until } => pause = Some(until),
+                Event::SlotsLost { slots } => lost.extend(slots),
                 // Routing is refreshed below whatever happened.
                 _ => {}
             }
@@ -184,6 +188,9 @@ impl ClusterHandle {
             }
             if let Some(until) = pause {
                 (hooks.pause_writes)(until);
+            }
+            if !lost.is_empty() {
+                (hooks.drop_slots)(lost);
             }
         }
         saved.map(|()| value)
