@@ -301,6 +301,14 @@ async fn failover_with_data() {
     } = Cluster::start().await;
 
     let writer = Writer::start(&client);
+    // The master dies only once some write is confirmed: a slow seed may
+    // form the cluster so late that no WAIT would come before the kill.
+    let ledger = writer.ledger.clone();
+    wait_until("a first confirmed write", || {
+        let confirmed = !ledger.lock().unwrap().confirmed.is_empty();
+        async move { confirmed }
+    })
+    .await;
     let mut rng = madsim::rand::thread_rng();
     tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1000))).await;
     if rng.gen_bool(0.7) {
