@@ -851,19 +851,7 @@ async fn overwrite_until(overwrites: Arc<Mutex<Overwrites>>, stop: Arc<AtomicBoo
                 .entry(k)
                 .or_default()
                 .push(n - 1);
-            let mut reply = try_command(&mut stream, &["SET", &key(k), &value]).await;
-            if let Ok(ask) = reply.as_deref() {
-                if let Some(to) = ask.strip_prefix("-ASK ").and_then(|a| a.rsplit(' ').next()) {
-                    let to: SocketAddr = to.parse().unwrap_or(at);
-                    reply = match try_connect(to).await {
-                        Some(mut asked) => match try_command(&mut asked, &["ASKING"]).await {
-                            Ok(_) => try_command(&mut asked, &["SET", &key(k), &value]).await,
-                            Err(e) => Err(e),
-                        },
-                        None => Err("no connection".into()),
-                    };
-                }
-            }
+            let reply = command_following_ask(&mut stream, &["SET", &key(k), &value]).await;
             match reply.as_deref() {
                 Ok("OK") => {
                     let mut seen = overwrites.lock().unwrap();
@@ -903,19 +891,7 @@ async fn read_until(overwrites: Arc<Mutex<Overwrites>>, stop: Arc<AtomicBool>) {
         while !stop.load(Ordering::Relaxed) {
             k = (k + 1) % HOT_KEYS;
             let acknowledged = overwrites.lock().unwrap().acknowledged.get(&k).copied();
-            let mut reply = try_command(&mut stream, &["GET", &key(k)]).await;
-            if let Ok(ask) = reply.as_deref() {
-                if let Some(to) = ask.strip_prefix("-ASK ").and_then(|a| a.rsplit(' ').next()) {
-                    let to: SocketAddr = to.parse().unwrap_or(at);
-                    reply = match try_connect(to).await {
-                        Some(mut asked) => match try_command(&mut asked, &["ASKING"]).await {
-                            Ok(_) => try_command(&mut asked, &["GET", &key(k)]).await,
-                            Err(e) => Err(e),
-                        },
-                        None => Err("no connection".into()),
-                    };
-                }
-            }
+            let reply = command_following_ask(&mut stream, &["GET", &key(k)]).await;
             match reply.as_deref() {
                 Ok(moved) if moved.starts_with("-MOVED") => {
                     at = moved
@@ -942,4 +918,17 @@ async fn read_until(overwrites: Arc<Mutex<Overwrites>>, stop: Arc<AtomicBool>) {
             }
         }
     }
+}
+
+/// Sends `args`; an `-ASK slot address` reply sends them again to that
+/// node, after ASKING, and returns its reply.
+async fn command_following_ask(stream: &mut TcpStream, args: &[&str]) -> Result<String, String> {
+    let reply = try_command(stream, args).await?;
+    let Some(to) = (reply.strip_prefix("-ASK ")).and_then(|a| a.rsplit(' ').next()) else {
+        return Ok(reply);
+    };
+    let to: SocketAddr = to.parse().map_err(|_| format!("bad ASK: {reply}"))?;
+    let mut asked = try_connect(to).await.ok_or("no connection")?;
+    try_command(&mut asked, &["ASKING"]).await?;
+    try_command(&mut asked, args).await
 }

@@ -72,10 +72,7 @@ fn migrate_moves_keys_with_their_ttls_and_answers_as_redis_does() {
     assert_eq!(cli(t, &["-n", "3", "GET", "a"]), "2");
 
     cli(s, &["SET", "a", "3"]);
-    let closed = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let closed = free_port();
     assert_eq!(
         migrate(s, closed, &["a", "0", "1000"]),
         "IOERR error or timeout writing to target instance"
@@ -107,10 +104,7 @@ fn migrate_to_and_from_a_real_redis_server() {
     if !have_redis_cli() {
         return;
     }
-    let r = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let r = free_port();
     let Some(_redis) = RealRedis::start_with(&["--port", &r.to_string()]) else {
         eprintln!("redis-server is not installed: skipping");
         return;
@@ -268,6 +262,19 @@ fn wait_state_ok(ports: &[u16]) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A port nothing listens on (bound by the OS, then released).
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    probe.local_addr().expect("addr").port()
+}
+
+/// How many keys the nodes hold together.
+fn total_keys(nodes: &[Server]) -> usize {
+    (nodes.iter())
+        .map(|n| cli(n.port, &["DBSIZE"]).parse::<usize>().expect("dbsize"))
+        .sum()
 }
 
 fn cluster_tool(args: &[&str]) -> String {
@@ -437,10 +444,7 @@ fn import_from_redis_server_and_fix_an_open_slot() {
     let Some(nodes) = three_master_cluster(&[]) else {
         return;
     };
-    let r = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let r = free_port();
     let Some(_redis) = RealRedis::start_with(&["--port", &r.to_string()]) else {
         eprintln!("redis-server is not installed: skipping");
         return;
@@ -458,9 +462,7 @@ fn import_from_redis_server_and_fix_an_open_slot() {
         "--cluster-copy",
     ]);
     assert!(!out.contains("ERR"), "{out}");
-    let total: usize = (nodes.iter())
-        .map(|n| cli(n.port, &["DBSIZE"]).parse::<usize>().expect("dbsize"))
-        .sum();
+    let total: usize = total_keys(&nodes);
     assert_eq!(total, 201);
     assert_eq!(cli(first, &["-c", "GET", "imported:77"]), "77");
     assert_eq!(cli(first, &["-c", "HGET", "hash", "f"]), "v");
@@ -620,9 +622,7 @@ fn killed_during_a_reshard(victim: usize) {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let total: usize = (nodes.iter())
-        .map(|n| cli(n.port, &["DBSIZE"]).parse::<usize>().expect("dbsize"))
-        .sum();
+    let total: usize = total_keys(&nodes);
     assert_eq!(total, keys.len(), "keys lost or duplicated");
     wait_state_ok(&nodes.iter().map(|n| n.port).collect::<Vec<_>>());
     for key in &keys {
