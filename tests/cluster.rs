@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{redis_cli, Server};
+use common::{has_redis_py, redis_cli, run_python_client, Server};
 use redis::Commands;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -465,30 +465,12 @@ fn redis_py_cluster_client_smoke_test() {
     if !have_redis_cli() {
         return;
     }
-    let has_redis_py = Command::new("python3")
-        .args(["-c", "import redis.cluster"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_redis_py {
-        eprintln!("redis-py is not installed (pip install redis): skipped");
+    if !has_redis_py() {
         return;
     }
     let nodes = running_cluster(&[]);
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/redis_py_cluster.py"
-    );
-    let out = Command::new("python3")
-        .arg(script)
-        .args(nodes.iter().map(|n| n.port.to_string()))
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let ports: Vec<String> = nodes.iter().map(|n| n.port.to_string()).collect();
+    run_python_client("redis_py_cluster.py", &ports);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 mod common;
 
 use common::real_redis::RealRedis;
-use common::{redis_cli, three_master_cluster, Server};
+use common::{has_redis_py, redis_cli, run_python_client, three_master_cluster, Server};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -315,32 +315,14 @@ fn check_ok(port: u16) {
 /// (tests/clients/redis_py_reshard.py), with no error and no lost write.
 #[test]
 fn reshard_moves_slots_under_a_redis_py_cluster_client() {
-    let has_redis_py = Command::new("python3")
-        .args(["-c", "import redis.cluster"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_redis_py {
-        eprintln!("redis-py is not installed (pip install redis): skipped");
+    if !has_redis_py() {
         return;
     }
     let Some(nodes) = three_master_cluster(&[]) else {
         return;
     };
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/redis_py_reshard.py"
-    );
-    let out = Command::new("python3")
-        .arg(script)
-        .args(nodes.iter().map(|n| n.port.to_string()))
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let ports: Vec<String> = nodes.iter().map(|n| n.port.to_string()).collect();
+    run_python_client("redis_py_reshard.py", &ports);
     check_ok(nodes[0].port);
     let moved: usize = (0..300)
         .map(|slot| {

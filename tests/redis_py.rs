@@ -2,35 +2,7 @@
 //! CI installs redis-py; without it the test says so and passes.
 
 mod common;
-use common::Server;
-use std::process::Command;
-
-fn has_redis_py() -> bool {
-    let found = Command::new("python3")
-        .args(["-c", "import redis"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("redis-py is not installed (pip install redis): skipped");
-    }
-    found
-}
-
-/// Runs `tests/clients/<script>` with `args`; fails with its output.
-fn run_script(script: &str, args: &[String]) {
-    let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new("python3")
-        .arg(path)
-        .args(args)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{has_redis_py, run_python_client, Server};
 
 #[test]
 fn redis_py_smoke_test_passes() {
@@ -38,7 +10,7 @@ fn redis_py_smoke_test_passes() {
         return;
     }
     let server = Server::start(&[]);
-    run_script("redis_py_smoke.py", &[server.port.to_string()]);
+    run_python_client("redis_py_smoke.py", &[server.port.to_string()]);
 }
 
 /// Every data type family through redis-py, compared call by call with a
@@ -53,7 +25,7 @@ fn redis_py_sees_the_same_results_as_from_redis_server() {
         return;
     };
     let server = Server::start(&[]);
-    run_script(
+    run_python_client(
         "redis_py_families.py",
         &[
             server.port.to_string(),

@@ -1,8 +1,34 @@
 # Sourced by the benchmark scripts and tests/redis_suite/run.sh: the server
-# binary to run (REDSTONE_BIN, else a fresh release build) and free_port.
+# binary to run (REDSTONE_BIN, else a fresh release build), free_port,
+# wait_up and fill.
 if [ -z "${REDSTONE_BIN:-}" ]; then
   (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && cargo build --release --quiet)
   REDSTONE_BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/release/redstone-server"
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_up() { until redis-cli -p "$1" ping >/dev/null 2>&1; do sleep 0.05; done; }
+
+# Writes KEYS distinct keys key:0 .. key:KEYS-1 of SIZE bytes, pipelined a
+# thousand at a time, to the server on port $1.
+fill() { # port
+  python3 - "$1" "$KEYS" "$SIZE" <<'EOF'
+import socket, sys
+port, keys, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+value = b"x" * size
+s = socket.create_connection(("127.0.0.1", port))
+batch = []
+def drain(n):
+    buf = b""
+    while buf.count(b"\r\n") < n:
+        buf += s.recv(1 << 16)
+for i in range(keys):
+    key = b"key:%d" % i
+    batch.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, size, value))
+    if len(batch) == 1000:
+        s.sendall(b"".join(batch)); drain(len(batch)); batch = []
+if batch:
+    s.sendall(b"".join(batch)); drain(len(batch))
+EOF
+}

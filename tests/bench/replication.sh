@@ -44,31 +44,7 @@ start_redis() { # port name
   pids+=($!)
   wait_up "$1"
 }
-wait_up() { until redis-cli -p "$1" ping >/dev/null 2>&1; do sleep 0.05; done; }
 
-# KEYS distinct keys key:0 .. key:KEYS-1 of SIZE bytes, pipelined.
-fill() { # port
-  python3 - "$1" "$KEYS" "$SIZE" <<'EOF'
-import socket, sys
-port, keys, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-value = b"x" * size
-s = socket.create_connection(("127.0.0.1", port))
-batch, pending = [], 0
-def drain(n):
-    got = 0
-    buf = b""
-    while got < n:
-        buf += s.recv(1 << 16)
-        got = buf.count(b"\r\n")
-for i in range(keys):
-    key = b"key:%d" % i
-    batch.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, size, value))
-    if len(batch) == 1000:
-        s.sendall(b"".join(batch)); drain(len(batch)); batch = []
-if batch:
-    s.sendall(b"".join(batch)); drain(len(batch))
-EOF
-}
 
 # Seconds from REPLICAOF until the replica's link is up.
 sync_time() { # replica_port master_port

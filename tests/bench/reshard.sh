@@ -45,7 +45,6 @@ while True:
         pass
 EOF
 }
-wait_up() { until redis-cli -p "$1" ping >/dev/null 2>&1; do sleep 0.05; done; }
 start_redstone() { # port name
   "$REDSTONE_BIN" --port "$1" --dir "$work/$2" --cluster-enabled yes >"$work/$2.log" 2>&1 &
   pids+=($!)
@@ -59,27 +58,6 @@ start_redis() { # port name
   wait_up "$1"
 }
 
-# KEYS distinct keys key:0 .. key:KEYS-1 of SIZE bytes, pipelined.
-fill() { # port
-  python3 - "$1" "$KEYS" "$SIZE" <<'EOF'
-import socket, sys
-port, keys, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-value = b"x" * size
-s = socket.create_connection(("127.0.0.1", port))
-batch = []
-def drain(n):
-    buf = b""
-    while buf.count(b"\r\n") < n:
-        buf += s.recv(1 << 16)
-for i in range(keys):
-    key = b"key:%d" % i
-    batch.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, size, value))
-    if len(batch) == 1000:
-        s.sendall(b"".join(batch)); drain(len(batch)); batch = []
-if batch:
-    s.sendall(b"".join(batch)); drain(len(batch))
-EOF
-}
 
 # Makes a cluster of the two nodes, the first holding every slot and the
 # keys; prints the seconds `reshard` takes to move SLOTS slots to the second.

@@ -303,3 +303,31 @@ pub fn three_master_cluster(extra: &[&str]) -> Option<Vec<Server>> {
     }
     Some(nodes)
 }
+
+/// Whether python3 has redis-py (with its cluster client); says so when not.
+pub fn has_redis_py() -> bool {
+    let found = Command::new("python3")
+        .args(["-c", "import redis.cluster"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        eprintln!("redis-py is not installed (pip install redis): skipped");
+    }
+    found
+}
+
+/// Runs `tests/clients/<script>` with `args`; fails with its output.
+pub fn run_python_client(script: &str, args: &[String]) {
+    let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
