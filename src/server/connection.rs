@@ -274,7 +274,9 @@ impl Connection {
             tokio::pin!(acked_signal);
             acked_signal.as_mut().enable();
             let acked = lock(&self.shared.master).acked(wait.offset);
-            let timed_out = wait.deadline_ms.is_some_and(|at| now_ms() >= at);
+            // Strictly after: `now_ms` truncates, so `>=` could answer up
+            // to a millisecond before the timeout has passed.
+            let timed_out = wait.deadline_ms.is_some_and(|at| now_ms() > at);
             if acked >= wait.replicas || timed_out {
                 self.session.queue_replies(Frame::Integer(acked as i64));
                 return (!self.send_replies().await).then_some(Close::Now);
@@ -283,7 +285,7 @@ impl Connection {
             let timer = async move {
                 match deadline {
                     Some(at) => {
-                        let left = at.saturating_sub(now_ms());
+                        let left = at.saturating_add(1).saturating_sub(now_ms());
                         tokio::time::sleep(Duration::from_millis(left)).await;
                     }
                     None => std::future::pending().await,
