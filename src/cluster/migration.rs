@@ -3,6 +3,11 @@
 //! time (MIGRATE, in the command layer), and SETSLOT NODE hands the slot
 //! over. While a slot is marked, the routing guard sends a client whose key
 //! is gone to the receiver (`-ASK`), which serves it only after ASKING.
+//!
+//! And beyond Redis, whole slots at once (CLUSTER MIGRATESLOTS, driven by
+//! the server): the receiver takes the slots in one step once it holds
+//! their data ([`Node::take_slots`]), and the old owner lets them go
+//! ([`Node::give_slots`]).
 
 use super::error::ClusterError;
 use super::node::Node;
@@ -79,14 +84,8 @@ impl Node {
         }
         self.assign_slot(slot, to);
         self.slots_changed();
-        if was_mine && to != me && self.me().numslots == 0 {
-            // A master left without slots follows the one that took them
-            // (cluster-allow-replica-migration, on by default).
-            self.log(
-                true,
-                format!("Configuration change detected. Reconfiguring myself as a replica of {to}"),
-            );
-            self.set_my_master(to);
+        if was_mine && to != me {
+            self.follow_if_slotless(to);
         }
         if to == me && self.importing.remove(&slot).is_some() {
             // Moved by hand, not by an election: a new epoch makes this
@@ -101,6 +100,75 @@ impl Node {
             self.broadcast_pong_to_all();
         }
         Ok(())
+    }
+
+    /// The receiver's side of a whole-slot migration from `from`, once it
+    /// holds the slots' data: it owns `slots` from now on, under a new
+    /// config epoch (taken without consensus, as SETSLOT NODE on an
+    /// importer does) that makes its claim win wherever `from` is still
+    /// believed. Refused unless myself is a master and `from` still owns
+    /// every one of them in my view.
+    pub fn take_slots(&mut self, slots: &[u16], from: &[u8]) -> Result<(), ClusterError> {
+        if self.me().is_replica() {
+            return Err(ClusterError::new("ERR only a master imports slots"));
+        }
+        let from = self.master_named(from, "I don't know about node")?;
+        if let Some(&slot) = slots
+            .iter()
+            .find(|&&slot| self.slot_owner[usize::from(slot)] != Some(from))
+        {
+            return Err(ClusterError::new(format!(
+                "ERR hash slot {slot} is not served by {from} any more"
+            )));
+        }
+        let me = self.myself;
+        for &slot in slots {
+            self.migrating.remove(&slot);
+            self.importing.remove(&slot);
+            self.assign_slot(slot, me);
+        }
+        self.slots_claimed = true;
+        self.slots_changed();
+        if self.bump_config_epoch_without_consensus() {
+            self.log(
+                true,
+                format!("configEpoch updated after importing {} slots", slots.len()),
+            );
+        }
+        self.broadcast_pong_to_all();
+        self.update_state();
+        Ok(())
+    }
+
+    /// The old owner's side of a whole-slot migration: `to` serves `slots`
+    /// now. Like SETSLOT NODE on the owner: no epoch of mine changes (the
+    /// receiver's claim carries a greater one), and a master left without
+    /// slots follows `to`. Slots I no longer own are left as they are.
+    pub fn give_slots(&mut self, slots: &[u16], to: &[u8]) -> Result<(), ClusterError> {
+        let to = self.master_named(to, "Unknown node")?;
+        let me = self.myself;
+        for &slot in slots {
+            self.migrating.remove(&slot);
+            if self.slot_owner[usize::from(slot)] == Some(me) {
+                self.assign_slot(slot, to);
+            }
+        }
+        self.slots_changed();
+        self.follow_if_slotless(to);
+        self.update_state();
+        Ok(())
+    }
+
+    /// A master left without slots follows the one that took them
+    /// (cluster-allow-replica-migration, on by default).
+    fn follow_if_slotless(&mut self, to: NodeId) {
+        if self.me().is_master() && self.me().numslots == 0 {
+            self.log(
+                true,
+                format!("Configuration change detected. Reconfiguring myself as a replica of {to}"),
+            );
+            self.set_my_master(to);
+        }
     }
 
     /// A known master by id, or Redis' error (`unknown` names the case).

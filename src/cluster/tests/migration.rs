@@ -201,3 +201,76 @@ fn a_master_losing_a_slot_to_a_newer_claim_reports_it() {
     );
     assert_eq!(net.nodes[0].master_of_myself(), None);
 }
+
+/// A whole-slot migration: the receiver takes the slots in one step under
+/// a new greatest epoch, the old owner gives them up, and every node
+/// learns the new owner from gossip.
+#[test]
+fn whole_slots_move_by_take_and_give() {
+    let mut net = Net::cluster(4, 3);
+    let (id0, id1) = (net.id(0), net.id(1));
+    let slots: Vec<u16> = (0..100).collect();
+    let before = net.nodes[1].my_config_epoch();
+    net.nodes[1].take_slots(&slots, id0.as_bytes()).unwrap();
+    assert!(net.nodes[1].my_config_epoch() > before, "no epoch bump");
+    assert!(net.nodes[1].poll_sync_needed(), "a claim must be synced");
+    net.nodes[0].give_slots(&slots, id1.as_bytes()).unwrap();
+    assert_eq!(owner(&net, 0, 0), Some(id1));
+    net.run(2_000);
+    for view in 0..4 {
+        for &slot in &[0, 99] {
+            assert_eq!(owner(&net, view, slot), Some(id1), "view of node {view}");
+        }
+        assert_eq!(owner(&net, view, 100), Some(id0), "view of node {view}");
+        net.nodes[view].check_slot_table();
+    }
+}
+
+/// The claim alone is enough: an old owner that never hears the outcome
+/// from its migration learns it from gossip, and drops the keys.
+#[test]
+fn the_old_owner_learns_a_whole_slot_take_from_gossip() {
+    let mut net = Net::cluster(4, 3);
+    let (id0, id1) = (net.id(0), net.id(1));
+    while net.nodes[0].poll_event().is_some() {}
+    net.nodes[1].take_slots(&[SLOT, SLOT + 1], id0.as_bytes()).unwrap();
+    net.run(2_000);
+    assert_eq!(owner(&net, 0, SLOT), Some(id1));
+    let events: Vec<Event> = std::iter::from_fn(|| net.nodes[0].poll_event()).collect();
+    assert!(
+        events.contains(&Event::SlotsLost {
+            slots: vec![SLOT, SLOT + 1]
+        }),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn take_slots_refuses_a_replica_an_unknown_node_and_a_moved_slot() {
+    let mut net = Net::cluster(4, 3);
+    let (id0, id2) = (net.id(0), net.id(2));
+    assert_eq!(
+        error(net.nodes[3].take_slots(&[SLOT], id0.as_bytes())),
+        "ERR only a master imports slots"
+    );
+    assert_eq!(
+        error(net.nodes[1].take_slots(&[SLOT], b"nobody")),
+        "ERR I don't know about node nobody"
+    );
+    // Slot 16000 is node 2's, not node 0's.
+    assert_eq!(
+        error(net.nodes[1].take_slots(&[SLOT, 16000], id0.as_bytes())),
+        format!("ERR hash slot 16000 is not served by {id0} any more")
+    );
+    assert_eq!(owner(&net, 1, SLOT), Some(id0), "a refusal changed nothing");
+    assert_eq!(owner(&net, 1, 16000), Some(id2));
+}
+
+#[test]
+fn a_master_that_gives_away_its_last_slots_follows_the_taker() {
+    let mut net = Net::cluster(3, 2);
+    let id1 = net.id(1);
+    let mine: Vec<u16> = (0..8192).collect();
+    net.nodes[0].give_slots(&mine, id1.as_bytes()).unwrap();
+    assert_eq!(net.nodes[0].master_of_myself(), Some(id1));
+}
