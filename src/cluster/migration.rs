@@ -109,18 +109,7 @@ impl Node {
     /// believed. Refused unless myself is a master and `from` still owns
     /// every one of them in my view.
     pub fn take_slots(&mut self, slots: &[u16], from: &[u8]) -> Result<(), ClusterError> {
-        if self.me().is_replica() {
-            return Err(ClusterError::new("ERR only a master imports slots"));
-        }
-        let from = self.master_named(from, "I don't know about node")?;
-        if let Some(&slot) = slots
-            .iter()
-            .find(|&&slot| self.slot_owner[usize::from(slot)] != Some(from))
-        {
-            return Err(ClusterError::new(format!(
-                "ERR hash slot {slot} is not served by {from} any more"
-            )));
-        }
+        self.check_import(slots, from)?;
         let me = self.myself;
         for &slot in slots {
             self.migrating.remove(&slot);
@@ -138,6 +127,52 @@ impl Node {
         self.broadcast_pong_to_all();
         self.update_state();
         Ok(())
+    }
+
+    /// Whether myself may import `slots` from `from`: I am a master, and
+    /// `from` serves every one of them in my view.
+    pub fn check_import(&self, slots: &[u16], from: &[u8]) -> Result<(), ClusterError> {
+        if self.me().is_replica() {
+            return Err(ClusterError::new("ERR only a master imports slots"));
+        }
+        let from = self.master_named(from, "I don't know about node")?;
+        match slots
+            .iter()
+            .find(|&&slot| self.slot_owner[usize::from(slot)] != Some(from))
+        {
+            Some(slot) => Err(ClusterError::new(format!(
+                "ERR hash slot {slot} is not served by {from} any more"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether myself may move `slots` to `to` as a whole (CLUSTER
+    /// MIGRATESLOTS): I am a master that serves them, none is open for a
+    /// key-by-key migration, and `to` is another known master. Returns its
+    /// client address.
+    pub fn check_export(&self, slots: &[u16], to: &[u8]) -> Result<(String, u16), ClusterError> {
+        if self.me().is_replica() {
+            return Err(ClusterError::new("ERR only a master migrates slots"));
+        }
+        let to = self.master_named(to, "I don't know about node")?;
+        if to == self.myself {
+            return Err(ClusterError::new("ERR the target node is myself"));
+        }
+        for &slot in slots {
+            if self.slot_owner[usize::from(slot)] != Some(self.myself) {
+                return Err(ClusterError::new(format!(
+                    "ERR I'm not the owner of hash slot {slot}"
+                )));
+            }
+            if self.migrating.contains_key(&slot) || self.importing.contains_key(&slot) {
+                return Err(ClusterError::new(format!(
+                    "ERR hash slot {slot} is open for a migration by SETSLOT"
+                )));
+            }
+        }
+        self.address_of(to)
+            .ok_or_else(|| ClusterError::new("ERR the target node has no address"))
     }
 
     /// The old owner's side of a whole-slot migration: `to` serves `slots`

@@ -7,7 +7,8 @@
 //!    which also marks the WATCHers of changed keys dirty and signals the
 //!    keys blocked clients wait on),
 //! 2. appends the transaction's effects to the change feed (`Shared::feed`),
-//!    so the feed's order is the order writes were applied,
+//!    so the feed's order is the order writes were applied (and those on
+//!    the slots a whole-slot migration moves to its tap, `Shared::slot_tap`),
 //! 3. publishes its keyspace notifications,
 //! 4. serves the blocked clients its changes made ready, committing each
 //!    serve the same way.
@@ -112,6 +113,9 @@ fn apply(shared: &Shared, txn: &mut Txn, from_master: Option<&[u8]>) -> Result<b
             let feeds = !effects.is_empty() && !shared.store.is_replica();
             if feeds {
                 lock(&shared.feed).append(&effects);
+                if let Some(tap) = lock(&shared.slot_tap).as_mut() {
+                    tap.record(&effects);
+                }
             }
             feeds
         }

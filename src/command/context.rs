@@ -242,6 +242,11 @@ pub struct Shared {
     /// Every committed write's effects, in commit order: what replicas
     /// are streamed (`command::commit` appends to it).
     pub feed: Mutex<crate::replication::ChangeFeed>,
+    /// While a whole-slot migration runs: the writes to its slots since its
+    /// snapshot, recorded by the commit path like the feed.
+    pub slot_tap: Mutex<Option<super::slot_tap::SlotTap>>,
+    /// The last whole-slot migration's progress (INFO).
+    pub slot_export: Mutex<Option<super::cluster::slot_export::ExportStatus>>,
     /// Signalled after every append to the feed: replica links wait on it.
     pub feed_grew: tokio::sync::Notify,
     /// The master side of replication: ids and attached replicas.
@@ -322,6 +327,8 @@ impl Shared {
                 pubsub: crate::pubsub::Registry::default(),
                 blocked: super::blocked::BlockedClients::default(),
                 feed: Mutex::new(feed),
+                slot_tap: Mutex::new(None),
+                slot_export: Mutex::new(None),
                 feed_grew: tokio::sync::Notify::new(),
                 master: Mutex::new(master),
                 acked: tokio::sync::Notify::new(),
@@ -474,6 +481,9 @@ pub struct Client {
     /// This is the link from our master, applying its stream: it may write
     /// on a read-only replica.
     pub is_master: bool,
+    /// This connection brings whole slots from their migrating master
+    /// (CLUSTER IMPORTSLOTS BEGIN): its commands on them run here.
+    pub slot_import: Option<Box<super::cluster::slot_import::SlotImport>>,
 }
 
 impl Client {
@@ -504,6 +514,7 @@ impl Client {
             wait: None,
             migrate: None,
             is_master: false,
+            slot_import: None,
         }
     }
 

@@ -251,10 +251,16 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("used_cpu_user", format!("{user:.6}")),
             ]
         }
-        "cluster" => vec![(
-            "cluster_enabled",
-            u8::from(config.cluster.enabled).to_string(),
-        )],
+        "cluster" => {
+            let mut fields = vec![(
+                "cluster_enabled",
+                u8::from(config.cluster.enabled).to_string(),
+            )];
+            if let Some(status) = lock(&shared.slot_export).as_ref() {
+                fields.extend(status.info_fields(ctx.now_ms));
+            }
+            fields
+        }
         "keyspace" => (0..shared.store.databases())
             .filter_map(|db| {
                 let counts = shared.store.counts(db);

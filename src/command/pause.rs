@@ -1,5 +1,6 @@
-//! The client pauses in force (Redis' `pauseClients`): CLIENT PAUSE, and
-//! the write pause of a master during a manual cluster failover.
+//! The client pauses in force (Redis' `pauseClients`): CLIENT PAUSE, the
+//! write pause of a master during a manual cluster failover, and that of
+//! a whole-slot migration's handover.
 //! `pausing.rs` is the commands and the checks that use it.
 //!
 //! Each purpose holds its own pause, and the strongest one applies: a
@@ -20,6 +21,7 @@ pub enum PauseKind {
 pub enum PausePurpose {
     ClientCommand,
     Failover,
+    SlotMigration,
 }
 
 /// The pauses in force, each until a deadline (unix ms).
@@ -27,6 +29,7 @@ pub enum PausePurpose {
 pub struct ClientPause {
     by_command: Option<(u64, PauseKind)>,
     by_failover: Option<(u64, PauseKind)>,
+    by_slot_migration: Option<(u64, PauseKind)>,
 }
 
 impl ClientPause {
@@ -47,9 +50,7 @@ impl ClientPause {
     /// Until when a command must wait at `now`, if it must: `writes` says
     /// whether it may write or replicate.
     pub fn holds(&self, now: u64, writes: bool) -> Option<u64> {
-        [self.by_command, self.by_failover]
-            .into_iter()
-            .flatten()
+        self.all()
             .filter(|&(until, kind)| until > now && (writes || kind == PauseKind::All))
             .map(|(until, _)| until)
             .max()
@@ -58,18 +59,23 @@ impl ClientPause {
     /// The latest deadline of any pause (0 when none): expired keys are
     /// kept until then.
     pub fn end(&self) -> u64 {
-        [self.by_command, self.by_failover]
-            .into_iter()
-            .flatten()
+        self.all()
             .map(|(until, _)| until)
             .max()
             .unwrap_or(0)
+    }
+
+    fn all(&self) -> impl Iterator<Item = (u64, PauseKind)> {
+        [self.by_command, self.by_failover, self.by_slot_migration]
+            .into_iter()
+            .flatten()
     }
 
     fn slot(&mut self, purpose: PausePurpose) -> &mut Option<(u64, PauseKind)> {
         match purpose {
             PausePurpose::ClientCommand => &mut self.by_command,
             PausePurpose::Failover => &mut self.by_failover,
+            PausePurpose::SlotMigration => &mut self.by_slot_migration,
         }
     }
 }

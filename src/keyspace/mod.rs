@@ -15,7 +15,7 @@ mod write_lock;
 pub use collection::{KeyRead, Members, StoreRead};
 pub use effect::Effect;
 pub use encoding::{KeyType, Meta};
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, ALL_SLOTS};
 pub use store::{ExpireCycle, KeyCounts, Origin, Staged, Store, Txn};
 
 #[cfg(test)]

@@ -8,8 +8,11 @@ use super::encoding::{self, Meta};
 use super::store::{Result, Store, Txn};
 use crate::engine::{prefix_range, Partition, Reader};
 use bytes::Bytes;
-use std::ops::Bound;
+use std::ops::{Bound, RangeInclusive};
 use std::sync::Arc;
+
+/// Every slot: the whole of a database.
+pub const ALL_SLOTS: RangeInclusive<u16> = 0..=crate::slot::SLOT_COUNT - 1;
 
 pub struct Snapshot {
     reader: Arc<dyn Reader>,
@@ -49,8 +52,22 @@ impl Snapshot {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Bytes, Meta)>> {
+        self.keys_in_slots(db, ALL_SLOTS, after, limit)
+    }
+
+    /// [`Snapshot::keys`] of the slots `slots` only (a whole-slot
+    /// migration's): one contiguous range of rows, since every meta key
+    /// starts with its slot.
+    pub fn keys_in_slots(
+        &self,
+        db: usize,
+        slots: RangeInclusive<u16>,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Meta)>> {
         let ns = self.namespaces[db];
-        let (start, end) = prefix_range(&encoding::ns_prefix(ns));
+        let (start, _) = prefix_range(&encoding::slot_prefix(ns, *slots.start()));
+        let (_, end) = prefix_range(&encoding::slot_prefix(ns, *slots.end()));
         let start = match after {
             Some(key) => Bound::Excluded(encoding::meta_key(ns, key)),
             None => start,

@@ -137,6 +137,15 @@ impl Connection {
         command::pubsub::disconnect(&self.shared, &self.session.client);
         command::blocking::forget(&self.shared, &mut self.session.client);
         command::transactions::reset(&self.shared, &mut self.session.client);
+        if let Some(import) = self.session.client.slot_import.take() {
+            // A whole-slot migration that did not finish: what it brought
+            // goes (the slots are still the other master's).
+            tokio::spawn(super::drop_slot_keys(
+                self.shared.clone(),
+                import.slots().to_vec(),
+                "of an unfinished import",
+            ));
+        }
         let _ = self.stream.shutdown().await;
         self.shared.clients.unregister(handle.id);
     }

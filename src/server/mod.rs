@@ -24,6 +24,7 @@ pub mod durability;
 pub mod master_link;
 pub mod migrate;
 pub mod replica_link;
+mod slot_export;
 
 use crate::command::context::Stats;
 use crate::command::Shared;
@@ -152,7 +153,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, durability: Arc
 /// What the cluster node needs of the server: relayed messages delivered
 /// here, replication following its role, and the offset it announces.
 fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::ServerHooks {
-    let (deliver_to, follow, offset_of, pauser, dropper) = (
+    let (deliver_to, follow, offset_of, pauser, dropper, exporter) = (
+        Arc::downgrade(shared),
         Arc::downgrade(shared),
         Arc::downgrade(shared),
         Arc::downgrade(shared),
@@ -191,18 +193,28 @@ fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::Serve
                 tokio::spawn(announce_pause(state));
             }
         }),
+        export_slots: Box::new(move |plan| {
+            if let Some(state) = exporter.upgrade() {
+                tokio::spawn(slot_export::run(state, plan));
+            }
+        }),
         drop_slots: Box::new(move |slots| {
             if let Some(state) = dropper.upgrade() {
-                tokio::spawn(drop_slot_keys(state, slots));
+                tokio::spawn(drop_slot_keys(
+                    state,
+                    slots,
+                    "taken over by a node with a greater config epoch",
+                ));
             }
         }),
     }
 }
 
-/// Deletes what this master still holds of slots a newer owner took, a
-/// thousand keys per transaction, each deletion replicated as DEL (off
-/// the node's lock: the event comes from inside it).
-async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>) {
+/// Deletes what this master still holds of slots it no longer serves
+/// (`why` says how they went), a thousand keys per transaction, each
+/// deletion replicated as DEL (off the node's lock: the event comes from
+/// inside it).
+async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
     let mut dropped = 0;
     for slot in slots {
         loop {
@@ -242,7 +254,7 @@ async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>) {
     }
     if dropped > 0 {
         crate::log::notice(&format!(
-            "Deleted {dropped} keys of slots taken over by a node with a greater config epoch"
+            "Deleted {dropped} keys of slots {why}"
         ));
     }
 }

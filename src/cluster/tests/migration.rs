@@ -274,3 +274,34 @@ fn a_master_that_gives_away_its_last_slots_follows_the_taker() {
     net.nodes[0].give_slots(&mine, id1.as_bytes()).unwrap();
     assert_eq!(net.nodes[0].master_of_myself(), Some(id1));
 }
+
+#[test]
+fn check_export_refuses_what_migrateslots_cannot_move() {
+    let mut net = Net::cluster(4, 3);
+    let (id0, id1, id3) = (net.id(0), net.id(1), net.id(3));
+    assert_eq!(
+        error(net.nodes[3].check_export(&[SLOT], id1.as_bytes()).map(|_| ())),
+        "ERR only a master migrates slots"
+    );
+    assert_eq!(
+        error(net.nodes[0].check_export(&[SLOT], id0.as_bytes()).map(|_| ())),
+        "ERR the target node is myself"
+    );
+    assert_eq!(
+        error(net.nodes[0].check_export(&[SLOT], id3.as_bytes()).map(|_| ())),
+        "ERR Target node is not a master"
+    );
+    assert_eq!(
+        error(net.nodes[0].check_export(&[SLOT, 16000], id1.as_bytes()).map(|_| ())),
+        "ERR I'm not the owner of hash slot 16000"
+    );
+    net.nodes[0]
+        .set_slot(SLOT, SetSlot::Migrating(id1.as_bytes()), false)
+        .unwrap();
+    assert_eq!(
+        error(net.nodes[0].check_export(&[SLOT], id1.as_bytes()).map(|_| ())),
+        format!("ERR hash slot {SLOT} is open for a migration by SETSLOT")
+    );
+    let (_, port) = net.nodes[0].check_export(&[SLOT + 1], id1.as_bytes()).unwrap();
+    assert_eq!(Some(port), net.nodes[0].address_of(id1).map(|(_, p)| p));
+}

@@ -77,6 +77,9 @@ pub struct ServerHooks {
     pub pause_writes: Box<dyn Fn(Option<u64>) + Send + Sync>,
     /// Deletes the keys of slots a newer owner took (`Event::SlotsLost`).
     pub drop_slots: Box<dyn Fn(Vec<u16>) + Send + Sync>,
+    /// Runs a whole-slot migration in the background (CLUSTER
+    /// MIGRATESLOTS).
+    pub export_slots: Box<dyn Fn(super::slot_export::ExportPlan) + Send + Sync>,
 }
 
 /// What the bus driver serves: the frames to send, and the node's next
@@ -247,6 +250,13 @@ impl ClusterHandle {
             (hooks.role_changed)(master);
         }
         let _ = self.hooks.set(hooks);
+    }
+
+    /// Starts a whole-slot migration the command checked.
+    pub fn start_slot_export(&self, plan: super::slot_export::ExportPlan) {
+        if let Some(hooks) = self.hooks.get() {
+            (hooks.export_slots)(plan);
+        }
     }
 
     /// Reads the node without changing it.

@@ -5,6 +5,8 @@
 
 pub mod handle;
 mod reply;
+pub mod slot_export;
+pub mod slot_import;
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::{Command, Ctx, Resolved};
@@ -115,6 +117,13 @@ pub static COMMANDS: &[Command] = &[
             ),
             Command::help("cluster", help),
             sub(
+                "importslots",
+                -3,
+                &["write", "admin", "no_async_loading"],
+                "Receives whole slots from a migrating master (internal).",
+                slot_import::importslots,
+            ),
+            sub(
                 "info",
                 2,
                 READ,
@@ -141,6 +150,13 @@ pub static COMMANDS: &[Command] = &[
                 ADMIN,
                 "Forces a node to handshake with another node.",
                 meet,
+            ),
+            sub(
+                "migrateslots",
+                -6,
+                ADMIN,
+                "Moves whole hash slots to another master, in the background.",
+                slot_export::migrateslots,
             ),
             sub("myid", 2, READ, "Returns the ID of a node.", myid),
             sub(
@@ -293,6 +309,15 @@ pub fn route(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Fr
     let Some(slot) = slot else {
         return Ok(());
     };
+    // The connection of a whole-slot migration writes the slots it brings.
+    if ctx
+        .client
+        .slot_import
+        .as_ref()
+        .is_some_and(|import| import.covers(slot))
+    {
+        return Ok(());
+    }
     // Shard channel commands are served by the shard's replicas too, READONLY
     // or not (Redis' `is_pubsubshard`).
     let shard_pubsub = command.has_flag("pubsub");
