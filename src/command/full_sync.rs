@@ -35,7 +35,9 @@ impl RdbStream {
     /// The file for `snapshot`, taken when the feed of replication id
     /// `replid` stood at `offset`.
     pub fn new(snapshot: Snapshot, replid: String, offset: u64) -> RdbStream {
-        let parts = (0..snapshot.databases()).map(|db| (db, ALL_SLOTS)).collect();
+        let parts = (0..snapshot.databases())
+            .map(|db| (db, ALL_SLOTS))
+            .collect();
         RdbStream::of_parts(snapshot, Some((replid, offset)), parts)
     }
 

@@ -59,10 +59,7 @@ impl ClientPause {
     /// The latest deadline of any pause (0 when none): expired keys are
     /// kept until then.
     pub fn end(&self) -> u64 {
-        self.all()
-            .map(|(until, _)| until)
-            .max()
-            .unwrap_or(0)
+        self.all().map(|(until, _)| until).max().unwrap_or(0)
     }
 
     fn all(&self) -> impl Iterator<Item = (u64, PauseKind)> {

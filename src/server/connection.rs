@@ -140,11 +140,12 @@ impl Connection {
         if let Some(import) = self.session.client.slot_import.take() {
             // A whole-slot migration that did not finish: what it brought
             // goes (the slots are still the other master's).
-            tokio::spawn(super::drop_slot_keys(
-                self.shared.clone(),
-                import.slots().to_vec(),
-                "of an unfinished import",
-            ));
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                let slots = import.slots().to_vec();
+                super::drop_slot_keys(shared, slots, "of an unfinished import").await;
+                import.marker().remove();
+            });
         }
         let _ = self.stream.shutdown().await;
         self.shared.clients.unregister(handle.id);

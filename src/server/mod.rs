@@ -253,9 +253,32 @@ async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
         }
     }
     if dropped > 0 {
-        crate::log::notice(&format!(
-            "Deleted {dropped} keys of slots {why}"
-        ));
+        crate::log::notice(&format!("Deleted {dropped} keys of slots {why}"));
+    }
+}
+
+/// Deletes what whole-slot imports that a crash interrupted loaded
+/// (their markers, `slot_import::Marker`), in the slots this node does
+/// not serve.
+async fn drop_unfinished_imports(shared: Arc<Shared>) {
+    use crate::command::cluster::slot_import::Marker;
+    let Some(cluster) = shared.cluster.clone() else {
+        return;
+    };
+    for (marker, slots) in Marker::left_in(&shared.data_dir) {
+        let myself = cluster.read(|node| node.myself());
+        let foreign: Vec<u16> = cluster.read(|node| {
+            (slots.into_iter())
+                .filter(|&slot| node.slot_owner(slot).is_none_or(|o| o.id != myself))
+                .collect()
+        });
+        drop_slot_keys(
+            shared.clone(),
+            foreign,
+            "of an import a restart interrupted",
+        )
+        .await;
+        marker.remove();
     }
 }
 
@@ -458,6 +481,7 @@ pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), St
     .map_err(|e| StartError(e.to_string()))?;
     if let Some((handle, _)) = &cluster {
         handle.attach(cluster_hooks(&shared));
+        tokio::spawn(drop_unfinished_imports(shared.clone()));
     }
     if let Some((handle, bus)) = cluster {
         bus.spawn(handle);

@@ -301,7 +301,11 @@ struct Link {
 impl Link {
     /// Connects and authenticates as replication does (`masteruser`,
     /// `masterauth`).
-    async fn connect(shared: &Shared, plan: &ExportPlan, timeout: Duration) -> Result<Link, String> {
+    async fn connect(
+        shared: &Shared,
+        plan: &ExportPlan,
+        timeout: Duration,
+    ) -> Result<Link, String> {
         let address = format!("{}:{}", plan.host, plan.port);
         let stream = tokio::time::timeout(timeout, TcpStream::connect(&address))
             .await

@@ -233,7 +233,9 @@ fn the_old_owner_learns_a_whole_slot_take_from_gossip() {
     let mut net = Net::cluster(4, 3);
     let (id0, id1) = (net.id(0), net.id(1));
     while net.nodes[0].poll_event().is_some() {}
-    net.nodes[1].take_slots(&[SLOT, SLOT + 1], id0.as_bytes()).unwrap();
+    net.nodes[1]
+        .take_slots(&[SLOT, SLOT + 1], id0.as_bytes())
+        .unwrap();
     net.run(2_000);
     assert_eq!(owner(&net, 0, SLOT), Some(id1));
     let events: Vec<Event> = std::iter::from_fn(|| net.nodes[0].poll_event()).collect();
@@ -280,28 +282,50 @@ fn check_export_refuses_what_migrateslots_cannot_move() {
     let mut net = Net::cluster(4, 3);
     let (id0, id1, id3) = (net.id(0), net.id(1), net.id(3));
     assert_eq!(
-        error(net.nodes[3].check_export(&[SLOT], id1.as_bytes()).map(|_| ())),
+        error(
+            net.nodes[3]
+                .check_export(&[SLOT], id1.as_bytes())
+                .map(|_| ())
+        ),
         "ERR only a master migrates slots"
     );
     assert_eq!(
-        error(net.nodes[0].check_export(&[SLOT], id0.as_bytes()).map(|_| ())),
+        error(
+            net.nodes[0]
+                .check_export(&[SLOT], id0.as_bytes())
+                .map(|_| ())
+        ),
         "ERR the target node is myself"
     );
     assert_eq!(
-        error(net.nodes[0].check_export(&[SLOT], id3.as_bytes()).map(|_| ())),
+        error(
+            net.nodes[0]
+                .check_export(&[SLOT], id3.as_bytes())
+                .map(|_| ())
+        ),
         "ERR Target node is not a master"
     );
     assert_eq!(
-        error(net.nodes[0].check_export(&[SLOT, 16000], id1.as_bytes()).map(|_| ())),
+        error(
+            net.nodes[0]
+                .check_export(&[SLOT, 16000], id1.as_bytes())
+                .map(|_| ())
+        ),
         "ERR I'm not the owner of hash slot 16000"
     );
     net.nodes[0]
         .set_slot(SLOT, SetSlot::Migrating(id1.as_bytes()), false)
         .unwrap();
     assert_eq!(
-        error(net.nodes[0].check_export(&[SLOT], id1.as_bytes()).map(|_| ())),
+        error(
+            net.nodes[0]
+                .check_export(&[SLOT], id1.as_bytes())
+                .map(|_| ())
+        ),
         format!("ERR hash slot {SLOT} is open for a migration by SETSLOT")
     );
-    let (_, port) = net.nodes[0].check_export(&[SLOT + 1], id1.as_bytes()).unwrap();
+    let (_, port) = net.nodes[0]
+        .check_export(&[SLOT + 1], id1.as_bytes())
+        .unwrap();
     assert_eq!(Some(port), net.nodes[0].address_of(id1).map(|(_, p)| p));
 }

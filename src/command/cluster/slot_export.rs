@@ -88,14 +88,20 @@ impl ExportStatus {
 
     /// INFO's `slot_migration_*` fields.
     pub fn info_fields(&self, now_ms: u64) -> Vec<(&'static str, String)> {
-        let elapsed = self.ended_ms.unwrap_or(now_ms).saturating_sub(self.started_ms);
+        let elapsed = self
+            .ended_ms
+            .unwrap_or(now_ms)
+            .saturating_sub(self.started_ms);
         let mut fields = vec![
             ("slot_migration_state", self.phase.name().to_string()),
             ("slot_migration_target", self.target.clone()),
             ("slot_migration_slots", self.slots.to_string()),
             ("slot_migration_keys_sent", self.keys_sent.to_string()),
             ("slot_migration_bytes_sent", self.bytes_sent.to_string()),
-            ("slot_migration_writes_forwarded", self.forwarded.to_string()),
+            (
+                "slot_migration_writes_forwarded",
+                self.forwarded.to_string(),
+            ),
             ("slot_migration_paused_ms", self.paused_ms.to_string()),
             ("slot_migration_elapsed_ms", elapsed.to_string()),
         ];
@@ -134,7 +140,9 @@ pub(super) fn migrateslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `SLOTSRANGE start end [start end ...] NODE id`: the ranges, merged
 /// where they touch, and the id.
 fn parse(args: &[Bytes]) -> Result<(Vec<RangeInclusive<u16>>, Bytes), Frame> {
-    let syntax = || err("ERR syntax error: CLUSTER MIGRATESLOTS SLOTSRANGE start end [start end ...] NODE node-id");
+    let syntax = || {
+        err("ERR syntax error: CLUSTER MIGRATESLOTS SLOTSRANGE start end [start end ...] NODE node-id")
+    };
     let [first, rest @ ..] = args else {
         return Err(syntax());
     };
@@ -181,7 +189,9 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<Bytes> {
-        text.split(' ').map(|w| Bytes::from(w.to_string())).collect()
+        text.split(' ')
+            .map(|w| Bytes::from(w.to_string()))
+            .collect()
     }
 
     fn error_of(text: &str) -> String {

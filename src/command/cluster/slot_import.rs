@@ -15,7 +15,10 @@
 //!
 //! What is loaded goes to this node's replicas as SET (strings) or RESTORE
 //! commands. A connection that closes before FINISH leaves nothing behind:
-//! the server deletes what it loaded (`server::connection`).
+//! the server deletes what it loaded (`server::connection`). So does a
+//! restart after a crash mid-import: BEGIN leaves a marker file in the
+//! data directory ([`Marker`]), which FINISH and that deletion remove and
+//! which the next start acts on.
 
 use super::super::args::{err, is, CmdResult};
 use super::super::Ctx;
@@ -26,10 +29,12 @@ use crate::rdb::Value;
 use crate::resp::Frame;
 use crate::slot::key_slot;
 use bytes::Bytes;
+use std::path::{Path, PathBuf};
 
 /// A connection's import in progress.
 pub struct SlotImport {
     from: Bytes,
+    marker: Marker,
     slots: SlotSet,
     list: Vec<u16>,
     reader: Reader,
@@ -48,6 +53,64 @@ impl SlotImport {
     pub fn slots(&self) -> &[u16] {
         &self.list
     }
+
+    /// Its marker file, to remove once they are empty.
+    pub fn marker(&self) -> &Marker {
+        &self.marker
+    }
+}
+
+/// `slot-import-<from id>.pending` in the data directory: the slots an
+/// import began to load, written (and synced) before it loads anything.
+pub struct Marker {
+    path: PathBuf,
+}
+
+impl Marker {
+    const PREFIX: &'static str = "slot-import-";
+    const SUFFIX: &'static str = ".pending";
+
+    /// `from` is a known node's id (checked), fit for a file name.
+    fn write(dir: &Path, from: &[u8], slots: &[u16]) -> Result<Marker, Frame> {
+        let name = format!(
+            "{}{}{}",
+            Marker::PREFIX,
+            String::from_utf8_lossy(from),
+            Marker::SUFFIX
+        );
+        let path = dir.join(name);
+        let text: Vec<String> = slots.iter().map(u16::to_string).collect();
+        crate::fsutil::write_atomically(&path, text.join(" ").as_bytes())
+            .map_err(|e| err(format!("ERR writing {}: {e}", path.display())))?;
+        Ok(Marker { path })
+    }
+
+    pub fn remove(&self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            crate::log::warning(&format!("removing {}: {e}", self.path.display()));
+        }
+    }
+
+    /// The markers an earlier run left in `dir`, with their slots.
+    pub fn left_in(dir: &Path) -> Vec<(Marker, Vec<u16>)> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with(Marker::PREFIX) && name.ends_with(Marker::SUFFIX)) {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let slots = (text.split_whitespace())
+                .filter_map(|word| word.parse::<u16>().ok())
+                .filter(|&slot| slot < crate::slot::SLOT_COUNT)
+                .collect();
+            found.push((Marker { path: entry.path() }, slots));
+        }
+        found
+    }
 }
 
 pub(super) fn importslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -62,6 +125,7 @@ pub(super) fn importslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             for &slot in &list {
                 slots.insert(slot);
             }
+            let marker = Marker::write(&ctx.shared.data_dir, from, &list)?;
             empty(ctx, &list)?;
             crate::log::notice(&format!(
                 "Importing {} slots from {}",
@@ -70,6 +134,7 @@ pub(super) fn importslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ));
             ctx.client.slot_import = Some(Box::new(SlotImport {
                 from: from.clone(),
+                marker,
                 slots,
                 list,
                 reader: Reader::new(),
@@ -174,7 +239,9 @@ fn store(
     limits: crate::config::EncodingLimits,
 ) -> Result<(), Frame> {
     let effect = match &value {
-        Value::String(bytes) if expire_at == 0 => vec![Bytes::from_static(b"SET"), key.clone(), bytes.clone()],
+        Value::String(bytes) if expire_at == 0 => {
+            vec![Bytes::from_static(b"SET"), key.clone(), bytes.clone()]
+        }
         Value::String(bytes) => vec![
             Bytes::from_static(b"SET"),
             key.clone(),
@@ -191,7 +258,10 @@ fn store(
             Bytes::from_static(b"ABSTTL"),
         ],
     };
-    txn.propagate(Effect::Command { db: 0, args: effect });
+    txn.propagate(Effect::Command {
+        db: 0,
+        args: effect,
+    });
     super::super::dump::store_value(txn, 0, &key, value, expire_at, limits)
 }
 
@@ -203,7 +273,9 @@ fn finish(ctx: &mut Ctx) -> CmdResult {
     }
     let (from, list, loaded) = (import.from.clone(), import.list.clone(), import.loaded);
     super::change(ctx, |node| node.take_slots(&list, &from))?;
-    ctx.client.slot_import = None;
+    if let Some(import) = ctx.client.slot_import.take() {
+        import.marker.remove();
+    }
     crate::log::notice(&format!(
         "Imported {} slots from {} ({loaded} keys in the snapshot)",
         list.len(),
