@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Whole-slot migration against Redis' way, on this machine, in one run: a
+# two-master cluster whose first master holds every slot and KEYS keys of
+# SIZE bytes; half the slots (and so about half the keys) move to the
+# second master.
+#   1. Redstone, CLUSTER MIGRATESLOTS (until INFO says done).
+#   2. Redstone, redis-cli --cluster reshard (key by key, MIGRATE).
+#   3. redis-server (appendonly yes, appendfsync everysec), redis-cli
+#      --cluster reshard.
+#
+#   tests/bench/migrate_slots.sh                  # 200k keys of 1 KB
+#   KEYS=2000000 tests/bench/migrate_slots.sh     # the issue's 1 M keys moved
+#   SKIP_RESHARD=1 ...                            # leave out run 2
+#
+# Only ratios mean anything on a shared machine.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+KEYS=${KEYS:-200000}
+SIZE=${SIZE:-1000}
+SLOTS=${SLOTS:-8192}
+
+for tool in redis-server redis-cli python3 bc; do
+  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+# shellcheck source=../bench/common.sh
+source "$here/tests/bench/common.sh"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cluster_port() {
+  python3 - <<'PY'
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    if p >= 55000:
+        continue
+    try:
+        b = socket.socket(); b.bind(("127.0.0.1", p + 10000)); b.close(); s.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+}
+start_redstone() { # port name
+  "$REDSTONE_BIN" --port "$1" --dir "$work/$2" --cluster-enabled yes >"$work/$2.log" 2>&1 &
+  pids+=($!)
+  wait_up "$1"
+}
+start_redis() { # port name
+  mkdir -p "$work/$2"
+  (cd "$work/$2" && exec redis-server --port "$1" --cluster-enabled yes --save "" \
+    --appendonly yes --appendfsync everysec >"$work/$2.log" 2>&1) &
+  pids+=($!)
+  wait_up "$1"
+}
+# The first node takes every slot and meets the second; then the keys.
+form() { # first_port second_port
+  redis-cli -p "$1" cluster addslotsrange 0 16383 >/dev/null
+  redis-cli -p "$1" cluster meet 127.0.0.1 "$2" >/dev/null
+  until redis-cli --cluster check "127.0.0.1:$1" 2>/dev/null | grep -q "All nodes agree"; do sleep 0.1; done
+  until redis-cli -p "$2" cluster info | grep -q "cluster_state:ok"; do sleep 0.1; done
+  fill "$1"
+}
+now() { date +%s.%N; }
+
+# Seconds for redis-cli --cluster reshard of SLOTS slots from $1 to $2.
+reshard() { # first_port second_port
+  local start
+  start=$(now)
+  redis-cli --cluster reshard "127.0.0.1:$1" --cluster-from "$(redis-cli -p "$1" cluster myid)" \
+    --cluster-to "$(redis-cli -p "$2" cluster myid)" --cluster-slots "$SLOTS" --cluster-yes \
+    >"$work/reshard-$1.log" 2>&1
+  echo "$(now) - $start" | bc
+}
+
+# Seconds for CLUSTER MIGRATESLOTS of slots 0..SLOTS-1 from $1 to $2.
+migrateslots() { # first_port second_port
+  local start state
+  start=$(now)
+  redis-cli -p "$1" cluster migrateslots slotsrange 0 $((SLOTS - 1)) \
+    node "$(redis-cli -p "$2" cluster myid)" >/dev/null
+  while :; do
+    state=$(redis-cli -p "$1" info cluster | tr -d '\r' | sed -n 's/^slot_migration_state://p')
+    case "$state" in
+      done) break ;;
+      failed) redis-cli -p "$1" info cluster >&2; exit 1 ;;
+    esac
+    sleep 0.01
+  done
+  echo "$(now) - $start" | bc
+}
+
+p1=$(cluster_port); p2=$(cluster_port)
+start_redstone "$p1" rs-a; start_redstone "$p2" rs-b
+form "$p1" "$p2"
+whole=$(migrateslots "$p1" "$p2")
+whole_moved=$(redis-cli -p "$p2" dbsize)
+paused=$(redis-cli -p "$p1" info cluster | tr -d '\r' | sed -n 's/^slot_migration_paused_ms://p')
+
+if [ -z "${SKIP_RESHARD:-}" ]; then
+  p3=$(cluster_port); p4=$(cluster_port)
+  start_redstone "$p3" rs-c; start_redstone "$p4" rs-d
+  form "$p3" "$p4"
+  rs=$(reshard "$p3" "$p4")
+  rs_moved=$(redis-cli -p "$p4" dbsize)
+fi
+
+p5=$(cluster_port); p6=$(cluster_port)
+start_redis "$p5" redis-a; start_redis "$p6" redis-b
+form "$p5" "$p6"
+rd=$(reshard "$p5" "$p6")
+rd_moved=$(redis-cli -p "$p6" dbsize)
+
+echo "moving $SLOTS slots of $KEYS keys of $SIZE bytes:"
+echo "  redstone CLUSTER MIGRATESLOTS: ${whole}s ($whole_moved keys moved, writes paused ${paused} ms)"
+if [ -z "${SKIP_RESHARD:-}" ]; then
+  echo "  redstone redis-cli reshard:    ${rs}s ($rs_moved keys moved)"
+fi
+echo "  redis-server redis-cli reshard: ${rd}s ($rd_moved keys moved)"
+echo "  redis reshard / redstone MIGRATESLOTS: $(echo "scale=2; $rd / $whole" | bc)x"
