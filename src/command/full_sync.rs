@@ -43,9 +43,13 @@ impl RdbStream {
 
     /// The file of `slots` of database 0 only, with no replication point:
     /// what a whole-slot migration sends.
+    /// Its checksum is left out (0), the reader being
+    /// `Reader::unchecked`.
     pub fn of_slots(snapshot: Snapshot, slots: &[RangeInclusive<u16>]) -> RdbStream {
         let parts = slots.iter().map(|range| (0, range.clone())).collect();
-        RdbStream::of_parts(snapshot, None, parts)
+        let mut stream = RdbStream::of_parts(snapshot, None, parts);
+        stream.writer = Some(Writer::unchecked());
+        stream
     }
 
     fn of_parts(

@@ -45,6 +45,8 @@ const OP_EOF: u8 = 0xff;
 #[derive(Default)]
 pub struct Writer {
     crc: u64,
+    /// Writes 0 for the checksum, as Redis with `rdbchecksum no`.
+    unchecked: bool,
 }
 
 impl Writer {
@@ -52,12 +54,24 @@ impl Writer {
         Writer::default()
     }
 
+    /// A file whose checksum says "not computed" (0): for a link that
+    /// checks its own bytes (a whole-slot migration's LOADs), where the
+    /// checksum was most of the sender's CPU.
+    pub fn unchecked() -> Writer {
+        Writer {
+            unchecked: true,
+            ..Writer::default()
+        }
+    }
+
     /// Runs `write` on `out` and folds what it appended into the checksum,
     /// so the caller may send and clear `out` between calls.
     fn append(&mut self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
         let start = out.len();
         write(out);
-        self.crc = crc64_update(self.crc, &out[start..]);
+        if !self.unchecked {
+            self.crc = crc64_update(self.crc, &out[start..]);
+        }
     }
 
     /// "REDIS0010", then the aux fields redis-server 7.0 writes (redis-ver,
@@ -202,6 +216,9 @@ pub struct Reader {
     consumed: u64,
     /// The checksum of the bytes parsed.
     crc: u64,
+    /// The checksum is not computed: the file's must be 0 ("not
+    /// computed", `Writer::unchecked`).
+    unchecked: bool,
     /// Parsing waits until this many bytes from `at` are there: the last
     /// attempt ran out of input and said how much it needed, so a large
     /// string is not parsed again at every push.
@@ -244,6 +261,15 @@ impl Reader {
         Reader::default()
     }
 
+    /// A reader of `Writer::unchecked` files: a file with a checksum fails
+    /// at its end.
+    pub fn unchecked() -> Reader {
+        Reader {
+            unchecked: true,
+            ..Reader::default()
+        }
+    }
+
     /// More of the file.
     pub fn push(&mut self, bytes: &[u8]) {
         if self.at * 2 >= self.buf.len() {
@@ -266,7 +292,9 @@ impl Reader {
             match step(&mut self.state, &mut cursor, self.crc) {
                 Ok(item) => {
                     let used = cursor.position();
-                    self.crc = crc64_update(self.crc, &self.buf[self.at..self.at + used]);
+                    if !self.unchecked {
+                        self.crc = crc64_update(self.crc, &self.buf[self.at..self.at + used]);
+                    }
                     self.at += used;
                     self.consumed += used as u64;
                     self.need = 0;

@@ -293,6 +293,8 @@ fn status_is(shared: &Shared, phase: Phase) -> bool {
 struct Link {
     stream: TcpStream,
     input: BytesMut,
+    /// The next request, reused so that a megabyte LOAD allocates nothing.
+    output: BytesMut,
     timeout: Duration,
     /// LOADs sent and not answered yet.
     in_flight: usize,
@@ -315,6 +317,7 @@ impl Link {
         let mut link = Link {
             stream,
             input: BytesMut::new(),
+            output: BytesMut::new(),
             timeout,
             in_flight: 0,
         };
@@ -342,9 +345,12 @@ impl Link {
         &mut self,
         words: impl IntoIterator<Item = &'a [u8]> + Clone,
     ) -> Result<(), String> {
-        let mut out = BytesMut::new();
+        let mut out = std::mem::take(&mut self.output);
+        out.clear();
         write_command(&mut out, words);
-        self.send(&out).await
+        let sent = self.send(&out).await;
+        self.output = out;
+        sent
     }
 
     async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {

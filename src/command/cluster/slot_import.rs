@@ -137,7 +137,7 @@ pub(super) fn importslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 marker,
                 slots,
                 list,
-                reader: Reader::new(),
+                reader: Reader::unchecked(),
                 loaded: 0,
                 ended: false,
             }));
