@@ -271,19 +271,27 @@ fn replicas_of_both_ends_follow_a_whole_slot_migration() {
     check_ok(a);
 }
 
-/// `kill -9` of the target halfway: the source keeps the slots and every
-/// key; the restarted target deletes what it had loaded (its marker).
-#[test]
-fn a_target_killed_during_a_whole_slot_migration_leaves_the_slots_with_the_source() {
-    let Some(mut nodes) = three_master_cluster(&[]) else {
-        return;
-    };
+/// A three-master cluster whose first master is moving slots 0..=5000
+/// (20,000 keys of 4 KB) to the second, which has loaded some of them.
+fn halfway_through_a_migration() -> Option<(Vec<Server>, Vec<String>)> {
+    let nodes = three_master_cluster(&[])?;
     let (a, b) = (nodes[0].port, nodes[1].port);
     let keys = fill(a, 0..=5000, 20_000, 4000);
     migrate_slots(a, 0, 5000, b);
     wait_for("nothing reached the target", || {
         cli(b, &["DBSIZE"]).parse::<usize>().expect("dbsize") > 0
     });
+    Some((nodes, keys))
+}
+
+/// `kill -9` of the target halfway: the source keeps the slots and every
+/// key; the restarted target deletes what it had loaded (its marker).
+#[test]
+fn a_target_killed_during_a_whole_slot_migration_leaves_the_slots_with_the_source() {
+    let Some((mut nodes, keys)) = halfway_through_a_migration() else {
+        return;
+    };
+    let (a, b) = (nodes[0].port, nodes[1].port);
     nodes[1].kill9();
     assert_eq!(migration_end(a), "failed", "it ended before the kill");
     assert!(info_field(a, "slot_migration_error").is_some());
@@ -302,15 +310,10 @@ fn a_target_killed_during_a_whole_slot_migration_leaves_the_slots_with_the_sourc
 /// the connection goes; the restarted source still serves every key.
 #[test]
 fn a_source_killed_during_a_whole_slot_migration_keeps_its_slots() {
-    let Some(mut nodes) = three_master_cluster(&[]) else {
+    let Some((mut nodes, keys)) = halfway_through_a_migration() else {
         return;
     };
     let (a, b) = (nodes[0].port, nodes[1].port);
-    let keys = fill(a, 0..=5000, 20_000, 4000);
-    migrate_slots(a, 0, 5000, b);
-    wait_for("nothing reached the target", || {
-        cli(b, &["DBSIZE"]).parse::<usize>().expect("dbsize") > 0
-    });
     nodes[0].kill9();
     wait_for("the target keeps what an unfinished import loaded", || {
         cli(b, &["DBSIZE"]) == "0"
