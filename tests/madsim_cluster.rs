@@ -692,6 +692,13 @@ async fn a_slot_moves_under_overwrites_and_keeps_every_write() {
     slot_migration().await;
 }
 
+/// The same with the slot moved whole (CLUSTER MIGRATESLOTS): snapshot,
+/// catch-up of the overwrites, paused handover.
+#[madsim::test]
+async fn a_slot_moved_whole_under_overwrites_keeps_every_write() {
+    migration_under_overwrites(Mover::Whole).await;
+}
+
 /// MIGRATE's check is live: when it deletes keys written while in
 /// flight, some seed sees an acknowledged overwrite lost.
 #[test]
@@ -719,6 +726,19 @@ struct Overwrites {
 }
 
 async fn slot_migration() {
+    migration_under_overwrites(Mover::KeyByKey).await;
+}
+
+/// How the scenario moves the slot.
+#[derive(Clone, Copy)]
+enum Mover {
+    /// redis-cli's way: SETSLOT, MIGRATE, SETSLOT NODE.
+    KeyByKey,
+    /// CLUSTER MIGRATESLOTS.
+    Whole,
+}
+
+async fn migration_under_overwrites(mover: Mover) {
     let cluster = Cluster::start().await;
     let overwrites = Arc::new(Mutex::new(Overwrites::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -739,7 +759,10 @@ async fn slot_migration() {
             })
             .await;
             tokio::time::sleep(Duration::from_millis(500)).await;
-            move_slot(5061, 0, 1).await;
+            match mover {
+                Mover::KeyByKey => move_slot(5061, 0, 1).await,
+                Mover::Whole => move_slot_whole(5061, 0, 1).await,
+            }
         })
         .await
         .unwrap();
@@ -827,6 +850,40 @@ async fn move_slot(slot: u16, from: usize, to: usize) {
     assert_eq!(command(&mut source, &node).await, "OK");
     let mut other = connect(address(2), LONG).await;
     assert_eq!(command(&mut other, &node).await, "OK");
+}
+
+/// CLUSTER MIGRATESLOTS of one slot, started again after a failure (the
+/// slot then stays with `from`) until INFO says it is done.
+async fn move_slot_whole(slot: u16, from: usize, to: usize) {
+    let slot = slot.to_string();
+    let to_id = command(&mut connect(address(to), LONG).await, &["CLUSTER", "MYID"]).await;
+    let mut source = connect(address(from), LONG).await;
+    let start = [
+        "CLUSTER",
+        "MIGRATESLOTS",
+        "SLOTSRANGE",
+        &slot,
+        &slot,
+        "NODE",
+        &to_id,
+    ];
+    loop {
+        assert_eq!(command(&mut source, &start).await, "OK");
+        let state = loop {
+            let info = command(&mut source, &["INFO", "cluster"]).await;
+            let state = (info.lines())
+                .find_map(|l| l.trim().strip_prefix("slot_migration_state:"))
+                .unwrap_or("")
+                .to_string();
+            if state == "done" || state == "failed" {
+                break state;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        if state == "done" {
+            return;
+        }
+    }
 }
 
 /// Overwrites `{bar}:k` (k < HOT_KEYS, drawn at random) with n = 0, 1, ...,

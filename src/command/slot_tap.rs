@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(taken.commands, 2);
         assert_eq!(
             text(&taken),
-            "*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$1\r\n1\r\n*3\r\n$3\r\nDEL\r\n$6\r\n{foo}.b\r\n$3\r\nfoo\r\n"
+            "*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$1\r\n1\r\n*3\r\n$3\r\nDEL\r\n$7\r\n{foo}.b\r\n$3\r\nfoo\r\n"
         );
         assert_eq!(tap.held(), 0);
         assert_eq!(tap.take(1 << 20).commands, 0);
