@@ -246,7 +246,7 @@ pub struct Shared {
     /// snapshot, recorded by the commit path like the feed.
     pub slot_tap: Mutex<Option<super::slot_tap::SlotTap>>,
     /// The last whole-slot migration's progress (INFO).
-    pub slot_export: Mutex<Option<super::cluster::slot_export::ExportStatus>>,
+    pub slot_export: Mutex<Option<super::slot_migration::ExportStatus>>,
     /// Signalled after every append to the feed: replica links wait on it.
     pub feed_grew: tokio::sync::Notify,
     /// The master side of replication: ids and attached replicas.
@@ -483,7 +483,7 @@ pub struct Client {
     pub is_master: bool,
     /// This connection brings whole slots from their migrating master
     /// (CLUSTER IMPORTSLOTS BEGIN): its commands on them run here.
-    pub slot_import: Option<Box<super::cluster::slot_import::SlotImport>>,
+    pub slot_import: Option<Box<super::slot_migration::SlotImport>>,
 }
 
 impl Client {

@@ -39,6 +39,7 @@ pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod sets;
+pub mod slot_migration;
 pub mod slot_tap;
 pub mod sort;
 pub mod strings;

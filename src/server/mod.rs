@@ -261,7 +261,7 @@ async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
 /// (their markers, `slot_import::Marker`), in the slots this node does
 /// not serve.
 async fn drop_unfinished_imports(shared: Arc<Shared>) {
-    use crate::command::cluster::slot_import::Marker;
+    use crate::command::slot_migration::Marker;
     let Some(cluster) = shared.cluster.clone() else {
         return;
     };

@@ -24,9 +24,9 @@
 //! node timeout passed (then a failure).
 
 use crate::cluster::SlotSet;
-use crate::command::cluster::slot_export::{ExportPlan, Phase};
 use crate::command::full_sync::RdbStream;
 use crate::command::pause::{PauseKind, PausePurpose};
+use crate::command::slot_migration::{ExportPlan, Phase};
 use crate::command::slot_tap::{SlotTap, Taken};
 use crate::command::{pausing, Shared};
 use crate::keyspace::Txn;
@@ -273,10 +273,7 @@ async fn write_lock(shared: &Shared) -> Txn<'_> {
     }
 }
 
-fn update(
-    shared: &Shared,
-    change: impl FnOnce(&mut crate::command::cluster::slot_export::ExportStatus),
-) {
+fn update(shared: &Shared, change: impl FnOnce(&mut crate::command::slot_migration::ExportStatus)) {
     if let Some(status) = lock(&shared.slot_export).as_mut() {
         change(status);
     }

@@ -79,7 +79,7 @@ pub struct ServerHooks {
     pub drop_slots: Box<dyn Fn(Vec<u16>) + Send + Sync>,
     /// Runs a whole-slot migration in the background (CLUSTER
     /// MIGRATESLOTS).
-    pub export_slots: Box<dyn Fn(super::slot_export::ExportPlan) + Send + Sync>,
+    pub export_slots: Box<dyn Fn(super::super::slot_migration::ExportPlan) + Send + Sync>,
 }
 
 /// What the bus driver serves: the frames to send, and the node's next
@@ -253,7 +253,7 @@ impl ClusterHandle {
     }
 
     /// Starts a whole-slot migration the command checked.
-    pub fn start_slot_export(&self, plan: super::slot_export::ExportPlan) {
+    pub fn start_slot_export(&self, plan: super::super::slot_migration::ExportPlan) {
         if let Some(hooks) = self.hooks.get() {
             (hooks.export_slots)(plan);
         }

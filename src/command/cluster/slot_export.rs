@@ -3,114 +3,15 @@
 //! atomic slot migration has this syntax). The command checks and starts
 //! the migration and answers +OK; the server runs it in the background
 //! (`server::slot_export`) and shows how it goes in INFO's cluster section
-//! ([`ExportStatus`]). One migration runs at a time.
+//! (`slot_migration::ExportStatus`). One migration runs at a time.
 
 use super::super::args::{err, is, CmdResult};
+use super::super::slot_migration::{ExportPlan, ExportStatus};
 use super::super::Ctx;
 use crate::cluster::ClusterError;
 use crate::resp::Frame;
 use bytes::Bytes;
 use std::ops::RangeInclusive;
-
-/// A migration to start: what the command checked.
-#[derive(Clone, Debug)]
-pub struct ExportPlan {
-    pub target: String,
-    pub host: String,
-    pub port: u16,
-    pub ranges: Vec<RangeInclusive<u16>>,
-    pub slots: Vec<u16>,
-}
-
-/// Where a migration stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// The slots' keys as of the start are being sent.
-    Snapshot,
-    /// The writes made since are being sent.
-    CatchUp,
-    /// Writes are paused while the last ones are sent and the target takes
-    /// the slots.
-    Handover,
-    Done,
-    Failed,
-}
-
-impl Phase {
-    fn name(self) -> &'static str {
-        match self {
-            Phase::Snapshot => "snapshot",
-            Phase::CatchUp => "catch-up",
-            Phase::Handover => "handover",
-            Phase::Done => "done",
-            Phase::Failed => "failed",
-        }
-    }
-
-    pub fn running(self) -> bool {
-        matches!(self, Phase::Snapshot | Phase::CatchUp | Phase::Handover)
-    }
-}
-
-/// The last migration's progress, for INFO.
-#[derive(Clone, Debug)]
-pub struct ExportStatus {
-    pub phase: Phase,
-    pub target: String,
-    pub slots: usize,
-    /// Keys of the snapshot sent, and the bytes of their file.
-    pub keys_sent: u64,
-    pub bytes_sent: u64,
-    /// Writes made during the migration and forwarded.
-    pub forwarded: u64,
-    pub started_ms: u64,
-    pub ended_ms: Option<u64>,
-    /// How long writes were paused for the handover.
-    pub paused_ms: u64,
-    pub error: Option<String>,
-}
-
-impl ExportStatus {
-    pub fn new(plan: &ExportPlan, now_ms: u64) -> ExportStatus {
-        ExportStatus {
-            phase: Phase::Snapshot,
-            target: plan.target.clone(),
-            slots: plan.slots.len(),
-            keys_sent: 0,
-            bytes_sent: 0,
-            forwarded: 0,
-            started_ms: now_ms,
-            ended_ms: None,
-            paused_ms: 0,
-            error: None,
-        }
-    }
-
-    /// INFO's `slot_migration_*` fields.
-    pub fn info_fields(&self, now_ms: u64) -> Vec<(&'static str, String)> {
-        let elapsed = self
-            .ended_ms
-            .unwrap_or(now_ms)
-            .saturating_sub(self.started_ms);
-        let mut fields = vec![
-            ("slot_migration_state", self.phase.name().to_string()),
-            ("slot_migration_target", self.target.clone()),
-            ("slot_migration_slots", self.slots.to_string()),
-            ("slot_migration_keys_sent", self.keys_sent.to_string()),
-            ("slot_migration_bytes_sent", self.bytes_sent.to_string()),
-            (
-                "slot_migration_writes_forwarded",
-                self.forwarded.to_string(),
-            ),
-            ("slot_migration_paused_ms", self.paused_ms.to_string()),
-            ("slot_migration_elapsed_ms", elapsed.to_string()),
-        ];
-        if let Some(error) = &self.error {
-            fields.push(("slot_migration_error", error.clone()));
-        }
-        fields
-    }
-}
 
 pub(super) fn migrateslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (ranges, target) = parse(&args[2..])?;

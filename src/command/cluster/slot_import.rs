@@ -17,10 +17,11 @@
 //! commands. A connection that closes before FINISH leaves nothing behind:
 //! the server deletes what it loaded (`server::connection`). So does a
 //! restart after a crash mid-import: BEGIN leaves a marker file in the
-//! data directory ([`Marker`]), which FINISH and that deletion remove and
+//! data directory (`slot_migration::Marker`), which FINISH and that deletion remove and
 //! which the next start acts on.
 
 use super::super::args::{err, is, CmdResult};
+use super::super::slot_migration::{Marker, SlotImport};
 use super::super::Ctx;
 use crate::cluster::SlotSet;
 use crate::keyspace::{Effect, Txn};
@@ -29,89 +30,6 @@ use crate::rdb::Value;
 use crate::resp::Frame;
 use crate::slot::key_slot;
 use bytes::Bytes;
-use std::path::{Path, PathBuf};
-
-/// A connection's import in progress.
-pub struct SlotImport {
-    from: Bytes,
-    marker: Marker,
-    slots: SlotSet,
-    list: Vec<u16>,
-    reader: Reader,
-    loaded: u64,
-    /// The RDB file has ended (and its checksum matched).
-    ended: bool,
-}
-
-impl SlotImport {
-    /// Whether this import runs commands on `slot` here.
-    pub fn covers(&self, slot: u16) -> bool {
-        self.slots.contains(slot)
-    }
-
-    /// The slots, to empty if the import is abandoned.
-    pub fn slots(&self) -> &[u16] {
-        &self.list
-    }
-
-    /// Its marker file, to remove once they are empty.
-    pub fn marker(&self) -> &Marker {
-        &self.marker
-    }
-}
-
-/// `slot-import-<from id>.pending` in the data directory: the slots an
-/// import began to load, written (and synced) before it loads anything.
-pub struct Marker {
-    path: PathBuf,
-}
-
-impl Marker {
-    const PREFIX: &'static str = "slot-import-";
-    const SUFFIX: &'static str = ".pending";
-
-    /// `from` is a known node's id (checked), fit for a file name.
-    fn write(dir: &Path, from: &[u8], slots: &[u16]) -> Result<Marker, Frame> {
-        let name = format!(
-            "{}{}{}",
-            Marker::PREFIX,
-            String::from_utf8_lossy(from),
-            Marker::SUFFIX
-        );
-        let path = dir.join(name);
-        let text: Vec<String> = slots.iter().map(u16::to_string).collect();
-        crate::fsutil::write_atomically(&path, text.join(" ").as_bytes())
-            .map_err(|e| err(format!("ERR writing {}: {e}", path.display())))?;
-        Ok(Marker { path })
-    }
-
-    pub fn remove(&self) {
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            crate::log::warning(&format!("removing {}: {e}", self.path.display()));
-        }
-    }
-
-    /// The markers an earlier run left in `dir`, with their slots.
-    pub fn left_in(dir: &Path) -> Vec<(Marker, Vec<u16>)> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut found = Vec::new();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !(name.starts_with(Marker::PREFIX) && name.ends_with(Marker::SUFFIX)) {
-                continue;
-            }
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            let slots = (text.split_whitespace())
-                .filter_map(|word| word.parse::<u16>().ok())
-                .filter(|&slot| slot < crate::slot::SLOT_COUNT)
-                .collect();
-            found.push((Marker { path: entry.path() }, slots));
-        }
-        found
-    }
-}
 
 pub(super) fn importslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cluster = super::cluster(ctx)?;
@@ -125,7 +43,7 @@ pub(super) fn importslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             for &slot in &list {
                 slots.insert(slot);
             }
-            let marker = Marker::write(&ctx.shared.data_dir, from, &list)?;
+            let marker = Marker::write(&ctx.shared.data_dir, from, &list).map_err(err)?;
             empty(ctx, &list)?;
             crate::log::notice(&format!(
                 "Importing {} slots from {}",
