@@ -198,7 +198,10 @@ pub fn store_value(
     limits: EncodingLimits,
 ) -> Result<(), Frame> {
     match value {
-        Value::String(bytes) => txn.put(db, key, Meta::string(bytes, 0))?,
+        Value::String(bytes) => {
+            txn.put_absent(db, key, Meta::string(bytes, expire_at));
+            return Ok(());
+        }
         Value::List(items) => super::lists::store_list(txn, db, key, items)?,
         Value::Set(members) => super::sets::put_set(txn, db, key, &members, limits)?,
         Value::Hash(pairs) => super::hashes::put_hash(txn, db, key, pairs, limits)?,
