@@ -38,6 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 use super::connection::now_ms;
 
@@ -121,28 +122,25 @@ async fn export(shared: &Arc<Shared>, plan: &ExportPlan) -> Result<(), String> {
     link.send_command(begin.iter().map(|w| &w[..])).await?;
     link.expect_ok().await?;
 
-    let mut rdb = RdbStream::of_slots(snapshot, &plan.ranges);
-    let mut chunk = Vec::with_capacity(2 * LOAD_BYTES);
-    loop {
-        chunk.clear();
-        let more = rdb.next_chunk(&shared.store, &mut chunk, LOAD_BYTES)?;
-        if !chunk.is_empty() {
-            link.send_command([&b"CLUSTER"[..], b"IMPORTSLOTS", b"LOAD", &chunk])
-                .await?;
-            link.in_flight += 1;
-        }
-        while link.in_flight > LOADS_IN_FLIGHT || (!more && link.in_flight > 0) {
+    // The file is made on another task while this one sends: on one
+    // machine the two ends then use both cores.
+    let mut chunks = make_file(shared.clone(), RdbStream::of_slots(snapshot, &plan.ranges));
+    while let Some(made) = chunks.recv().await {
+        let (chunk, keys) = made?;
+        link.send_load(&chunk).await?;
+        link.in_flight += 1;
+        while link.in_flight > LOADS_IN_FLIGHT {
             link.expect_ok().await?;
             link.in_flight -= 1;
         }
-        let (keys, bytes) = (rdb.keys(), chunk.len() as u64);
         update(shared, |status| {
             status.keys_sent = keys;
-            status.bytes_sent += bytes;
+            status.bytes_sent += chunk.len() as u64;
         });
-        if !more {
-            break;
-        }
+    }
+    while link.in_flight > 0 {
+        link.expect_ok().await?;
+        link.in_flight -= 1;
     }
 
     // 2. The writes made since, until little is left.
@@ -204,6 +202,28 @@ async fn export(shared: &Arc<Shared>, plan: &ExportPlan) -> Result<(), String> {
         status.paused_ms = now_ms().saturating_sub(paused_at)
     });
     Ok(())
+}
+
+/// The parts of `rdb`'s file, about a LOAD each, with the keys written
+/// so far, made on a task of their own a few ahead of the sender. The
+/// task stops when the receiver goes.
+fn make_file(
+    shared: Arc<Shared>,
+    mut rdb: RdbStream,
+) -> mpsc::Receiver<Result<(Vec<u8>, u64), String>> {
+    let (parts, received) = mpsc::channel(2);
+    tokio::spawn(async move {
+        loop {
+            let mut chunk = Vec::with_capacity(LOAD_BYTES + LOAD_BYTES / 4);
+            let made = rdb.next_chunk(&shared.store, &mut chunk, LOAD_BYTES);
+            let more = made.as_ref().is_ok_and(|&more| more);
+            let part = made.map(|_| (chunk, rdb.keys()));
+            if parts.send(part).await.is_err() || !more {
+                return;
+            }
+        }
+    });
+    received
 }
 
 /// Sends one round of the tap's commands and reads their replies.
@@ -350,9 +370,24 @@ impl Link {
         sent
     }
 
+    /// `CLUSTER IMPORTSLOTS LOAD <chunk>`, the chunk written as it is.
+    async fn send_load(&mut self, chunk: &[u8]) -> Result<(), String> {
+        let header = format!(
+            "*4\r\n$7\r\nCLUSTER\r\n$11\r\nIMPORTSLOTS\r\n$4\r\nLOAD\r\n${}\r\n",
+            chunk.len()
+        );
+        self.send_parts(&[header.as_bytes(), chunk, b"\r\n"]).await
+    }
+
     async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.send_parts(&[bytes]).await
+    }
+
+    async fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), String> {
         let written = async {
-            self.stream.write_all(bytes).await?;
+            for part in parts {
+                self.stream.write_all(part).await?;
+            }
             self.stream.flush().await
         };
         match tokio::time::timeout(self.timeout, written).await {
