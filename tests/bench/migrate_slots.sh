@@ -74,6 +74,20 @@ form() { # first_port second_port
 }
 now() { date +%s.%N; }
 
+# Waits until the server on port $1 is idle (under 5 ticks of CPU a
+# second): a fresh fill leaves the engine compacting for a while, which
+# would compete with what is measured (a node in service has long settled).
+settle() { # port
+  local pid prev=-100 ticks
+  pid=$(redis-cli -p "$1" info server | tr -d '\r' | sed -n 's/^process_id://p')
+  while :; do
+    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    [ $((ticks - prev)) -lt 5 ] && return
+    prev=$ticks
+    sleep 1
+  done
+}
+
 # Seconds for redis-cli --cluster reshard of SLOTS slots from $1 to $2.
 reshard() { # first_port second_port
   local start
@@ -104,11 +118,11 @@ migrateslots() { # first_port second_port
 p1=$(cluster_port); p2=$(cluster_port)
 start_redstone "$p1" rs-a; start_redstone "$p2" rs-b
 form "$p1" "$p2"
-sleep 5 # the fill's flushes and compactions settle
 total=$(( $(redis-cli -p "$p1" dbsize) + $(redis-cli -p "$p2" dbsize) ))
 runs=()
 from=$p1; to=$p2
 for _ in $(seq "${RUNS:-3}"); do
+  settle "$from"; settle "$to"
   runs+=("$(migrateslots "$from" "$to")")
   paused=$(redis-cli -p "$from" info cluster | tr -d '\r' | sed -n 's/^slot_migration_paused_ms://p')
   # The source deletes its copies in the background: let it finish.
@@ -124,6 +138,7 @@ if [ -z "${SKIP_RESHARD:-}" ]; then
   p3=$(cluster_port); p4=$(cluster_port)
   start_redstone "$p3" rs-c; start_redstone "$p4" rs-d
   form "$p3" "$p4"
+  settle "$p3"; settle "$p4"
   rs=$(reshard "$p3" "$p4")
   rs_moved=$(redis-cli -p "$p4" dbsize)
 fi
@@ -131,6 +146,7 @@ fi
 p5=$(cluster_port); p6=$(cluster_port)
 start_redis "$p5" redis-a; start_redis "$p6" redis-b
 form "$p5" "$p6"
+settle "$p5"; settle "$p6"
 rd=$(reshard "$p5" "$p6")
 rd_moved=$(redis-cli -p "$p6" dbsize)
 
