@@ -681,3 +681,62 @@ fn a_master_drops_the_keys_of_a_slot_taken_by_a_newer_claim() {
         format!("MOVED 5061 127.0.0.1:{t}")
     );
 }
+
+/// Redis' verifyClusterConfigWithData at start: a master with keys in a
+/// slot nobody serves takes it; with keys in another master's slot it
+/// marks that slot importing (for `redis-cli --cluster fix`).
+#[test]
+fn a_restarted_master_adopts_or_imports_the_slots_it_has_keys_in() {
+    let Some(mut nodes) = three_master_cluster(&[]) else {
+        return;
+    };
+    let (a, b) = (nodes[0].port, nodes[1].port);
+    // Slots 10 and 11 are a's.
+    let key_in = |slot: u16| {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| redstone::slot::key_slot(k.as_bytes()) == slot)
+            .expect("a key")
+    };
+    let (orphan, foreign) = (key_in(10), key_in(11));
+    assert_eq!(cli(a, &["SET", &orphan, "1"]), "OK");
+    assert_eq!(cli(a, &["SET", &foreign, "2"]), "OK");
+    // Slot 10 left to nobody, slot 11 taken by b under a newer epoch.
+    assert_eq!(cli(a, &["CLUSTER", "DELSLOTS", "10", "11"]), "OK");
+    assert_eq!(cli(b, &["CLUSTER", "DELSLOTS", "11"]), "OK");
+    assert_eq!(cli(b, &["CLUSTER", "ADDSLOTS", "11"]), "OK");
+    cli(b, &["CLUSTER", "BUMPEPOCH"]);
+    let b_id = myid(b);
+    let start = Instant::now();
+    while !cli(a, &["CLUSTER", "NODES"])
+        .lines()
+        .any(|l| l.starts_with(&b_id) && l.split(' ').skip(8).any(|s| s == "11"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "a never saw b take 11"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nodes[0].kill9();
+    nodes[0].restart();
+    let start = Instant::now();
+    loop {
+        let nodes_out = cli(a, &["CLUSTER", "NODES"]);
+        let myself = nodes_out
+            .lines()
+            .find(|l| l.contains("myself"))
+            .unwrap_or("")
+            .to_string();
+        // Serving the orphan's slot 10 again, and importing 11.
+        let importing = myself.contains(&format!(" [11-<-{b_id}]"));
+        if importing && redis_cli(a, &["GET", &orphan]).is_some_and(|v| v.trim() == "1") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "slot 10 not adopted or 11 not importing: {myself}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -206,6 +206,52 @@ impl Node {
         }
     }
 
+    /// At start, Redis' `verifyClusterConfigWithData`: a master holding
+    /// keys in `slots_with_keys` that it does not serve takes those nobody
+    /// serves, and marks the others importing from their owner (`redis-cli
+    /// --cluster fix` then settles them). A replica's keys are its
+    /// master's: it checks nothing.
+    pub fn adopt_slots_with_keys(&mut self, slots_with_keys: &[u16]) {
+        if self.me().is_replica() {
+            return;
+        }
+        let me = self.myself;
+        let mut claimed = Vec::new();
+        for &slot in slots_with_keys {
+            let owner = self.slot_owner[usize::from(slot)];
+            if owner == Some(me) || self.importing.contains_key(&slot) {
+                continue;
+            }
+            match owner {
+                None => {
+                    self.log(
+                        true,
+                        format!(
+                            "I have keys for unassigned slot {slot}. Taking responsibility for it."
+                        ),
+                    );
+                    claimed.push(slot);
+                }
+                Some(owner) => {
+                    self.log(
+                        true,
+                        format!("I have keys for slot {slot}, but the slot is assigned to another node. Setting it to importing state."),
+                    );
+                    self.importing.insert(slot, owner);
+                    self.save_pending = true;
+                }
+            }
+        }
+        if !claimed.is_empty() {
+            for &slot in &claimed {
+                self.assign_slot(slot, me);
+            }
+            self.slots_claimed = true;
+            self.slots_changed();
+            self.update_state();
+        }
+    }
+
     /// A known master by id, or Redis' error (`unknown` names the case).
     fn master_named(&self, id: &[u8], unknown: &str) -> Result<NodeId, ClusterError> {
         let Some(node) = NodeId::parse(id).and_then(|id| self.nodes.get(&id)) else {

@@ -412,6 +412,31 @@ impl Store {
         self.live_slot_keys(db, slot, now_ms).take(limit).collect()
     }
 
+    /// The slots in which `db` has rows of keys (expired or not), in order:
+    /// one seek per slot found, not one per slot.
+    pub fn slots_with_keys(&self, db: usize) -> Result<Vec<u16>> {
+        let ns = self.ns(db);
+        let (_, end) = prefix_range(&encoding::ns_prefix(ns));
+        let mut found = Vec::new();
+        let mut next = 0u32;
+        while next < u32::from(crate::slot::SLOT_COUNT) {
+            let (start, _) = prefix_range(&encoding::slot_prefix(ns, next as u16));
+            let Some(row) = self
+                .engine
+                .scan(Partition::Meta, (start, end.clone()))
+                .next()
+            else {
+                break;
+            };
+            let (raw_key, _) = row?;
+            let (_, slot, _) =
+                encoding::split_meta_key(&raw_key).ok_or_else(|| corrupt("meta key"))?;
+            found.push(slot);
+            next = u32::from(slot) + 1;
+        }
+        Ok(found)
+    }
+
     /// How many live keys `db` has in `slot` (COUNTKEYSINSLOT, SETSLOT
     /// NODE's check): the same range read, counted.
     pub fn count_slot_keys(&self, db: usize, slot: u16, now_ms: u64) -> Result<usize> {

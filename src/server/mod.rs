@@ -257,14 +257,32 @@ async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
     }
 }
 
-/// Deletes what whole-slot imports that a crash interrupted loaded
-/// (their markers, `slot_import::Marker`), in the slots this node does
-/// not serve.
-async fn drop_unfinished_imports(shared: Arc<Shared>) {
-    use crate::command::slot_migration::Marker;
+/// At start in cluster mode: what whole-slot imports a crash interrupted
+/// loaded goes (their markers, `slot_migration::Marker`), then the slots
+/// still holding keys are checked against the slots served
+/// (`Node::adopt_slots_with_keys`, Redis' verifyClusterConfigWithData).
+async fn check_slots_with_data(shared: Arc<Shared>) {
     let Some(cluster) = shared.cluster.clone() else {
         return;
     };
+    drop_unfinished_imports(&shared, &cluster).await;
+    match shared.store.slots_with_keys(0) {
+        Ok(slots) => {
+            if let Err(e) = cluster.with_node(|node| node.adopt_slots_with_keys(&slots)) {
+                crate::log::warning(&format!("checking the slots with keys: {e}"));
+            }
+        }
+        Err(e) => crate::log::warning(&format!("finding the slots with keys: {e}")),
+    }
+}
+
+/// Deletes what whole-slot imports that a crash interrupted loaded, in the
+/// slots this node does not serve.
+async fn drop_unfinished_imports(
+    shared: &Arc<Shared>,
+    cluster: &crate::command::cluster::ClusterHandle,
+) {
+    use crate::command::slot_migration::Marker;
     for (marker, slots) in Marker::left_in(&shared.data_dir) {
         let myself = cluster.read(|node| node.myself());
         let foreign: Vec<u16> = cluster.read(|node| {
@@ -481,7 +499,7 @@ pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), St
     .map_err(|e| StartError(e.to_string()))?;
     if let Some((handle, _)) = &cluster {
         handle.attach(cluster_hooks(&shared));
-        tokio::spawn(drop_unfinished_imports(shared.clone()));
+        tokio::spawn(check_slots_with_data(shared.clone()));
     }
     if let Some((handle, bus)) = cluster {
         bus.spawn(handle);

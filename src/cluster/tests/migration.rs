@@ -329,3 +329,30 @@ fn check_export_refuses_what_migrateslots_cannot_move() {
         .unwrap();
     assert_eq!(Some(port), net.nodes[0].address_of(id1).map(|(_, p)| p));
 }
+
+/// Redis' verifyClusterConfigWithData: keys in a slot nobody serves make
+/// the master take it; keys in another master's slot mark it importing;
+/// a replica and slots in order are left alone.
+#[test]
+fn keys_in_slots_not_served_are_adopted_or_marked_importing_at_start() {
+    let mut net = Net::cluster(4, 3);
+    let (id0, id2) = (net.id(0), net.id(2));
+    net.nodes[0].del_slots(&[SLOT]).unwrap();
+    let before = net.nodes[0].my_config_epoch();
+    net.nodes[0].adopt_slots_with_keys(&[SLOT, SLOT + 1, 16000]);
+    assert_eq!(
+        owner(&net, 0, SLOT),
+        Some(id0),
+        "an unassigned slot is taken"
+    );
+    assert!(net.nodes[0].poll_sync_needed(), "a claim must be synced");
+    assert_eq!(net.nodes[0].my_config_epoch(), before);
+    assert_eq!(net.nodes[0].importing_from(SLOT + 1), None, "its own slot");
+    assert_eq!(net.nodes[0].importing_from(16000), Some(id2));
+    assert_eq!(owner(&net, 0, 16000), Some(id2));
+    let text = nodes_conf::serialize(&net.nodes[0].persisted());
+    assert!(text.contains(&format!("[16000-<-{id2}]")), "{text}");
+    // A replica's keys are its master's.
+    net.nodes[3].adopt_slots_with_keys(&[16000]);
+    assert_eq!(net.nodes[3].importing_from(16000), None);
+}
