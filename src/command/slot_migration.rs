@@ -120,6 +120,10 @@ pub struct SlotImport {
     pub loaded: u64,
     /// The RDB file has ended (and its checksum matched).
     pub ended: bool,
+    /// Strings loaded and not yet written: they go to the engine in bulk
+    /// (`Txn::ingest_absent`), at the latest when the file ends.
+    pub pending: Vec<(Bytes, crate::keyspace::Meta)>,
+    pub pending_bytes: usize,
 }
 
 impl SlotImport {

@@ -198,6 +198,39 @@ impl Reader for FjallEngine {
 }
 
 impl Engine for FjallEngine {
+    fn ingest(&self, partition: Partition, rows: Vec<(Bytes, Bytes)>) -> Result<()> {
+        let keyspace = self.partition(partition);
+        let mut ingestion = keyspace
+            .start_ingestion()
+            .map_err(err("starting an ingestion"))?;
+        let keys: Vec<Bytes> = match self.cache_of(partition) {
+            Some(_) => rows.iter().map(|(key, _)| key.clone()).collect(),
+            None => Vec::new(),
+        };
+        let mut last: Option<Bytes> = None;
+        for (key, value) in rows {
+            // fjall panics on a key out of order: refuse it first.
+            if last.as_ref().is_some_and(|last| key <= *last) {
+                return Err(EngineError {
+                    context: "ingesting rows",
+                    message: "rows out of order".to_string(),
+                });
+            }
+            last = Some(key.clone());
+            ingestion
+                .write(key, value)
+                .map_err(err("writing an ingestion"))?;
+        }
+        let _ordered = lock(&self.cached_writes);
+        ingestion.finish().map_err(err("finishing an ingestion"))?;
+        if let Some(cache) = self.cache_of(partition) {
+            for key in keys {
+                cache.written(key, None);
+            }
+        }
+        Ok(())
+    }
+
     fn write(&self, batch: Batch) -> Result<()> {
         let mut fjall_batch = self.db.batch();
         // The changed rows of cached partitions (`None`: deleted).

@@ -115,6 +115,14 @@ impl Reader for MemoryEngine {
 }
 
 impl Engine for MemoryEngine {
+    fn ingest(&self, partition: Partition, rows: Vec<(Bytes, Bytes)>) -> Result<()> {
+        let mut batch = Batch::default();
+        for (key, value) in rows {
+            batch.put(partition, key, value);
+        }
+        self.write(batch)
+    }
+
     fn write(&self, batch: Batch) -> Result<()> {
         // Lock order: durable, then live (as in power_cut).
         let mut durable = lock(&self.durable);

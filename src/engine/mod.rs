@@ -183,6 +183,12 @@ pub trait Engine: Reader {
     /// Rewrites `partition` so that deleted entries stop taking disk space.
     /// Blocks for a time proportional to the partition's size.
     fn compact(&self, partition: Partition) -> Result<()>;
+    /// Bulk-loads `rows`, sorted by key with no key twice, into
+    /// `partition`, past the journal and the memtable (fjall's ingestion:
+    /// written as tables). Readers see them when it returns. Not atomic
+    /// with any batch, and not undone by anything: for rows of keys
+    /// nobody else writes (a whole-slot import).
+    fn ingest(&self, partition: Partition, rows: Vec<(Bytes, Bytes)>) -> Result<()>;
 }
 
 /// The range of keys that start with `prefix`.

@@ -13,8 +13,10 @@
 //! - `FINISH` takes the slots under a new config epoch
 //!   (`Node::take_slots`): from then on this node serves them.
 //!
-//! What is loaded goes to this node's replicas as SET (strings) or RESTORE
-//! commands. A connection that closes before FINISH leaves nothing behind:
+//! Strings are written in bulk, past the journal and the memtable, 64 MB
+//! at a time (`Txn::ingest_absent`, fjall's ingestion: synced tables); the
+//! other types through a transaction. What is loaded goes to this node's
+//! replicas as SET (strings) or RESTORE commands. A connection that closes before FINISH leaves nothing behind:
 //! the server deletes what it loaded (`server::connection`). So does a
 //! restart after a crash mid-import: BEGIN leaves a marker file in the
 //! data directory (`slot_migration::Marker`), which FINISH and that deletion remove and
@@ -58,6 +60,8 @@ pub(super) fn importslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 reader: Reader::unchecked(),
                 loaded: 0,
                 ended: false,
+                pending: Vec::new(),
+                pending_bytes: 0,
             }));
             Ok(Frame::ok())
         }
@@ -132,7 +136,7 @@ fn load(ctx: &mut Ctx, bytes: &Bytes) -> CmdResult {
                     }
                     let expire_at = expire_at_ms.unwrap_or(0);
                     if expire_at == 0 || expire_at > now {
-                        store(txn, key, value, expire_at, limits)?;
+                        store(txn, &mut import, key, value, expire_at, limits)?;
                         import.loaded += 1;
                     }
                 }
@@ -141,33 +145,38 @@ fn load(ctx: &mut Ctx, bytes: &Bytes) -> CmdResult {
                 Item::End => import.ended = true,
             }
         }
+        if import.ended || import.pending_bytes >= INGEST_BYTES {
+            ingest(txn, &mut import)?;
+        }
         Ok(())
     });
     ctx.client.slot_import = Some(import);
     stored.map(|()| Frame::ok())
 }
 
-/// Stores one key of the snapshot (BEGIN emptied its slot) and records it
-/// for the replicas: SET for a string, RESTORE for the rest.
+/// Strings are written in bulk once this much of them waits.
+const INGEST_BYTES: usize = 64 << 20;
+
+/// Stores one key of the snapshot (BEGIN emptied its slot). Strings wait
+/// in `import` to be written in bulk ([`ingest`]); the rest is written now
+/// and recorded for the replicas as RESTORE.
 fn store(
     txn: &mut Txn,
+    import: &mut SlotImport,
     key: Bytes,
     value: Value,
     expire_at: u64,
     limits: crate::config::EncodingLimits,
 ) -> Result<(), Frame> {
-    let effect = match &value {
-        Value::String(bytes) if expire_at == 0 => {
-            vec![Bytes::from_static(b"SET"), key.clone(), bytes.clone()]
-        }
-        Value::String(bytes) => vec![
-            Bytes::from_static(b"SET"),
-            key.clone(),
-            bytes.clone(),
-            Bytes::from_static(b"PXAT"),
-            Bytes::from(expire_at.to_string()),
-        ],
-        _ => vec![
+    if let Value::String(bytes) = value {
+        import.pending_bytes += key.len() + bytes.len();
+        let meta = crate::keyspace::Meta::string(bytes, expire_at);
+        import.pending.push((key, meta));
+        return Ok(());
+    }
+    txn.propagate(Effect::Command {
+        db: 0,
+        args: vec![
             Bytes::from_static(b"RESTORE"),
             key.clone(),
             Bytes::from(expire_at.to_string()),
@@ -175,12 +184,25 @@ fn store(
             Bytes::from_static(b"REPLACE"),
             Bytes::from_static(b"ABSTTL"),
         ],
-    };
-    txn.propagate(Effect::Command {
-        db: 0,
-        args: effect,
     });
     super::super::dump::store_value(txn, 0, &key, value, expire_at, limits)
+}
+
+/// Writes the strings waiting in `import` in bulk, each recorded for the
+/// replicas as SET (with PXAT when it expires).
+fn ingest(txn: &mut Txn, import: &mut SlotImport) -> Result<(), Frame> {
+    import.pending_bytes = 0;
+    let pending = std::mem::take(&mut import.pending);
+    for (key, meta) in &pending {
+        let mut args = vec![Bytes::from_static(b"SET"), key.clone(), meta.payload.clone()];
+        if meta.expire_at != 0 {
+            args.push(Bytes::from_static(b"PXAT"));
+            args.push(Bytes::from(meta.expire_at.to_string()));
+        }
+        txn.propagate(Effect::Command { db: 0, args });
+    }
+    txn.ingest_absent(0, pending)?;
+    Ok(())
 }
 
 /// Takes the slots, once the whole snapshot is here.
