@@ -110,7 +110,7 @@ migrateslots() { # first_port second_port
       done) break ;;
       failed) redis-cli -p "$1" info cluster >&2; exit 1 ;;
     esac
-    sleep 0.01
+    sleep 0.1
   done
   echo "$(now) - $start" | bc
 }
@@ -120,11 +120,13 @@ start_redstone "$p1" rs-a; start_redstone "$p2" rs-b
 form "$p1" "$p2"
 total=$(( $(redis-cli -p "$p1" dbsize) + $(redis-cli -p "$p2" dbsize) ))
 runs=()
+server_ms=()
 from=$p1; to=$p2
 for _ in $(seq "${RUNS:-3}"); do
   settle "$from"; settle "$to"
   runs+=("$(migrateslots "$from" "$to")")
   paused=$(redis-cli -p "$from" info cluster | tr -d '\r' | sed -n 's/^slot_migration_paused_ms://p')
+  server_ms+=("$(redis-cli -p "$from" info cluster | tr -d '\r' | sed -n 's/^slot_migration_elapsed_ms://p')")
   # The source deletes its copies in the background: let it finish.
   [ -n "${whole_moved:-}" ] || whole_moved=$(redis-cli -p "$to" dbsize)
   until [ $(( $(redis-cli -p "$from" dbsize) + $(redis-cli -p "$to" dbsize) )) -eq "$total" ]; do
@@ -152,6 +154,7 @@ rd_moved=$(redis-cli -p "$p6" dbsize)
 
 echo "moving $SLOTS slots of $KEYS keys of $SIZE bytes:"
 echo "  redstone CLUSTER MIGRATESLOTS: median ${whole}s of ${runs[*]} (about $whole_moved keys moved each time, writes paused ${paused} ms the last)"
+echo "    (the source's own slot_migration_elapsed_ms: ${server_ms[*]})"
 if [ -z "${SKIP_RESHARD:-}" ]; then
   echo "  redstone redis-cli reshard:    ${rs}s ($rs_moved keys moved)"
 fi

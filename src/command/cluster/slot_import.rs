@@ -194,7 +194,11 @@ fn ingest(txn: &mut Txn, import: &mut SlotImport) -> Result<(), Frame> {
     import.pending_bytes = 0;
     let pending = std::mem::take(&mut import.pending);
     for (key, meta) in &pending {
-        let mut args = vec![Bytes::from_static(b"SET"), key.clone(), meta.payload.clone()];
+        let mut args = vec![
+            Bytes::from_static(b"SET"),
+            key.clone(),
+            meta.payload.clone(),
+        ];
         if meta.expire_at != 0 {
             args.push(Bytes::from_static(b"PXAT"));
             args.push(Bytes::from(meta.expire_at.to_string()));
