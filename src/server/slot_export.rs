@@ -76,6 +76,7 @@ pub async fn run(shared: Arc<Shared>, plan: ExportPlan) {
         )),
         Err(e) => crate::log::warning(&format!("Slot migration to {} failed: {e}", plan.target)),
     }
+    let done = outcome.is_ok();
     update(&shared, |status| {
         status.ended_ms = Some(now_ms());
         match outcome {
@@ -86,7 +87,7 @@ pub async fn run(shared: Arc<Shared>, plan: ExportPlan) {
             }
         }
     });
-    if status_is(&shared, Phase::Done) {
+    if done {
         super::drop_slot_keys(shared, plan.slots, "migrated to another master").await;
     }
 }
@@ -297,12 +298,6 @@ fn update(shared: &Shared, change: impl FnOnce(&mut crate::command::slot_migrati
     if let Some(status) = lock(&shared.slot_export).as_mut() {
         change(status);
     }
-}
-
-fn status_is(shared: &Shared, phase: Phase) -> bool {
-    lock(&shared.slot_export)
-        .as_ref()
-        .is_some_and(|status| status.phase == phase)
 }
 
 /// The connection to the target, each read and write bounded by

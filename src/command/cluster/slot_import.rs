@@ -145,7 +145,8 @@ fn load(ctx: &mut Ctx, bytes: &Bytes) -> CmdResult {
                 Item::End => import.ended = true,
             }
         }
-        if import.ended || import.pending_bytes >= INGEST_BYTES {
+        let due = import.ended || import.pending_bytes >= INGEST_BYTES;
+        if due && !import.pending.is_empty() {
             ingest(txn, &mut import)?;
         }
         Ok(())
