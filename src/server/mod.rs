@@ -227,29 +227,23 @@ async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
                     return;
                 }
             };
-            let mut txn = loop {
+            let txn = loop {
                 if let Some(txn) = shared.store.try_begin(now) {
                     break txn;
                 }
                 shared.store.until_writable().await;
             };
-            for key in &keys {
-                match txn.delete(0, key) {
-                    Ok(true) => {
-                        txn.propagate(crate::keyspace::Effect::del(0, key));
-                        dropped += 1;
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        crate::log::warning(&format!("dropping the keys of slot {slot}: {e}"));
-                        return;
-                    }
+            match delete_keys(&shared, txn, &keys) {
+                Ok(deleted) => dropped += deleted,
+                Err(e) => {
+                    crate::log::warning(&format!("dropping the keys of slot {slot}: {e}"));
+                    return;
                 }
             }
-            if let Err(e) = crate::command::commit::commit(&shared, &mut txn) {
-                crate::log::warning(&format!("dropping the keys of slot {slot}: {e}"));
-                return;
-            }
+            // A million keys take seconds: without a yield between chunks
+            // this task held its worker thread, and the clients whose tasks
+            // sat on it (even INFO) waited for the whole deletion.
+            tokio::task::yield_now().await;
         }
     }
     if dropped > 0 {
@@ -298,6 +292,24 @@ async fn drop_unfinished_imports(
         .await;
         marker.remove();
     }
+}
+
+/// Deletes `keys` in `txn` and commits, each deletion replicated as DEL;
+/// how many there were.
+fn delete_keys(
+    shared: &Shared,
+    mut txn: crate::keyspace::Txn<'_>,
+    keys: &[bytes::Bytes],
+) -> Result<u64, crate::engine::EngineError> {
+    let mut deleted = 0;
+    for key in keys {
+        if txn.delete(0, key)? {
+            txn.propagate(crate::keyspace::Effect::del(0, key));
+            deleted += 1;
+        }
+    }
+    crate::command::commit::commit(shared, &mut txn)?;
+    Ok(deleted)
 }
 
 /// Tells the cluster node that writes are paused for its manual failover
