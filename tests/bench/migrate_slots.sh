@@ -136,21 +136,25 @@ for _ in $(seq "${RUNS:-3}"); do
 done
 whole=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(( (${#runs[@]} + 1) / 2 ))p")
 
-if [ -z "${SKIP_RESHARD:-}" ]; then
-  p3=$(cluster_port); p4=$(cluster_port)
-  start_redstone "$p3" rs-c; start_redstone "$p4" rs-d
-  form "$p3" "$p4"
-  settle "$p3"; settle "$p4"
-  rs=$(reshard "$p3" "$p4")
-  rs_moved=$(redis-cli -p "$p4" dbsize)
-fi
+# A fresh pair of servers started by $1 (start_redstone or start_redis),
+# formed and filled; sets pair_secs and pair_moved for its reshard. Not
+# in a subshell: the servers' pids must reach the cleanup.
+reshard_pair() { # start_function first_name second_name
+  local a b
+  a=$(cluster_port); b=$(cluster_port)
+  "$1" "$a" "$2"; "$1" "$b" "$3"
+  form "$a" "$b"
+  settle "$a"; settle "$b"
+  pair_secs=$(reshard "$a" "$b")
+  pair_moved=$(redis-cli -p "$b" dbsize)
+}
 
-p5=$(cluster_port); p6=$(cluster_port)
-start_redis "$p5" redis-a; start_redis "$p6" redis-b
-form "$p5" "$p6"
-settle "$p5"; settle "$p6"
-rd=$(reshard "$p5" "$p6")
-rd_moved=$(redis-cli -p "$p6" dbsize)
+if [ -z "${SKIP_RESHARD:-}" ]; then
+  reshard_pair start_redstone rs-c rs-d
+  rs=$pair_secs; rs_moved=$pair_moved
+fi
+reshard_pair start_redis redis-a redis-b
+rd=$pair_secs; rd_moved=$pair_moved
 
 echo "moving $SLOTS slots of $KEYS keys of $SIZE bytes:"
 echo "  redstone CLUSTER MIGRATESLOTS: median ${whole}s of ${runs[*]} (about $whole_moved keys moved each time, writes paused ${paused} ms the last)"
