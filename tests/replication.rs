@@ -722,20 +722,30 @@ fn good_keys() -> Vec<Key> {
 }
 
 /// Every key of databases 0 to 3 with its value and whether it has a TTL.
+/// A key listed and then gone means a sync switched the data in between:
+/// the reading starts again.
 fn strings(c: &mut Connection) -> Vec<String> {
+    loop {
+        if let Some(strings) = strings_unless_switched(c) {
+            return strings;
+        }
+    }
+}
+
+fn strings_unless_switched(c: &mut Connection) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for db in 0..4 {
         let _: () = redis::cmd("SELECT").arg(db).query(c).expect("select");
         let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).expect("keys");
         keys.sort();
         for key in keys {
-            let value: String = redis::cmd("GET").arg(&key).query(c).expect("get");
+            let value: Option<String> = redis::cmd("GET").arg(&key).query(c).expect("get");
             let ttl: i64 = redis::cmd("PTTL").arg(&key).query(c).expect("pttl");
-            out.push(format!("{db} {key} {value} ttl={}", ttl > 0));
+            out.push(format!("{db} {key} {} ttl={}", value?, ttl > 0));
         }
     }
     let _: () = redis::cmd("SELECT").arg(0).query(c).expect("select");
-    out
+    Some(out)
 }
 
 fn expected(keys: &[Key]) -> Vec<String> {

@@ -121,9 +121,8 @@ pub struct SlotImport {
     /// The RDB file has ended (and its checksum matched).
     pub ended: bool,
     /// Strings loaded and not yet written: they go to the engine in bulk
-    /// (`Txn::ingest_absent`), at the latest when the file ends.
-    pub pending: Vec<(Bytes, crate::keyspace::Meta)>,
-    pub pending_bytes: usize,
+    /// (`Txn::ingest`), at the latest when the file ends.
+    pub pending: crate::keyspace::BulkStrings,
 }
 
 impl SlotImport {

@@ -4,6 +4,7 @@
 //! partition, because every change to a key goes through [`store::Txn`].
 
 pub mod blocking;
+mod bulk;
 pub mod collection;
 pub mod effect;
 pub mod encoding;
@@ -12,6 +13,7 @@ pub mod store;
 pub mod watch;
 mod write_lock;
 
+pub use bulk::{BulkStrings, Ingestion};
 pub use collection::{KeyRead, Members, StoreRead};
 pub use effect::Effect;
 pub use encoding::{KeyType, Meta};

@@ -777,12 +777,17 @@ impl<'a> Txn<'a> {
         self.put_over(db, key, meta, None);
     }
 
-    /// Bulk-writes string keys the caller knows hold nothing and are
-    /// distinct (a whole-slot import's, into emptied slots), past the
-    /// journal (`Engine::ingest`). Deadlines go to the expire index and
-    /// the counts change as [`Txn::put_absent`]'s would; unlike a put,
-    /// the rows are in the engine at once, and no savepoint undoes them.
-    pub fn ingest_absent(&mut self, db: usize, rows: Vec<(Bytes, Meta)>) -> Result<()> {
+    /// Accounts for string keys the caller knows hold nothing and are
+    /// distinct (a full sync's into staged namespaces, a whole-slot
+    /// import's into emptied slots) as [`Txn::put_absent`] would: counts,
+    /// and deadlines to the expire index. Returns their metadata rows,
+    /// sorted, which the caller writes past the journal
+    /// (`Engine::ingest`, see `keyspace::bulk`).
+    pub(super) fn account_absent(
+        &mut self,
+        db: usize,
+        rows: Vec<(Bytes, Meta)>,
+    ) -> Vec<(Bytes, Bytes)> {
         let ns = self.ns(db);
         let mut encoded = Vec::with_capacity(rows.len());
         let mut expiring = 0;
@@ -800,12 +805,15 @@ impl<'a> Txn<'a> {
         encoded.sort_by(|a, b| a.0.cmp(&b.0));
         encoded.dedup_by(|a, b| a.0 == b.0);
         let keys = encoded.len() as u64;
-        self.store.engine.ingest(Partition::Meta, encoded)?;
         self.changes += keys;
         let counts = self.counts_mut(ns);
         counts.keys += keys;
         counts.expires += expiring;
-        Ok(())
+        encoded
+    }
+
+    pub(super) fn engine(&self) -> &Arc<dyn Engine> {
+        &self.store.engine
     }
 
     /// Writes `meta` at `key`, which held `old`.

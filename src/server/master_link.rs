@@ -14,8 +14,9 @@
 //! the data is, which a restart continues from.
 
 use crate::command::{self, Client, Ctx, Shared};
-use crate::keyspace::{Origin, Staged, Txn};
+use crate::keyspace::{BulkStrings, Ingestion, Origin, Staged, Txn};
 use crate::rdb::file::{Item, Reader};
+use crate::rdb::Value;
 use crate::replication::replica::{Handshake, Step};
 use crate::replication::{MasterAddr, SyncProgress, UpstreamState};
 use crate::resp::{Frame, Limits, RequestParser};
@@ -161,7 +162,21 @@ async fn full_sync(
     }
     let started = now_ms();
     let staging = Staging::start(shared)?;
-    let progress = load(shared, stream, input, &framing, &staging.staged).await?;
+    // An ingestion still running when the load fails must end before the
+    // staged data is dropped.
+    let mut ingesting = Ingesting::default();
+    let loaded = load(
+        shared,
+        stream,
+        input,
+        &framing,
+        &staging.staged,
+        &mut ingesting,
+    )
+    .await;
+    let ingested = ingesting.finish().await;
+    let progress = loaded?;
+    ingested?;
     staging.switch(origin)?;
     crate::log::notice(&format!(
         "MASTER <-> REPLICA sync: loaded {} keys ({} bytes) in {} ms",
@@ -219,9 +234,11 @@ async fn load(
     input: &mut BytesMut,
     framing: &Framing,
     staged: &Staged,
+    ingesting: &mut Ingesting,
 ) -> Result<SyncProgress, String> {
     let mut report = ProgressReport::new(framing);
     let mut reader = Reader::new();
+    let mut bulk = BulkStrings::default();
     let (mut db, mut file_bytes) = (0usize, 0u64);
     // What was pushed to the reader beyond the file's end.
     let beyond = loop {
@@ -257,11 +274,16 @@ async fn load(
             }
             if entries.len() == LOAD_BATCH {
                 keys += LOAD_BATCH as u64;
-                store(shared, staged, std::mem::take(&mut entries))?;
+                let batch = std::mem::take(&mut entries);
+                if let Some(ingestion) = store(shared, staged, batch, &mut bulk, false)? {
+                    ingesting.start(ingestion).await?;
+                }
             }
         }
         keys += entries.len() as u64;
-        store(shared, staged, entries)?;
+        if let Some(ingestion) = store(shared, staged, entries, &mut bulk, ended)? {
+            ingesting.start(ingestion).await?;
+        }
         report.advance(shared, chunk.len() as u64, keys);
         if ended {
             // The file ends in the chunk that completed it.
@@ -390,23 +412,59 @@ impl Framing {
 }
 
 /// Writes a batch of the snapshot's keys into `staged`, in one commit.
+/// Strings gather in `bulk`; once enough waits, or once the file has
+/// `ended`, they are taken into the commit, and the returned ingestion
+/// writes them.
 fn store(
     shared: &Shared,
     staged: &Staged,
-    entries: Vec<(usize, Bytes, crate::rdb::Value, u64)>,
-) -> Result<(), String> {
-    if entries.is_empty() {
-        return Ok(());
+    entries: Vec<(usize, Bytes, Value, u64)>,
+    bulk: &mut BulkStrings,
+    ended: bool,
+) -> Result<Option<Ingestion>, String> {
+    let mut others = Vec::new();
+    for (db, key, value, expire_at) in entries {
+        match value {
+            Value::String(bytes) => bulk.push(db, key, bytes, expire_at),
+            value => others.push((db, key, value, expire_at)),
+        }
+    }
+    let ingest = !bulk.is_empty() && (ended || bulk.is_due());
+    if others.is_empty() && !ingest {
+        return Ok(None);
     }
     let limits = shared.config().encoding;
     let mut txn = master_txn(shared);
     txn.load_staged(staged);
-    for (db, key, value, expire_at) in entries {
+    for (db, key, value, expire_at) in others {
         command::dump::store_value(&mut txn, db, &key, value, expire_at, limits)
             .map_err(|reply| format!("loading {:?}: {reply:?}", String::from_utf8_lossy(&key)))?;
     }
+    let ingestion = ingest.then(|| txn.ingest_later(bulk));
     command::commit::commit_staged(&mut txn).map_err(|e| e.to_string())?;
-    Ok(())
+    Ok(ingestion)
+}
+
+/// A full sync's strings being written in bulk on a blocking thread while
+/// the link reads on: one ingestion at a time.
+#[derive(Default)]
+struct Ingesting(Option<tokio::task::JoinHandle<Result<(), String>>>);
+
+impl Ingesting {
+    /// Starts `ingestion` once the one before has finished.
+    async fn start(&mut self, ingestion: Ingestion) -> Result<(), String> {
+        self.finish().await?;
+        let run = super::off_the_workers(move || ingestion.run().map_err(|e| e.to_string()));
+        self.0 = Some(tokio::spawn(async move { run.await? }));
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> Result<(), String> {
+        match self.0.take() {
+            Some(ingestion) => ingestion.await.map_err(|e| e.to_string())?,
+            None => Ok(()),
+        }
+    }
 }
 
 /// A transaction for what the master sends: expired keys are still there

@@ -401,29 +401,31 @@ async fn reclaim_disk(shared: &Arc<Shared>, swept: u64) {
     if swept.saturating_mul(4) < held {
         return;
     }
-    if let Err(failure) = compact_off_the_workers(engine).await {
+    let compact = move || Partition::ALL.iter().try_for_each(|&p| engine.compact(p));
+    let compacted = off_the_workers(compact).await;
+    if let Err(failure) = compacted.and_then(|done| done.map_err(|e| e.to_string())) {
         crate::log::warning(&format!("compacting reclaimed data: {failure}"));
     }
 }
 
-/// Compacts every partition on a blocking thread: a rewrite of the data
-/// must not stall the connections' workers.
+/// Runs `work` on a blocking thread: a rewrite of data (a compaction, an
+/// ingestion) must not stall the connections' workers.
 #[cfg(not(madsim))]
-async fn compact_off_the_workers(engine: Arc<dyn Engine>) -> Result<(), String> {
-    let compact = move || Partition::ALL.iter().try_for_each(|&p| engine.compact(p));
-    match tokio::task::spawn_blocking(compact).await {
-        Ok(done) => done.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+pub(crate) async fn off_the_workers<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// madsim runs `spawn_blocking` outside its scheduler, which made a seed
-/// replay differently: a simulated node compacts in place.
+/// replay differently: a simulated node does the work in place.
 #[cfg(madsim)]
-async fn compact_off_the_workers(engine: Arc<dyn Engine>) -> Result<(), String> {
-    (Partition::ALL.iter())
-        .try_for_each(|&p| engine.compact(p))
-        .map_err(|e| e.to_string())
+pub(crate) async fn off_the_workers<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+    Ok(work())
 }
 
 async fn termination_signal() {

@@ -14,7 +14,7 @@
 //!   (`Node::take_slots`): from then on this node serves them.
 //!
 //! Strings are written in bulk, past the journal and the memtable, 64 MB
-//! at a time (`Txn::ingest_absent`, fjall's ingestion: synced tables); the
+//! at a time (`Txn::ingest`, fjall's ingestion: synced tables); the
 //! other types through a transaction. What is loaded goes to this node's
 //! replicas as SET (strings) or RESTORE commands. A connection that closes before FINISH leaves nothing behind:
 //! the server deletes what it loaded (`server::connection`). So does a
@@ -60,8 +60,7 @@ pub(super) fn importslots(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 reader: Reader::unchecked(),
                 loaded: 0,
                 ended: false,
-                pending: Vec::new(),
-                pending_bytes: 0,
+                pending: Default::default(),
             }));
             Ok(Frame::ok())
         }
@@ -145,7 +144,7 @@ fn load(ctx: &mut Ctx, bytes: &Bytes) -> CmdResult {
                 Item::End => import.ended = true,
             }
         }
-        let due = import.ended || import.pending_bytes >= INGEST_BYTES;
+        let due = import.ended || import.pending.is_due();
         if due && !import.pending.is_empty() {
             ingest(txn, &mut import)?;
         }
@@ -154,9 +153,6 @@ fn load(ctx: &mut Ctx, bytes: &Bytes) -> CmdResult {
     ctx.client.slot_import = Some(import);
     stored.map(|()| Frame::ok())
 }
-
-/// Strings are written in bulk once this much of them waits.
-const INGEST_BYTES: usize = 64 << 20;
 
 /// Stores one key of the snapshot (BEGIN emptied its slot). Strings wait
 /// in `import` to be written in bulk ([`ingest`]); the rest is written now
@@ -170,9 +166,7 @@ fn store(
     limits: crate::config::EncodingLimits,
 ) -> Result<(), Frame> {
     if let Value::String(bytes) = value {
-        import.pending_bytes += key.len() + bytes.len();
-        let meta = crate::keyspace::Meta::string(bytes, expire_at);
-        import.pending.push((key, meta));
+        import.pending.push(0, key, bytes, expire_at);
         return Ok(());
     }
     txn.propagate(Effect::Command {
@@ -192,9 +186,7 @@ fn store(
 /// Writes the strings waiting in `import` in bulk, each recorded for the
 /// replicas as SET (with PXAT when it expires).
 fn ingest(txn: &mut Txn, import: &mut SlotImport) -> Result<(), Frame> {
-    import.pending_bytes = 0;
-    let pending = std::mem::take(&mut import.pending);
-    for (key, meta) in &pending {
+    for (key, meta) in import.pending.of_db(0) {
         let mut args = vec![
             Bytes::from_static(b"SET"),
             key.clone(),
@@ -206,7 +198,7 @@ fn ingest(txn: &mut Txn, import: &mut SlotImport) -> Result<(), Frame> {
         }
         txn.propagate(Effect::Command { db: 0, args });
     }
-    txn.ingest_absent(0, pending)?;
+    txn.ingest(&mut import.pending)?;
     Ok(())
 }
 
