@@ -1,6 +1,7 @@
 //! Redstone: a persistent, Redis-compatible key-value server. See
 //! ARCHITECTURE.md for the map of modules.
 
+pub mod clock;
 pub mod cluster;
 pub mod command;
 pub mod config;

@@ -39,14 +39,12 @@ fn write(level: u8, mark: char, message: &str) {
     if level < LEVEL.load(Ordering::Relaxed) {
         return;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = crate::clock::now_ms();
     let line = format!(
         "{}:M {}.{:03} {} {}\n",
         std::process::id(),
-        now.as_secs(),
-        now.subsec_millis(),
+        now / 1000,
+        now % 1000,
         mark,
         message
     );

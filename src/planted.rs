@@ -33,6 +33,10 @@ pub enum Bug {
     /// after it was read (`command::migrate::settle` skips its check): the
     /// write made while the key was in flight is lost.
     MigrateDeletesChangedKeys,
+    /// The cluster's timers run on the time of day, which can jump
+    /// (`clock::monotonic_ms` reads `clock::now_ms`): a master whose clock
+    /// is set back while it is cut off takes writes past its node timeout.
+    ClusterOnWallClock,
 }
 
 #[cfg(madsim)]

@@ -61,6 +61,26 @@ fn address(i: usize) -> SocketAddr {
     SocketAddr::new(ip(i), PORT)
 }
 
+/// Sets the time of day of a random server node forward or back by up to
+/// three node timeouts, every one to four seconds, for the rest of the
+/// run (as NTP or an operator may): what the cluster decides runs on its
+/// monotonic clock, so no invariant may notice.
+async fn jump_clocks(nodes: Vec<madsim::task::NodeId>) {
+    loop {
+        let (wait, node, by) = {
+            let mut rng = madsim::rand::thread_rng();
+            let reach = 3 * NODE_TIMEOUT_MS as i64;
+            (
+                rng.gen_range(1000..4000),
+                nodes[rng.gen_range(0..nodes.len())],
+                rng.gen_range(-reach..=reach),
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        redstone::clock::jump(node, by);
+    }
+}
+
 /// The key of the writer's n-th write (its value is n): a new key each
 /// time, all in slot 5061 ("bar"), master 0's at first.
 fn key(n: u64) -> String {
@@ -109,7 +129,7 @@ impl Cluster {
         let dirs: Vec<ScratchDir> = (0..NODES).map(|_| ScratchDir::new()).collect();
         let engines: Vec<Arc<MemoryEngine>> =
             (0..NODES).map(|_| Arc::new(MemoryEngine::new())).collect();
-        let nodes = (0..NODES)
+        let nodes: Vec<madsim::runtime::NodeHandle> = (0..NODES)
             .map(|i| {
                 let mut config = Config {
                     appendfsync: AppendFsync::Always,
@@ -128,6 +148,9 @@ impl Cluster {
             .ip("192.0.2.49".parse().unwrap())
             .build();
         client.spawn(form_cluster()).await.unwrap();
+        redstone::clock::reset_jumps();
+        let ids: Vec<_> = nodes.iter().map(madsim::runtime::NodeHandle::id).collect();
+        client.spawn(jump_clocks(ids));
         Cluster {
             handle,
             nodes,
@@ -204,6 +227,21 @@ fn the_simulation_catches_a_minority_master_taking_writes() {
     eprintln!("the planted bug was caught by seed {caught:?}");
 }
 
+/// The same invariant is live against clock jumps: with the cluster's
+/// timers on the time of day, the isolated master whose clock was set
+/// back goes on acknowledging writes.
+#[test]
+fn the_simulation_catches_a_cluster_on_the_wall_clock() {
+    let caught = seed_catching(
+        Bug::ClusterOnWallClock,
+        10,
+        "the isolated master acknowledged",
+        isolated_master,
+    );
+    assert!(caught.is_some(), "no seed in 1..=10 caught the planted bug");
+    eprintln!("the planted bug was caught by seed {caught:?}");
+}
+
 /// The invariant on replicas' data is live: with the old master
 /// continued past the end of the history its new master shares with it,
 /// some seed leaves it holding the writes it took while cut off.
@@ -232,6 +270,9 @@ async fn isolated_master() {
         net.clog_link(other.id(), cluster.nodes[0].id());
     }
     let isolated = tokio::time::Instant::now();
+    // Its time of day is set back three node timeouts: a cluster driven by
+    // it would keep counting its peers' silence from the past.
+    redstone::clock::jump(cluster.nodes[0].id(), -3 * NODE_TIMEOUT_MS as i64);
     // A replica takes the slot over; the writer goes on a while after.
     let promoted = cluster
         .client

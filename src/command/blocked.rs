@@ -55,7 +55,8 @@ impl BlockedClients {
 /// A client's own side of its blocked command.
 pub struct Blocked {
     pub(super) waiting: Arc<Waiting>,
-    /// Unix ms; `None` waits forever.
+    /// On the monotonic clock (`clock::monotonic_ms`); `None` waits
+    /// forever.
     pub(super) deadline_ms: Option<u64>,
 }
 

@@ -31,7 +31,9 @@ const TIMED_OUT: Frame = Frame::NullArray;
 const ERR_UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 
 /// A blocking command's timeout (seconds, sub-second precision) as Redis
-/// 7.0.15 reads it: the deadline in unix ms, `None` for 0 (forever).
+/// 7.0.15 reads it: the deadline on the monotonic clock
+/// (`clock::monotonic_ms`, so that setting the time of day moves no
+/// timeout), `None` for 0 (forever).
 /// Milliseconds are rounded up; like Redis' cast to `long long`, a value
 /// beyond its range counts as negative, and a deadline past it as never.
 pub fn deadline(arg: &[u8], now_ms: u64) -> Result<Option<u64>, Frame> {

@@ -18,12 +18,6 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "keyspace",
 ];
 
-pub fn unix_micros() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-}
-
 /// Renders the requested sections: the default ones when none are named
 /// (or `default`), those plus `commandstats` for `all` and `everything`.
 pub fn render(ctx: &Ctx, requested: &[String]) -> String {
@@ -98,7 +92,7 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("process_supervised", "no".into()),
                 ("run_id", shared.run_id.clone()),
                 ("tcp_port", config.port.to_string()),
-                ("server_time_usec", unix_micros().to_string()),
+                ("server_time_usec", crate::clock::unix_micros().to_string()),
                 ("uptime_in_seconds", uptime.to_string()),
                 ("uptime_in_days", (uptime / 86_400).to_string()),
                 ("hz", config.hz.to_string()),

@@ -112,7 +112,7 @@ fn serve_or_block(
     empty: Frame,
     serve: Serve,
 ) -> CmdResult {
-    let deadline = blocking::deadline(&args[timeout_at], ctx.now_ms)?;
+    let deadline = blocking::deadline(&args[timeout_at], crate::clock::monotonic_ms())?;
     blocking::serve_or_block(ctx, args, keys, KeyType::List, deadline, empty, serve)
 }
 

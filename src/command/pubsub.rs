@@ -347,9 +347,7 @@ pub fn disconnect(shared: &Shared, client: &super::Client) {
 /// `client-output-buffer-limit pubsub` are disconnected.
 pub fn deliver(shared: &Shared, sharded: bool, channel: &[u8], message: &[u8]) -> usize {
     let limit = shared.config().client_output_buffer_limit.pubsub;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = crate::clock::now_ms();
     let delivery = shared
         .pubsub
         .publish(sharded, channel, message, &limit, now_ms / 1000);

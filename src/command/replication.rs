@@ -301,7 +301,7 @@ fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.client.wait = Some(WaitFor {
         offset,
         replicas: wanted,
-        deadline_ms: (timeout > 0).then(|| ctx.now_ms.saturating_add(timeout)),
+        deadline_ms: (timeout > 0).then(|| crate::clock::monotonic_ms().saturating_add(timeout)),
     });
     Ok(Frame::Null)
 }

@@ -294,7 +294,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn time(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
-    let micros = super::info::unix_micros();
+    let micros = crate::clock::unix_micros();
     let _ = ctx;
     Ok(Frame::bulk_array([
         (micros / 1_000_000).to_string(),
@@ -319,7 +319,7 @@ pub fn save_snapshot(shared: &Shared) -> Result<(), String> {
         shared
             .save
             .last_save_unix
-            .store(super::info::unix_micros() / 1_000_000, Ordering::Relaxed);
+            .store(crate::clock::unix_micros() / 1_000_000, Ordering::Relaxed);
         shared.save.changes_since_save.store(0, Ordering::Relaxed);
     }
     result.map_err(|e| e.to_string())
@@ -436,7 +436,7 @@ pub fn record_slow(shared: &Shared, client: &super::Client, args: &[Bytes], micr
     log.next_id += 1;
     log.entries.push_front(SlowEntry {
         id,
-        unix_secs: super::info::unix_micros() / 1_000_000,
+        unix_secs: crate::clock::unix_micros() / 1_000_000,
         micros,
         args: kept,
         addr: client.handle.addr.clone(),

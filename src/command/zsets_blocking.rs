@@ -77,7 +77,7 @@ fn serve_or_block(
     timeout_at: usize,
     serve: Serve,
 ) -> CmdResult {
-    let deadline = blocking::deadline(&args[timeout_at], ctx.now_ms)?;
+    let deadline = blocking::deadline(&args[timeout_at], crate::clock::monotonic_ms())?;
     let empty = Frame::NullArray;
     blocking::serve_or_block(ctx, args, keys, KeyType::ZSet, deadline, empty, serve)
 }

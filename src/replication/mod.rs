@@ -21,7 +21,8 @@ pub struct SyncStart {
 }
 
 /// A client in WAIT: it is answered once `replicas` replicas acknowledged
-/// `offset`, or at its deadline (unix ms; `None` waits forever).
+/// `offset`, or at its deadline (`clock::monotonic_ms`; `None` waits
+/// forever).
 pub struct WaitFor {
     pub offset: u64,
     pub replicas: usize,

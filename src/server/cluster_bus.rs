@@ -26,8 +26,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::connection::now_ms;
 use super::StartError;
+use crate::clock::monotonic_ms;
 
 /// The longest the bus sleeps without waking the node. The node asks for at
 /// most one cron period (100 ms) ahead, so this never binds today; it is a
@@ -82,7 +82,7 @@ pub async fn open(config: &Config) -> Result<(Arc<ClusterHandle>, Bus), StartErr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(StartError(format!("Can't read {}: {e}", path.display()))),
     };
-    let node = shell::start(node_config, text.as_deref(), seed, now_ms()).map_err(|e| {
+    let node = shell::start(node_config, text.as_deref(), seed, monotonic_ms()).map_err(|e| {
         StartError(match e {
             shell::StartError::Corrupt(e) => format!(
                 "Unrecoverable error: corrupted cluster config file {}: {e}",
@@ -146,23 +146,23 @@ async fn node_loop(
 ) {
     let mut links: HashMap<(String, u16), mpsc::Sender<Vec<u8>>> = HashMap::new();
     loop {
-        let wait = sleep_for(*feed.wake.borrow_and_update(), now_ms());
+        let wait = sleep_for(*feed.wake.borrow_and_update(), monotonic_ms());
         select! {
             Some(Inbound { from_ip, message }) = inbound.recv() => {
-                let _ = handle.with_node(|node| node.handle_message(now_ms(), &from_ip, message));
+                let _ = handle.with_node(|node| node.handle_message(monotonic_ms(), &from_ip, message));
             }
             Some(outgoing) = feed.outgoing.recv() => send(&handle, &mut links, outgoing),
             // Re-armed by an input: the next turn sleeps to the new deadline.
             Ok(()) = feed.wake.changed() => {}
             () = tokio::time::sleep(wait) => {
-                let _ = handle.with_node(|node| node.handle_timeout(now_ms()));
+                let _ = handle.with_node(|node| node.handle_timeout(monotonic_ms()));
             }
         }
     }
 }
 
 /// How long to sleep until the node's deadline `wake_at` (node clock, the
-/// unix milliseconds of `now_ms`), at most [`MAX_SLEEP`].
+/// unix milliseconds of `monotonic_ms`), at most [`MAX_SLEEP`].
 fn sleep_for(wake_at: Option<u64>, now: u64) -> Duration {
     wake_at.map_or(MAX_SLEEP, |at| {
         Duration::from_millis(at.saturating_sub(now)).min(MAX_SLEEP)
@@ -213,7 +213,7 @@ async fn outgoing_link(
     );
     if let Ok(Ok(mut stream)) = connect.await {
         let _ = stream.set_nodelay(true);
-        let link = handle.open_link("to", node, now_ms());
+        let link = handle.open_link("to", node, monotonic_ms());
         let ended = write_frames(&mut stream, &mut queue).await;
         handle.close_link(link);
         if ended {
@@ -221,7 +221,7 @@ async fn outgoing_link(
         }
     }
     queue.close();
-    let _ = handle.with_node(|node| node.link_lost(now_ms(), &ip, port));
+    let _ = handle.with_node(|node| node.link_lost(monotonic_ms(), &ip, port));
 }
 
 /// Writes frames until the queue closes (true) or the socket fails (false).
@@ -265,7 +265,7 @@ async fn incoming_link(
     handle: Arc<ClusterHandle>,
 ) {
     let from_ip = peer.ip().to_string();
-    let link = handle.open_link("from", String::new(), now_ms());
+    let link = handle.open_link("from", String::new(), monotonic_ms());
     let mut buffer: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; READ_CHUNK];
     'read: loop {

@@ -6,6 +6,7 @@
 //! for MONITOR lines and pub/sub messages, for a kill or a shutdown.
 
 use super::durability::Durability;
+use crate::clock::{monotonic_ms, now_ms};
 use crate::command::context::{ClientHandle, Stats};
 use crate::command::{self, Shared};
 use crate::config::AppendFsync;
@@ -21,12 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 pub struct Connection {
     shared: Arc<Shared>,
@@ -286,7 +281,7 @@ impl Connection {
             let acked = lock(&self.shared.master).acked(wait.offset);
             // Strictly after: `now_ms` truncates, so `>=` could answer up
             // to a millisecond before the timeout has passed.
-            let timed_out = wait.deadline_ms.is_some_and(|at| now_ms() > at);
+            let timed_out = wait.deadline_ms.is_some_and(|at| monotonic_ms() > at);
             if acked >= wait.replicas || timed_out {
                 self.session.queue_replies(Frame::Integer(acked as i64));
                 return (!self.send_replies().await).then_some(Close::Now);
@@ -295,7 +290,7 @@ impl Connection {
             let timer = async move {
                 match deadline {
                     Some(at) => {
-                        let left = at.saturating_add(1).saturating_sub(now_ms());
+                        let left = at.saturating_add(1).saturating_sub(monotonic_ms());
                         tokio::time::sleep(Duration::from_millis(left)).await;
                     }
                     None => std::future::pending().await,
@@ -339,7 +334,7 @@ impl Connection {
             let timer = async move {
                 match deadline {
                     Some(at) => {
-                        let left = (at + 1).saturating_sub(now_ms()).min(STEP_MS);
+                        let left = (at + 1).saturating_sub(monotonic_ms()).min(STEP_MS);
                         tokio::time::sleep(Duration::from_millis(left)).await;
                     }
                     None => std::future::pending().await,
@@ -349,7 +344,7 @@ impl Connection {
                 () = waiting.answered() => {}
                 () = timer => {
                     // Like Redis: past the deadline, not on it (ms are truncated).
-                    if deadline.is_some_and(|at| now_ms() > at) {
+                    if deadline.is_some_and(|at| monotonic_ms() > at) {
                         command::blocking::time_out(&self.shared, &self.session.client);
                     }
                 }

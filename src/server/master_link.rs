@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::connection::now_ms;
+use crate::clock::now_ms;
 
 /// Entries of a full sync written per transaction.
 const LOAD_BATCH: usize = 1024;

@@ -61,7 +61,7 @@ pub async fn run(
             Err(fault) => return fault.reply(),
         };
         let mut txn = loop {
-            if let Some(txn) = shared.store.try_begin(super::connection::now_ms()) {
+            if let Some(txn) = shared.store.try_begin(crate::clock::now_ms()) {
                 break txn;
             }
             shared.store.until_writable().await;
@@ -103,7 +103,7 @@ async fn exchange(
             Some(link) => link,
             None => connect(&address, timeout).await?,
         };
-        let request = job.request(link.db != Some(job.target_db), super::connection::now_ms());
+        let request = job.request(link.db != Some(job.target_db), crate::clock::now_ms());
         // Flushed too: a simulated stream (madsim) sends only then.
         let send = async {
             link.stream.write_all(&request.bytes).await?;

@@ -132,7 +132,7 @@ fn accept_client(shared: &Arc<Shared>, durability: &Arc<Durability>, stream: Tcp
         });
         return;
     }
-    let handle = shared.clients.register(addr, laddr, connection::now_ms());
+    let handle = shared.clients.register(addr, laddr, crate::clock::now_ms());
     let connection =
         connection::Connection::new(shared.clone(), durability.clone(), stream, handle);
     tokio::spawn(connection.run());
@@ -185,6 +185,12 @@ fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::Serve
             };
             use crate::command::pause::{PauseKind, PausePurpose};
             use crate::command::pausing;
+            // The node's deadline is on the cluster's clock; pauses are on
+            // the time of day, as in Redis.
+            let until = until.map(|at| {
+                let left = at.saturating_sub(crate::clock::monotonic_ms());
+                crate::clock::now_ms().saturating_add(left)
+            });
             pausing::set(&state, |clients| match until {
                 Some(until) => clients.pause(PausePurpose::Failover, until, PauseKind::Writes),
                 None => clients.unpause(PausePurpose::Failover),
@@ -218,7 +224,7 @@ async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
     let mut dropped = 0;
     for slot in slots {
         loop {
-            let now = connection::now_ms();
+            let now = crate::clock::now_ms();
             let keys = match shared.store.slot_keys(0, slot, 1000, now) {
                 Ok(keys) if keys.is_empty() => break,
                 Ok(keys) => keys,
@@ -319,7 +325,7 @@ fn delete_keys(
 /// announces is final.
 async fn announce_pause(shared: Arc<Shared>) {
     loop {
-        if let Some(nothing) = shared.store.try_begin(connection::now_ms()) {
+        if let Some(nothing) = shared.store.try_begin(crate::clock::now_ms()) {
             drop(nothing);
             break;
         }
@@ -342,7 +348,7 @@ async fn expire_loop(shared: Arc<Shared>) {
         while !shared.store.is_replica() {
             let committed = shared
                 .store
-                .expire_cycle(connection::now_ms(), BUDGET)
+                .expire_cycle(crate::clock::now_ms(), BUDGET)
                 .and_then(|cycle| {
                     if let Some(mut txn) = cycle.txn {
                         crate::command::commit::commit(&shared, &mut txn)?;
@@ -508,7 +514,7 @@ pub async fn serve(mut config: Config, engine: Arc<dyn Engine>) -> Result<(), St
         config,
         engine,
         cluster.as_ref().map(|(handle, _)| handle.clone()),
-        connection::now_ms(),
+        crate::clock::now_ms(),
     )
     .map_err(|e| StartError(e.to_string()))?;
     if let Some((handle, _)) = &cluster {

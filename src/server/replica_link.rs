@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::connection::now_ms;
+use crate::clock::now_ms;
 
 /// Bytes of snapshot or feed written at a time.
 const CHUNK: usize = 64 * 1024;
@@ -187,7 +187,7 @@ fn acknowledge(
                 .get(2)
                 .and_then(|o| std::str::from_utf8(o).ok()?.parse().ok());
             if let Some(offset) = offset {
-                let now = super::connection::now_ms();
+                let now = now_ms();
                 lock(&shared.master).ack(client, offset, now);
                 shared.acked.notify_waiters();
             }

@@ -40,7 +40,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::connection::now_ms;
+use crate::clock::now_ms;
 
 /// The snapshot's file goes over this many bytes per LOAD ...
 const LOAD_BYTES: usize = 1 << 20;

@@ -479,12 +479,12 @@ fn failover(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         [word] if is(word, "takeover") => FailoverMode::Takeover,
         _ => return Err(err(ERR_SYNTAX)),
     };
-    let now = ctx.now_ms;
+    let now = crate::clock::monotonic_ms();
     change(ctx, |node| node.failover(now, mode)).map(|()| Frame::ok())
 }
 
 fn forget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let now = ctx.now_ms;
+    let now = crate::clock::monotonic_ms();
     change(ctx, |node| node.forget(now, &args[2])).map(|()| Frame::ok())
 }
 
@@ -515,7 +515,7 @@ fn meet(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             text(&args[3])
         )));
     }
-    let now = ctx.now_ms;
+    let now = crate::clock::monotonic_ms();
     change(ctx, |node| {
         node.meet(now, &ip, port as u16, bus_port as u16)
     })
