@@ -368,6 +368,113 @@ fn a_redstone_replica_promoted_keeps_every_write_and_serves_writes() {
     );
 }
 
+/// One round of the concurrent load: every type written, then changed
+/// and partly deleted, keys reused across rounds (`round % 7`).
+fn mixed_round(c: &mut Connection, round: u64) {
+    let tag = format!("r{}", round % 7);
+    write_mixed(c, &tag);
+    let _: Value = redis::pipe()
+        .cmd("SPOP")
+        .arg(format!("ss:{tag}"))
+        .cmd("LPOP")
+        .arg(format!("l:{tag}"))
+        .cmd("HDEL")
+        .arg(format!("bigh:{tag}"))
+        .arg(format!("field{round}"))
+        .cmd("ZINCRBY")
+        .arg(format!("bigz:{tag}"))
+        .arg(2)
+        .arg("member3")
+        .cmd("EXPIRE")
+        .arg(format!("s:{tag}"))
+        .arg(300 + round)
+        .cmd("PERSIST")
+        .arg(format!("ttl:{tag}"))
+        .cmd("DEL")
+        .arg(format!("n:r{}", (round + 3) % 7))
+        .cmd("INCR")
+        .arg("counter")
+        .query(c)
+        .expect("changes");
+    let _: Value = redis::pipe()
+        .atomic()
+        .cmd("RPOPLPUSH")
+        .arg(format!("bigl:{tag}"))
+        .arg("moved")
+        .cmd("SMOVE")
+        .arg(format!("si:{tag}"))
+        .arg("si:moved")
+        .arg("2")
+        .query(c)
+        .expect("exec");
+}
+
+/// A replica converges on its master under a concurrent load of every
+/// type with TTLs, through its full sync (taken while the load runs) and
+/// a link dropped mid-stream (a partial resync).
+#[test]
+fn a_replica_converges_under_a_concurrent_mixed_load() {
+    // A backlog for the writes made while the link is down (the load
+    // writes over 1 MB a second; past the backlog a full sync is right).
+    let master = Server::start(&["--repl-backlog-size", "64mb"]);
+    let mut m = master.client();
+    // Enough data for the full sync to overlap the load.
+    let mut fill = redis::pipe();
+    for i in 0..20_000 {
+        fill.cmd("SET").arg(format!("fill:{i}")).arg(i).ignore();
+    }
+    let _: () = fill.query(&mut m).expect("fill");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = master.client();
+    let running = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let mut round = 0;
+        while !running.load(std::sync::atomic::Ordering::Relaxed) {
+            mixed_round(&mut load, round);
+            round += 1;
+        }
+        round
+    });
+    let replica = Server::start(&[]);
+    let mut r = replica.client();
+    replicate(&mut r, master.port);
+    std::thread::sleep(Duration::from_millis(300));
+    // The link is a replica client (flags S) to the master, and the
+    // replica's link to it a master client (flags M).
+    let listed: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("replica")
+        .query(&mut m)
+        .expect("client list");
+    assert!(listed.contains("flags=S"), "{listed}");
+    let listed: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("master")
+        .query(&mut r)
+        .expect("client list");
+    assert!(listed.contains("flags=M"), "{listed}");
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("replica")
+        .query(&mut m)
+        .expect("kill the link");
+    assert_eq!(killed, 1, "the replica's link");
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rounds = writer.join().expect("the writer");
+    assert!(rounds > 10, "only {rounds} rounds of load");
+    wait_for("the link to come back", || {
+        info_field(&mut r, "replication", "master_link_status").as_deref() == Some("up")
+    });
+    wait_for_offset(&mut m, &mut r);
+    assert_eq!(contents(&mut r), contents(&mut m));
+    assert_eq!(stat(&mut m, "sync_full"), 1, "one full sync only");
+    assert!(stat(&mut m, "sync_partial_ok") >= 1, "a partial resync");
+}
+
 #[test]
 fn a_replica_of_a_replica_gets_the_masters_stream_byte_for_byte() {
     let master = Server::start(&[]);

@@ -4,7 +4,7 @@
 //! `connection.rs` (which also runs RESET through pub/sub) and `pubsub.rs`
 //! both build on it without importing each other.
 
-use super::context::{ClientHandle, ClientInfo};
+use super::context::{ClientHandle, ClientInfo, LinkKind};
 use bytes::Bytes;
 
 /// One `CLIENT LIST` line, with the fields Redis 7 prints. `running` is the
@@ -25,6 +25,11 @@ pub(crate) fn describe(
             .unwrap_or_default()
     };
     let mut flags = String::new();
+    match info.link {
+        Some(LinkKind::Replica) => flags.push('S'),
+        Some(LinkKind::Master) => flags.push('M'),
+        None => {}
+    }
     if info.monitor {
         flags.push('O');
     }

@@ -2,7 +2,7 @@
 
 use super::args::{err, is, CmdResult, ERR_SYNTAX};
 use super::client_list::{describe, is_pubsub};
-use super::context::ClientHandle;
+use super::context::{ClientHandle, LinkKind};
 use super::{Command, Ctx};
 use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
@@ -426,10 +426,12 @@ fn client_type(kind: &[u8]) -> Result<ClientType, Frame> {
 
 /// A connection's type: no replicas or masters here, so normal or pubsub.
 fn type_of(handle: &ClientHandle) -> ClientType {
-    if is_pubsub(&crate::sync::lock(&handle.info)) {
-        ClientType::PubSub
-    } else {
-        ClientType::Normal
+    let info = crate::sync::lock(&handle.info);
+    match info.link {
+        Some(LinkKind::Replica) => ClientType::Replica,
+        Some(LinkKind::Master) => ClientType::Master,
+        None if is_pubsub(&info) => ClientType::PubSub,
+        None => ClientType::Normal,
     }
 }
 

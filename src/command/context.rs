@@ -88,6 +88,18 @@ pub struct ClientInfo {
     pub watch_dirty: Option<crate::keyspace::watch::Dirty>,
     /// Blocked in BLPOP & co (CLIENT LIST's `b`).
     pub blocked: bool,
+    /// Whether it is a replication link (CLIENT LIST's `S` and `M`,
+    /// CLIENT KILL TYPE replica / master).
+    pub link: Option<LinkKind>,
+}
+
+/// The two ends of a replication link as clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A replica's connection to this node, once it sent PSYNC or SYNC.
+    Replica,
+    /// This node's link to its master, applying the master's stream.
+    Master,
 }
 
 /// A connection as the rest of the server sees it.

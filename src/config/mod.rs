@@ -217,10 +217,27 @@ pub struct BufferLimit {
     pub soft_seconds: u64,
 }
 
+impl BufferLimit {
+    /// Whether `used` pending bytes at `now_secs` take a client over the
+    /// limit (Redis' `checkClientOutputBufferLimits`): `soft_since` is the
+    /// client's own record of when it last went over the soft limit.
+    pub fn exceeded(&self, used: u64, soft_since: &mut Option<u64>, now_secs: u64) -> bool {
+        let hard = self.hard != 0 && used >= self.hard;
+        let soft = if self.soft != 0 && used >= self.soft {
+            let since = *soft_since.get_or_insert(now_secs);
+            now_secs.saturating_sub(since) > self.soft_seconds
+        } else {
+            *soft_since = None;
+            false
+        };
+        hard || soft
+    }
+}
+
 /// `client-output-buffer-limit` for Redis' three classes: `pubsub` is
-/// enforced, `replica`'s hard limit bounds what is held for a replica
-/// during its full sync, and normal clients get their replies in one
-/// write per batch.
+/// enforced, `replica`'s bounds what is held for a replica during its full
+/// sync (after it, a replica that falls behind the backlog resyncs), and
+/// normal clients get their replies in one write per batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutputBufferLimits {
     pub normal: BufferLimit,

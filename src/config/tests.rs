@@ -1372,3 +1372,30 @@ fn client_output_buffer_limit_lines_in_a_file_each_apply() {
     .expect("utf8");
     assert_eq!(parse(&line), c);
 }
+
+#[test]
+fn a_buffer_limit_is_exceeded_at_hard_or_after_soft_seconds_above_soft() {
+    let limit = BufferLimit {
+        hard: 100,
+        soft: 50,
+        soft_seconds: 10,
+    };
+    let mut since = None;
+    assert!(!limit.exceeded(49, &mut since, 1000));
+    assert_eq!(since, None);
+    // Above soft: the clock starts, and only more than 10 s above it
+    // counts.
+    assert!(!limit.exceeded(60, &mut since, 1000));
+    assert_eq!(since, Some(1000));
+    assert!(!limit.exceeded(60, &mut since, 1010));
+    // Back under soft resets the clock.
+    assert!(!limit.exceeded(10, &mut since, 1011));
+    assert_eq!(since, None);
+    assert!(!limit.exceeded(60, &mut since, 1020));
+    assert!(limit.exceeded(60, &mut since, 1031));
+    // Hard is at once.
+    assert!(limit.exceeded(100, &mut None, 0));
+    // 0 disables a limit.
+    let off = BufferLimit::default();
+    assert!(!off.exceeded(u64::MAX, &mut None, 0));
+}

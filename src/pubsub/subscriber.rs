@@ -79,20 +79,7 @@ impl Subscriber {
         outbox.pending += message.len() as u64;
         outbox.queue.push_back(message);
         let used = outbox.pending;
-        let hard = limit.hard != 0 && used >= limit.hard;
-        let mut soft = limit.soft != 0 && used >= limit.soft;
-        if soft {
-            match outbox.soft_since {
-                None => {
-                    outbox.soft_since = Some(now_secs);
-                    soft = false;
-                }
-                Some(since) => soft = now_secs.saturating_sub(since) > limit.soft_seconds,
-            }
-        } else {
-            outbox.soft_since = None;
-        }
-        if hard || soft {
+        if limit.exceeded(used, &mut outbox.soft_since, now_secs) {
             // Free the memory now; `pending` keeps the size that closed the
             // outbox, for the log line (CLIENT LIST's omem).
             outbox.closed = true;

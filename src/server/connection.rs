@@ -7,7 +7,7 @@
 
 use super::durability::Durability;
 use crate::clock::{monotonic_ms, now_ms};
-use crate::command::context::{ClientHandle, Stats};
+use crate::command::context::{ClientHandle, LinkKind, Stats};
 use crate::command::{self, Shared};
 use crate::config::AppendFsync;
 use crate::planted::{self, Bug};
@@ -196,6 +196,7 @@ impl Connection {
         if let Some(start) = self.session.client.sync.take() {
             // PSYNC answered: the connection is a replica link until it ends.
             let (handle, ip) = (self.session.client.handle.clone(), self.peer_ip());
+            lock(&handle.info).link = Some(LinkKind::Replica);
             let input = self.session.input.split();
             super::replica_link::serve(&self.shared, &mut self.stream, &handle, ip, start, input)
                 .await;

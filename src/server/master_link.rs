@@ -13,6 +13,7 @@
 //! master's bytes and offsets, and every commit records the history point
 //! the data is, which a restart continues from.
 
+use crate::command::context::LinkKind;
 use crate::command::{self, Client, Ctx, Shared};
 use crate::keyspace::{BulkStrings, Ingestion, Origin, Staged, Txn};
 use crate::rdb::file::{Item, Reader};
@@ -486,6 +487,7 @@ async fn stream_from_master(
     let handle = shared
         .clients
         .register("master".into(), "".into(), now_ms());
+    lock(&handle.info).link = Some(LinkKind::Master);
     let mut master = Client::new(handle.clone(), true);
     master.is_master = true;
     // A partial resync continues the stream where it left off, in the

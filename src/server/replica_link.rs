@@ -11,6 +11,7 @@
 use crate::command::context::ClientHandle;
 use crate::command::full_sync::RdbStream;
 use crate::command::Shared;
+use crate::config::BufferLimit;
 use crate::replication::{Gap, LinkState, SyncStart};
 use crate::resp::{Limits, RequestParser};
 use crate::sync::lock;
@@ -213,22 +214,24 @@ async fn write(shared: &Shared, stream: &mut TcpStream, bytes: &[u8]) -> Result<
 
 /// The stream written since a full sync's snapshot, held for the replica
 /// until the snapshot is sent (Redis keeps it in the replica's output
-/// buffer): the feed's backlog alone may drop it meanwhile. Bounded by the
-/// hard `client-output-buffer-limit replica`.
+/// buffer): the feed's backlog alone may drop it meanwhile. Bounded by
+/// `client-output-buffer-limit replica`, hard and soft.
 struct Held {
     /// The feed offset of the first held byte.
     from: u64,
     bytes: BytesMut,
-    limit: u64,
+    limit: BufferLimit,
+    /// Since when (unix seconds) it has been over the soft limit.
+    soft_since: Option<u64>,
 }
 
 impl Held {
     fn new(shared: &Shared, from: u64) -> Held {
-        let limit = shared.config().client_output_buffer_limit.replica.hard;
         Held {
             from,
             bytes: BytesMut::new(),
-            limit,
+            limit: shared.config().client_output_buffer_limit.replica,
+            soft_since: None,
         }
     }
 
@@ -243,7 +246,8 @@ impl Held {
                 return Ok(());
             }
             self.bytes.extend_from_slice(&chunk);
-            if self.limit != 0 && self.bytes.len() as u64 > self.limit {
+            let (used, now_secs) = (self.bytes.len() as u64, now_ms() / 1000);
+            if self.limit.exceeded(used, &mut self.soft_since, now_secs) {
                 return Err("it reached client-output-buffer-limit replica during the sync".into());
             }
         }
