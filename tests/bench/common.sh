@@ -1,6 +1,6 @@
 # Sourced by the benchmark scripts and tests/redis_suite/run.sh: the server
 # binary to run (REDSTONE_BIN, else a fresh release build), free_port,
-# wait_up and fill.
+# wait_up, fill, settle, now and median.
 if [ -z "${REDSTONE_BIN:-}" ]; then
   (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && cargo build --release --quiet)
   REDSTONE_BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/release/redstone-server"
@@ -31,4 +31,25 @@ for i in range(keys):
 if batch:
     s.sendall(b"".join(batch)); drain(len(batch))
 EOF
+}
+
+now() { date +%s.%N; }
+
+# The median of its arguments (numbers).
+median() {
+  printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"
+}
+
+# Waits until the server on port $1 is idle (under 5 ticks of CPU a
+# second): a fresh fill leaves the engine compacting for a while, which
+# would compete with what is measured (a node in service has long settled).
+settle() { # port
+  local pid prev=-100 ticks
+  pid=$(redis-cli -p "$1" info server | tr -d '\r' | sed -n 's/^process_id://p')
+  while :; do
+    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    [ $((ticks - prev)) -lt 5 ] && return
+    prev=$ticks
+    sleep 1
+  done
 }

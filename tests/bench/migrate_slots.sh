@@ -72,22 +72,6 @@ form() { # first_port second_port
   until redis-cli -p "$2" cluster info | grep -q "cluster_state:ok"; do sleep 0.1; done
   fill "$1"
 }
-now() { date +%s.%N; }
-
-# Waits until the server on port $1 is idle (under 5 ticks of CPU a
-# second): a fresh fill leaves the engine compacting for a while, which
-# would compete with what is measured (a node in service has long settled).
-settle() { # port
-  local pid prev=-100 ticks
-  pid=$(redis-cli -p "$1" info server | tr -d '\r' | sed -n 's/^process_id://p')
-  while :; do
-    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    [ $((ticks - prev)) -lt 5 ] && return
-    prev=$ticks
-    sleep 1
-  done
-}
-
 # Seconds for redis-cli --cluster reshard of SLOTS slots from $1 to $2.
 reshard() { # first_port second_port
   local start
@@ -134,7 +118,7 @@ for _ in $(seq "${RUNS:-3}"); do
   done
   tmp=$from; from=$to; to=$tmp
 done
-whole=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(( (${#runs[@]} + 1) / 2 ))p")
+whole=$(median "${runs[@]}")
 
 # A fresh pair of servers started by $1 (start_redstone or start_redis),
 # formed and filled; sets pair_secs and pair_moved for its reshard. Not

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# Replication, measured side by side with Debian's redis-server on this machine:
+# Replication, measured side by side with Debian's redis-server on this
+# machine, RUNS times each (default 3), medians reported:
 #
 # 1. Full sync: a master holding KEYS keys of SIZE bytes, a fresh replica
 #    runs REPLICAOF; the time until its link is up. Redstone -> Redstone,
 #    then redis-server -> redis-server (diskless, no delay), same data.
-# 2. The cost of a replica: redis-benchmark SET throughput (-P 16) against a
-#    Redstone master alone, then with one Redstone replica attached.
+# 2. The cost of a replica: redis-benchmark SET throughput (-P 16) against
+#    the Redstone master with its replica attached, then without
+#    (REPLICAOF NO ONE), alternating.
 #
 #   tests/bench/replication.sh                  # 200k keys of 1 KB
 #   KEYS=1000000 tests/bench/replication.sh     # the issue's 1 M keys
 #
-# Only ratios mean anything on a shared machine.
+# Servers settle (go idle) before each measurement. Only ratios mean
+# anything on a shared machine.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 KEYS=${KEYS:-200000}
 SIZE=${SIZE:-1000}
 REQUESTS=${REQUESTS:-400000}
+RUNS=${RUNS:-3}
 
-for tool in redis-server redis-benchmark redis-cli python3; do
+for tool in redis-server redis-benchmark redis-cli python3 bc; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
 # shellcheck source=../bench/common.sh
@@ -44,45 +48,65 @@ start_redis() { # port name
   pids+=($!)
   wait_up "$1"
 }
-
+stop() { # port
+  redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
+}
 
 # Seconds from REPLICAOF until the replica's link is up.
 sync_time() { # replica_port master_port
-  local start end
-  start=$(date +%s.%N)
+  local start
+  start=$(now)
   redis-cli -p "$1" replicaof 127.0.0.1 "$2" >/dev/null
   until redis-cli -p "$1" info replication | grep -q 'master_link_status:up'; do sleep 0.05; done
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc
+  echo "$(now) - $start" | bc
 }
 
-p1=$(free_port); p2=$(free_port); p3=$(free_port); p4=$(free_port)
-start_redstone "$p1" rs-master
-start_redis "$p3" redis-master
-echo "filling both masters with $KEYS keys of $SIZE bytes"
-fill "$p1"
-fill "$p3"
+# A fresh replica of the master on port $2 started by $1, synced, checked
+# and stopped; sets sync_secs to the seconds the sync took. Not in a
+# subshell: the server's pid must reach the cleanup.
+fresh_sync() { # start_function master_port name
+  local port
+  port=$(free_port)
+  "$1" "$port" "$3"
+  settle "$2"
+  sync_secs=$(sync_time "$port" "$2")
+  [ "$(redis-cli -p "$port" dbsize)" -eq "$KEYS" ] || { echo "$3 holds $(redis-cli -p "$port" dbsize) keys" >&2; exit 1; }
+  stop "$port"
+  rm -rf "${work:?}/$3"
+}
 
-start_redstone "$p2" rs-replica
-start_redis "$p4" redis-replica
-rs=$(sync_time "$p2" "$p1")
-rd=$(sync_time "$p4" "$p3")
-echo "full sync of $KEYS keys: redstone ${rs}s, redis-server ${rd}s, ratio redis/redstone $(echo "scale=2; $rd / $rs" | bc)"
-echo "replica key counts: redstone $(redis-cli -p "$p2" dbsize), redis-server $(redis-cli -p "$p4" dbsize)"
+m1=$(free_port); m2=$(free_port)
+start_redstone "$m1" rs-master
+start_redis "$m2" redis-master
+echo "filling both masters with $KEYS keys of $SIZE bytes"
+fill "$m1"
+fill "$m2"
+
+rs_runs=(); rd_runs=()
+for run in $(seq "$RUNS"); do
+  fresh_sync start_redstone "$m1" "rs-replica-$run"; rs_runs+=("$sync_secs")
+  fresh_sync start_redis "$m2" "redis-replica-$run"; rd_runs+=("$sync_secs")
+done
+rs=$(median "${rs_runs[@]}"); rd=$(median "${rd_runs[@]}")
+echo "full sync of $KEYS keys: redstone median ${rs}s (${rs_runs[*]}), redis-server median ${rd}s (${rd_runs[*]})"
+echo "  redis-server / redstone: $(echo "scale=2; $rd / $rs" | bc)"
 
 bench() { # port
   redis-benchmark -p "$1" -t set -d "$SIZE" -r 1000000 -c 50 -P 16 -n "$REQUESTS" --csv 2>/dev/null \
     | awk -F'","' 'NR > 1 { print $2 }'
 }
-# Alternate: with the replica, without (REPLICAOF NO ONE), with again
-# (after its resync has settled), without again.
-with=$(bench "$p1")
-redis-cli -p "$p2" replicaof no one >/dev/null
-without=$(bench "$p1")
-sync_time "$p2" "$p1" >/dev/null
-sleep 5
-with2=$(bench "$p1")
-redis-cli -p "$p2" replicaof no one >/dev/null
-without2=$(bench "$p1")
-echo "SET -P16 on the master: with a replica $with, $with2 rps; without $without, $without2 rps"
-echo "cost of one replica: $(echo "scale=2; 1 - ($with + $with2) / ($without + $without2)" | bc)"
+r1=$(free_port)
+start_redstone "$r1" rs-replica
+sync_time "$r1" "$m1" >/dev/null
+with=(); without=()
+for _ in $(seq "$RUNS"); do
+  settle "$m1"; settle "$r1"
+  with+=("$(bench "$m1")")
+  redis-cli -p "$r1" replicaof no one >/dev/null
+  settle "$m1"; settle "$r1"
+  without+=("$(bench "$m1")")
+  sync_time "$r1" "$m1" >/dev/null
+done
+w=$(median "${with[@]}"); wo=$(median "${without[@]}")
+echo "SET -P16 on the master: with a replica median $w rps (${with[*]}), without median $wo rps (${without[*]})"
+echo "  cost of one replica: $(echo "scale=3; 1 - $w / $wo" | bc)"
