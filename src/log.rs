@@ -66,3 +66,27 @@ pub fn notice(message: &str) {
 pub fn warning(message: &str) {
     write(3, '#', message);
 }
+
+/// In the madsim build with `SIM_TRACE` set: one line per command a
+/// simulated node runs (node, simulated ms, client, request, reply), to
+/// diff two runs of a seed that do not replay alike.
+#[cfg(madsim)]
+pub fn sim_trace(client: u64, args: &[bytes::Bytes], reply: &dyn std::fmt::Debug) {
+    thread_local! {
+        static ON: bool = std::env::var_os("SIM_TRACE").is_some();
+    }
+    if !ON.with(|on| *on) {
+        return;
+    }
+    let request: Vec<String> = args
+        .iter()
+        .map(|arg| String::from_utf8_lossy(&arg[..arg.len().min(40)]).into_owned())
+        .collect();
+    let reply = format!("{reply:?}");
+    eprintln!(
+        "TRACE {:?} {} c{client} {request:?} -> {}",
+        madsim::plugin::node(),
+        madsim::time::TimeHandle::current().elapsed().as_millis(),
+        &reply[..reply.len().min(80)]
+    );
+}

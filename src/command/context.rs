@@ -240,7 +240,7 @@ pub struct Shared {
     pub run_id: String,
     pub data_dir: PathBuf,
     /// Set by SHUTDOWN; the server stops when it flips.
-    pub shutdown: tokio::sync::watch::Sender<bool>,
+    pub shutdown: crate::sync::watch::Sender<bool>,
     /// Lines for clients in MONITOR mode.
     pub monitor: tokio::sync::broadcast::Sender<Bytes>,
     /// Lets a command hand the shared state to a background thread (BGSAVE).
@@ -267,7 +267,7 @@ pub struct Shared {
     pub acked: tokio::sync::Notify,
     /// The master this node replicates (REPLICAOF), watched by the link
     /// task (`server::master_link`).
-    pub replica_of: tokio::sync::watch::Sender<Option<crate::replication::MasterAddr>>,
+    pub replica_of: crate::sync::watch::Sender<Option<crate::replication::MasterAddr>>,
     /// How that link stands, and when the master last sent anything.
     pub upstream: Mutex<(crate::replication::UpstreamState, u64)>,
     /// CLIENT PAUSE and a manual failover's write pause (`command::pause`).
@@ -332,7 +332,7 @@ impl Shared {
                 started_ms: now_ms,
                 run_id: random_hex_id(),
                 data_dir,
-                shutdown: tokio::sync::watch::channel(false).0,
+                shutdown: crate::sync::watch::channel(false).0,
                 monitor: tokio::sync::broadcast::channel(4096).0,
                 self_ref: self_ref.clone(),
                 cluster,
@@ -344,7 +344,7 @@ impl Shared {
                 feed_grew: tokio::sync::Notify::new(),
                 master: Mutex::new(master),
                 acked: tokio::sync::Notify::new(),
-                replica_of: tokio::sync::watch::channel(None).0,
+                replica_of: crate::sync::watch::channel(None).0,
                 upstream: Mutex::new(Default::default()),
                 pause: Mutex::new(Default::default()),
                 unpaused: tokio::sync::Notify::new(),

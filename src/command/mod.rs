@@ -479,6 +479,8 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> Frame {
 pub fn execute_resolved(ctx: &mut Ctx, args: &[Bytes], resolved: Result<Resolved, Frame>) -> Frame {
     let asking = resolved.as_ref().is_ok_and(|r| r.command.name == "asking");
     let reply = run(ctx, args, resolved);
+    #[cfg(madsim)]
+    crate::log::sim_trace(ctx.client.id(), args, &reply);
     // ASKING holds for the one command after it, or the transaction.
     if !asking && ctx.client.multi.is_none() {
         ctx.client.asking = false;

@@ -271,7 +271,7 @@ impl Connection {
         &mut self,
         wait: WaitFor,
         handle: &ClientHandle,
-        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+        shutdown: &mut crate::sync::watch::Receiver<bool>,
     ) -> Option<Close> {
         let limit = self.shared.config().client_query_buffer_limit;
         let shared = self.shared.clone();
@@ -322,7 +322,7 @@ impl Connection {
     async fn wait_blocked(
         &mut self,
         handle: &ClientHandle,
-        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+        shutdown: &mut crate::sync::watch::Receiver<bool>,
     ) -> Option<Close> {
         // A long wait sleeps in steps: no deadline overflows the timer.
         const STEP_MS: u64 = 3_600_000;

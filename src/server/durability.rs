@@ -18,10 +18,10 @@
 use crate::command::Shared;
 use crate::config::AppendFsync;
 use crate::sync::lock;
+use crate::sync::watch;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 #[cfg(madsim)]
 thread_local! {

@@ -16,11 +16,12 @@ use crate::cluster::nodes_conf;
 use crate::cluster::routing::Routing;
 use crate::cluster::shell::{self, Outgoing};
 use crate::config::Config;
+use crate::sync::watch;
 use crate::sync::{lock, read, write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// A bus link as CLUSTER LINKS shows it, kept up to date by the driver.
 #[derive(Clone, Debug)]
