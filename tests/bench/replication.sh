@@ -6,8 +6,9 @@
 #    runs REPLICAOF; the time until its link is up. Redstone -> Redstone,
 #    then redis-server -> redis-server (diskless, no delay), same data.
 # 2. The cost of a replica: redis-benchmark SET throughput (-P 16) against
-#    the Redstone master with its replica attached, then without
-#    (REPLICAOF NO ONE), alternating.
+#    the master with its replica attached, then without (REPLICAOF NO
+#    ONE), alternating; Redstone, then redis-server. The replica shares
+#    the machine's cores with the master and the benchmark.
 #
 #   tests/bench/replication.sh                  # 200k keys of 1 KB
 #   KEYS=1000000 tests/bench/replication.sh     # the issue's 1 M keys
@@ -95,18 +96,25 @@ bench() { # port
   redis-benchmark -p "$1" -t set -d "$SIZE" -r 1000000 -c 50 -P 16 -n "$REQUESTS" --csv 2>/dev/null \
     | awk -F'","' 'NR > 1 { print $2 }'
 }
-r1=$(free_port)
-start_redstone "$r1" rs-replica
-sync_time "$r1" "$m1" >/dev/null
-with=(); without=()
-for _ in $(seq "$RUNS"); do
-  settle "$m1"; settle "$r1"
-  with+=("$(bench "$m1")")
-  redis-cli -p "$r1" replicaof no one >/dev/null
-  settle "$m1"; settle "$r1"
-  without+=("$(bench "$m1")")
-  sync_time "$r1" "$m1" >/dev/null
-done
-w=$(median "${with[@]}"); wo=$(median "${without[@]}")
-echo "SET -P16 on the master: with a replica median $w rps (${with[*]}), without median $wo rps (${without[*]})"
-echo "  cost of one replica: $(echo "scale=3; 1 - $w / $wo" | bc)"
+# SET throughput on the master on port $2 with a replica (started by $1)
+# attached and without, alternating; prints the medians and the cost.
+replica_cost() { # start_function master_port name
+  local replica with=() without=() w wo
+  replica=$(free_port)
+  "$1" "$replica" "$3"
+  sync_time "$replica" "$2" >/dev/null
+  for _ in $(seq "$RUNS"); do
+    settle "$2"; settle "$replica"
+    with+=("$(bench "$2")")
+    redis-cli -p "$replica" replicaof no one >/dev/null
+    settle "$2"; settle "$replica"
+    without+=("$(bench "$2")")
+    sync_time "$replica" "$2" >/dev/null
+  done
+  stop "$replica"
+  w=$(median "${with[@]}"); wo=$(median "${without[@]}")
+  echo "$3: SET -P16 on the master with a replica median $w rps (${with[*]}), without median $wo rps (${without[*]})"
+  echo "  cost of one replica: $(echo "scale=3; 1 - $w / $wo" | bc)"
+}
+replica_cost start_redstone "$m1" redstone
+replica_cost start_redis "$m2" redis-server
