@@ -21,7 +21,7 @@
 //!   into range scans) and a savepoint rollback undoes them.
 
 use super::encoding::{self, KeyType, Meta};
-use super::store::{Result, Store, Txn, SYS_DEAD_MEMBERS};
+use super::store::{delete_prefixed, Result, Store, Txn, SYS_DEAD_MEMBERS};
 use crate::engine::{prefix_range, prefix_successor, Batch, KeyRange, Partition, Reader};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::ops::Bound;
@@ -416,32 +416,10 @@ impl Store {
         'markers: for item in engine.scan(Partition::Sys, prefix_range(SYS_DEAD_MEMBERS)) {
             let (marker, _) = item?;
             let prefix = marker.slice(SYS_DEAD_MEMBERS.len()..);
-            for partition in SWEPT {
-                let left = budget.saturating_sub(batch.len());
-                if left == 0 {
-                    break 'markers;
-                }
-                let (start, end) = prefix_range(&prefix);
-                // Resume after the last member deleted, so the scan does not
-                // wade through our own tombstones again.
-                let start = match &*resume {
-                    Some((p, last)) if last.starts_with(&prefix) => match p.cmp(&partition) {
-                        std::cmp::Ordering::Equal => Bound::Excluded(last.clone()),
-                        std::cmp::Ordering::Greater => continue, // swept already
-                        std::cmp::Ordering::Less => start,
-                    },
-                    _ => start,
-                };
-                let mut deleted = 0;
-                for item in engine.scan(partition, (start, end)).take(left) {
-                    let (key, _) = item?;
-                    *resume = Some((partition, key.clone()));
-                    batch.delete(partition, key);
-                    deleted += 1;
-                }
-                if deleted == left {
-                    break 'markers;
-                }
+            let steps = SWEPT.map(|partition| (partition, &prefix[..]));
+            let left = budget.saturating_sub(batch.len());
+            if !delete_prefixed(engine.as_ref(), &steps, &mut resume, left, &mut batch)? {
+                break 'markers;
             }
             batch.delete(Partition::Sys, marker);
             *resume = None;

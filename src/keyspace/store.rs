@@ -105,8 +105,11 @@ pub struct Store {
     pub(super) reclaim_pending: AtomicU64,
     /// Dead collection versions fully reclaimed since start.
     pub(super) reclaimed: AtomicU64,
-    /// The last member the sweeper deleted (see `sweep_dead_members`).
-    pub(super) sweep_resume: Mutex<Option<(Partition, Bytes)>>,
+    /// Where the sweeper of dead collection members got to (see
+    /// [`delete_prefixed`]).
+    pub(super) sweep_resume: Mutex<Option<Resume>>,
+    /// Where the sweeper of dead namespaces got to.
+    ns_sweep_resume: Mutex<Option<Resume>>,
     /// The committed key counts, readable without the write lock (DBSIZE
     /// and INFO run inside EXEC, which holds it).
     counts_view: Mutex<HashMap<u32, KeyCounts>>,
@@ -224,6 +227,7 @@ impl Store {
             reclaim_pending: AtomicU64::new(reclaim_pending),
             reclaimed: AtomicU64::new(0),
             sweep_resume: Mutex::new(None),
+            ns_sweep_resume: Mutex::new(None),
             watches: super::watch::Watches::default(),
             blocking: super::blocking::BlockingKeys::default(),
             counts_view: Mutex::new(counts),
@@ -555,26 +559,70 @@ impl Store {
         }
         let ns = encoding::read_u32(&marker[SYS_DEAD_NS.len()..]);
 
+        let prefix = encoding::ns_prefix(ns);
+        let count_rows = slot_counts::ns_rows(ns);
+        let steps = [
+            (Partition::Meta, &prefix[..]),
+            (Partition::Data, &prefix[..]),
+            (Partition::ZScore, &prefix[..]),
+            (Partition::Sys, &count_rows[..]),
+        ];
         let mut batch = Batch::default();
-        for partition in [Partition::Meta, Partition::Data, Partition::ZScore] {
-            let left = budget.saturating_sub(batch.len());
-            for item in self
-                .engine
-                .scan(partition, prefix_range(&encoding::ns_prefix(ns)))
-                .take(left)
-            {
-                batch.delete(partition, item?.0);
-            }
-        }
-        let left = budget.saturating_sub(batch.len());
-        slot_counts::delete_rows(&*self.engine, ns, left, &mut batch)?;
-        let deleted = batch.len();
-        if deleted == 0 {
+        let mut resume = lock(&self.ns_sweep_resume);
+        if delete_prefixed(&*self.engine, &steps, &mut resume, budget, &mut batch)? {
             batch.delete(Partition::Sys, marker);
+            *resume = None;
         }
+        let deleted = batch.len();
         self.engine.write(batch)?;
         Ok(deleted.max(1))
     }
+}
+
+/// Where a sweep got to: the step (of those [`delete_prefixed`] was given)
+/// and the last key it deleted there.
+pub(super) type Resume = (usize, Bytes);
+
+/// Deletes up to `budget` entries, taking `steps` (a partition and a key
+/// prefix each) in order, and resuming after `resume`, the last entry a
+/// previous call deleted, so that a sweep does not wade through its own
+/// deletion markers again (which made sweeping a million keys take
+/// minutes). Returns whether every step is empty now; then `resume` is
+/// the caller's to reset.
+pub(super) fn delete_prefixed(
+    engine: &dyn Engine,
+    steps: &[(Partition, &[u8])],
+    resume: &mut Option<Resume>,
+    budget: usize,
+    batch: &mut Batch,
+) -> Result<bool> {
+    let mut left = budget;
+    for (step, &(partition, prefix)) in steps.iter().enumerate() {
+        if left == 0 {
+            return Ok(false);
+        }
+        let (start, end) = prefix_range(prefix);
+        let start = match &*resume {
+            Some((at, last)) if last.starts_with(prefix) => match at.cmp(&step) {
+                std::cmp::Ordering::Equal => Bound::Excluded(last.clone()),
+                std::cmp::Ordering::Greater => continue, // swept already
+                std::cmp::Ordering::Less => start,
+            },
+            _ => start,
+        };
+        let mut deleted = 0;
+        for item in engine.scan(partition, (start, end)).take(left) {
+            let (key, _) = item?;
+            *resume = Some((step, key.clone()));
+            batch.delete(partition, key);
+            deleted += 1;
+        }
+        if deleted == left {
+            return Ok(false);
+        }
+        left -= deleted;
+    }
+    Ok(true)
 }
 
 /// Databases a commit flushes or swaps, and their watched keys (see

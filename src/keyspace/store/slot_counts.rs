@@ -28,7 +28,8 @@ fn row_key(ns: u32, slot: u16) -> Bytes {
     out.freeze()
 }
 
-fn ns_rows(ns: u32) -> Bytes {
+/// The prefix of namespace `ns`'s count rows (swept with it).
+pub(super) fn ns_rows(ns: u32) -> Bytes {
     let mut out = BytesMut::with_capacity(SYS_SLOT_COUNT.len() + 4);
     out.put_slice(SYS_SLOT_COUNT);
     out.put_u32(ns);
@@ -121,28 +122,8 @@ impl SlotCounts {
         }
     }
 
-    /// Forgets a dead namespace; its rows go with it
-    /// ([`delete_rows`]).
+    /// Forgets a dead namespace; its rows are swept with it.
     pub(super) fn remove(&mut self, ns: u32) {
         self.by_ns.remove(&ns);
     }
-}
-
-/// Deletes up to `budget` count rows of dead namespace `ns`; returns how
-/// many.
-pub(super) fn delete_rows(
-    engine: &dyn Engine,
-    ns: u32,
-    budget: usize,
-    batch: &mut Batch,
-) -> Result<usize> {
-    let mut deleted = 0;
-    for row in engine
-        .scan(Partition::Sys, prefix_range(&ns_rows(ns)))
-        .take(budget)
-    {
-        batch.delete(Partition::Sys, row?.0);
-        deleted += 1;
-    }
-    Ok(deleted)
 }
