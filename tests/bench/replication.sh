@@ -8,7 +8,9 @@
 # 2. The cost of a replica: redis-benchmark SET throughput (-P 16) against
 #    the master with its replica attached, then without (REPLICAOF NO
 #    ONE), alternating; Redstone, then redis-server. The replica shares
-#    the machine's cores with the master and the benchmark.
+#    the machine's cores with the master and the benchmark, so the
+#    master's own CPU per request is reported too: what the replica
+#    costs the master itself.
 #
 #   tests/bench/replication.sh                  # 200k keys of 1 KB
 #   KEYS=1000000 tests/bench/replication.sh     # the issue's 1 M keys
@@ -92,29 +94,41 @@ rs=$(median "${rs_runs[@]}"); rd=$(median "${rd_runs[@]}")
 echo "full sync of $KEYS keys: redstone median ${rs}s (${rs_runs[*]}), redis-server median ${rd}s (${rd_runs[*]})"
 echo "  redis-server / redstone: $(echo "scale=2; $rd / $rs" | bc)"
 
+# Throughput (requests/s) of SET on port $1, and the server's CPU per
+# request (µs, from /proc) as "rps cpu".
 bench() { # port
-  redis-benchmark -p "$1" -t set -d "$SIZE" -r 1000000 -c 50 -P 16 -n "$REQUESTS" --csv 2>/dev/null \
-    | awk -F'","' 'NR > 1 { print $2 }'
+  local pid before after rps
+  pid=$(redis-cli -p "$1" info server | tr -d '\r' | sed -n 's/^process_id://p')
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  rps=$(redis-benchmark -p "$1" -t set -d "$SIZE" -r 1000000 -c 50 -P 16 -n "$REQUESTS" --csv 2>/dev/null \
+    | awk -F'","' 'NR > 1 { print $2 }')
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  echo "$rps $(echo "scale=2; ($after - $before) * 1000000 / $(getconf CLK_TCK) / $REQUESTS" | bc)"
 }
 # SET throughput on the master on port $2 with a replica (started by $1)
-# attached and without, alternating; prints the medians and the cost.
+# attached and without, alternating; prints the medians and the cost, in
+# requests/s and in the master's CPU per request.
 replica_cost() { # start_function master_port name
-  local replica with=() without=() w wo
+  local replica with=() without=() cpu_with=() cpu_without=() w wo cw cwo run
   replica=$(free_port)
   "$1" "$replica" "$3"
   sync_time "$replica" "$2" >/dev/null
   for _ in $(seq "$RUNS"); do
     settle "$2"; settle "$replica"
-    with+=("$(bench "$2")")
+    read -r -a run <<<"$(bench "$2")"
+    with+=("${run[0]}"); cpu_with+=("${run[1]}")
     redis-cli -p "$replica" replicaof no one >/dev/null
     settle "$2"; settle "$replica"
-    without+=("$(bench "$2")")
+    read -r -a run <<<"$(bench "$2")"
+    without+=("${run[0]}"); cpu_without+=("${run[1]}")
     sync_time "$replica" "$2" >/dev/null
   done
   stop "$replica"
   w=$(median "${with[@]}"); wo=$(median "${without[@]}")
+  cw=$(median "${cpu_with[@]}"); cwo=$(median "${cpu_without[@]}")
   echo "$3: SET -P16 on the master with a replica median $w rps (${with[*]}), without median $wo rps (${without[*]})"
-  echo "  cost of one replica: $(echo "scale=3; 1 - $w / $wo" | bc)"
+  echo "  cost of one replica in throughput: $(echo "scale=3; 1 - $w / $wo" | bc)"
+  echo "  master CPU per SET with a replica median $cw us (${cpu_with[*]}), without $cwo us (${cpu_without[*]}): cost $(echo "scale=3; $cw / $cwo - 1" | bc)"
 }
 replica_cost start_redstone "$m1" redstone
 replica_cost start_redis "$m2" redis-server
