@@ -257,6 +257,11 @@ async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
     }
     if dropped > 0 {
         crate::log::notice(&format!("Deleted {dropped} keys of slots {why}"));
+        // Left to the LSM tree, the keys and their deletion markers stay
+        // until a compaction happens to meet both; slots coming back would
+        // then be ingested over them and the import pay for rewriting
+        // them (a move back took 1.7x the first move).
+        reclaim_disk(&shared, dropped as u64).await;
     }
 }
 
@@ -394,7 +399,7 @@ async fn sweep_loop(shared: Arc<Shared>) {
     }
 }
 
-/// After the sweeper deleted `swept` entries: the LSM tree still holds the
+/// After the sweeper (or a slot drop) deleted `swept` entries: the LSM tree still holds the
 /// dead entries and their deletion markers until a compaction meets both,
 /// which for a quiet key range may be never, and the journals stay until
 /// every memtable they hold is flushed. Compacting costs a rewrite of the

@@ -12,6 +12,8 @@
 #   tests/bench/migrate_slots.sh                  # 200k keys of 1 KB
 #   KEYS=2000000 tests/bench/migrate_slots.sh     # the issue's 1 M keys moved
 #   SKIP_RESHARD=1 ...                            # leave out run 2
+#   PERF=/tmp/prof ...     # perf record both nodes during each MIGRATESLOTS
+#                          # (run-N-source.data, run-N-target.data)
 #
 # Only ratios mean anything on a shared machine.
 set -euo pipefail
@@ -106,9 +108,19 @@ total=$(( $(redis-cli -p "$p1" dbsize) + $(redis-cli -p "$p2" dbsize) ))
 runs=()
 server_ms=()
 from=$p1; to=$p2
-for _ in $(seq "${RUNS:-3}"); do
+pid_of() { redis-cli -p "$1" info server | tr -d '\r' | sed -n 's/^process_id://p'; }
+for run in $(seq "${RUNS:-3}"); do
   settle "$from"; settle "$to"
+  perfs=()
+  if [ -n "${PERF:-}" ]; then
+    mkdir -p "$PERF"
+    for end in source:"$from" target:"$to"; do
+      perf record -F 499 -g -p "$(pid_of "${end#*:}")" -o "$PERF/run-$run-${end%%:*}.data" >/dev/null 2>&1 &
+      perfs+=($!)
+    done
+  fi
   runs+=("$(migrateslots "$from" "$to")")
+  for perf_pid in "${perfs[@]}"; do kill -INT "$perf_pid"; wait "$perf_pid" || true; done
   paused=$(redis-cli -p "$from" info cluster | tr -d '\r' | sed -n 's/^slot_migration_paused_ms://p')
   server_ms+=("$(redis-cli -p "$from" info cluster | tr -d '\r' | sed -n 's/^slot_migration_elapsed_ms://p')")
   # The source deletes its copies in the background: let it finish.
