@@ -261,7 +261,7 @@ async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
         // until a compaction happens to meet both; slots coming back would
         // then be ingested over them and the import pay for rewriting
         // them (a move back took 1.7x the first move).
-        reclaim_disk(&shared, dropped as u64).await;
+        reclaim_disk(&shared, dropped).await;
     }
 }
 
