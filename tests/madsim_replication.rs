@@ -80,7 +80,7 @@ async fn write_until(
                 _ => break,
             }
             n += 1;
-            if n % 5 == 0 {
+            if n.is_multiple_of(5) {
                 match try_command(&mut stream, &["WAIT", "1", "300"])
                     .await
                     .as_deref()

@@ -441,19 +441,14 @@ fn a_replica_converges_under_a_concurrent_mixed_load() {
     std::thread::sleep(Duration::from_millis(300));
     // The link is a replica client (flags S) to the master, and the
     // replica's link to it a master client (flags M).
-    let listed: String = redis::cmd("CLIENT")
-        .arg("LIST")
-        .arg("TYPE")
-        .arg("replica")
-        .query(&mut m)
-        .expect("client list");
+    let clients_of_type = |con: &mut redis::Connection, kind: &str| -> String {
+        (redis::cmd("CLIENT").arg("LIST").arg("TYPE").arg(kind))
+            .query(con)
+            .expect("client list")
+    };
+    let listed = clients_of_type(&mut m, "replica");
     assert!(listed.contains("flags=S"), "{listed}");
-    let listed: String = redis::cmd("CLIENT")
-        .arg("LIST")
-        .arg("TYPE")
-        .arg("master")
-        .query(&mut r)
-        .expect("client list");
+    let listed = clients_of_type(&mut r, "master");
     assert!(listed.contains("flags=M"), "{listed}");
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
