@@ -41,14 +41,21 @@ median() {
 }
 
 # Waits until the server on port $1 is idle (under 5 ticks of CPU a
-# second): a fresh fill leaves the engine compacting for a while, which
-# would compete with what is measured (a node in service has long settled).
+# second, three seconds running): a fresh fill leaves the engine compacting
+# for a while, which would compete with what is measured (a node in
+# service has long settled); one quiet second can be a compaction waiting
+# for its flush.
 settle() { # port
-  local pid prev=-100 ticks
+  local pid prev=-100 ticks quiet=0
   pid=$(redis-cli -p "$1" info server | tr -d '\r' | sed -n 's/^process_id://p')
   while :; do
     ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    [ $((ticks - prev)) -lt 5 ] && return
+    if [ $((ticks - prev)) -lt 5 ]; then
+      quiet=$((quiet + 1))
+      [ "$quiet" -ge 3 ] && return
+    else
+      quiet=0
+    fi
     prev=$ticks
     sleep 1
   done
