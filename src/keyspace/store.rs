@@ -888,8 +888,6 @@ impl<'a> Txn<'a> {
         self.changes += 1;
         if old.is_none() {
             self.notify(db, Class::New, "new", key);
-        }
-        if old.is_none() {
             *self.slot_deltas.entry((ns, key_slot(key))).or_default() += 1;
         }
         let counts = self.counts_mut(ns);
