@@ -223,9 +223,6 @@ fn cluster_hooks(shared: &Arc<Shared>) -> crate::command::cluster::handle::Serve
 async fn drop_slot_keys(shared: Arc<Shared>, slots: Vec<u16>, why: &str) {
     let mut dropped = 0;
     for slot in slots {
-        if shared.store.count_slot_keys(0, slot) == 0 {
-            continue;
-        }
         loop {
             let now = crate::clock::now_ms();
             let keys = match shared.store.slot_keys(0, slot, 1000, now) {

@@ -89,11 +89,6 @@ fn empty(ctx: &mut Ctx, slots: &[u16]) -> Result<(), Frame> {
     const BATCH: usize = 1000;
     let now = ctx.now_ms;
     for &slot in slots {
-        // An empty slot's range may still hold the deletion markers of a
-        // million keys that just left: no need to read through them.
-        if ctx.commit_pending()?.count_slot_keys(0, slot) == 0 {
-            continue;
-        }
         loop {
             let keys = ctx.commit_pending()?.slot_keys(0, slot, BATCH, now)?;
             ctx.write(|txn, _| {
