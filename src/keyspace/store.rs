@@ -29,17 +29,14 @@ use super::encoding::{self, Meta};
 use super::write_lock::{WriteGuard, WriteLock};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition, Reader};
 use crate::notify::{Class, Event, Flags};
-use crate::slot::key_slot;
 use crate::sync::lock;
 use bytes::{BufMut, Bytes, BytesMut};
-use slot_counts::{SlotCounts, SlotDeltas};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 mod origin;
-mod slot_counts;
 mod staged;
 
 pub use origin::Origin;
@@ -113,9 +110,6 @@ pub struct Store {
     /// The committed key counts, readable without the write lock (DBSIZE
     /// and INFO run inside EXEC, which holds it).
     counts_view: Mutex<HashMap<u32, KeyCounts>>,
-    /// The committed key counts per slot: written by commits under the
-    /// write lock, read without it.
-    slot_counts: Mutex<SlotCounts>,
     /// Who WATCHes which keys; every commit reports its changes here.
     pub watches: super::watch::Watches,
     /// `notify-keyspace-events`, read by each transaction as it begins.
@@ -198,11 +192,6 @@ impl Store {
             None => 1,
         };
         batch.put(Partition::Sys, SYS_NEXT_NS, next_ns.to_be_bytes().to_vec());
-        let live: Vec<u32> = namespaces
-            .iter()
-            .map(|ns| ns.load(Ordering::Relaxed))
-            .collect();
-        let slot_counts = SlotCounts::open(&*engine, &live, &mut batch)?;
         staged::drop_leftovers(&*engine, &mut batch)?;
         let origin_stored = origin::read(&*engine)?.is_some();
         engine.write(batch)?;
@@ -231,7 +220,6 @@ impl Store {
             watches: super::watch::Watches::default(),
             blocking: super::blocking::BlockingKeys::default(),
             counts_view: Mutex::new(counts),
-            slot_counts: Mutex::new(slot_counts),
             notify_flags: AtomicU32::new(0),
             replica: AtomicBool::new(false),
             expiry_paused_until: AtomicU64::new(0),
@@ -370,7 +358,6 @@ impl Store {
             undo: Vec::new(),
             ns_override: HashMap::new(),
             count_changes: HashMap::new(),
-            slot_deltas: SlotDeltas::new(),
             dead: Vec::new(),
             expired: 0,
             member_writes: BTreeMap::new(),
@@ -454,10 +441,15 @@ impl Store {
         Ok(found)
     }
 
-    /// How many keys `db` has in `slot` (COUNTKEYSINSLOT), in O(1): keys
-    /// past their deadline but not yet deleted count, as in Redis.
-    pub fn count_slot_keys(&self, db: usize, slot: u16) -> u64 {
-        lock(&self.slot_counts).get(self.ns(db), slot)
+    /// How many live keys `db` has in `slot` (COUNTKEYSINSLOT, SETSLOT
+    /// NODE's check): the same range read, counted.
+    pub fn count_slot_keys(&self, db: usize, slot: u16, now_ms: u64) -> Result<usize> {
+        let mut count = 0;
+        for key in self.live_slot_keys(db, slot, now_ms) {
+            key?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     fn live_slot_keys(
@@ -560,13 +552,8 @@ impl Store {
         let ns = encoding::read_u32(&marker[SYS_DEAD_NS.len()..]);
 
         let prefix = encoding::ns_prefix(ns);
-        let count_rows = slot_counts::ns_rows(ns);
-        let steps = [
-            (Partition::Meta, &prefix[..]),
-            (Partition::Data, &prefix[..]),
-            (Partition::ZScore, &prefix[..]),
-            (Partition::Sys, &count_rows[..]),
-        ];
+        let steps = [Partition::Meta, Partition::Data, Partition::ZScore]
+            .map(|partition| (partition, &prefix[..]));
         let mut batch = Batch::default();
         let mut resume = lock(&self.ns_sweep_resume);
         if delete_prefixed(&*self.engine, &steps, &mut resume, budget, &mut batch)? {
@@ -646,7 +633,6 @@ pub struct Savepoint {
     undo_len: usize,
     ns_override: HashMap<usize, u32>,
     count_changes: HashMap<u32, KeyCounts>,
-    slot_deltas: SlotDeltas,
     dead_len: usize,
     next_ns: u32,
     version_next: u64,
@@ -678,8 +664,6 @@ pub struct Txn<'a> {
     /// Database → namespace changes made by this transaction.
     ns_override: HashMap<usize, u32>,
     count_changes: HashMap<u32, KeyCounts>,
-    /// Changes to the keys per slot, by (namespace, slot).
-    slot_deltas: SlotDeltas,
     /// Namespaces this transaction flushed.
     dead: Vec<u32>,
     next_ns: u32,
@@ -865,11 +849,6 @@ impl<'a> Txn<'a> {
         }
         encoded.sort_by(|a, b| a.0.cmp(&b.0));
         encoded.dedup_by(|a, b| a.0 == b.0);
-        for (raw_key, _) in &encoded {
-            if let Some((_, slot, _)) = encoding::split_meta_key(raw_key) {
-                *self.slot_deltas.entry((ns, slot)).or_default() += 1;
-            }
-        }
         let keys = encoded.len() as u64;
         self.changes += keys;
         let counts = self.counts_mut(ns);
@@ -888,7 +867,6 @@ impl<'a> Txn<'a> {
         self.changes += 1;
         if old.is_none() {
             self.notify(db, Class::New, "new", key);
-            *self.slot_deltas.entry((ns, key_slot(key))).or_default() += 1;
         }
         let counts = self.counts_mut(ns);
         match &old {
@@ -938,7 +916,6 @@ impl<'a> Txn<'a> {
     }
 
     fn remove(&mut self, ns: u32, key: &[u8], meta: &Meta) {
-        *self.slot_deltas.entry((ns, key_slot(key))).or_default() -= 1;
         let counts = self.counts_mut(ns);
         counts.keys = counts.keys.saturating_sub(1);
         if meta.expire_at != 0 {
@@ -973,7 +950,6 @@ impl<'a> Txn<'a> {
             undo_len: self.undo.len(),
             ns_override: self.ns_override.clone(),
             count_changes: self.count_changes.clone(),
-            slot_deltas: self.slot_deltas.clone(),
             dead_len: self.dead.len(),
             next_ns: self.next_ns,
             version_next: self.version_next,
@@ -1003,7 +979,6 @@ impl<'a> Txn<'a> {
         }
         self.ns_override = savepoint.ns_override;
         self.count_changes = savepoint.count_changes;
-        self.slot_deltas = savepoint.slot_deltas;
         self.dead.truncate(savepoint.dead_len);
         self.next_ns = savepoint.next_ns;
         self.version_next = savepoint.version_next;
@@ -1255,8 +1230,6 @@ impl<'a> Txn<'a> {
                     .put(Partition::Sys, sys_key(SYS_COUNTS, *ns), counts.encode());
             }
         }
-        self.slot_deltas.retain(|_, delta| *delta != 0);
-        lock(&self.store.slot_counts).write(&self.slot_deltas, &mut self.batch);
         let origin_stored = self.record_origin();
 
         if self.batch.is_empty() {
@@ -1276,14 +1249,11 @@ impl<'a> Txn<'a> {
             state.counts.insert(ns, counts);
             view.insert(ns, counts);
         }
-        let mut slot_counts = lock(&self.store.slot_counts);
-        slot_counts.apply(std::mem::take(&mut self.slot_deltas));
         for ns in self.dead.drain(..) {
             state.counts.remove(&ns);
             view.remove(&ns);
-            slot_counts.remove(ns);
         }
-        drop((view, slot_counts));
+        drop(view);
         for (db, ns) in self.ns_override.drain() {
             state.staged.remove(&ns);
             self.store.namespaces[db].store(ns, Ordering::Release);

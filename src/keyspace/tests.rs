@@ -294,15 +294,6 @@ quickcheck! {
             for (db, entries) in model.iter().enumerate() {
                 let stored = store.counts(db).keys as usize;
                 if stored != entries.len() { return false; }
-                // Per slot too: each key 0..8 has a slot (some share one).
-                for key in 0..8u8 {
-                    let slot = crate::slot::key_slot(key.to_string().as_bytes());
-                    let in_slot = entries
-                        .keys()
-                        .filter(|k| crate::slot::key_slot(k.to_string().as_bytes()) == slot)
-                        .count();
-                    if store.count_slot_keys(db, slot) != in_slot as u64 { return false; }
-                }
                 for key in 0..8u8 {
                     let got = store.get(db, key.to_string().as_bytes(), now).expect("get");
                     let want = entries.get(&key).filter(|(_, at)| *at == 0 || *at > now);
@@ -353,8 +344,6 @@ fn rollback_to_a_savepoint_forgets_later_changes_only() {
         }
     );
     assert_eq!(store.counts(1).keys, 1);
-    assert_eq!(store.count_slot_keys(0, crate::slot::key_slot(b"a")), 1);
-    assert_eq!(store.count_slot_keys(0, crate::slot::key_slot(b"b")), 0);
     // Nothing of the rolled-back deadline reached the expire index.
     assert_eq!(super::testing::expire(&store, 10_000, 100).0, 0);
 }
@@ -663,42 +652,4 @@ fn the_origin_row_is_exact_or_absent() {
     txn.set_origin(origin(41));
     txn.commit().expect("commit");
     assert_eq!(store.origin().expect("origin"), Some(origin(41)));
-}
-
-/// A store written before the per-slot counts existed (no count rows, no
-/// mark) is counted once at open; a dead namespace's rows are swept.
-#[test]
-fn slot_counts_are_rebuilt_for_an_older_store_and_swept_with_their_namespace() {
-    let engine = Arc::new(MemoryEngine::new());
-    let store = open(&engine);
-    let keys = ["a", "b", "{a}x", "{a}y", "zz"];
-    for key in keys {
-        set(&store, 0, key, value("v"), 0);
-    }
-    let slot_a = crate::slot::key_slot(b"a");
-    assert_eq!(store.count_slot_keys(0, slot_a), 3);
-    drop(store);
-    let mut batch = crate::engine::Batch::default();
-    for item in engine.scan(Partition::Sys, crate::engine::prefix_range(b"slot")) {
-        batch.delete(Partition::Sys, item.expect("row").0);
-    }
-    assert!(batch.len() > 1, "count rows and the mark");
-    engine.write(batch).expect("write");
-
-    let store = open(&engine);
-    assert_eq!(store.count_slot_keys(0, slot_a), 3);
-    assert_eq!(store.count_slot_keys(0, crate::slot::key_slot(b"zz")), 1);
-    let rows = |engine: &MemoryEngine| {
-        engine
-            .scan(Partition::Sys, crate::engine::prefix_range(b"slots:"))
-            .count()
-    };
-    assert_eq!(rows(&engine), 3, "slots of a, b and zz");
-
-    let mut txn = store.begin(0);
-    txn.flush_db(0);
-    txn.commit().expect("commit");
-    assert_eq!(store.count_slot_keys(0, slot_a), 0);
-    while store.sweep_dead(1000).expect("sweep") > 0 {}
-    assert_eq!(rows(&engine), 0);
 }

@@ -67,12 +67,10 @@ impl Store {
         }
         self.engine.write(batch)?;
         let mut view = lock(&self.counts_view);
-        let mut slot_counts = lock(&self.slot_counts);
-        for &ns in &staged.namespaces {
-            state.staged.remove(&ns);
-            state.counts.remove(&ns);
-            view.remove(&ns);
-            slot_counts.remove(ns);
+        for ns in &staged.namespaces {
+            state.staged.remove(ns);
+            state.counts.remove(ns);
+            view.remove(ns);
         }
         self.write_seq.fetch_add(1, Ordering::AcqRel);
         Ok(())
