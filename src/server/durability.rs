@@ -17,8 +17,7 @@
 
 use crate::command::Shared;
 use crate::config::AppendFsync;
-use crate::sync::lock;
-use crate::sync::watch;
+use crate::sync::{lock, watch};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
