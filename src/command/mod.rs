@@ -711,6 +711,17 @@ impl<'s> Ctx<'_, 's> {
     }
 }
 
+/// Whether a write command replaces or deletes its keys knowing only their
+/// headers, which the key directory holds: it reads no row, so
+/// `Session::warm_ahead` has nothing to read early for it.
+pub fn writes_blind(name: &str, args: &[Bytes]) -> bool {
+    match name {
+        "set" => !args.iter().skip(3).any(|arg| arg.eq_ignore_ascii_case(b"get")),
+        "setex" | "psetex" | "setnx" | "mset" | "msetnx" | "del" | "unlink" => true,
+        _ => false,
+    }
+}
+
 /// The members (hash fields, set or sorted-set members) a write command of
 /// one collection adds or changes, read from its arguments ahead of its run
 /// so that their rows can be read early (`Session::warm_ahead`); `None`

@@ -7,7 +7,7 @@ use super::args::{
 use super::long_double;
 use super::{Command, Ctx};
 use crate::keyspace::encoding::ENCODING_RAW;
-use crate::keyspace::{Effect, KeyType, Meta, Txn};
+use crate::keyspace::{Effect, Header, KeyType, Meta, Txn};
 use crate::notify::Class;
 use crate::resp::Frame;
 use bytes::{Bytes, BytesMut};
@@ -209,11 +209,11 @@ fn store_string(
     key: &[u8],
     value: Bytes,
     expiry: Expiry,
-    old: Option<&Meta>,
+    old: Option<Header>,
 ) -> Result<(), Frame> {
     let expire_at = match expiry {
         Expiry::Clear => 0,
-        Expiry::Keep => old.map_or(0, |m| m.expire_at),
+        Expiry::Keep => old.map_or(0, |h| h.expire_at),
         Expiry::At(at) => at,
     };
     if let Expiry::At(at) = expiry {
@@ -229,7 +229,7 @@ fn store_string(
     if let Expiry::At(_) = expiry {
         txn.notify(db, Class::Generic, "expire", key);
         // Deletes the key if the deadline has passed (lazy expiry).
-        txn.get(db, key)?;
+        txn.header(db, key);
     }
     Ok(())
 }
@@ -265,20 +265,24 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let expiry = resolve_expiry(option, ctx.now_ms, "set")?;
     let (key, value) = (&args[1], args[2].clone());
     ctx.write(|txn, db| {
-        let old = txn.get(db, key)?;
-        if want_old {
-            string_of(old.clone())?;
-        }
+        // Only GET needs the old value: the rest is in the key's header,
+        // which costs no read of the engine.
+        let old_value = if want_old {
+            string_of(txn.get(db, key)?)?
+        } else {
+            None
+        };
+        let old = txn.header(db, key);
         let allowed = match condition {
             Condition::Always => true,
             Condition::IfAbsent => old.is_none(),
             Condition::IfPresent => old.is_some(),
         };
         if allowed {
-            store_string(txn, db, key, value, expiry, old.as_ref())?;
+            store_string(txn, db, key, value, expiry, old)?;
         }
         Ok(match (want_old, allowed) {
-            (true, _) => bulk_or_null(old),
+            (true, _) => bulk_or_null(old_value),
             (false, true) => Frame::ok(),
             (false, false) => Frame::Null,
         })

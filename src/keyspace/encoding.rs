@@ -89,6 +89,48 @@ pub fn score_from_bytes(bytes: &[u8]) -> Option<f64> {
     Some(f64::from_bits(bits))
 }
 
+/// What a write needs to know of the key it replaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub kind: KeyType,
+    /// Absolute unix time in ms; 0 means no expiry.
+    pub expire_at: u64,
+    pub version: u64,
+}
+
+impl Header {
+    pub fn is_collection(&self) -> bool {
+        self.kind != KeyType::String
+    }
+
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now_ms
+    }
+}
+
+impl From<&Meta> for Header {
+    fn from(meta: &Meta) -> Header {
+        Header {
+            kind: meta.kind,
+            expire_at: meta.expire_at,
+            version: meta.version,
+        }
+    }
+}
+
+/// The [`Header`] of a stored meta value (`None` if it is not one), without
+/// copying its payload.
+pub fn decode_header(bytes: &[u8]) -> Option<Header> {
+    if bytes.len() < META_HEADER_LEN {
+        return None;
+    }
+    Some(Header {
+        kind: KeyType::from_byte(bytes[0])?,
+        expire_at: read_u64(&bytes[2..10]),
+        version: read_u64(&bytes[10..18]),
+    })
+}
+
 /// Where the indices of a new list start (see [`Meta::list_bounds`]).
 pub const LIST_MIDDLE: u64 = 1 << 63;
 
@@ -184,15 +226,12 @@ impl Meta {
     /// Decodes a stored value; `None` means the bytes are not a valid record
     /// (treated as corruption by the caller).
     pub fn decode(bytes: Bytes) -> Option<Meta> {
-        if bytes.len() < META_HEADER_LEN {
-            return None;
-        }
-        let kind = KeyType::from_byte(bytes[0])?;
+        let header = decode_header(&bytes)?;
         Some(Meta {
-            kind,
+            kind: header.kind,
             encoding: bytes[1],
-            expire_at: read_u64(&bytes[2..10]),
-            version: read_u64(&bytes[10..18]),
+            expire_at: header.expire_at,
+            version: header.version,
             payload: bytes.slice(META_HEADER_LEN..),
         })
     }

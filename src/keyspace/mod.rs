@@ -6,6 +6,7 @@
 pub mod blocking;
 mod bulk;
 pub mod collection;
+mod directory;
 pub mod effect;
 pub mod encoding;
 pub mod snapshot;
@@ -16,7 +17,7 @@ mod write_lock;
 pub use bulk::{BulkStrings, Ingestion};
 pub use collection::{KeyRead, Members, StoreRead};
 pub use effect::Effect;
-pub use encoding::{KeyType, Meta};
+pub use encoding::{Header, KeyType, Meta};
 pub use snapshot::{Snapshot, ALL_SLOTS};
 pub use store::{ExpireCycle, KeyCounts, Origin, Staged, Store, Txn};
 

@@ -24,8 +24,9 @@
 //! metadata and records the dead (key, version) in the sys partition;
 //! [`Store::sweep_dead`] deletes those members later.
 
+use super::directory::{Directory, SlotCountsView};
 use super::effect::Effect;
-use super::encoding::{self, Meta};
+use super::encoding::{self, Header, Meta};
 use super::write_lock::{WriteGuard, WriteLock};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition, Reader};
 use crate::notify::{Class, Event, Flags};
@@ -51,7 +52,9 @@ const VERSION_BLOCK: u64 = 1 << 20;
 const SYS_NEXT_NS: &[u8] = b"next_ns";
 const SYS_VERSION_CEILING: &[u8] = b"version_ceiling";
 const SYS_NS_OF_DB: &[u8] = b"ns:";
-const SYS_COUNTS: &[u8] = b"count:";
+/// `count: | ns`: a namespace's key counts, as stores kept them before the
+/// key directory counted them at open; deleted at open.
+const SYS_LEGACY_COUNTS: &[u8] = b"count:";
 const SYS_DEAD_NS: &[u8] = b"dead:";
 /// `gc: | data prefix` → empty: the members of a dead collection version.
 pub(super) const SYS_DEAD_MEMBERS: &[u8] = b"gc:";
@@ -60,25 +63,6 @@ pub(super) const SYS_DEAD_MEMBERS: &[u8] = b"gc:";
 pub struct KeyCounts {
     pub keys: u64,
     pub expires: u64,
-}
-
-impl KeyCounts {
-    fn encode(self) -> Bytes {
-        let mut out = BytesMut::with_capacity(16);
-        out.put_u64(self.keys);
-        out.put_u64(self.expires);
-        out.freeze()
-    }
-
-    fn decode(bytes: &[u8]) -> KeyCounts {
-        if bytes.len() < 16 {
-            return KeyCounts::default();
-        }
-        KeyCounts {
-            keys: encoding::read_u64(&bytes[..8]),
-            expires: encoding::read_u64(&bytes[8..16]),
-        }
-    }
 }
 
 struct WriteState {
@@ -90,6 +74,8 @@ struct WriteState {
     staged: HashSet<u32>,
     /// Whether the sys partition holds an [`Origin`] row.
     origin_stored: bool,
+    /// Every key's header, by namespace (`keyspace::directory`).
+    directory: Directory,
 }
 
 pub struct Store {
@@ -110,6 +96,8 @@ pub struct Store {
     /// The committed key counts, readable without the write lock (DBSIZE
     /// and INFO run inside EXEC, which holds it).
     counts_view: Mutex<HashMap<u32, KeyCounts>>,
+    /// The directory's per-slot key counts, readable without the lock.
+    slot_counts: SlotCountsView,
     /// Who WATCHes which keys; every commit reports its changes here.
     pub watches: super::watch::Watches,
     /// `notify-keyspace-events`, read by each transaction as it begins.
@@ -163,7 +151,6 @@ impl Store {
             None => 1,
         };
         let mut namespaces = Vec::with_capacity(databases as usize);
-        let mut counts = HashMap::new();
         for db in 0..databases {
             let ns = match engine.get(Partition::Sys, &sys_key(SYS_NS_OF_DB, db))? {
                 Some(raw) if raw.len() == 4 => encoding::read_u32(&raw),
@@ -179,11 +166,6 @@ impl Store {
                     ns
                 }
             };
-            let count = engine
-                .get(Partition::Sys, &sys_key(SYS_COUNTS, ns))?
-                .map(|raw| KeyCounts::decode(&raw))
-                .unwrap_or_default();
-            counts.insert(ns, count);
             namespaces.push(AtomicU32::new(ns));
         }
         let version_ceiling = match engine.get(Partition::Sys, SYS_VERSION_CEILING)? {
@@ -194,12 +176,22 @@ impl Store {
         batch.put(Partition::Sys, SYS_NEXT_NS, next_ns.to_be_bytes().to_vec());
         staged::drop_leftovers(&*engine, &mut batch)?;
         let origin_stored = origin::read(&*engine)?.is_some();
+        for row in engine.scan(Partition::Sys, prefix_range(SYS_LEGACY_COUNTS)) {
+            batch.delete(Partition::Sys, row?.0);
+        }
         engine.write(batch)?;
         let mut reclaim_pending = 0;
         for item in engine.scan(Partition::Sys, prefix_range(SYS_DEAD_MEMBERS)) {
             item?;
             reclaim_pending += 1;
         }
+        let live = namespaces.iter().map(|ns| ns.load(Ordering::Relaxed));
+        let directory = Directory::build(&*engine, live.collect::<Vec<_>>())?;
+        let slot_counts = directory.view();
+        let counts: HashMap<u32, KeyCounts> = (namespaces.iter())
+            .map(|ns| ns.load(Ordering::Relaxed))
+            .map(|ns| (ns, directory.counts(ns)))
+            .collect();
         Ok(Store {
             engine,
             namespaces,
@@ -210,7 +202,9 @@ impl Store {
                 counts: counts.clone(),
                 staged: HashSet::new(),
                 origin_stored,
+                directory,
             }),
+            slot_counts,
             write_seq: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
             reclaim_pending: AtomicU64::new(reclaim_pending),
@@ -356,6 +350,7 @@ impl Store {
             batch: Batch::default(),
             overlay: HashMap::new(),
             undo: Vec::new(),
+            ingested: Vec::new(),
             ns_override: HashMap::new(),
             count_changes: HashMap::new(),
             dead: Vec::new(),
@@ -441,15 +436,12 @@ impl Store {
         Ok(found)
     }
 
-    /// How many live keys `db` has in `slot` (COUNTKEYSINSLOT, SETSLOT
-    /// NODE's check): the same range read, counted.
-    pub fn count_slot_keys(&self, db: usize, slot: u16, now_ms: u64) -> Result<usize> {
-        let mut count = 0;
-        for key in self.live_slot_keys(db, slot, now_ms) {
-            key?;
-            count += 1;
-        }
-        Ok(count)
+    /// How many keys `db` has in `slot`, expired ones not yet deleted
+    /// included, as Redis counts them (COUNTKEYSINSLOT): O(1), from the
+    /// directory.
+    pub fn count_slot_keys(&self, db: usize, slot: u16) -> u32 {
+        let counts = lock(&self.slot_counts).get(&self.ns(db)).cloned();
+        counts.map_or(0, |counts| counts.get(slot))
     }
 
     fn live_slot_keys(
@@ -623,6 +615,9 @@ struct Remapped {
 
 /// An overlay entry as it was before a write: `None` if it was not cached.
 type OverlayUndo = ((u32, Bytes), Option<Option<Meta>>);
+
+/// One namespace's keys read or written by a transaction.
+type Overlay = HashMap<Bytes, Option<Meta>, foldhash::fast::RandomState>;
 /// A member overlay entry as it was before a write: `None` if absent.
 pub(super) type MemberUndo = ((Partition, Bytes), Option<Option<Bytes>>);
 
@@ -631,6 +626,7 @@ pub(super) type MemberUndo = ((Partition, Bytes), Option<Option<Bytes>>);
 pub struct Savepoint {
     batch_len: usize,
     undo_len: usize,
+    ingested_len: usize,
     ns_override: HashMap<usize, u32>,
     count_changes: HashMap<u32, KeyCounts>,
     dead_len: usize,
@@ -656,10 +652,13 @@ pub struct Txn<'a> {
     state: WriteGuard<'a, WriteState>,
     now_ms: u64,
     pub(super) batch: Batch,
-    /// Raw (expiry-unfiltered) metadata of keys read or written, by (ns, key).
-    overlay: HashMap<(u32, Bytes), Option<Meta>>,
+    /// Raw (expiry-unfiltered) metadata of keys read or written, by
+    /// namespace and key.
+    overlay: HashMap<u32, Overlay>,
     /// What each write to `overlay` replaced, so a savepoint can be restored.
     undo: Vec<OverlayUndo>,
+    /// Strings taken in bulk ([`Txn::account_absent`]), for the directory.
+    ingested: Vec<(u32, Bytes, Header)>,
 
     /// Database → namespace changes made by this transaction.
     ns_override: HashMap<usize, u32>,
@@ -764,9 +763,45 @@ impl<'a> Txn<'a> {
             .unwrap_or_default()
     }
 
-    fn load(&mut self, ns: u32, key: &[u8]) -> Result<Option<Meta>> {
-        let overlay_key = (ns, Bytes::copy_from_slice(key));
-        if let Some(meta) = self.overlay.get(&overlay_key) {
+    /// `key`'s header in `ns` as this transaction sees it, expired or
+    /// not: its own writes, else the directory. Never reads the engine.
+    fn raw_header(&self, ns: u32, key: &[u8]) -> Option<Header> {
+        match self.overlay.get(&ns).and_then(|keys| keys.get(key)) {
+            Some(meta) => meta.as_ref().map(Header::from),
+            None => self.state.directory.get(ns, key),
+        }
+    }
+
+    /// The key's live header (what a write that replaces it needs to
+    /// know). An expired key is deleted here (lazy expiry).
+    pub fn header(&mut self, db: usize, key: &[u8]) -> Option<Header> {
+        let ns = self.ns(db);
+        let header = self.raw_header(ns, key)?;
+        if !header.is_expired(self.now_ms) {
+            return Some(header);
+        }
+        match self.expired_keys {
+            ExpiredKeys::Keep => Some(header),
+            ExpiredKeys::Hide => None,
+            ExpiredKeys::Delete => {
+                self.remove(ns, key, &header);
+                self.expired += 1;
+                self.notify(db, Class::Expired, "expired", key);
+                // A replica deletes expired keys only when told (as in Redis).
+                self.record(Effect::del(db, key));
+                None
+            }
+        }
+    }
+
+    /// The key's live metadata. An expired key is deleted here (lazy
+    /// expiry). Only a key the directory holds is read from the engine.
+    pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
+        if self.header(db, key).is_none() {
+            return Ok(None);
+        }
+        let ns = self.ns(db);
+        if let Some(meta) = self.overlay.get(&ns).and_then(|keys| keys.get(key)) {
             return Ok(meta.clone());
         }
         let meta = match self
@@ -777,40 +812,18 @@ impl<'a> Txn<'a> {
             Some(raw) => Some(decode_meta(raw)?),
             None => None,
         };
-        self.overlay.insert(overlay_key, meta.clone());
+        let keys = self.overlay.entry(ns).or_default();
+        keys.insert(Bytes::copy_from_slice(key), meta.clone());
         Ok(meta)
     }
 
-    /// The key's live metadata. An expired key is deleted here (lazy expiry).
-    pub fn get(&mut self, db: usize, key: &[u8]) -> Result<Option<Meta>> {
-        let ns = self.ns(db);
-        match self.load(ns, key)? {
-            Some(meta)
-                if meta.is_expired(self.now_ms) && self.expired_keys == ExpiredKeys::Hide =>
-            {
-                Ok(None)
-            }
-            Some(meta)
-                if meta.is_expired(self.now_ms) && self.expired_keys == ExpiredKeys::Delete =>
-            {
-                self.remove(ns, key, &meta);
-                self.expired += 1;
-                self.notify(db, Class::Expired, "expired", key);
-                // A replica deletes expired keys only when told (as in Redis).
-                self.record(Effect::del(db, key));
-                Ok(None)
-            }
-            meta => Ok(meta),
-        }
-    }
-
     pub fn exists(&mut self, db: usize, key: &[u8]) -> Result<bool> {
-        Ok(self.get(db, key)?.is_some())
+        Ok(self.header(db, key).is_some())
     }
 
     /// Writes a key's metadata, keeping counts and the expire index exact.
     pub fn put(&mut self, db: usize, key: &[u8], meta: Meta) -> Result<()> {
-        let old = self.get(db, key)?;
+        let old = self.header(db, key);
         self.put_over(db, key, meta, old);
         Ok(())
     }
@@ -846,6 +859,7 @@ impl<'a> Txn<'a> {
                 );
             }
             encoded.push((encoding::meta_key(ns, &key), meta.encode()));
+            self.ingested.push((ns, key, Header::from(&meta)));
         }
         encoded.sort_by(|a, b| a.0.cmp(&b.0));
         encoded.dedup_by(|a, b| a.0 == b.0);
@@ -862,7 +876,7 @@ impl<'a> Txn<'a> {
     }
 
     /// Writes `meta` at `key`, which held `old`.
-    fn put_over(&mut self, db: usize, key: &[u8], meta: Meta, old: Option<Meta>) {
+    fn put_over(&mut self, db: usize, key: &[u8], meta: Meta, old: Option<Header>) {
         let ns = self.ns(db);
         self.changes += 1;
         if old.is_none() {
@@ -905,9 +919,9 @@ impl<'a> Txn<'a> {
     /// Deletes a key. Returns whether it existed.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> Result<bool> {
         let ns = self.ns(db);
-        match self.get(db, key)? {
-            Some(meta) => {
-                self.remove(ns, key, &meta);
+        match self.header(db, key) {
+            Some(header) => {
+                self.remove(ns, key, &header);
                 self.changes += 1;
                 Ok(true)
             }
@@ -915,7 +929,7 @@ impl<'a> Txn<'a> {
         }
     }
 
-    fn remove(&mut self, ns: u32, key: &[u8], meta: &Meta) {
+    fn remove(&mut self, ns: u32, key: &[u8], meta: &Header) {
         let counts = self.counts_mut(ns);
         counts.keys = counts.keys.saturating_sub(1);
         if meta.expire_at != 0 {
@@ -934,9 +948,9 @@ impl<'a> Txn<'a> {
     }
 
     fn set_overlay(&mut self, ns: u32, key: &[u8], meta: Option<Meta>) {
-        let overlay_key = (ns, Bytes::copy_from_slice(key));
-        let previous = self.overlay.insert(overlay_key.clone(), meta);
-        self.undo.push((overlay_key, previous));
+        let key = Bytes::copy_from_slice(key);
+        let previous = self.overlay.entry(ns).or_default().insert(key.clone(), meta);
+        self.undo.push(((ns, key), previous));
     }
 
     /// Number of engine operations waiting to be committed.
@@ -948,6 +962,7 @@ impl<'a> Txn<'a> {
         Savepoint {
             batch_len: self.batch.len(),
             undo_len: self.undo.len(),
+            ingested_len: self.ingested.len(),
             ns_override: self.ns_override.clone(),
             count_changes: self.count_changes.clone(),
             dead_len: self.dead.len(),
@@ -969,14 +984,16 @@ impl<'a> Txn<'a> {
     pub fn rollback_to(&mut self, savepoint: Savepoint) {
         self.batch.ops.truncate(savepoint.batch_len);
         while self.undo.len() > savepoint.undo_len {
-            let Some((key, previous)) = self.undo.pop() else {
+            let Some(((ns, key), previous)) = self.undo.pop() else {
                 break;
             };
+            let keys = self.overlay.entry(ns).or_default();
             match previous {
-                Some(meta) => self.overlay.insert(key, meta),
-                None => self.overlay.remove(&key),
+                Some(meta) => keys.insert(key, meta),
+                None => keys.remove(&key),
             };
         }
+        self.ingested.truncate(savepoint.ingested_len);
         self.ns_override = savepoint.ns_override;
         self.count_changes = savepoint.count_changes;
         self.dead.truncate(savepoint.dead_len);
@@ -1118,7 +1135,6 @@ impl<'a> Txn<'a> {
         );
         self.batch
             .put(Partition::Sys, sys_key(SYS_DEAD_NS, old), Bytes::new());
-        self.batch.delete(Partition::Sys, sys_key(SYS_COUNTS, old));
         self.count_changes.remove(&old);
         self.dead.push(old);
         self.ns_override.insert(db, new);
@@ -1223,13 +1239,6 @@ impl<'a> Txn<'a> {
     /// the committed state must see the writes before it, and no other
     /// writer may come in between). Returns whether anything was written.
     pub fn commit_in_place(&mut self) -> Result<bool> {
-        for (ns, counts) in &self.count_changes {
-            // Overwriting a key leaves the counts alone: skip the write.
-            if self.state.counts.get(ns).copied().unwrap_or_default() != *counts {
-                self.batch
-                    .put(Partition::Sys, sys_key(SYS_COUNTS, *ns), counts.encode());
-            }
-        }
         let origin_stored = self.record_origin();
 
         if self.batch.is_empty() {
@@ -1240,10 +1249,19 @@ impl<'a> Txn<'a> {
         batch.drop_overridden();
         self.store.engine.write(batch)?;
         self.report_changes(remapped);
+        let state = &mut *self.state;
+        for ((ns, key), _) in &self.undo {
+            match self.overlay.get(ns).and_then(|keys| keys.get(key)) {
+                Some(Some(meta)) => state.directory.insert(*ns, key, meta.into()),
+                _ => state.directory.remove(*ns, key),
+            }
+        }
+        for (ns, key, header) in self.ingested.drain(..) {
+            state.directory.insert(ns, &key, header);
+        }
         // What is committed cannot be rolled back; the overlays stay valid.
         self.undo.clear();
         self.member_undo.clear();
-        let state = &mut *self.state;
         let mut view = lock(&self.store.counts_view);
         for (ns, counts) in self.count_changes.drain() {
             state.counts.insert(ns, counts);
@@ -1252,6 +1270,7 @@ impl<'a> Txn<'a> {
         for ns in self.dead.drain(..) {
             state.counts.remove(&ns);
             view.remove(&ns);
+            state.directory.drop_namespace(ns);
         }
         drop(view);
         for (db, ns) in self.ns_override.drain() {

@@ -314,10 +314,11 @@ impl Session {
             let Ok(resolved) = command::resolve_name(args) else {
                 continue;
             };
-            if !resolved.command.has_flag("write") {
+            let name = resolved.command.name;
+            if !resolved.command.has_flag("write") || command::writes_blind(name, args) {
                 continue;
             }
-            let members = command::members_written(resolved.command.name, args);
+            let members = command::members_written(name, args);
             for position in resolved.command.key_positions(args.len()) {
                 // A failed read fails again, and is reported, under the lock.
                 let meta = store.get(self.client.db, &args[position], now);

@@ -447,9 +447,8 @@ fn countkeysinslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .ok()
         .filter(|&s| s < SLOT_COUNT)
         .ok_or_else(|| err("ERR Invalid slot"))?;
-    let now = ctx.now_ms;
-    let count = ctx.commit_pending()?.count_slot_keys(0, slot, now)?;
-    Ok(Frame::Integer(count as i64))
+    let count = ctx.commit_pending()?.count_slot_keys(0, slot);
+    Ok(Frame::Integer(i64::from(count)))
 }
 
 fn getkeysinslot(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -10,7 +10,7 @@
 //! data was never touched. A crash in between leaves the markers, which
 //! [`Store::open`] turns into dead ones.
 
-use super::{corrupt, sys_key, Result, Store, Txn, SYS_COUNTS, SYS_DEAD_NS, SYS_NEXT_NS};
+use super::{corrupt, sys_key, Result, Store, Txn, SYS_DEAD_NS, SYS_NEXT_NS};
 use crate::engine::{prefix_range, Batch, Engine, EngineError, Partition};
 use crate::sync::lock;
 use bytes::Bytes;
@@ -71,6 +71,7 @@ impl Store {
             state.staged.remove(ns);
             state.counts.remove(ns);
             view.remove(ns);
+            state.directory.drop_namespace(*ns);
         }
         self.write_seq.fetch_add(1, Ordering::AcqRel);
         Ok(())
@@ -106,7 +107,6 @@ impl Txn<'_> {
 fn kill(batch: &mut Batch, ns: u32) {
     batch.delete(Partition::Sys, sys_key(SYS_STAGED_NS, ns));
     batch.put(Partition::Sys, sys_key(SYS_DEAD_NS, ns), Bytes::new());
-    batch.delete(Partition::Sys, sys_key(SYS_COUNTS, ns));
 }
 
 /// At open: the loads a crash interrupted are dead.
