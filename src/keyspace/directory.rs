@@ -19,10 +19,12 @@
 
 use super::encoding::{self, Header};
 use super::store::{corrupt, KeyCounts, Result};
-use crate::engine::{prefix_range, Engine, Partition};
+use crate::engine::{prefix_range, Engine, KeyRange, Partition};
+use bytes::Bytes;
 use crate::slot::{key_slot, SLOT_COUNT};
 use crate::sync::lock;
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -78,18 +80,19 @@ impl Directory {
     }
 
     /// Reads the headers of namespaces `live` from the meta partition.
+    /// This reads every meta row (strings' values are inline), most of a
+    /// restart's time: two threads scan half the slots each while this
+    /// one fills the maps.
     pub fn build(engine: &dyn Engine, live: impl IntoIterator<Item = u32>) -> Result<Directory> {
         let mut directory = Directory::new();
         for ns in live {
-            let range = prefix_range(&encoding::ns_prefix(ns));
-            for row in engine.scan(Partition::Meta, range) {
-                let (raw_key, raw_meta) = row?;
-                let (_, slot, key) =
-                    encoding::split_meta_key(&raw_key).ok_or_else(|| corrupt("meta key"))?;
-                let header =
-                    encoding::decode_header(&raw_meta).ok_or_else(|| corrupt("key metadata"))?;
-                directory.insert_in_slot(ns, slot, &key, header);
-            }
+            let (start, end) = prefix_range(&encoding::ns_prefix(ns));
+            let middle = Bound::Included(encoding::slot_prefix(ns, SLOT_COUNT / 2));
+            let middle_end = Bound::Excluded(encoding::slot_prefix(ns, SLOT_COUNT / 2));
+            let halves = [(start, middle_end), (middle, end)];
+            in_parallel(engine, halves, |slot, key, header| {
+                directory.insert_in_slot(ns, slot, key, header)
+            })?;
         }
         Ok(directory)
     }
@@ -162,6 +165,75 @@ impl Directory {
             }
         })
     }
+}
+
+/// Headers read in one go by a scanning thread.
+type Chunk = Vec<(u16, Bytes, Header)>;
+const CHUNK_LEN: usize = 4096;
+
+/// Scans every range of `ranges` on a thread of its own, handing each
+/// row's slot, key and header to `found` on this thread.
+#[cfg(not(madsim))]
+fn in_parallel(
+    engine: &dyn Engine,
+    ranges: [KeyRange; 2],
+    mut found: impl FnMut(u16, &[u8], Header),
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (send, chunks) = std::sync::mpsc::sync_channel::<Result<Chunk>>(8);
+        for range in ranges {
+            let send = send.clone();
+            scope.spawn(move || {
+                let mut chunk = Vec::with_capacity(CHUNK_LEN);
+                for row in engine.scan(Partition::Meta, range) {
+                    match row.and_then(|(raw_key, raw_meta)| decode_row(&raw_key, &raw_meta)) {
+                        Ok(entry) => chunk.push(entry),
+                        Err(e) => {
+                            let _ = send.send(Err(e));
+                            return;
+                        }
+                    }
+                    if chunk.len() == CHUNK_LEN {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_LEN));
+                        if send.send(Ok(full)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                let _ = send.send(Ok(chunk));
+            });
+        }
+        drop(send);
+        for chunk in chunks {
+            for (slot, key, header) in chunk? {
+                found(slot, &key, header);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The madsim build has no threads: the ranges are scanned in turn.
+#[cfg(madsim)]
+fn in_parallel(
+    engine: &dyn Engine,
+    ranges: [KeyRange; 2],
+    mut found: impl FnMut(u16, &[u8], Header),
+) -> Result<()> {
+    for range in ranges {
+        for row in engine.scan(Partition::Meta, range) {
+            let (raw_key, raw_meta) = row?;
+            let (slot, key, header) = decode_row(&raw_key, &raw_meta)?;
+            found(slot, &key, header);
+        }
+    }
+    Ok(())
+}
+
+fn decode_row(raw_key: &Bytes, raw_meta: &[u8]) -> Result<(u16, Bytes, Header)> {
+    let (_, slot, key) = encoding::split_meta_key(raw_key).ok_or_else(|| corrupt("meta key"))?;
+    let header = encoding::decode_header(raw_meta).ok_or_else(|| corrupt("key metadata"))?;
+    Ok((slot, key, header))
 }
 
 /// Frees a big map on a thread of its own: a flushed database's million

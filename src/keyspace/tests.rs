@@ -525,6 +525,7 @@ fn a_staged_load_is_invisible_and_an_aborted_one_leaves_the_old_data() {
     let namespaces = staged.namespaces().to_vec();
     store.abort_staged(&staged).expect("abort");
     assert_old_data(&store);
+    assert_eq!(slot_total(&store, 0), 1, "the directory forgot the load");
     while store.sweep_dead(7).expect("sweep") > 0 {}
     for ns in namespaces {
         assert_eq!(rows_of(&engine, ns), 0, "namespace {ns} reclaimed");
@@ -583,6 +584,10 @@ fn switching_to_a_staged_load_shows_it_whole_with_its_counts() {
             }
         );
         assert_eq!(store.counts(1), KeyCounts::default());
+        assert_eq!((slot_total(store, 0), slot_total(store, 2)), (14, 12));
+        let mut txn = store.begin(0);
+        assert_eq!(txn.header(0, b"new:0").map(|h| h.expire_at), Some(500));
+        assert_eq!(txn.header(0, b"old"), None);
     }
     assert_eq!(sys_rows(&engine, b"staged:"), 0);
     // The expire index follows the switch: the loaded deadlines expire.
@@ -665,4 +670,41 @@ fn the_origin_row_is_exact_or_absent() {
     txn.set_origin(origin(41));
     txn.commit().expect("commit");
     assert_eq!(store.origin().expect("origin"), Some(origin(41)));
+}
+
+/// Every key of `db` by the directory's per-slot counts.
+fn slot_total(store: &Store, db: usize) -> u64 {
+    (0..crate::slot::SLOT_COUNT)
+        .map(|slot| u64::from(store.count_slot_keys(db, slot)))
+        .sum()
+}
+
+/// Strings taken in bulk (a full sync's, `Txn::ingest`) reach the key
+/// directory like any other write: a transaction finds them, the slots
+/// count them, and a reopen reads them back from the meta rows.
+#[test]
+fn bulk_strings_reach_the_directory() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = open(&engine);
+    let staged = store.stage().expect("stage");
+    let mut strings = super::BulkStrings::default();
+    for i in 0..20 {
+        let expire_at = if i < 5 { 900 } else { 0 };
+        strings.push(0, Bytes::from(format!("k{i}")), Bytes::from("v"), expire_at);
+    }
+    let mut txn = store.begin(0);
+    txn.load_staged(&staged);
+    txn.ingest(&mut strings).expect("ingest");
+    txn.commit().expect("commit");
+    let mut txn = store.begin(0);
+    txn.switch_to_staged(&staged);
+    txn.commit().expect("commit");
+    for store in [&store, &open(&engine)] {
+        let mut txn = store.begin(0);
+        assert_eq!(txn.header(0, b"k3").map(|h| h.expire_at), Some(900));
+        assert_eq!(txn.header(0, b"k7").map(|h| h.expire_at), Some(0));
+        drop(txn);
+        assert_eq!(slot_total(store, 0), 20);
+        assert_eq!(store.counts(0), KeyCounts { keys: 20, expires: 5 });
+    }
 }
