@@ -1241,13 +1241,17 @@ impl<'a> Txn<'a> {
     pub fn commit_in_place(&mut self) -> Result<bool> {
         let origin_stored = self.record_origin();
 
-        if self.batch.is_empty() {
+        // Strings taken in bulk are written past the batch
+        // (`Engine::ingest`): they are writes all the same.
+        if self.batch.is_empty() && self.ingested.is_empty() {
             return Ok(false);
         }
         let remapped = self.watched_in_remapped();
         let mut batch = std::mem::take(&mut self.batch);
         batch.drop_overridden();
-        self.store.engine.write(batch)?;
+        if !batch.is_empty() {
+            self.store.engine.write(batch)?;
+        }
         self.report_changes(remapped);
         let state = &mut *self.state;
         for ((ns, key), _) in &self.undo {
