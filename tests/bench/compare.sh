@@ -4,13 +4,15 @@
 #   tests/bench/compare.sh                 # set,get with and without -P 16
 #   TESTS=set,get,incr ROUNDS=5 tests/bench/compare.sh
 #   TESTS=lpush,lpop,sadd,hset,zadd,zrangebyscore tests/bench/compare.sh
+#   APPENDFSYNC=always TESTS=set tests/bench/compare.sh
 #
 # TESTS takes redis-benchmark's -t names, plus `zrangebyscore`: ten members
 # from a random score on (ZRANGEBYSCORE myzset <rand> +inf LIMIT 0 10), run
 # after the built-in tests so `zadd` has filled myzset.
 #
 # Both servers run at once on free ports: redis-server with appendonly yes and
-# appendfsync everysec, Redstone with its defaults (appendfsync everysec).
+# appendfsync APPENDFSYNC (everysec unless set), Redstone with its defaults
+# and the same appendfsync.
 # Each round runs redis-benchmark against A then B, three rounds (A B A B A B),
 # and the script prints the median requests/s of each and the median ratio
 # Redstone / Redis per test. Only ratios mean anything on a shared machine.
@@ -24,6 +26,7 @@ PIPELINED_REQUESTS=${PIPELINED_REQUESTS:-1000000}
 CLIENTS=${CLIENTS:-50}
 SIZE=${SIZE:-1000}
 KEYSPACE=${KEYSPACE:-1000000}
+APPENDFSYNC=${APPENDFSYNC:-everysec}
 
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install redis-server redis-tools)" >&2; exit 1; }
@@ -43,8 +46,9 @@ trap cleanup EXIT
 
 mkdir -p "$work/redis" "$work/redstone"
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes \
-  --appendfsync everysec --save '' --daemonize yes --logfile "$work/redis.log"
-"$REDSTONE_BIN" --port "$redstone_port" --dir "$work/redstone" >"$work/redstone.log" 2>&1 &
+  --appendfsync "$APPENDFSYNC" --save '' --daemonize yes --logfile "$work/redis.log"
+"$REDSTONE_BIN" --port "$redstone_port" --dir "$work/redstone" --appendfsync "$APPENDFSYNC" \
+  >"$work/redstone.log" 2>&1 &
 redstone_pid=$!
 for port in "$redis_port" "$redstone_port"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
