@@ -716,7 +716,10 @@ impl<'s> Ctx<'_, 's> {
 /// `Session::warm_ahead` has nothing to read early for it.
 pub fn writes_blind(name: &str, args: &[Bytes]) -> bool {
     match name {
-        "set" => !args.iter().skip(3).any(|arg| arg.eq_ignore_ascii_case(b"get")),
+        "set" => !args
+            .iter()
+            .skip(3)
+            .any(|arg| arg.eq_ignore_ascii_case(b"get")),
         "setex" | "psetex" | "setnx" | "mset" | "msetnx" | "del" | "unlink" => true,
         _ => false,
     }

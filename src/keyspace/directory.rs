@@ -20,9 +20,9 @@
 use super::encoding::{self, Header};
 use super::store::{corrupt, KeyCounts, Result};
 use crate::engine::{prefix_range, Engine, KeyRange, Partition};
-use bytes::Bytes;
 use crate::slot::{key_slot, SLOT_COUNT};
 use crate::sync::lock;
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU32, Ordering};

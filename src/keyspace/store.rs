@@ -949,7 +949,11 @@ impl<'a> Txn<'a> {
 
     fn set_overlay(&mut self, ns: u32, key: &[u8], meta: Option<Meta>) {
         let key = Bytes::copy_from_slice(key);
-        let previous = self.overlay.entry(ns).or_default().insert(key.clone(), meta);
+        let previous = self
+            .overlay
+            .entry(ns)
+            .or_default()
+            .insert(key.clone(), meta);
         self.undo.push(((ns, key), previous));
     }
 

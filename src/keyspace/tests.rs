@@ -705,6 +705,12 @@ fn bulk_strings_reach_the_directory() {
         assert_eq!(txn.header(0, b"k7").map(|h| h.expire_at), Some(0));
         drop(txn);
         assert_eq!(slot_total(store, 0), 20);
-        assert_eq!(store.counts(0), KeyCounts { keys: 20, expires: 5 });
+        assert_eq!(
+            store.counts(0),
+            KeyCounts {
+                keys: 20,
+                expires: 5
+            }
+        );
     }
 }
