@@ -1,5 +1,6 @@
 //! The production engine on fjall: one fjall keyspace per [`Partition`].
 
+use super::journal_sync::JournalSync;
 use super::row_cache::{Lookup, RowCache};
 use super::{
     Batch, Engine, EngineError, EngineStats, KeyRange, Op, Partition, Reader, Result, ScanIter,
@@ -36,6 +37,8 @@ pub struct FjallEngine {
     cached_writes: std::sync::Mutex<()>,
     /// See [`MemtableRotation`].
     rotation: MemtableRotation,
+    /// Syncs the journal outside fjall's lock (`journal_sync.rs`).
+    journal: JournalSync,
 }
 
 /// Rotates each partition's memtable once about `limit` bytes went into it.
@@ -130,6 +133,7 @@ impl FjallEngine {
             meta_rows: RowCache::new(options.row_cache_bytes),
             cached_writes: std::sync::Mutex::new(()),
             rotation: MemtableRotation::new(memtable),
+            journal: JournalSync::new(path.to_path_buf()),
         })
     }
 
@@ -286,9 +290,11 @@ impl Engine for FjallEngine {
     }
 
     fn sync(&self) -> Result<()> {
-        self.db
-            .persist(PersistMode::SyncData)
-            .map_err(err("syncing the journal"))
+        self.flush()?;
+        self.journal.sync_active().map_err(|e| EngineError {
+            context: "syncing the journal",
+            message: e.to_string(),
+        })
     }
 
     fn snapshot(&self) -> Arc<dyn Reader> {

@@ -14,6 +14,7 @@
 
 pub mod copy;
 pub mod fjall;
+mod journal_sync;
 pub mod memory;
 pub mod row_cache;
 
