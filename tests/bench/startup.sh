@@ -7,6 +7,7 @@
 #
 #   tests/bench/startup.sh                      # 10 M keys of 100 bytes
 #   KEYS=1000000 SIZE=1000 tests/bench/startup.sh
+#   REDSTONE_ARGS="--storage-row-cache-size 0 --storage-cache-size 8mb" tests/bench/startup.sh
 #
 # Each server is filled with KEYS distinct keys (key:0 ..), left to settle,
 # stopped cleanly and started again; "serving" is the first PONG (redis-server
@@ -67,7 +68,8 @@ run() {
 echo "$KEYS keys of $SIZE bytes"
 port=$(free_port)
 mkdir -p "$work/redstone"
-run redstone "$port" "$REDSTONE_BIN" --port "$port" --dir "$work/redstone"
+# shellcheck disable=SC2086
+run redstone "$port" "$REDSTONE_BIN" --port "$port" --dir "$work/redstone" ${REDSTONE_ARGS:-}
 port=$(free_port)
 mkdir -p "$work/redis"
 run redis "$port" redis-server --port "$port" --bind 127.0.0.1 --dir "$work/redis" \
