@@ -1,6 +1,6 @@
 # Sourced by the benchmark scripts and tests/redis_suite/run.sh: the server
 # binary to run (REDSTONE_BIN, else a fresh release build), free_port,
-# wait_up, fill, settle, now and median.
+# wait_up, fill, settle, now, one_server_at_a_time and median.
 if [ -z "${REDSTONE_BIN:-}" ]; then
   (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && cargo build --release --quiet)
   REDSTONE_BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/release/redstone-server"
@@ -34,6 +34,19 @@ EOF
 }
 
 now() { date +%s.%N; }
+
+# For scripts that run one server at a time, whose pid they keep in $pid:
+# a scratch directory $work, and at exit that server stopped and $work
+# removed.
+one_server_at_a_time() {
+  work=$(mktemp -d)
+  pid=
+  trap 'stop_server_and_clean_up' EXIT
+}
+stop_server_and_clean_up() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
 
 # The median of its arguments (numbers).
 median() {

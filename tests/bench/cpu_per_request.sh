@@ -19,13 +19,7 @@ FILL=${FILL:-200000}
 
 # shellcheck source=../bench/common.sh
 source "$here/tests/bench/common.sh"
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+one_server_at_a_time
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

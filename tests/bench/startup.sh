@@ -21,13 +21,7 @@ SIZE=${SIZE:-100}
 
 # shellcheck source=../bench/common.sh
 source "$here/tests/bench/common.sh"
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+one_server_at_a_time
 
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
