@@ -185,13 +185,14 @@ impl Store {
             item?;
             reclaim_pending += 1;
         }
-        let live = namespaces.iter().map(|ns| ns.load(Ordering::Relaxed));
-        let directory = Directory::build(&*engine, live.collect::<Vec<_>>())?;
-        let slot_counts = directory.view();
-        let counts: HashMap<u32, KeyCounts> = (namespaces.iter())
+        let live: Vec<u32> = namespaces
+            .iter()
             .map(|ns| ns.load(Ordering::Relaxed))
-            .map(|ns| (ns, directory.counts(ns)))
             .collect();
+        let directory = Directory::build(&*engine, live.iter().copied())?;
+        let slot_counts = directory.view();
+        let counts: HashMap<u32, KeyCounts> =
+            live.iter().map(|&ns| (ns, directory.counts(ns))).collect();
         Ok(Store {
             engine,
             namespaces,
@@ -929,18 +930,18 @@ impl<'a> Txn<'a> {
         }
     }
 
-    fn remove(&mut self, ns: u32, key: &[u8], meta: &Header) {
+    fn remove(&mut self, ns: u32, key: &[u8], header: &Header) {
         let counts = self.counts_mut(ns);
         counts.keys = counts.keys.saturating_sub(1);
-        if meta.expire_at != 0 {
+        if header.expire_at != 0 {
             counts.expires = counts.expires.saturating_sub(1);
             self.batch.delete(
                 Partition::Expire,
-                encoding::expire_key(meta.expire_at, ns, key),
+                encoding::expire_key(header.expire_at, ns, key),
             );
         }
-        if meta.is_collection() {
-            self.reclaim(ns, key, meta.version);
+        if header.is_collection() {
+            self.reclaim(ns, key, header.version);
         }
         self.batch
             .delete(Partition::Meta, encoding::meta_key(ns, key));
