@@ -168,7 +168,9 @@ impl Directory {
 }
 
 /// Headers read in one go by a scanning thread.
+#[cfg(not(madsim))]
 type Chunk = Vec<(u16, Bytes, Header)>;
+#[cfg(not(madsim))]
 const CHUNK_LEN: usize = 4096;
 
 /// Scans every range of `ranges` on a thread of its own, handing each
