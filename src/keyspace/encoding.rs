@@ -27,7 +27,7 @@ pub enum KeyType {
 }
 
 impl KeyType {
-    fn from_byte(byte: u8) -> Option<KeyType> {
+    pub fn from_byte(byte: u8) -> Option<KeyType> {
         Some(match byte {
             0 => KeyType::String,
             1 => KeyType::Hash,
