@@ -70,6 +70,25 @@ fn queue_time_errors_abort_exec() {
     assert_eq!(c.line("EXEC"), error("ERR EXEC without MULTI"));
 }
 
+/// SAVE, SHUTDOWN, SYNC and PSYNC are refused inside MULTI (not queued,
+/// and the server goes on), and EXEC then aborts (Redis' `no_multi`).
+#[test]
+fn no_multi_commands_are_refused_and_abort_exec() {
+    let (_server, mut c) = start();
+    for command in ["SAVE", "SHUTDOWN NOSAVE", "SYNC", "PSYNC ? -1"] {
+        assert_eq!(c.line("MULTI"), OK);
+        assert_eq!(c.line("SET x 1"), QUEUED);
+        assert_eq!(
+            c.line(command),
+            error("ERR Command not allowed inside a transaction"),
+            "{command}"
+        );
+        assert_eq!(c.line("EXEC"), EXECABORT, "{command}");
+        assert_eq!(c.line("GET x"), NIL, "{command}: nothing of it ran");
+    }
+    assert_eq!(c.line("PING"), "+PONG\r\n", "the server still serves");
+}
+
 #[test]
 fn nesting_and_misplaced_commands() {
     let (_server, mut c) = start();

@@ -525,6 +525,11 @@ fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     if !ctx.client.authenticated && !resolved.command.has_flag("no_auth") {
         return Err(err("NOAUTH Authentication required."));
     }
+    // SAVE, SHUTDOWN, SYNC, PSYNC: refused, not queued, and EXEC then
+    // aborts (Redis' CMD_NO_MULTI).
+    if ctx.client.multi.is_some() && resolved.command.has_flag("no_multi") {
+        return Err(err("ERR Command not allowed inside a transaction"));
+    }
     // During a full sync's load the old data is served; Redis refuses
     // these then (PSYNC, REPLICAOF, SAVE...).
     if resolved.command.has_flag("no_async_loading")
