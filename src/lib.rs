@@ -17,6 +17,7 @@ pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod resp;
+pub mod script;
 pub mod sds;
 pub mod server;
 pub mod session;

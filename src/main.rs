@@ -43,7 +43,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(redstone::server::run(config)) {
+    let served = runtime.block_on(redstone::server::run(config));
+    // Not waiting for tasks still running: a script stuck in a loop when
+    // SHUTDOWN NOSAVE came (its writes, never committed, are not kept).
+    runtime.shutdown_background();
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             redstone::log::warning(&error.to_string());

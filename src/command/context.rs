@@ -285,6 +285,11 @@ pub struct Shared {
     /// The database the master's stream has selected where the feed
     /// stands: a partial resync continues in it (`server::master_link`).
     pub stream_db: AtomicUsize,
+    /// The Lua state and its scripts (EVAL, SCRIPT); a running script
+    /// holds it, after the write lock.
+    pub scripting: Mutex<crate::script::Scripting>,
+    /// The script running now, readable while it holds `scripting`.
+    pub script_running: Arc<crate::script::Running>,
 }
 
 /// The feed and the replication ids at start. Data that is a point of a
@@ -320,6 +325,12 @@ impl Shared {
         let origin = store.origin()?.filter(|o| o.db < store.databases());
         let (feed, master) = replication_state(origin.as_ref());
         let data_dir = config.dir.clone();
+        let script_running = Arc::new(crate::script::Running::default());
+        let scripting =
+            crate::script::Scripting::new(script_running.clone()).map_err(|e| EngineError {
+                context: "starting the Lua state",
+                message: e.to_string(),
+            })?;
         Ok(Arc::new_cyclic(|self_ref| {
             let shared = Shared {
                 store,
@@ -352,6 +363,8 @@ impl Shared {
                 min_replicas_to_write: AtomicU64::new(0),
                 async_loading: AtomicBool::new(false),
                 stream_db: AtomicUsize::new(origin.map_or(0, |origin| origin.db)),
+                scripting: Mutex::new(scripting),
+                script_running,
                 config: RwLock::new(config),
             };
             shared.apply_config(&shared.config());

@@ -37,6 +37,7 @@ pub mod pause;
 pub mod pausing;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod slot_migration;
@@ -359,6 +360,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         cluster::COMMANDS,
         pubsub::COMMANDS,
         transactions::COMMANDS,
+        scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -529,6 +531,18 @@ fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
     // aborts (Redis' CMD_NO_MULTI).
     if ctx.client.multi.is_some() && resolved.command.has_flag("no_multi") {
         return Err(err("ERR Command not allowed inside a transaction"));
+    }
+    if !resolved.command.has_flag("allow_busy")
+        && ctx
+            .shared
+            .script_running
+            .busy_for(ctx.client.id(), ctx.now_ms, || {
+                ctx.shared.config().busy_reply_threshold
+            })
+    {
+        return Err(err(
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+        ));
     }
     // During a full sync's load the old data is served; Redis refuses
     // these then (PSYNC, REPLICAOF, SAVE...).

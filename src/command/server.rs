@@ -98,12 +98,6 @@ pub const COMMANDS: &[Command] = &[
         "A container for function commands.",
         FUNCTION,
     ),
-    Command::container(
-        "script",
-        "scripting",
-        "A container for Lua scripts management commands.",
-        SCRIPT,
-    ),
 ];
 
 const CONFIG: &[Command] = &[
@@ -184,17 +178,7 @@ const FUNCTION: &[Command] = &[Command::new(
     (0, 0, 0),
     "scripting",
     "Deletes all library and functions.",
-    flush_scripts,
-)];
-
-const SCRIPT: &[Command] = &[Command::new(
-    "flush",
-    -2,
-    &["noscript"],
-    (0, 0, 0),
-    "scripting",
-    "Removes all server-side Lua scripts from the script cache.",
-    flush_scripts,
+    flush_functions,
 )];
 
 /// The reply of a `HELP` subcommand: a header line, the lines, and HELP.
@@ -390,7 +374,7 @@ fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(Frame::ok())
 }
 
-fn flush_scripts(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+fn flush_functions(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match args.get(2) {
         Some(mode) if args.len() == 3 && (is(mode, "async") || is(mode, "sync")) => Ok(Frame::ok()),
         None => Ok(Frame::ok()),

@@ -308,6 +308,9 @@ pub struct Config {
     pub storage_row_cache_size: u64,
     /// Active expiry frequency, always within 1..=500.
     pub hz: u32,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), ms: how long a
+    /// script runs before other clients get BUSY.
+    pub busy_reply_threshold: u64,
     /// `notify-keyspace-events`: which keyspace events are published.
     pub notify_keyspace_events: crate::notify::Flags,
     /// `hll-sparse-max-bytes`: a sparse HyperLogLog that would grow beyond
@@ -352,6 +355,7 @@ impl Default for Config {
             storage_max_journal_size: 128 * 1024 * 1024,
             storage_row_cache_size: 1024 * 1024 * 1024,
             hz: 10,
+            busy_reply_threshold: 5000,
             notify_keyspace_events: crate::notify::Flags::default(),
             hll_sparse_max_bytes: 3000,
             config_file: None,

@@ -151,6 +151,7 @@ fn non_default() -> Config {
         storage_max_journal_size: 256 * 1024 * 1024,
         storage_row_cache_size: 64 * 1024 * 1024,
         hz: 100,
+        busy_reply_threshold: 250,
         notify_keyspace_events: crate::notify::Flags::parse(b"AKE").unwrap_or_default(),
         hll_sparse_max_bytes: 1024,
         config_file: None,

@@ -338,7 +338,8 @@ impl Session {
             if command.name == "exec" {
                 command::pausing::pauses_for_writes(command, self.client.multi.as_ref())
             } else {
-                self.client.multi.is_none() && command.has_flag("write")
+                self.client.multi.is_none()
+                    && (command.has_flag("write") || command::scripting::runs_script(command.name))
             }
         })
     }

@@ -1,0 +1,372 @@
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis 7.0).
+//!
+//! A script runs like EXEC: in the connection's write transaction, which
+//! holds the store's write lock for the whole run, so no other write comes
+//! in between and readers see all of it or none. Each `redis.call` runs
+//! one command through [`super::execute`] in that transaction, so the
+//! script's effects reach the change feed (replicas, AOF-less durability)
+//! as the commands it ran, wrapped in MULTI/EXEC, never as the script.
+//!
+//! The Lua side (state, sandbox, conversions) is `crate::script`.
+
+use super::args::{err, CmdResult};
+use super::{cluster, Command, Ctx};
+use crate::resp::Frame;
+use crate::script::KillRefused;
+use crate::sync::lock;
+use bytes::Bytes;
+
+const EVAL_FLAGS: &[&str] = &[
+    "noscript",
+    "stale",
+    "skip_monitor",
+    "may_replicate",
+    "no_mandatory_keys",
+    "movablekeys",
+];
+const EVAL_RO_FLAGS: &[&str] = &[
+    "noscript",
+    "stale",
+    "skip_monitor",
+    "no_mandatory_keys",
+    "readonly",
+    "movablekeys",
+];
+
+pub static COMMANDS: &[Command] = &[
+    Command::new(
+        "eval",
+        -3,
+        EVAL_FLAGS,
+        (0, 0, 0),
+        "scripting",
+        "Execute a Lua script server side",
+        eval,
+    )
+    .with_numkeys(2),
+    Command::new(
+        "evalsha",
+        -3,
+        EVAL_FLAGS,
+        (0, 0, 0),
+        "scripting",
+        "Execute a Lua script server side",
+        evalsha,
+    )
+    .with_numkeys(2),
+    Command::new(
+        "eval_ro",
+        -3,
+        EVAL_RO_FLAGS,
+        (0, 0, 0),
+        "scripting",
+        "Execute a read-only Lua script server side",
+        eval_ro,
+    )
+    .with_numkeys(2),
+    Command::new(
+        "evalsha_ro",
+        -3,
+        EVAL_RO_FLAGS,
+        (0, 0, 0),
+        "scripting",
+        "Execute a read-only Lua script server side",
+        evalsha_ro,
+    )
+    .with_numkeys(2),
+    Command::container(
+        "script",
+        "scripting",
+        "A container for Lua scripts management commands.",
+        SCRIPT,
+    ),
+];
+
+static SCRIPT: &[Command] = &[
+    Command::new(
+        "load",
+        3,
+        &["noscript", "stale"],
+        (0, 0, 0),
+        "scripting",
+        "Load a script into the scripts cache, without executing it",
+        script_load,
+    ),
+    Command::new(
+        "exists",
+        -3,
+        &["noscript"],
+        (0, 0, 0),
+        "scripting",
+        "Check existence of scripts in the script cache.",
+        script_exists,
+    ),
+    Command::new(
+        "flush",
+        -2,
+        &["noscript"],
+        (0, 0, 0),
+        "scripting",
+        "Removes all server-side Lua scripts from the script cache.",
+        script_flush,
+    ),
+    Command::new(
+        "kill",
+        2,
+        &["noscript", "allow_busy"],
+        (0, 0, 0),
+        "scripting",
+        "Kill the script currently in execution.",
+        script_kill,
+    ),
+    Command::help("scripting", script_help),
+];
+
+/// Whether `name` runs a script: the batch takes the write lock for it
+/// first, waiting for it without blocking its thread (`Session`).
+pub fn runs_script(name: &str) -> bool {
+    matches!(name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro")
+}
+
+/// Where the script comes from, and whether it may write.
+#[derive(Clone, Copy)]
+struct Invocation {
+    by_sha: bool,
+    read_only: bool,
+}
+
+fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run(
+        ctx,
+        args,
+        Invocation {
+            by_sha: false,
+            read_only: false,
+        },
+    )
+}
+
+fn evalsha(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run(
+        ctx,
+        args,
+        Invocation {
+            by_sha: true,
+            read_only: false,
+        },
+    )
+}
+
+fn eval_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run(
+        ctx,
+        args,
+        Invocation {
+            by_sha: false,
+            read_only: true,
+        },
+    )
+}
+
+fn evalsha_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run(
+        ctx,
+        args,
+        Invocation {
+            by_sha: true,
+            read_only: true,
+        },
+    )
+}
+
+/// `script numkeys key... arg...`: the keys and the arguments.
+fn split_keys(args: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), Frame> {
+    let numkeys = crate::sds::string2ll(&args[2])
+        .ok_or_else(|| err("ERR value is not an integer or out of range"))?;
+    let rest = &args[3..];
+    let numkeys =
+        usize::try_from(numkeys).map_err(|_| err("ERR Number of keys can't be negative"))?;
+    if numkeys > rest.len() {
+        return Err(err(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    Ok(rest.split_at(numkeys))
+}
+
+fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
+    let (keys, argv) = split_keys(args)?;
+    let shared = ctx.shared;
+    // The write lock before the script lock, always in this order.
+    let txn = ctx
+        .txn
+        .get_or_insert_with(|| shared.store.begin(ctx.now_ms));
+    if !ctx.client.in_exec {
+        let wrote = super::commit::commit_within_exec(shared, txn)?;
+        ctx.client.wrote |= wrote;
+    }
+    let mut scripting = lock(&shared.scripting);
+    let sha = match invocation.by_sha {
+        true => String::from_utf8_lossy(&args[1]).to_ascii_lowercase(),
+        false => scripting.load(&args[1])?,
+    };
+    let (db, current, protocol) = (ctx.client.db, ctx.client.current, ctx.client.protocol);
+    let nested = ctx.client.in_exec;
+    ctx.client.in_exec = true;
+    // Commands answer a script as they answer a RESP2 client.
+    ctx.client.protocol = crate::resp::Protocol::Resp2;
+    if !nested {
+        if let Some(txn) = ctx.txn.as_mut() {
+            txn.begin_atomic();
+        }
+    }
+    let mut slot = keys.first().map(|key| crate::slot::key_slot(key));
+    let (client, now_ms) = (ctx.client.id(), ctx.now_ms);
+    let reply = hand_off_other_tasks(|| {
+        scripting.run(&sha, keys, argv, client, now_ms, &mut |command| {
+            call(ctx, command, invocation.read_only, &mut slot)
+        })
+    });
+    if !nested {
+        if let Some(txn) = ctx.txn.as_mut() {
+            txn.end_atomic();
+        }
+    }
+    ctx.client.in_exec = nested;
+    ctx.client.protocol = protocol;
+    ctx.client.current = current;
+    // SELECT inside a script holds for the script only.
+    ctx.client.db = db;
+    Ok(reply)
+}
+
+/// Runs `script` while this worker thread's other tasks move to another
+/// thread (tokio's `block_in_place`). A script may run until SCRIPT KILL;
+/// without this, tokio serves nothing queued on this worker meanwhile, its
+/// I/O included: not even the SCRIPT KILL. (madsim has one thread and no
+/// such call: there a script runs to its end.)
+fn hand_off_other_tasks<R>(script: impl FnOnce() -> R) -> R {
+    #[cfg(not(madsim))]
+    if tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+    {
+        return tokio::task::block_in_place(script);
+    }
+    script()
+}
+
+/// One `redis.call` / `redis.pcall`: the checks Redis makes of a command
+/// called from a script, then the command, in the script's transaction.
+/// `slot` is the one slot the script may touch in cluster mode (that of
+/// its declared keys, else of the first key it touches).
+fn call(ctx: &mut Ctx, args: Vec<Bytes>, read_only: bool, slot: &mut Option<u16>) -> Frame {
+    let Ok(resolved) = super::resolve_name(&args) else {
+        return err("ERR Unknown Redis command called from script");
+    };
+    let command = resolved.command;
+    if !command.arity_ok(args.len()) {
+        return err("ERR Wrong number of args calling Redis command from script");
+    }
+    if command.has_flag("noscript") {
+        return err("ERR This Redis command is not allowed from script");
+    }
+    let writes = command.has_flag("write");
+    if writes && read_only {
+        return err("ERR Write commands are not allowed from read-only scripts.");
+    }
+    if ctx.shared.cluster.is_some() {
+        if let Err(refusal) = check_cluster(ctx, resolved, &args, slot) {
+            return refusal;
+        }
+    }
+    let reply = super::execute(ctx, &args);
+    if writes && !matches!(reply, Frame::Error(_)) {
+        ctx.shared.script_running.note_write();
+    }
+    reply
+}
+
+/// In cluster mode a script touches keys of one slot, served here.
+fn check_cluster(
+    ctx: &mut Ctx,
+    resolved: super::Resolved,
+    args: &[Bytes],
+    slot: &mut Option<u16>,
+) -> Result<(), Frame> {
+    for position in resolved.command.keys_in(args) {
+        let key_slot = crate::slot::key_slot(&args[position]);
+        match *slot {
+            Some(first) if first != key_slot => {
+                return Err(err(
+                    "ERR Script attempted to access keys that do not hash to the same slot",
+                ));
+            }
+            _ => *slot = Some(key_slot),
+        }
+    }
+    cluster::route(ctx, resolved, args).map_err(|refusal| match refusal {
+        Frame::Error(text) if text.starts_with(b"CLUSTERDOWN") => {
+            err("ERR Script attempted to execute a command while the cluster is down")
+        }
+        _ => err("ERR Script attempted to access a non local key in a cluster node script"),
+    })
+}
+
+fn script_load(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sha = lock(&ctx.shared.scripting).load(&args[2])?;
+    Ok(Frame::bulk(sha))
+}
+
+fn script_exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let scripting = lock(&ctx.shared.scripting);
+    Ok(Frame::Array(
+        args[2..]
+            .iter()
+            .map(|sha| Frame::Integer(i64::from(scripting.exists(sha))))
+            .collect(),
+    ))
+}
+
+fn script_flush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    match args.get(2) {
+        None => {}
+        Some(mode)
+            if args.len() == 3
+                && (mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async")) => {}
+        Some(_) => return Err(err("ERR SCRIPT FLUSH only support SYNC|ASYNC option")),
+    }
+    lock(&ctx.shared.scripting)
+        .flush()
+        .map_err(|e| err(format!("ERR cannot start a new Lua state: {e}")))?;
+    Ok(Frame::ok())
+}
+
+fn script_kill(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    match ctx.shared.script_running.kill() {
+        Ok(()) => Ok(Frame::ok()),
+        Err(KillRefused::NotBusy) => Err(err("NOTBUSY No scripts in execution right now.")),
+        Err(KillRefused::Unkillable) => Err(err(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        )),
+    }
+}
+
+fn script_help(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    Ok(super::server::help(
+        "SCRIPT",
+        &[
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+        ],
+    ))
+}

@@ -1,0 +1,414 @@
+//! Lua scripting (EVAL, EVALSHA, SCRIPT): one Lua 5.1 state per server,
+//! as in Redis, with the scripts it compiled by SHA-1.
+//!
+//! This module knows Lua and RESP frames, not connections: a run gets a
+//! `call` closure that executes one command and returns its reply
+//! (`command::scripting` gives it one that runs the command in the
+//! caller's transaction). What scripts see is built by `prelude.lua`:
+//! Lua's base, string, table and math libraries and the `redis` library,
+//! all read-only, and no file, OS or network access.
+//!
+//! Conversions follow Redis 7.0 with RESP2 (`redis.setresp` is not
+//! offered): see [`reply_to_lua`] and [`lua_to_reply`].
+
+use crate::resp::Frame;
+use bytes::Bytes;
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, Variadic, VmState};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The version scripts see as `redis.REDIS_VERSION` (that of `INFO`).
+const VERSION: &str = "7.0.15";
+const VERSION_NUM: i64 = 0x07000f;
+
+/// How deep a returned table may nest before the reply says so instead
+/// of recursing further (a table can hold itself).
+const MAX_REPLY_DEPTH: usize = 128;
+
+/// The Lua VM instructions between two checks for SCRIPT KILL.
+const KILL_CHECK_INSTRUCTIONS: u32 = 100_000;
+
+/// The script running now, for other connections: BUSY replies, SCRIPT
+/// KILL. Outside the [`Scripting`] lock, which the running script holds.
+#[derive(Default)]
+pub struct Running {
+    /// When it started (unix ms), 0 when none runs.
+    started_ms: AtomicU64,
+    /// The client running it.
+    client: AtomicU64,
+    /// Set by SCRIPT KILL; the Lua hook stops the script.
+    kill: Arc<AtomicBool>,
+    /// It wrote: SCRIPT KILL would leave half its writes, so it refuses.
+    wrote: AtomicBool,
+}
+
+/// Why SCRIPT KILL did not kill.
+pub enum KillRefused {
+    NotBusy,
+    Unkillable,
+}
+
+impl Running {
+    /// Whether a script of another client than `client` has been running
+    /// for `threshold_ms` or more at `now_ms`: other commands then get
+    /// BUSY, as in Redis. The threshold is asked only while a script runs.
+    pub fn busy_for(&self, client: u64, now_ms: u64, threshold_ms: impl FnOnce() -> u64) -> bool {
+        let started = self.started_ms.load(Ordering::Acquire);
+        started != 0
+            && self.client.load(Ordering::Acquire) != client
+            && now_ms.saturating_sub(started) >= threshold_ms()
+    }
+
+    /// The script it was running wrote something.
+    pub fn note_write(&self) {
+        self.wrote.store(true, Ordering::Release);
+    }
+
+    /// SCRIPT KILL.
+    pub fn kill(&self) -> Result<(), KillRefused> {
+        if self.started_ms.load(Ordering::Acquire) == 0 {
+            return Err(KillRefused::NotBusy);
+        }
+        if self.wrote.load(Ordering::Acquire) {
+            return Err(KillRefused::Unkillable);
+        }
+        self.kill.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn start(&self, client: u64, now_ms: u64) {
+        self.kill.store(false, Ordering::Release);
+        self.wrote.store(false, Ordering::Release);
+        self.client.store(client, Ordering::Release);
+        self.started_ms.store(now_ms.max(1), Ordering::Release);
+    }
+
+    fn stop(&self) {
+        self.started_ms.store(0, Ordering::Release);
+    }
+}
+
+/// The Lua state and the scripts compiled in it.
+pub struct Scripting {
+    lua: Lua,
+    /// The hidden tables behind the read-only globals and `redis` table.
+    globals: Table,
+    redis: Table,
+    /// `prelude.lua`'s `run`: calls a script, errors as tables.
+    run: mlua::Function,
+    /// Compiled scripts by lowercase SHA-1 hex.
+    scripts: HashMap<String, mlua::Function>,
+    running: Arc<Running>,
+}
+
+/// The lowercase hex SHA-1 of `bytes` (script names, `redis.sha1hex`).
+pub fn sha1hex(bytes: &[u8]) -> String {
+    sha1_smol::Sha1::from(bytes).digest().to_string()
+}
+
+impl Scripting {
+    pub fn new(running: Arc<Running>) -> mlua::Result<Scripting> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::default(),
+        )?;
+        let native = lua.create_table()?;
+        native.set("version", VERSION)?;
+        native.set("version_num", VERSION_NUM)?;
+        native.set(
+            "sha1hex",
+            lua.create_function(|_, text: mlua::LuaString| Ok(sha1hex(&text.as_bytes())))?,
+        )?;
+        native.set(
+            "log",
+            lua.create_function(|_, (level, message): (i64, String)| {
+                match level {
+                    3 => crate::log::warning(&message),
+                    2 => crate::log::notice(&message),
+                    _ => crate::log::verbose(&message),
+                }
+                Ok(())
+            })?,
+        )?;
+        native.set(
+            "place",
+            lua.create_function(|lua, ()| Ok(script_place(lua)))?,
+        )?;
+        let (globals, redis, run): (Table, Table, mlua::Function) = lua
+            .load(include_str!("prelude.lua"))
+            .set_name("@redstone")
+            .call(native)?;
+        let kill = running.kill.clone();
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(KILL_CHECK_INSTRUCTIONS),
+            move |_, _| match kill.load(Ordering::Acquire) {
+                true => Err(mlua::Error::runtime(
+                    "Script killed by user with SCRIPT KILL...",
+                )),
+                false => Ok(VmState::Continue),
+            },
+        )?;
+        Ok(Scripting {
+            lua,
+            globals,
+            redis,
+            run,
+            scripts: HashMap::new(),
+            running,
+        })
+    }
+
+    /// Compiles `body` unless known (SCRIPT LOAD, EVAL); its SHA-1, or the
+    /// error reply for a script that does not compile.
+    pub fn load(&mut self, body: &Bytes) -> Result<String, Frame> {
+        let sha = sha1hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let function = self
+            .lua
+            .load(body.as_ref())
+            .set_name("@user_script")
+            .into_function()
+            .map_err(|e| {
+                Frame::error(format!(
+                    "ERR Error compiling script (new function): {}",
+                    one_line(&lua_error_text(&e))
+                ))
+            })?;
+        self.scripts.insert(sha.clone(), function);
+        Ok(sha)
+    }
+
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        std::str::from_utf8(sha)
+            .is_ok_and(|sha| self.scripts.contains_key(&sha.to_ascii_lowercase()))
+    }
+
+    /// SCRIPT FLUSH: forgets every script and starts a fresh state.
+    pub fn flush(&mut self) -> mlua::Result<()> {
+        *self = Scripting::new(self.running.clone())?;
+        Ok(())
+    }
+
+    /// Runs the known script `sha` with `keys` and `argv`, each command it
+    /// calls through `call`; its reply. `client` and `now_ms` mark it as
+    /// running for BUSY and SCRIPT KILL.
+    pub fn run(
+        &mut self,
+        sha: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        client: u64,
+        now_ms: u64,
+        call: &mut dyn FnMut(Vec<Bytes>) -> Frame,
+    ) -> Frame {
+        let Some(function) = self.scripts.get(sha).cloned() else {
+            return Frame::error("NOSCRIPT No matching script. Please use EVAL.");
+        };
+        self.running.start(client, now_ms);
+        let outcome = self.call_script(function, keys, argv, call);
+        let killed = self.running.kill.load(Ordering::Acquire);
+        self.running.stop();
+        // Lua's incremental collector alone lets garbage pile up between
+        // runs; a step after each keeps it level.
+        let _ = self.lua.gc_step();
+        match outcome {
+            Ok((true, value)) => lua_to_reply(&value, 0),
+            Ok((false, _)) | Err(_) if killed => {
+                Frame::error("ERR Script killed by user with SCRIPT KILL...")
+            }
+            Ok((false, error)) => script_error(&error, sha),
+            Err(e) => Frame::error(format!(
+                "ERR Error running script f_{sha}: {}",
+                one_line(&lua_error_text(&e))
+            )),
+        }
+    }
+
+    fn call_script(
+        &self,
+        function: mlua::Function,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        call: &mut dyn FnMut(Vec<Bytes>) -> Frame,
+    ) -> mlua::Result<(bool, Value)> {
+        self.globals.raw_set("KEYS", self.array(keys)?)?;
+        self.globals.raw_set("ARGV", self.array(argv)?)?;
+        self.lua.scope(|scope| {
+            let pcall = scope.create_function_mut(|lua, args: Variadic<Value>| {
+                let reply = match command_args(lua, args) {
+                    Ok(args) => call(args),
+                    Err(reply) => reply,
+                };
+                reply_to_lua(lua, &reply)
+            })?;
+            self.redis.raw_set("pcall", pcall)?;
+            let outcome = self.run.call::<(bool, Value)>(function);
+            self.redis.raw_set("pcall", Value::Nil)?;
+            outcome
+        })
+    }
+
+    fn array(&self, items: &[Bytes]) -> mlua::Result<Table> {
+        let table = self.lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            table.raw_set(i + 1, self.lua.create_string(item)?)?;
+        }
+        Ok(table)
+    }
+}
+
+/// The source and line of the innermost frame running Lua code of a
+/// script (`prelude.lua`'s error handler), skipping C functions and the
+/// prelude's own wrappers such as `redis.call`.
+fn script_place(lua: &Lua) -> (Option<String>, Option<usize>) {
+    for level in 1..64 {
+        let found = lua.inspect_stack(level, |frame| {
+            let source = frame.source();
+            let ours = source.what == "C" || source.source.as_deref() == Some("@redstone");
+            (!ours).then(|| {
+                let name = source.source.as_deref().unwrap_or("?").to_string();
+                (name, frame.current_line())
+            })
+        });
+        match found {
+            None => break,
+            Some(None) => continue,
+            Some(Some((source, line))) => return (Some(source), line),
+        }
+    }
+    (None, None)
+}
+
+/// redis.call's arguments: strings, or numbers as Lua prints them.
+fn command_args(lua: &Lua, args: Variadic<Value>) -> Result<Vec<Bytes>, Frame> {
+    if args.is_empty() {
+        return Err(Frame::error(
+            "ERR Please specify at least one argument for this redis lib call",
+        ));
+    }
+    args.into_iter()
+        .map(|arg| match arg {
+            Value::String(_) | Value::Integer(_) | Value::Number(_) => lua
+                .coerce_string(arg)
+                .ok()
+                .flatten()
+                .map(|s| Bytes::copy_from_slice(&s.as_bytes())),
+            _ => None,
+        })
+        .collect::<Option<Vec<Bytes>>>()
+        .ok_or_else(|| {
+            Frame::error("ERR Lua redis lib command arguments must be strings or integers")
+        })
+}
+
+/// A command's reply as a script sees it (Redis' RESP2 conversion):
+/// status and error replies become `{ok=...}` and `{err=...}` tables, a
+/// null becomes `false`, aggregates become arrays.
+pub fn reply_to_lua(lua: &Lua, reply: &Frame) -> mlua::Result<Value> {
+    let string = |bytes: &[u8]| lua.create_string(bytes).map(Value::String);
+    let one_field = |name: &str, text: &[u8]| -> mlua::Result<Value> {
+        let table = lua.create_table()?;
+        table.raw_set(name, lua.create_string(text)?)?;
+        Ok(Value::Table(table))
+    };
+    let array = |items: &mut dyn Iterator<Item = &Frame>| -> mlua::Result<Value> {
+        let table = lua.create_table()?;
+        for (i, item) in items.enumerate() {
+            table.raw_set(i + 1, reply_to_lua(lua, item)?)?;
+        }
+        Ok(Value::Table(table))
+    };
+    match reply {
+        Frame::Simple(text) => one_field("ok", text),
+        Frame::Error(text) => one_field("err", text),
+        Frame::Integer(n) => Ok(Value::Number(*n as f64)),
+        Frame::Bulk(bytes) | Frame::BigNumber(bytes) => string(bytes),
+        Frame::Verbatim { text, .. } => string(text),
+        Frame::Null | Frame::NullArray => Ok(Value::Boolean(false)),
+        Frame::Boolean(b) => Ok(Value::Number(f64::from(u8::from(*b)))),
+        Frame::Double(d) => string(crate::resp::format_double(*d).as_bytes()),
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => array(&mut items.iter()),
+        Frame::Map(pairs) => array(&mut pairs.iter().flat_map(|(k, v)| [k, v])),
+    }
+}
+
+/// A script's return value as a reply (Redis' RESP2 conversion): numbers
+/// are truncated to integers, `true` is 1, `false` and `nil` are null, a
+/// table is an error (`err` field), a status (`ok` field) or an array up
+/// to its first nil.
+pub fn lua_to_reply(value: &Value, depth: usize) -> Frame {
+    match value {
+        Value::String(s) => Frame::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
+        Value::Boolean(true) => Frame::Integer(1),
+        Value::Integer(n) => Frame::Integer(*n),
+        Value::Number(n) => Frame::Integer(*n as i64),
+        Value::Table(table) if depth >= MAX_REPLY_DEPTH => {
+            let _ = table;
+            Frame::error("ERR reached lua stack limit")
+        }
+        Value::Table(table) => table_to_reply(table, depth),
+        _ => Frame::Null,
+    }
+}
+
+fn table_to_reply(table: &Table, depth: usize) -> Frame {
+    if let Ok(Value::String(err)) = table.raw_get::<Value>("err") {
+        return Frame::Error(Bytes::from(one_line(&err.to_string_lossy())));
+    }
+    if let Ok(Value::String(ok)) = table.raw_get::<Value>("ok") {
+        return Frame::Simple(Bytes::from(one_line(&ok.to_string_lossy())));
+    }
+    let mut items = Vec::new();
+    for i in 1.. {
+        match table.raw_get::<Value>(i) {
+            Ok(Value::Nil) | Err(_) => break,
+            Ok(item) => items.push(lua_to_reply(&item, depth + 1)),
+        }
+    }
+    Frame::Array(items)
+}
+
+/// The reply for a script that raised `error` (a table from
+/// `prelude.lua`'s handler): its message, then where, as Redis 7.0 says
+/// it: `ERR ... script: f_<sha>, on @user_script:<line>.`
+fn script_error(error: &Value, sha: &str) -> Frame {
+    let Value::Table(table) = error else {
+        return Frame::error(format!(
+            "ERR Error running script f_{sha}, execution failure"
+        ));
+    };
+    let message = match table.raw_get::<Value>("err") {
+        Ok(Value::String(text)) => text.to_string_lossy(),
+        _ => "ERR execution failure".to_string(),
+    };
+    let place = match (
+        table.raw_get::<Option<String>>("source"),
+        table.raw_get::<Option<i64>>("line"),
+    ) {
+        (Ok(Some(source)), Ok(Some(line))) => format!(" script: f_{sha}, on {source}:{line}."),
+        _ => String::new(),
+    };
+    Frame::Error(Bytes::from(one_line(&format!("{message}{place}"))))
+}
+
+/// mlua's text for a Lua error, without the traceback it adds to errors
+/// raised in callbacks.
+fn lua_error_text(error: &mlua::Error) -> String {
+    match error {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(message) => message.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// Error and status lines cannot hold CR or LF.
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests;

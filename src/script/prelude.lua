@@ -1,0 +1,199 @@
+-- Runs once in a fresh Lua state (chunk name "@redstone"). It builds what
+-- scripts see and locks it: every global and every library table is
+-- read-only, as in Redis 7, so no script can leave state for the next one
+-- or change the `redis` table under it.
+--
+-- Argument: `native`, what is written in Rust (sha1hex, log, place,
+-- version, version_num).
+-- Returns: the hidden globals table (KEYS and ARGV are set there), the
+-- hidden `redis` table (`pcall` is set there for each run), and `run`,
+-- which calls a script the way Redis does and turns any error into a
+-- table {err = "CODE message", source = ..., line = ...}.
+local native = ...
+local raw_setmetatable, raw_rawset, raw_rawget = setmetatable, rawset, rawget
+local error, type, tostring, select, pairs = error, type, tostring, select, pairs
+local string_sub, string_find, string_gsub = string.sub, string.find, string.gsub
+local table_concat = table.concat
+
+local readonly = {}
+
+-- `level` 2 blames the code that wrote (a metamethod's caller), 3 the
+-- caller of a wrapper such as setmetatable.
+local function deny(_, _, _, level)
+  error('Attempt to modify a readonly table', level or 2)
+end
+
+-- An empty table whose reads go to `t` and whose writes fail. Its
+-- metatable is hidden behind another such table, so that neither can be
+-- changed.
+local function protect(t, index)
+  local proxy = {}
+  local hidden = {}
+  readonly[hidden] = true
+  raw_setmetatable(hidden, { __index = {}, __newindex = deny, __metatable = false })
+  raw_setmetatable(proxy, { __index = index or t, __newindex = deny, __metatable = hidden })
+  readonly[proxy] = true
+  return proxy
+end
+
+-- "-CODE message" or "message" to an error table, as Redis'
+-- luaPushErrorBuff: a message without a code gets ERR.
+local function error_table(text)
+  text = string_gsub(text, '[\r\n]+$', '')
+  if string_sub(text, 1, 1) == '-' then
+    local space = string_find(text, ' ', 1, true)
+    if space then
+      return { err = string_sub(text, 2, space - 1) .. ' ' .. string_sub(text, space + 1) }
+    end
+    return { err = 'ERR ' .. string_sub(text, 2) }
+  end
+  return { err = 'ERR ' .. text }
+end
+
+local function raise(text)
+  error(error_table(text), 0)
+end
+
+-- The `redis` library.
+local R = {}
+R.LOG_DEBUG, R.LOG_VERBOSE, R.LOG_NOTICE, R.LOG_WARNING = 0, 1, 2, 3
+R.REDIS_VERSION = native.version
+R.REDIS_VERSION_NUM = native.version_num
+
+function R.call(...)
+  local reply = R.pcall(...)
+  if type(reply) == 'table' and raw_rawget(reply, 'err') ~= nil then
+    error(reply, 0)
+  end
+  return reply
+end
+
+function R.error_reply(text)
+  if type(text) ~= 'string' then
+    return error_table('wrong number or type of arguments')
+  end
+  if string_sub(text, 1, 1) ~= '-' then
+    text = '-' .. text
+  end
+  return error_table(text)
+end
+
+function R.status_reply(text)
+  if type(text) ~= 'string' then
+    return error_table('wrong number or type of arguments')
+  end
+  return { ok = text }
+end
+
+function R.sha1hex(...)
+  if select('#', ...) ~= 1 then
+    raise('wrong number of arguments')
+  end
+  return native.sha1hex(tostring((...)))
+end
+
+function R.log(...)
+  local count = select('#', ...)
+  if count < 2 then
+    raise('redis.log() requires two arguments or more.')
+  end
+  local level = ...
+  if type(level) ~= 'number' then
+    raise('First argument must be a number (log level).')
+  end
+  if level < 0 or level > 3 then
+    raise('Invalid debug level.')
+  end
+  local words = {}
+  for i = 2, count do
+    words[#words + 1] = tostring((select(i, ...)))
+  end
+  native.log(level, table_concat(words, ' '))
+end
+
+-- Effects are always replicated, as in Redis 7: kept for old scripts.
+function R.replicate_commands()
+  return true
+end
+
+-- The globals scripts see: Lua's base, table, string and math libraries
+-- without what reaches files or the global table itself.
+local G = {}
+for name, value in pairs(_G) do
+  G[name] = value
+end
+for _, name in pairs({ 'loadfile', 'dofile', 'getfenv', 'setfenv', 'module', 'require', 'package', 'io', 'os' }) do
+  G[name] = nil
+end
+for _, name in pairs({ 'string', 'table', 'math', 'coroutine' }) do
+  if G[name] then
+    G[name] = protect(G[name])
+  end
+end
+
+local raw_loadstring = loadstring
+local raw_setfenv = setfenv
+function G.setmetatable(t, mt)
+  if readonly[t] then
+    deny(nil, nil, nil, 3)
+  end
+  return raw_setmetatable(t, mt)
+end
+function G.rawset(t, k, v)
+  if readonly[t] then
+    deny(nil, nil, nil, 3)
+  end
+  return raw_rawset(t, k, v)
+end
+G.redis = protect(R)
+
+-- The real global table becomes the read-only view: its reads of a
+-- missing name fail as in Redis, its writes always fail.
+local globals = _G
+for name in pairs(globals) do
+  globals[name] = nil
+end
+G._G = globals
+raw_setmetatable(globals, {
+  __index = function(_, name)
+    local value = G[name]
+    if value == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return value
+  end,
+  __newindex = deny,
+  __metatable = protect({}),
+})
+readonly[globals] = true
+
+-- A chunk made by loadstring sees the same read-only globals.
+function G.loadstring(text, name)
+  local chunk, err = raw_loadstring(text, name)
+  if chunk then
+    raw_setfenv(chunk, globals)
+  end
+  return chunk, err
+end
+
+-- Redis' __redis__err__handler: the error as a table, with the place in
+-- the script where it was raised (`native.place`: the innermost frame of
+-- Lua code not from this file).
+local place = native.place
+local function handler(err)
+  if type(err) ~= 'table' then
+    err = { err = 'ERR ' .. tostring(err) }
+  end
+  local source, line = place()
+  if source then
+    err.source = source
+    err.line = line
+  end
+  return err
+end
+
+local function run(f)
+  return xpcall(f, handler)
+end
+
+return G, R, run
