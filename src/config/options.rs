@@ -162,9 +162,8 @@ pub(super) static OPTIONS: &[OptionDef] = &[
     // Like Redis: any 0..=INT_MAX is accepted, then clamped to 1..=500.
     int("hz", 0, 0, INT_MAX, |c| c.hz.into(), |c, v| c.hz = v.clamp(1, 500) as u32),
     int("busy-reply-threshold", 0, 0, LLONG_MAX,
-        |c| c.busy_reply_threshold as i64, |c, v| c.busy_reply_threshold = v as u64),
-    int("lua-time-limit", 0, 0, LLONG_MAX,
-        |c| c.busy_reply_threshold as i64, |c, v| c.busy_reply_threshold = v as u64),
+        |c| c.busy_reply_threshold as i64, |c, v| c.busy_reply_threshold = v as u64)
+        .with_alias("lua-time-limit"),
     // Stored as flags, shown in Redis' canonical order ("KEA" reads "AKE").
     string("notify-keyspace-events", 0, check_keyspace_events,
         |c| c.notify_keyspace_events.to_string(),

@@ -78,6 +78,7 @@ zset-max-ziplist-value 32
 list-max-ziplist-size 5
 list-compress-depth 2
 hz 100
+busy-reply-threshold 250
 notify-keyspace-events KEA
 hll-sparse-max-bytes 1kb
 cluster-enabled yes
@@ -249,6 +250,8 @@ fn defaults() {
         ("zset-max-listpack-value", "64"),
         ("zset-max-ziplist-value", "64"),
         ("hz", "10"),
+        ("busy-reply-threshold", "5000"),
+        ("lua-time-limit", "5000"),
         ("notify-keyspace-events", ""),
         ("hll-sparse-max-bytes", "3000"),
         ("cluster-enabled", "no"),
@@ -711,8 +714,8 @@ fn config_get_globs() {
     assert_eq!(get(&c, "s?ve"), vec![("save".to_string(), String::new())]);
     assert_eq!(
         get(&c, "[ab]*").len(),
-        5,
-        "bind appendonly appendfsync always-show-logo appendfilename"
+        6,
+        "bind appendonly appendfsync busy-reply-threshold always-show-logo appendfilename"
     );
 
     c.bind = strings(&["127.0.0.1", "::1"]);

@@ -135,6 +135,18 @@ impl Scripting {
             "place",
             lua.create_function(|lua, ()| Ok(script_place(lua)))?,
         )?;
+        native.set(
+            "error_table",
+            lua.create_function(|lua, error: Value| {
+                let text = match &error {
+                    Value::Error(error) => error_reply_text(error),
+                    _ => "ERR execution failure".to_string(),
+                };
+                let table = lua.create_table()?;
+                table.raw_set("err", text)?;
+                Ok(table)
+            })?,
+        )?;
         let (globals, redis, run): (Table, Table, mlua::Function) = lua
             .load(include_str!("prelude.lua"))
             .set_name("@redstone")
@@ -221,7 +233,7 @@ impl Scripting {
             }
             Ok((false, error)) => script_error(&error, sha),
             Err(e) => Frame::error(format!(
-                "ERR Error running script f_{sha}: {}",
+                "ERR Error running script {sha}: {}",
                 one_line(&lua_error_text(&e))
             )),
         }
@@ -236,17 +248,35 @@ impl Scripting {
     ) -> mlua::Result<(bool, Value)> {
         self.globals.raw_set("KEYS", self.array(keys)?)?;
         self.globals.raw_set("ARGV", self.array(argv)?)?;
+        // `call` and `pcall` share the closure that runs commands.
+        let call = std::cell::RefCell::new(call);
+        let run_command = |lua: &Lua, args: Variadic<Value>| -> Frame {
+            match command_args(lua, args) {
+                Ok(args) => match call.try_borrow_mut() {
+                    Ok(mut call) => call(args),
+                    Err(_) => Frame::error("ERR redis.call/pcall called from within a command"),
+                },
+                Err(reply) => reply,
+            }
+        };
         self.lua.scope(|scope| {
-            let pcall = scope.create_function_mut(|lua, args: Variadic<Value>| {
-                let reply = match command_args(lua, args) {
-                    Ok(args) => call(args),
-                    Err(reply) => reply,
-                };
-                reply_to_lua(lua, &reply)
+            let pcall = scope.create_function(|lua, args: Variadic<Value>| {
+                reply_to_lua(lua, &run_command(lua, args))
             })?;
+            let raising_call =
+                scope.create_function(|lua, args: Variadic<Value>| {
+                    match run_command(lua, args) {
+                        Frame::Error(text) => Err(mlua::Error::external(ErrorReply(
+                            String::from_utf8_lossy(&text).into_owned(),
+                        ))),
+                        reply => reply_to_lua(lua, &reply),
+                    }
+                })?;
             self.redis.raw_set("pcall", pcall)?;
+            self.redis.raw_set("call", raising_call)?;
             let outcome = self.run.call::<(bool, Value)>(function);
             self.redis.raw_set("pcall", Value::Nil)?;
+            self.redis.raw_set("call", Value::Nil)?;
             outcome
         })
     }
@@ -257,6 +287,32 @@ impl Scripting {
             table.raw_set(i + 1, self.lua.create_string(item)?)?;
         }
         Ok(table)
+    }
+}
+
+/// An error reply raised by `redis.call`, carried through Lua as an mlua
+/// error and turned back into `{err = ...}` by the error handler.
+#[derive(Debug)]
+struct ErrorReply(String);
+
+impl std::fmt::Display for ErrorReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ErrorReply {}
+
+/// The `err` text of a Lua error that Rust raised: a command's error reply
+/// as it was, anything else (SCRIPT KILL's stop) after `ERR`.
+fn error_reply_text(error: &mlua::Error) -> String {
+    match error {
+        mlua::Error::CallbackError { cause, .. } => error_reply_text(cause),
+        mlua::Error::ExternalError(external) => match external.downcast_ref::<ErrorReply>() {
+            Some(ErrorReply(text)) => text.clone(),
+            None => format!("ERR {external}"),
+        },
+        other => format!("ERR {}", lua_error_text(other)),
     }
 }
 
@@ -373,12 +429,10 @@ fn table_to_reply(table: &Table, depth: usize) -> Frame {
 
 /// The reply for a script that raised `error` (a table from
 /// `prelude.lua`'s handler): its message, then where, as Redis 7.0 says
-/// it: `ERR ... script: f_<sha>, on @user_script:<line>.`
+/// it: `ERR ... script: <sha>, on @user_script:<line>.`
 fn script_error(error: &Value, sha: &str) -> Frame {
     let Value::Table(table) = error else {
-        return Frame::error(format!(
-            "ERR Error running script f_{sha}, execution failure"
-        ));
+        return Frame::error(format!("ERR Error running script {sha}, execution failure"));
     };
     let message = match table.raw_get::<Value>("err") {
         Ok(Value::String(text)) => text.to_string_lossy(),
@@ -388,7 +442,7 @@ fn script_error(error: &Value, sha: &str) -> Frame {
         table.raw_get::<Option<String>>("source"),
         table.raw_get::<Option<i64>>("line"),
     ) {
-        (Ok(Some(source)), Ok(Some(line))) => format!(" script: f_{sha}, on {source}:{line}."),
+        (Ok(Some(source)), Ok(Some(line))) => format!(" script: {sha}, on {source}:{line}."),
         _ => String::new(),
     };
     Frame::Error(Bytes::from(one_line(&format!("{message}{place}"))))

@@ -4,9 +4,11 @@
 -- or change the `redis` table under it.
 --
 -- Argument: `native`, what is written in Rust (sha1hex, log, place,
--- version, version_num).
+-- error_table, version, version_num).
 -- Returns: the hidden globals table (KEYS and ARGV are set there), the
--- hidden `redis` table (`pcall` is set there for each run), and `run`,
+-- hidden `redis` table (`call` and `pcall`, written in Rust, are set there
+-- for each run: as C functions they keep the caller's frame even in a tail
+-- call, so errors can name the script's line), and `run`,
 -- which calls a script the way Redis does and turns any error into a
 -- table {err = "CODE message", source = ..., line = ...}.
 local native = ...
@@ -59,14 +61,6 @@ local R = {}
 R.LOG_DEBUG, R.LOG_VERBOSE, R.LOG_NOTICE, R.LOG_WARNING = 0, 1, 2, 3
 R.REDIS_VERSION = native.version
 R.REDIS_VERSION_NUM = native.version_num
-
-function R.call(...)
-  local reply = R.pcall(...)
-  if type(reply) == 'table' and raw_rawget(reply, 'err') ~= nil then
-    error(reply, 0)
-  end
-  return reply
-end
 
 function R.error_reply(text)
   if type(text) ~= 'string' then
@@ -180,8 +174,11 @@ end
 -- the script where it was raised (`native.place`: the innermost frame of
 -- Lua code not from this file).
 local place = native.place
+local error_table_of = native.error_table
 local function handler(err)
-  if type(err) ~= 'table' then
+  if type(err) == 'userdata' then
+    err = error_table_of(err)
+  elseif type(err) ~= 'table' then
     err = { err = 'ERR ' .. tostring(err) }
   end
   local source, line = place()

@@ -1,1 +1,329 @@
+use super::*;
+use quickcheck::{Arbitrary, Gen};
 
+fn scripting() -> Scripting {
+    Scripting::new(Arc::new(Running::default())).expect("a Lua state")
+}
+
+fn bulk(text: &str) -> Frame {
+    Frame::Bulk(Bytes::copy_from_slice(text.as_bytes()))
+}
+
+/// Runs `body` with `keys` and `argv`, its commands answered by `answer`;
+/// the reply and the commands it called.
+fn eval_with(
+    body: &str,
+    keys: &[&str],
+    argv: &[&str],
+    answer: impl Fn(&[Bytes]) -> Frame,
+) -> (Frame, Vec<Vec<String>>) {
+    let mut scripting = scripting();
+    let sha = match scripting.load(&Bytes::copy_from_slice(body.as_bytes())) {
+        Ok(sha) => sha,
+        Err(reply) => return (reply, Vec::new()),
+    };
+    let to_bytes = |items: &[&str]| -> Vec<Bytes> {
+        items
+            .iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    };
+    let mut called = Vec::new();
+    let reply = scripting.run(&sha, &to_bytes(keys), &to_bytes(argv), 7, 1, &mut |args| {
+        called.push(
+            args.iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+        );
+        answer(&args)
+    });
+    (reply, called)
+}
+
+fn eval(body: &str) -> Frame {
+    eval_with(body, &[], &[], |_| Frame::ok()).0
+}
+
+fn error_text(reply: &Frame) -> String {
+    match reply {
+        Frame::Error(text) => String::from_utf8_lossy(text).into_owned(),
+        other => panic!("not an error: {other:?}"),
+    }
+}
+
+#[test]
+fn sha1hex_names_scripts_as_redis_does() {
+    assert_eq!(sha1hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    assert_eq!(
+        sha1hex(b"Pizza & Mandolino"),
+        "74822d82031af7493c20eefa13bd07ec4fada82f"
+    );
+    assert_eq!(
+        eval("return redis.sha1hex('Pizza & Mandolino')"),
+        bulk("74822d82031af7493c20eefa13bd07ec4fada82f")
+    );
+}
+
+#[test]
+fn lua_values_become_replies_as_in_redis() {
+    assert_eq!(eval("return 'hello'"), bulk("hello"));
+    assert_eq!(eval("return 100.5"), Frame::Integer(100));
+    assert_eq!(eval("return -3.9"), Frame::Integer(-3));
+    assert_eq!(eval("return true"), Frame::Integer(1));
+    assert_eq!(eval("return false"), Frame::Null);
+    assert_eq!(eval("return nil"), Frame::Null);
+    assert_eq!(eval("return {ok='fine'}"), Frame::simple("fine"));
+    assert_eq!(eval("return {ok='a\\r\\nb'}"), Frame::simple("a  b"));
+    assert_eq!(
+        eval("return {err='ERR this is an error'}"),
+        Frame::error("ERR this is an error")
+    );
+    assert_eq!(
+        eval("return {1, 2, 'three', {4}, nil, 6}"),
+        Frame::Array(vec![
+            Frame::Integer(1),
+            Frame::Integer(2),
+            bulk("three"),
+            Frame::Array(vec![Frame::Integer(4)])
+        ])
+    );
+    assert_eq!(eval("return _G"), Frame::Array(vec![]));
+    assert_eq!(
+        eval("return redis.status_reply('PONG')"),
+        Frame::simple("PONG")
+    );
+    assert_eq!(
+        eval("return redis.error_reply('My Error')"),
+        Frame::error("My Error")
+    );
+    assert_eq!(
+        eval("return redis.error_reply('-CODE x y')"),
+        Frame::error("CODE x y")
+    );
+    // A metatable's __index is not consulted (raw reads, as Redis).
+    assert_eq!(
+        eval("local a = {}; setmetatable(a, {__index=function() error('no') end}) return a"),
+        Frame::Array(vec![])
+    );
+}
+
+#[test]
+fn a_table_holding_itself_ends_in_an_error_not_a_crash() {
+    let reply = eval("local t = {}; t[1] = t; return t");
+    let mut depth = 0;
+    let mut at = &reply;
+    while let Frame::Array(items) = at {
+        depth += 1;
+        at = &items[0];
+    }
+    assert_eq!(depth, MAX_REPLY_DEPTH);
+    assert_eq!(at, &Frame::error("ERR reached lua stack limit"));
+}
+
+#[test]
+fn replies_become_lua_values_as_in_redis() {
+    let answer = |args: &[Bytes]| match &args[1][..] {
+        b"int" => Frame::Integer(42),
+        b"nil" => Frame::Null,
+        b"status" => Frame::simple("QUEUED"),
+        b"error" => Frame::error("WRONGTYPE bad"),
+        b"map" => Frame::Map(vec![(bulk("f"), Frame::Double(1.5))]),
+        b"bool" => Frame::Boolean(true),
+        _ => Frame::Array(vec![bulk("a"), Frame::NullArray]),
+    };
+    let script = "local out = {}
+        out[1] = redis.call('x', 'int') + 1
+        out[2] = tostring(redis.call('x', 'nil'))
+        out[3] = redis.call('x', 'status').ok
+        out[4] = redis.pcall('x', 'error').err
+        local map = redis.call('x', 'map')
+        out[5] = map[1] .. '=' .. map[2]
+        out[6] = redis.call('x', 'bool')
+        local array = redis.call('x', 'array')
+        out[7] = array[1] .. tostring(array[2])
+        return out";
+    let (reply, _) = eval_with(script, &[], &[], answer);
+    assert_eq!(
+        reply,
+        Frame::Array(vec![
+            Frame::Integer(43),
+            bulk("false"),
+            bulk("QUEUED"),
+            bulk("WRONGTYPE bad"),
+            bulk("f=1.5"),
+            Frame::Integer(1),
+            bulk("afalse"),
+        ])
+    );
+}
+
+#[test]
+fn keys_argv_and_command_arguments_reach_the_commands() {
+    let (reply, called) = eval_with(
+        "redis.call('set', KEYS[1], ARGV[1]); redis.call('incrby', KEYS[2], 10, 2.5, -0.0)
+         return #KEYS + #ARGV",
+        &["a{t}", "b{t}"],
+        &["v"],
+        |_| Frame::ok(),
+    );
+    assert_eq!(reply, Frame::Integer(3));
+    assert_eq!(
+        called,
+        vec![
+            vec!["set", "a{t}", "v"],
+            vec!["incrby", "b{t}", "10", "2.5", "-0"],
+        ]
+    );
+    let (reply, called) = eval_with("return redis.pcall('get', {})", &[], &[], |_| Frame::ok());
+    assert_eq!(
+        reply,
+        Frame::error("ERR Lua redis lib command arguments must be strings or integers")
+    );
+    assert!(called.is_empty());
+}
+
+#[test]
+fn errors_name_the_script_and_the_line() {
+    let (reply, _) = eval_with(
+        "local x = 1\nredis.call('lpush', 'k', 'v')",
+        &[],
+        &[],
+        |_| Frame::error("WRONGTYPE Operation against a key holding the wrong kind of value"),
+    );
+    let sha = sha1hex(b"local x = 1\nredis.call('lpush', 'k', 'v')");
+    assert_eq!(
+        error_text(&reply),
+        format!(
+            "WRONGTYPE Operation against a key holding the wrong kind of value script: {sha}, on @user_script:2."
+        )
+    );
+    assert!(error_text(&eval("error('boom')")).starts_with("ERR user_script:1: boom script: "));
+    assert!(error_text(&eval("error({err='MY code'})")).starts_with("MY code script: "));
+    assert!(
+        error_text(&eval("return redis.sha1hex()")).starts_with("ERR wrong number of arguments")
+    );
+    assert!(error_text(&eval("redis.log(9, 'x')")).starts_with("ERR Invalid debug level."));
+    assert_eq!(
+        error_text(&eval("return 1 +")),
+        "ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'"
+    );
+}
+
+#[test]
+fn scripts_cannot_change_globals_or_libraries() {
+    let denied = |body: &str| {
+        let text = error_text(&eval(body));
+        assert!(
+            text.contains("Attempt to modify a readonly table"),
+            "{body}: {text}"
+        );
+    };
+    denied("a = 10");
+    denied("_G = {}");
+    denied("redis = nil");
+    denied("redis.call = function() return 1 end");
+    denied("string.upper = nil");
+    denied("setmetatable(_G, {})");
+    denied("rawset(_G, 'a', 1)");
+    denied("local g = getmetatable(_G); g.__index = {}");
+    denied("loadstring('b = 1')()");
+    for missing in [
+        "os",
+        "io",
+        "loadfile",
+        "dofile",
+        "debug",
+        "require",
+        "undefined_name",
+    ] {
+        let text = error_text(&eval(&format!("return {missing}")));
+        assert!(
+            text.contains(&format!(
+                "Script attempted to access nonexistent global variable '{missing}'"
+            )),
+            "{text}"
+        );
+    }
+    // Local state is fine, and nothing leaks into the next run.
+    assert_eq!(eval("local t = {}; t.x = 5; return t.x"), Frame::Integer(5));
+    assert_eq!(eval("return string.upper('abc')"), bulk("ABC"));
+}
+
+#[test]
+fn unknown_scripts_and_kill_without_a_script() {
+    let mut scripting = scripting();
+    let reply = scripting.run(&"0".repeat(40), &[], &[], 1, 1, &mut |_| Frame::ok());
+    assert_eq!(
+        reply,
+        Frame::error("NOSCRIPT No matching script. Please use EVAL.")
+    );
+    let sha = scripting
+        .load(&Bytes::from_static(b"return 1"))
+        .expect("loads");
+    assert!(scripting.exists(sha.as_bytes()));
+    assert!(scripting.exists(sha.to_uppercase().as_bytes()));
+    scripting.flush().expect("flushes");
+    assert!(!scripting.exists(sha.as_bytes()));
+    assert!(matches!(
+        Running::default().kill(),
+        Err(KillRefused::NotBusy)
+    ));
+}
+
+#[test]
+fn busy_is_for_other_clients_past_the_threshold() {
+    let running = Running::default();
+    assert!(!running.busy_for(2, 10_000, || 0));
+    running.start(1, 1000);
+    assert!(!running.busy_for(1, 10_000, || 0), "its own commands");
+    assert!(!running.busy_for(2, 1100, || 5000));
+    assert!(running.busy_for(2, 6000, || 5000));
+    assert!(running.kill().is_ok());
+    running.note_write();
+    assert!(matches!(running.kill(), Err(KillRefused::Unkillable)));
+    running.stop();
+    assert!(!running.busy_for(2, 10_000, || 0));
+}
+
+/// A reply made of what converts both ways unchanged (RESP2 types whose
+/// integers fit a Lua number exactly).
+#[derive(Clone, Debug)]
+struct Convertible(Frame);
+
+impl Arbitrary for Convertible {
+    fn arbitrary(g: &mut Gen) -> Convertible {
+        fn frame(g: &mut Gen, depth: usize) -> Frame {
+            let text = |g: &mut Gen| Bytes::from(Vec::<u8>::arbitrary(g));
+            let line = |g: &mut Gen| {
+                let words: String = String::arbitrary(g)
+                    .chars()
+                    .filter(|c| !matches!(c, '\r' | '\n'))
+                    .collect();
+                Bytes::from(format!("CODE {words}"))
+            };
+            match u8::arbitrary(g) % if depth > 2 { 5 } else { 6 } {
+                0 => Frame::Bulk(text(g)),
+                1 => Frame::Integer(i64::from(i32::arbitrary(g)) * i64::from(i16::arbitrary(g))),
+                2 => Frame::Null,
+                3 => Frame::Error(line(g)),
+                4 => Frame::Simple(line(g)),
+                _ => Frame::Array(
+                    (0..usize::arbitrary(g) % 4)
+                        .map(|_| frame(g, depth + 1))
+                        .collect(),
+                ),
+            }
+        }
+        Convertible(frame(g, 0))
+    }
+}
+
+quickcheck::quickcheck! {
+    /// A command's reply returned by a script as it came is the reply
+    /// itself (`return redis.pcall(...)`), at the top level.
+    fn a_reply_returned_as_is_round_trips(reply: Convertible) -> bool {
+        let lua = Lua::new();
+        let value = reply_to_lua(&lua, &reply.0).expect("converts");
+        lua_to_reply(&value, 0) == reply.0
+    }
+}

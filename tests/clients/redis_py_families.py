@@ -1,6 +1,6 @@
 """redis-py against Redstone and a real redis-server, side by side (hashes,
 lists with their blocking pops, sets, sorted sets, bitmaps, HyperLogLog,
-SORT, MULTI).
+SORT, MULTI, Lua scripts).
 
     python3 redis_py_families.py REDSTONE_PORT REDIS_UNIX_SOCKET
 
@@ -171,9 +171,51 @@ BITS = [
     ("pfadd", ("c", "x"), {}, None),
 ]
 
+# Replies converted both ways, errors with their script and line, the
+# sandbox, EVALSHA and the script cache.
+SCRIPTS = [
+    ("eval", ("return {1, 'two', {3}, true, false, 2.9, {ok='fine'}}", 0), {}, None),
+    ("eval", ("return {KEYS[1], KEYS[2], ARGV[1], #ARGV}", 2, "a", "b", "c", "d"), {}, None),
+    ("eval", ("redis.call('set', KEYS[1], ARGV[1]); return redis.call('get', KEYS[1])", 1, "k", 7.5), {}, None),
+    ("eval", ("return redis.call('incrby', KEYS[1], 10)", 1, "n"), {}, None),
+    ("eval", ("return redis.call('incr', KEYS[1])", 1, "k"), {}, None),
+    ("eval", ("return redis.pcall('incr', KEYS[1])", 1, "k"), {}, None),
+    ("eval", ("local r = redis.pcall('lpush', KEYS[1], 'x'); return r.err", 1, "k"), {}, None),
+    ("eval", ("return redis.call('hgetall', 'nohash')", 0), {}, None),
+    ("eval", ("redis.call('hset', 'h', 'f', 'v'); return redis.call('hgetall', 'h')", 0), {}, None),
+    ("eval", ("return redis.call('get', 'missing')", 0), {}, None),
+    ("eval", ("return redis.call('nosuch')", 0), {}, None),
+    ("eval", ("return redis.call('get')", 0), {}, None),
+    ("eval", ("return redis.call('eval', 'return 1', 0)", 0), {}, None),
+    ("eval", ("return {err='CUSTOM failure'}", 0), {}, None),
+    ("eval", ("return redis.error_reply('My Error')", 0), {}, None),
+    ("eval", ("return redis.status_reply('FINE')", 0), {}, None),
+    ("eval", ("x = 1", 0), {}, None),
+    ("eval", ("return undefined_global", 0), {}, None),
+    ("eval", ("return redis.sha1hex('abc')", 0), {}, None),
+    ("eval", ("return 1 +", 0), {}, None),
+    ("eval", ("return 1", -1), {}, None),
+    ("eval", ("return 1", 3, "a"), {}, None),
+    ("eval", ("return tostring(redis.call('exists', KEYS[1]))", 1, "k"), {}, None),
+    ("script_load", ("return ARGV[1] .. ARGV[1]",), {}, None),
+    ("evalsha", ("10c9e9c3f46da585b3f3125ba6f06f6ac55c2b4b", 0, "ab"), {}, None),
+    ("evalsha", ("0000000000000000000000000000000000000000", 0), {}, None),
+    ("script_exists", ("10c9e9c3f46da585b3f3125ba6f06f6ac55c2b4b", "0000000000000000000000000000000000000000"), {}, None),
+    ("eval_ro", ("return redis.call('get', KEYS[1])", 1, "k"), {}, None),
+    ("eval_ro", ("return redis.call('del', KEYS[1])", 1, "k"), {}, None),
+    ("script_flush", (), {}, None),
+    ("script_exists", ("10c9e9c3f46da585b3f3125ba6f06f6ac55c2b4b",), {}, None),
+]
+
 
 def bitfield(client):
     return client.bitfield("bf").set("u8", 0, 255).incrby("i5", 100, 20).get("u4", 0).execute()
+
+
+def registered_script(client):
+    # redis-py's Script: EVALSHA, then SCRIPT LOAD on NOSCRIPT.
+    script = client.register_script("return redis.call('incrby', KEYS[1], ARGV[1])")
+    return [script(keys=["counter"], args=[5]), script(keys=["counter"], args=[2])]
 
 
 def transaction(client):
@@ -183,7 +225,7 @@ def transaction(client):
     return [str(r) if isinstance(r, Exception) else r for r in pipe.execute(raise_on_error=False)]
 
 
-CALLS = [bitfield, transaction]
+CALLS = [bitfield, transaction, registered_script]
 
 
 def outcome(client, method, args, kwargs, normalise):
@@ -200,7 +242,7 @@ def main():
     for protocol in (2, 3):
         ours = redis.Redis(port=redstone_port, protocol=protocol)
         theirs = redis.Redis(unix_socket_path=redis_socket, protocol=protocol)
-        for family in (HASHES, LISTS, SETS, ZSETS, BITS, SORTS):
+        for family in (HASHES, LISTS, SETS, ZSETS, BITS, SORTS, SCRIPTS):
             for client in (ours, theirs):
                 client.flushall()
             for method, args, kwargs, normalise in family:
