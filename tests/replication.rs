@@ -116,6 +116,25 @@ fn write_after_the_sync(m: &mut Connection) {
         .arg("l:after")
         .query(m)
         .expect("exec");
+    // A script's effects, not the script: its SPOP arrives as the member
+    // the master popped, its SELECT holds for the script only.
+    let popped: Value = redis::cmd("EVAL")
+        .arg(
+            "local popped = redis.call('spop', 'ss:after')
+             redis.call('select', 3)
+             redis.call('set', KEYS[1], 'from a script')
+             return popped",
+        )
+        .arg(1)
+        .arg("scripted")
+        .query(m)
+        .expect("eval");
+    assert!(matches!(popped, Value::BulkString(_)), "{popped:?}");
+    let _: Value = redis::cmd("INCRBY")
+        .arg("counter")
+        .arg(5)
+        .query(m)
+        .expect("incrby");
 }
 
 /// Every key of databases 0 and 3 with its type and value, read with
@@ -205,6 +224,10 @@ fn a_redis_server_replica_gets_the_data_set_and_then_the_stream() {
     wait_for_offset(&mut m, &mut r);
     let expected = contents(&mut m);
     assert_eq!(expected.len(), 26, "{} keys", expected.len());
+    assert!(
+        expected.iter().any(|key| key.contains("from a script")),
+        "{expected:?}"
+    );
     assert_eq!(contents(&mut r), expected);
 
     assert_eq!(
@@ -318,6 +341,10 @@ fn redstone_replicates_a_redis_server_master_its_encodings_and_its_stream() {
     wait_for_offset(&mut m, &mut r);
     let expected = contents(&mut m);
     assert_eq!(expected.len(), 26, "{} keys", expected.len());
+    assert!(
+        expected.iter().any(|key| key.contains("from a script")),
+        "{expected:?}"
+    );
     assert_eq!(contents(&mut r), expected);
 
     // A replica is read-only, and says what it is.

@@ -1,0 +1,168 @@
+//! Lua scripts through the real binary: atomicity against other clients,
+//! BUSY and SCRIPT KILL, SHUTDOWN NOSAVE under a script that wrote, EVAL
+//! inside MULTI, and the one-slot rule in cluster mode. Replies are
+//! compared with redis-server 7.0 call by call in
+//! `tests/clients/redis_py_families.py`, and script effects reach replicas
+//! in `tests/replication.rs`.
+
+mod common;
+mod resp;
+
+use common::Server;
+use resp::{bulk, error, int, start, start_cluster, Raw, NIL, OK};
+use std::time::{Duration, Instant};
+
+const BUSY: &str =
+    "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+const FOREVER: &str = "local i = 0 while true do i = i + 1 end";
+
+/// Waits until `c` gets BUSY for PING: a script of another client has run
+/// past the threshold.
+fn wait_busy(c: &mut Raw) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.line("PING") != BUSY {
+        assert!(Instant::now() < deadline, "never BUSY");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_script_is_atomic_for_other_clients() {
+    let server = Server::start(&[]);
+    let port = server.port;
+    let mut c = Raw::connect(port);
+    assert_eq!(c.line("MSET a 0 b 0"), OK);
+    let reader = std::thread::spawn(move || {
+        let mut r = Raw::connect(port);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(500) {
+            let reply = r.line("MGET a b");
+            let values: Vec<&str> = reply.lines().skip(2).step_by(2).collect();
+            assert_eq!(values[0], values[1], "a torn script: {reply:?}");
+        }
+    });
+    for i in 1..200 {
+        let reply = c.cmd(&[
+            "EVAL",
+            "redis.call('set', KEYS[1], ARGV[1]); redis.call('set', KEYS[2], ARGV[1]); return 1",
+            "2",
+            "a",
+            "b",
+            &i.to_string(),
+        ]);
+        assert_eq!(reply, int(1));
+    }
+    reader.join().expect("reader");
+    assert_eq!(c.line("MGET a b"), "*2\r\n$3\r\n199\r\n$3\r\n199\r\n");
+}
+
+#[test]
+fn a_long_script_gets_busy_replies_and_script_kill_stops_it() {
+    let (server, mut c) = start();
+    assert_eq!(c.line("CONFIG SET lua-time-limit 100"), OK);
+    assert_eq!(
+        c.line("SCRIPT KILL"),
+        error("NOTBUSY No scripts in execution right now.")
+    );
+    let mut looping = Raw::connect(server.port);
+    looping.send(&["EVAL", FOREVER, "0"]);
+    wait_busy(&mut c);
+    assert_eq!(c.line("GET x"), BUSY);
+    assert_eq!(c.line("SCRIPT KILL"), OK);
+    assert_eq!(
+        looping.reply(),
+        error("ERR Script killed by user with SCRIPT KILL...")
+    );
+    assert_eq!(c.line("PING"), "+PONG\r\n");
+    assert_eq!(looping.line("PING"), "+PONG\r\n", "its client goes on");
+}
+
+#[test]
+fn a_script_that_wrote_cannot_be_killed_and_shutdown_nosave_drops_its_writes() {
+    let (mut server, mut c) = start();
+    assert_eq!(c.line("CONFIG SET busy-reply-threshold 100"), OK);
+    assert_eq!(c.line("SET before 1"), OK);
+    let mut looping = Raw::connect(server.port);
+    looping.send(&[
+        "EVAL",
+        &format!("redis.call('set', 'during', 1) {FOREVER}"),
+        "0",
+    ]);
+    wait_busy(&mut c);
+    assert!(c
+        .line("SCRIPT KILL")
+        .starts_with("-UNKILLABLE Sorry the script already executed write commands"));
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(server.wait_exit().success());
+    server.restart();
+    let mut c = Raw::connect(server.port);
+    assert_eq!(c.line("GET before"), bulk("1"));
+    assert_eq!(c.line("GET during"), NIL, "half a script was kept");
+}
+
+#[test]
+fn scripts_inside_multi_and_commands_refused_from_scripts() {
+    let (_server, mut c) = start();
+    assert_eq!(c.line("MULTI"), OK);
+    assert_eq!(c.line("SET k 1"), "+QUEUED\r\n");
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('incr', 'k')", "0"]),
+        "+QUEUED\r\n"
+    );
+    assert_eq!(c.line("EXEC"), format!("*2\r\n{OK}{}", int(2)));
+    let refused = c.cmd(&["EVAL", "return redis.pcall('multi')", "0"]);
+    assert_eq!(
+        refused,
+        error("ERR This Redis command is not allowed from script")
+    );
+    // Blocking commands are refused too, as in Redis 7.0 (NOSCRIPT).
+    let refused = c.cmd(&["EVAL", "return redis.pcall('blpop', 'none', 0)", "0"]);
+    assert_eq!(refused, error("ERR This Redis command is not allowed from script"));
+    // A script's SELECT holds for the script only.
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "redis.call('select', 5); return redis.call('set', 'in5', 'x')",
+            "0"
+        ]),
+        OK
+    );
+    assert_eq!(c.line("GET in5"), NIL);
+    assert_eq!(c.line("SELECT 5"), OK);
+    assert_eq!(c.line("GET in5"), bulk("x"));
+}
+
+#[test]
+fn in_cluster_mode_a_script_keeps_to_one_slot() {
+    let (_server, mut c) = start_cluster();
+    assert_eq!(
+        c.cmd(&["EVAL", "return 1", "2", "a", "b"]),
+        error("CROSSSLOT Keys in request don't hash to the same slot")
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return redis.call('set', KEYS[1], 'v')",
+            "1",
+            "{t}a"
+        ]),
+        OK
+    );
+    let elsewhere = "return redis.call('get', 'elsewhere')";
+    let sha = c.cmd(&["SCRIPT", "LOAD", elsewhere]);
+    let sha = sha.lines().nth(1).expect("a sha");
+    assert_eq!(
+        c.cmd(&["EVAL", elsewhere, "1", "{t}a"]),
+        error(&format!(
+            "ERR Script attempted to access keys that do not hash to the same slot script: {sha}, on @user_script:1."
+        ))
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "redis.call('set', '{u}1', 1); return redis.call('incr', '{u}1')",
+            "0"
+        ]),
+        int(2)
+    );
+}
