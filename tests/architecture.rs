@@ -60,6 +60,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // Replication as pure state: the change feed of keyspace effects.
     ("replication", &["keyspace", "planted", "resp", "sync"]),
+    // The Lua state: frames in and out, commands through a closure.
+    ("script", &["log", "resp"]),
     // The commands, on everything but the sessions and the driver.
     (
         "command",
@@ -79,6 +81,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rdb",
             "replication",
             "resp",
+            "script",
             "sds",
             "slot",
             "sync",

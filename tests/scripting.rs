@@ -117,7 +117,10 @@ fn scripts_inside_multi_and_commands_refused_from_scripts() {
     );
     // Blocking commands are refused too, as in Redis 7.0 (NOSCRIPT).
     let refused = c.cmd(&["EVAL", "return redis.pcall('blpop', 'none', 0)", "0"]);
-    assert_eq!(refused, error("ERR This Redis command is not allowed from script"));
+    assert_eq!(
+        refused,
+        error("ERR This Redis command is not allowed from script")
+    );
     // A script's SELECT holds for the script only.
     assert_eq!(
         c.cmd(&[
