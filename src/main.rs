@@ -46,6 +46,8 @@ fn main() -> ExitCode {
     let served = runtime.block_on(redstone::server::run(config));
     // Not waiting for tasks still running: a script stuck in a loop when
     // SHUTDOWN NOSAVE came (its writes, never committed, are not kept).
+    // madsim's runtime has no such call, nor threads to wait for.
+    #[cfg(not(madsim))]
     runtime.shutdown_background();
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -204,5 +204,9 @@ fn function_and_script_flush_succeed() {
         .arg(&["FLUSH", "BAD"])
         .query::<()>(&mut con)
         .unwrap_err();
-    assert!(err.to_string().contains("syntax error"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("SCRIPT FLUSH only support SYNC|ASYNC option"),
+        "{err}"
+    );
 }
