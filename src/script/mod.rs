@@ -5,11 +5,13 @@
 //! `call` closure that executes one command and returns its reply
 //! (`command::scripting` gives it one that runs the command in the
 //! caller's transaction). What scripts see is built by `prelude.lua`:
-//! Lua's base, string, table and math libraries and the `redis` library,
-//! all read-only, and no file, OS or network access.
+//! Lua's base, string, table and math libraries, `bit` (`bit.rs`) and the
+//! `redis` library, all read-only, and no file, OS or network access.
 //!
 //! Conversions follow Redis 7.0 with RESP2 (`redis.setresp` is not
 //! offered): see [`reply_to_lua`] and [`lua_to_reply`].
+
+mod bit;
 
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -115,6 +117,7 @@ impl Scripting {
         )?;
         let native = lua.create_table()?;
         native.set("version", VERSION)?;
+        native.set("bit", bit::library(&lua)?)?;
         native.set("version_num", VERSION_NUM)?;
         native.set(
             "sha1hex",

@@ -250,6 +250,41 @@ fn scripts_cannot_change_globals_or_libraries() {
 }
 
 #[test]
+fn the_bit_library_is_luabitop() {
+    let cases = [
+        ("bit.tobit(0xffffffff)", Frame::Integer(-1)),
+        ("bit.tobit(2^32 + 5)", Frame::Integer(5)),
+        ("bit.tobit(2.5) + bit.tobit(3.5)", Frame::Integer(6)),
+        ("bit.bnot(0)", Frame::Integer(-1)),
+        ("bit.band(0x12345678, 0xff)", Frame::Integer(0x78)),
+        ("bit.bor(1, 2, 4, 8)", Frame::Integer(15)),
+        ("bit.bxor(0xa5, 0xff)", Frame::Integer(0x5a)),
+        ("bit.lshift(1, 31)", Frame::Integer(-2_147_483_648)),
+        ("bit.lshift(1, 33)", Frame::Integer(2)),
+        ("bit.rshift(-1, 28)", Frame::Integer(15)),
+        ("bit.arshift(-256, 8)", Frame::Integer(-1)),
+        ("bit.rol(0x12345678, 12)", Frame::Integer(0x4567_8123)),
+        ("bit.ror(0x12345678, 12)", Frame::Integer(0x6781_2345)),
+        ("bit.bswap(0x12345678)", Frame::Integer(0x7856_3412)),
+        ("bit.tohex(1)", bulk("00000001")),
+        ("bit.tohex(-1, -4)", bulk("FFFF")),
+        ("bit.tohex(0x12345678, 2)", bulk("78")),
+    ];
+    for (expression, expected) in cases {
+        assert_eq!(
+            eval(&format!("return {expression}")),
+            expected,
+            "{expression}"
+        );
+    }
+    let text = error_text(&eval("bit.band = nil"));
+    assert!(
+        text.contains("Attempt to modify a readonly table"),
+        "{text}"
+    );
+}
+
+#[test]
 fn unknown_scripts_and_kill_without_a_script() {
     let mut scripting = scripting();
     let reply = scripting.run(&"0".repeat(40), &[], &[], 1, 1, &mut |_| Frame::ok());

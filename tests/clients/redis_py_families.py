@@ -193,6 +193,8 @@ SCRIPTS = [
     ("eval", ("x = 1", 0), {}, None),
     ("eval", ("return undefined_global", 0), {}, None),
     ("eval", ("return redis.sha1hex('abc')", 0), {}, None),
+    ("eval", ("return {bit.band(0x12345678, 0xff), bit.tohex(-1, -4), bit.lshift(1, 31), bit.tobit(2.5), bit.tobit(3.5), bit.rol(0x12345678, 12), bit.bswap(7), bit.tohex(255)}", 0), {}, None),
+    ("eval", ("bit.band = nil", 0), {}, None),
     ("eval", ("return 1 +", 0), {}, None),
     ("eval", ("return 1", -1), {}, None),
     ("eval", ("return 1", 3, "a"), {}, None),
