@@ -33,10 +33,13 @@ fn main() -> ExitCode {
         eprintln!("Can't open the log file {}: {error}", config.logfile);
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    // Scripts recurse (cjson): see `script::STACK_BYTES`. madsim's runtime
+    // has no threads to size.
+    #[cfg(not(madsim))]
+    builder.thread_stack_size(redstone::script::STACK_BYTES);
+    let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("Can't start the runtime: {error}");

@@ -169,3 +169,26 @@ fn in_cluster_mode_a_script_keeps_to_one_slot() {
         int(2)
     );
 }
+
+/// cjson's 1000 levels of nesting, both ways, on the server's own threads
+/// (a stack overflow would take the whole server down).
+#[test]
+fn deeply_nested_json_is_refused_not_a_crash() {
+    let (_server, mut c) = start();
+    let script = "return cjson.encode(cjson.decode(ARGV[1]))";
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    // The innermost empty table comes back as an object, as lua-cjson has it.
+    let back = format!("{}{{}}{}", "[".repeat(999), "]".repeat(999));
+    assert!(c.cmd(&["EVAL", script, "0", &nested(1000)]) == bulk(&back));
+    let refused = c.cmd(&["EVAL", script, "0", &nested(1001)]);
+    assert!(
+        refused.starts_with("-ERR user_script:1: Found too many nested data structures (1001)"),
+        "{refused}"
+    );
+    let refused = c.cmd(&["EVAL", "local t = {} t[1] = t return cjson.encode(t)", "0"]);
+    assert!(
+        refused.starts_with("-ERR user_script:1: Cannot serialise, excessive nesting (1001)"),
+        "{refused}"
+    );
+    assert_eq!(c.line("PING"), "+PONG\r\n");
+}

@@ -63,6 +63,11 @@ pub(crate) struct DoubleText(StackBuf);
 
 impl DoubleText {
     pub(crate) fn new(v: f64) -> Self {
+        Self::with_precision(v, 17)
+    }
+
+    /// `%.<precision>g` (1 to 17 significant digits).
+    fn with_precision(v: f64, precision: usize) -> Self {
         let mut out = StackBuf::new();
         if v.is_nan() {
             out.extend(b"nan");
@@ -71,7 +76,7 @@ impl DoubleText {
         } else if v == 0.0 {
             out.extend(if v.is_sign_negative() { b"-0" } else { b"0" });
         } else {
-            layout(v, &mut out);
+            layout(v, precision.clamp(1, 17), &mut out);
         }
         DoubleText(out)
     }
@@ -82,11 +87,12 @@ impl DoubleText {
 }
 
 /// Formats a finite non-zero double. Rust's `{:.16e}` yields the 17
-/// correctly rounded significant digits as `d.dddde<exp>`, as printf does;
-/// they are re-laid out by `%g` rules without their trailing zeros.
-fn layout(v: f64, out: &mut StackBuf) {
+/// correctly rounded significant digits as `d.dddde<exp>`, as printf does
+/// (fewer for a smaller `precision`); they are re-laid out by `%g` rules
+/// without their trailing zeros.
+fn layout(v: f64, precision: usize, out: &mut StackBuf) {
     let mut sci = StackBuf::new();
-    if write!(sci, "{:.16e}", v.abs()).is_err() {
+    if write!(sci, "{:.*e}", precision - 1, v.abs()).is_err() {
         return;
     }
     let text = sci.as_bytes();
@@ -111,7 +117,7 @@ fn layout(v: f64, out: &mut StackBuf) {
     if v < 0.0 {
         out.push(b'-');
     }
-    if !(-4..17).contains(&exp) {
+    if !(-4..precision as i32).contains(&exp) {
         scientific(digits, exp, out);
     } else if exp >= 0 {
         let int_len = exp as usize + 1;
@@ -176,7 +182,13 @@ fn parse_exp(text: &[u8]) -> i32 {
 /// Formats a double the way replies carry it (see the module docs):
 /// `1`, `1.5`, `0.1`, `-0`, `1e+21`, `1.5e-05`, `inf`, `-inf`, `nan`.
 pub fn format_double(v: f64) -> String {
-    DoubleText::new(v)
+    format_double_with(v, 17)
+}
+
+/// C's `%.<precision>g`, as [`format_double`] lays it out (Lua's own
+/// number text and lua-cjson's are `%.14g`).
+pub fn format_double_with(v: f64, precision: usize) -> String {
+    DoubleText::with_precision(v, precision)
         .as_bytes()
         .iter()
         .map(|&b| char::from(b))

@@ -47,7 +47,7 @@ pub mod request;
 #[cfg(test)]
 mod tests;
 
-pub use double::format_double;
+pub use double::{format_double, format_double_with};
 pub use encode::{
     encode, write_array_header, write_big_number, write_boolean, write_bulk, write_double,
     write_error, write_integer, write_map_header, write_null, write_null_array, write_push_header,

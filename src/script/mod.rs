@@ -5,13 +5,14 @@
 //! `call` closure that executes one command and returns its reply
 //! (`command::scripting` gives it one that runs the command in the
 //! caller's transaction). What scripts see is built by `prelude.lua`:
-//! Lua's base, string, table and math libraries, `bit` (`bit.rs`) and the
-//! `redis` library, all read-only, and no file, OS or network access.
+//! Lua's base, string, table and math libraries, `bit` (`bit.rs`), `cjson`
+//! (`cjson.rs`) and the `redis` library, all read-only, and no file, OS or network access.
 //!
 //! Conversions follow Redis 7.0 with RESP2 (`redis.setresp` is not
 //! offered): see [`reply_to_lua`] and [`lua_to_reply`].
 
 mod bit;
+mod cjson;
 
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -27,6 +28,12 @@ const VERSION_NUM: i64 = 0x07000f;
 /// How deep a returned table may nest before the reply says so instead
 /// of recursing further (a table can hold itself).
 const MAX_REPLY_DEPTH: usize = 128;
+
+/// The stack a thread that runs scripts needs (the server's runtime gives
+/// its threads this much): cjson encodes and decodes 1000 levels of
+/// nesting by recursion, up to a few KB a level in a debug build. Only the
+/// pages touched are memory.
+pub const STACK_BYTES: usize = 32 << 20;
 
 /// The Lua VM instructions between two checks for SCRIPT KILL.
 const KILL_CHECK_INSTRUCTIONS: u32 = 100_000;
@@ -118,6 +125,7 @@ impl Scripting {
         let native = lua.create_table()?;
         native.set("version", VERSION)?;
         native.set("bit", bit::library(&lua)?)?;
+        native.set("cjson", cjson::library(&lua)?)?;
         native.set("version_num", VERSION_NUM)?;
         native.set(
             "sha1hex",
@@ -142,7 +150,7 @@ impl Scripting {
             "error_table",
             lua.create_function(|lua, error: Value| {
                 let text = match &error {
-                    Value::Error(error) => error_reply_text(error),
+                    Value::Error(error) => error_reply_text(lua, error),
                     _ => "ERR execution failure".to_string(),
                 };
                 let table = lua.create_table()?;
@@ -307,15 +315,24 @@ impl std::fmt::Display for ErrorReply {
 impl std::error::Error for ErrorReply {}
 
 /// The `err` text of a Lua error that Rust raised: a command's error reply
-/// as it was, anything else (SCRIPT KILL's stop) after `ERR`.
-fn error_reply_text(error: &mlua::Error) -> String {
+/// as it was; a library's error (cjson, bit) after `ERR` and the script's
+/// place, as `luaL_error` words it in Redis.
+fn error_reply_text(lua: &Lua, error: &mlua::Error) -> String {
     match error {
-        mlua::Error::CallbackError { cause, .. } => error_reply_text(cause),
+        mlua::Error::CallbackError { cause, .. } => error_reply_text(lua, cause),
         mlua::Error::ExternalError(external) => match external.downcast_ref::<ErrorReply>() {
             Some(ErrorReply(text)) => text.clone(),
             None => format!("ERR {external}"),
         },
-        other => format!("ERR {}", lua_error_text(other)),
+        other => {
+            let place = match script_place(lua) {
+                (Some(source), Some(line)) => {
+                    format!("{}:{line}: ", source.strip_prefix('@').unwrap_or(&source))
+                }
+                _ => String::new(),
+            };
+            format!("ERR {place}{}", lua_error_text(other))
+        }
     }
 }
 

@@ -284,6 +284,87 @@ fn the_bit_library_is_luabitop() {
     );
 }
 
+/// On a thread with the stack the server gives its threads.
+fn with_server_stack(test: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(test)
+        .expect("a thread")
+        .join()
+        .expect("the test passes");
+}
+
+#[test]
+fn cjson_encodes_and_decodes_as_lua_cjson() {
+    with_server_stack(cjson_cases);
+}
+
+fn cjson_cases() {
+    let cases = [
+        (
+            "cjson.encode({1, 'a/b', true, {}, 0.1, 1e20, 2^53})",
+            "[1,\"a\\/b\",true,{},0.1,1e+20,9.007199254741e+15]",
+        ),
+        ("cjson.encode({[1] = 'x', [3] = 'z'})", "[\"x\",null,\"z\"]"),
+        ("cjson.encode({k = {1, 2}})", "{\"k\":[1,2]}"),
+        (
+            "cjson.encode('\\1\\31\\127\\t')",
+            "\"\\u0001\\u001f\\u007f\\t\"",
+        ),
+        (
+            "cjson.encode(cjson.decode('[\"\\\\ud83d\\\\ude00\", null, -1.5e3]'))",
+            "[\"\u{1F600}\",null,-1500]",
+        ),
+        (
+            "cjson.decode(' {\"a\" : [true, false]} ').a[2] == false",
+            "true",
+        ),
+    ];
+    for (expression, expected) in cases {
+        assert_eq!(
+            eval(&format!("return tostring({expression})")),
+            bulk(expected),
+            "{expression}"
+        );
+    }
+    for (body, error) in [
+        (
+            "cjson.encode({[11] = 1})",
+            "Cannot serialise table: excessively sparse array",
+        ),
+        (
+            "cjson.encode(0/0)",
+            "Cannot serialise number: must not be NaN or Inf",
+        ),
+        (
+            "local t = {}; t[1] = t; cjson.encode(t)",
+            "Cannot serialise, excessive nesting (1001)",
+        ),
+        (
+            "cjson.decode(string.rep('[', 1001))",
+            "Found too many nested data structures (1001) at character 1001",
+        ),
+        (
+            "cjson.decode('[1 2]')",
+            "Expected comma or array end but found T_NUMBER at character 4",
+        ),
+        (
+            "cjson.decode('{1:2}')",
+            "Expected object key string but found T_NUMBER at character 2",
+        ),
+        (
+            "cjson.decode('\"abc')",
+            "Expected value but found unexpected end of string at character 5",
+        ),
+    ] {
+        let text = error_text(&eval(body));
+        assert!(
+            text.starts_with(&format!("ERR user_script:1: {error}")),
+            "{body}: {text}"
+        );
+    }
+}
+
 #[test]
 fn unknown_scripts_and_kill_without_a_script() {
     let mut scripting = scripting();
