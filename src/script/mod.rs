@@ -6,13 +6,14 @@
 //! (`command::scripting` gives it one that runs the command in the
 //! caller's transaction). What scripts see is built by `prelude.lua`:
 //! Lua's base, string, table and math libraries, `bit` (`bit.rs`), `cjson`
-//! (`cjson.rs`) and the `redis` library, all read-only, and no file, OS or network access.
+//! (`cjson.rs`), `cmsgpack` (`cmsgpack.rs`) and the `redis` library, all read-only, and no file, OS or network access.
 //!
 //! Conversions follow Redis 7.0 with RESP2 (`redis.setresp` is not
 //! offered): see [`reply_to_lua`] and [`lua_to_reply`].
 
 mod bit;
 mod cjson;
+mod cmsgpack;
 
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -126,6 +127,7 @@ impl Scripting {
         native.set("version", VERSION)?;
         native.set("bit", bit::library(&lua)?)?;
         native.set("cjson", cjson::library(&lua)?)?;
+        native.set("cmsgpack", cmsgpack::library(&lua)?)?;
         native.set("version_num", VERSION_NUM)?;
         native.set(
             "sha1hex",

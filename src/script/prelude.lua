@@ -4,8 +4,8 @@
 -- or change the `redis` table under it.
 --
 -- Argument: `native`, what is written in Rust (sha1hex, log, place,
--- error_table, version, version_num, and the `bit` and `cjson`
--- libraries).
+-- error_table, version, version_num, and the `bit`, `cjson` and
+-- `cmsgpack` libraries).
 -- Returns: the hidden globals table (KEYS and ARGV are set there), the
 -- hidden `redis` table (`call` and `pcall`, written in Rust, are set there
 -- for each run: as C functions they keep the caller's frame even in a tail
@@ -143,6 +143,7 @@ end
 G.redis = protect(R)
 G.bit = protect(native.bit)
 G.cjson = protect(native.cjson)
+G.cmsgpack = protect(native.cmsgpack)
 
 -- The real global table becomes the read-only view: its reads of a
 -- missing name fail as in Redis, its writes always fail.

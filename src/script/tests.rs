@@ -366,6 +366,54 @@ fn cjson_cases() {
 }
 
 #[test]
+fn cmsgpack_packs_as_lua_cmsgpack_and_reads_back() {
+    with_server_stack(cmsgpack_cases);
+}
+
+fn cmsgpack_cases() {
+    let hex = |expression: &str| {
+        eval(&format!(
+            "local e = cmsgpack.pack({expression}) local h = '' \
+             for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h"
+        ))
+    };
+    for (expression, expected) in [
+        ("0.1", "cb3fb999999999999a"),
+        ("1.5", "ca3fc00000"),
+        ("-1099511627776", "d3ffffff0000000000"),
+        (
+            "127, 128, 65535, 65536, 2^32",
+            "7fcc80cdffffce00010000cf0000000100000000",
+        ),
+        ("-32, -33, -129, -32769", "e0d0dfd1ff7fd2ffff7fff"),
+        ("'abc', nil, true, false", "a3616263c0c3c2"),
+        ("{1, 2}, {a = 1}", "92010281a16101"),
+        ("string.rep('x', 32)", &format!("d920{}", "78".repeat(32))),
+    ] {
+        assert_eq!(hex(expression), bulk(expected), "{expression}");
+    }
+    // Tables nested 16 deep are written as nil.
+    let deep = "local t = {} local top = t for i = 1, 20 do t[1] = {} t = t[1] end";
+    let reply = eval(&format!("{deep} local e = cmsgpack.pack(top) return #e"));
+    assert_eq!(reply, Frame::Integer(17));
+    assert_eq!(
+        eval("local a, b = cmsgpack.unpack(cmsgpack.pack({x = {1, 'y'}}, -7.25)) return {a.x[2], tostring(b)}"),
+        Frame::Array(vec![bulk("y"), bulk("-7.25")])
+    );
+    for (data, error) in [
+        ("'\\205\\1'", "Missing bytes in input."),
+        ("'\\193'", "Bad data format in input."),
+        ("string.rep('\\145', 2000)", "Bad data format in input."),
+    ] {
+        let text = error_text(&eval(&format!("return cmsgpack.unpack({data})")));
+        assert!(
+            text.starts_with(&format!("ERR user_script:1: {error}")),
+            "{data}: {text}"
+        );
+    }
+}
+
+#[test]
 fn unknown_scripts_and_kill_without_a_script() {
     let mut scripting = scripting();
     let reply = scripting.run(&"0".repeat(40), &[], &[], 1, 1, &mut |_| Frame::ok());
