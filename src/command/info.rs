@@ -144,6 +144,18 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ("maxmemory_human", "0B".into()),
                 ("maxmemory_policy", "noeviction".into()),
                 ("mem_allocator", "libc".into()),
+                (
+                    "used_memory_lua",
+                    shared.script_running.lua_bytes().to_string(),
+                ),
+                (
+                    "used_memory_lua_human",
+                    human(shared.script_running.lua_bytes()),
+                ),
+                (
+                    "number_of_cached_scripts",
+                    shared.script_running.cached_scripts().to_string(),
+                ),
                 // Dead collections whose members the background sweeper
                 // has yet to delete (DEL/UNLINK/overwrite/expiry are O(1)).
                 (

@@ -160,29 +160,35 @@ fn array_length(table: &Table) -> mlua::Result<Option<u64>> {
     Ok((largest == count).then_some(count))
 }
 
+/// Packs entry by entry: mlua's handles to Lua values take slots of a
+/// fixed-size stack, so a big table is never held as a Vec of values.
 fn pack_table(table: &Table, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
-    let (small, sixteen, thirty_two) = match array_length(table)? {
+    let array = array_length(table)?;
+    let len = match array {
+        Some(len) => len,
+        None => table
+            .pairs::<Value, Value>()
+            .try_fold(0u64, |n, pair| pair.map(|_| n + 1))?,
+    };
+    let (small, sixteen, thirty_two) = match array {
         Some(_) => (0x90, 0xdc, 0xdd),
         None => (0x80, 0xde, 0xdf),
     };
-    let entries: Vec<(Value, Value)> = match array_length(table)? {
-        Some(len) => (1..=len)
-            .map(|i| Ok((Value::Nil, table.raw_get::<Value>(i)?)))
-            .collect::<mlua::Result<_>>()?,
-        None => table.pairs::<Value, Value>().collect::<mlua::Result<_>>()?,
-    };
-    let len = entries.len() as u64;
     match len {
         0..=15 => out.push(small | len as u8),
         16..=0xffff => header(out, sixteen, len, 2),
         _ => header(out, thirty_two, len, 4),
     }
-    let is_map = small == 0x80;
-    for (key, value) in &entries {
-        if is_map {
-            pack(key, level + 1, out)?;
+    if array.is_some() {
+        for i in 1..=len {
+            pack(&table.raw_get::<Value>(i)?, level + 1, out)?;
         }
-        pack(value, level + 1, out)?;
+        return Ok(());
+    }
+    for pair in table.pairs::<Value, Value>() {
+        let (key, value) = pair?;
+        pack(&key, level + 1, out)?;
+        pack(&value, level + 1, out)?;
     }
     Ok(())
 }

@@ -40,9 +40,14 @@ pub const STACK_BYTES: usize = 32 << 20;
 const KILL_CHECK_INSTRUCTIONS: u32 = 100_000;
 
 /// The script running now, for other connections: BUSY replies, SCRIPT
-/// KILL. Outside the [`Scripting`] lock, which the running script holds.
+/// KILL; and the cache's size for INFO. Outside the [`Scripting`] lock,
+/// which the running script holds.
 #[derive(Default)]
 pub struct Running {
+    /// Scripts compiled (`number_of_cached_scripts`).
+    cached: AtomicU64,
+    /// Bytes the Lua state holds (`used_memory_lua`), as of the last run.
+    lua_bytes: AtomicU64,
     /// When it started (unix ms), 0 when none runs.
     started_ms: AtomicU64,
     /// The client running it.
@@ -68,6 +73,14 @@ impl Running {
         started != 0
             && self.client.load(Ordering::Acquire) != client
             && now_ms.saturating_sub(started) >= threshold_ms()
+    }
+
+    pub fn cached_scripts(&self) -> u64 {
+        self.cached.load(Ordering::Relaxed)
+    }
+
+    pub fn lua_bytes(&self) -> u64 {
+        self.lua_bytes.load(Ordering::Relaxed)
     }
 
     /// The script it was running wrote something.
@@ -174,14 +187,16 @@ impl Scripting {
                 false => Ok(VmState::Continue),
             },
         )?;
-        Ok(Scripting {
+        let scripting = Scripting {
             lua,
             globals,
             redis,
             run,
             scripts: HashMap::new(),
             running,
-        })
+        };
+        scripting.note_sizes();
+        Ok(scripting)
     }
 
     /// Compiles `body` unless known (SCRIPT LOAD, EVAL); its SHA-1, or the
@@ -203,6 +218,7 @@ impl Scripting {
                 ))
             })?;
         self.scripts.insert(sha.clone(), function);
+        self.note_sizes();
         Ok(sha)
     }
 
@@ -214,7 +230,18 @@ impl Scripting {
     /// SCRIPT FLUSH: forgets every script and starts a fresh state.
     pub fn flush(&mut self) -> mlua::Result<()> {
         *self = Scripting::new(self.running.clone())?;
+        self.note_sizes();
         Ok(())
+    }
+
+    fn note_sizes(&self) {
+        let running = &self.running;
+        running
+            .cached
+            .store(self.scripts.len() as u64, Ordering::Relaxed);
+        running
+            .lua_bytes
+            .store(self.lua.used_memory() as u64, Ordering::Relaxed);
     }
 
     /// Runs the known script `sha` with `keys` and `argv`, each command it
@@ -239,6 +266,7 @@ impl Scripting {
         // Lua's incremental collector alone lets garbage pile up between
         // runs; a step after each keeps it level.
         let _ = self.lua.gc_step();
+        self.note_sizes();
         match outcome {
             Ok((true, value)) => lua_to_reply(&value, 0),
             Ok((false, _)) | Err(_) if killed => {
@@ -263,8 +291,8 @@ impl Scripting {
         self.globals.raw_set("ARGV", self.array(argv)?)?;
         // `call` and `pcall` share the closure that runs commands.
         let call = std::cell::RefCell::new(call);
-        let run_command = |lua: &Lua, args: Variadic<Value>| -> Frame {
-            match command_args(lua, args) {
+        let run_command = |args: Variadic<Value>| -> Frame {
+            match command_args(args) {
                 Ok(args) => match call.try_borrow_mut() {
                     Ok(mut call) => call(args),
                     Err(_) => Frame::error("ERR redis.call/pcall called from within a command"),
@@ -274,16 +302,14 @@ impl Scripting {
         };
         self.lua.scope(|scope| {
             let pcall = scope.create_function(|lua, args: Variadic<Value>| {
-                reply_to_lua(lua, &run_command(lua, args))
+                reply_to_lua(lua, &run_command(args))
             })?;
             let raising_call =
-                scope.create_function(|lua, args: Variadic<Value>| {
-                    match run_command(lua, args) {
-                        Frame::Error(text) => Err(mlua::Error::external(ErrorReply(
-                            String::from_utf8_lossy(&text).into_owned(),
-                        ))),
-                        reply => reply_to_lua(lua, &reply),
-                    }
+                scope.create_function(|lua, args: Variadic<Value>| match run_command(args) {
+                    Frame::Error(text) => Err(mlua::Error::external(ErrorReply(
+                        String::from_utf8_lossy(&text).into_owned(),
+                    ))),
+                    reply => reply_to_lua(lua, &reply),
                 })?;
             self.redis.raw_set("pcall", pcall)?;
             self.redis.raw_set("call", raising_call)?;
@@ -360,20 +386,19 @@ fn script_place(lua: &Lua) -> (Option<String>, Option<usize>) {
     (None, None)
 }
 
-/// redis.call's arguments: strings, or numbers as Lua prints them.
-fn command_args(lua: &Lua, args: Variadic<Value>) -> Result<Vec<Bytes>, Frame> {
+/// redis.call's arguments: strings, or numbers.
+fn command_args(args: Variadic<Value>) -> Result<Vec<Bytes>, Frame> {
     if args.is_empty() {
         return Err(Frame::error(
             "ERR Please specify at least one argument for this redis lib call",
         ));
     }
+    // Numbers as `%.17g`, as Redis 7.0 (Lua's own `%.14g` loses digits).
     args.into_iter()
         .map(|arg| match arg {
-            Value::String(_) | Value::Integer(_) | Value::Number(_) => lua
-                .coerce_string(arg)
-                .ok()
-                .flatten()
-                .map(|s| Bytes::copy_from_slice(&s.as_bytes())),
+            Value::String(s) => Some(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Integer(n) => Some(Bytes::from(crate::resp::format_double(n as f64))),
+            Value::Number(n) => Some(Bytes::from(crate::resp::format_double(n))),
             _ => None,
         })
         .collect::<Option<Vec<Bytes>>>()

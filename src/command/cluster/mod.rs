@@ -187,7 +187,13 @@ pub static COMMANDS: &[Command] = &[
                 "Configure a node as replica of a master node.",
                 replicate,
             ),
-            sub("reset", -2, ADMIN, "Resets a node.", reset),
+            sub(
+                "reset",
+                -2,
+                &["admin", "stale", "noscript"],
+                "Resets a node.",
+                reset,
+            ),
             sub(
                 "saveconfig",
                 2,
