@@ -310,6 +310,24 @@ fn replication_state(origin: Option<&Origin>) -> (ChangeFeed, Master) {
     (feed, master)
 }
 
+/// Called from a script that has run a few milliseconds: moves this
+/// worker thread's other tasks to another thread, so that other clients
+/// are served (BUSY, SCRIPT KILL) while the script runs on here. Without
+/// it tokio serves nothing queued on this worker, its I/O included.
+///
+/// tokio's `block_in_place` hands the worker's core to a new thread and
+/// takes it back at the end of its closure if it is still there; waiting a
+/// moment lets the new thread take it for good. madsim has one thread and
+/// no such call: there a script runs to its end.
+fn hand_off_worker() {
+    #[cfg(not(madsim))]
+    if tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+    {
+        tokio::task::block_in_place(|| std::thread::sleep(std::time::Duration::from_millis(2)));
+    }
+}
+
 impl Shared {
     /// The server state over `engine`, at `now_ms` (unix ms): its start
     /// time and the time of the last save. The cluster handle, if any, is
@@ -325,7 +343,7 @@ impl Shared {
         let origin = store.origin()?.filter(|o| o.db < store.databases());
         let (feed, master) = replication_state(origin.as_ref());
         let data_dir = config.dir.clone();
-        let script_running = Arc::new(crate::script::Running::default());
+        let script_running = Arc::new(crate::script::Running::new(hand_off_worker));
         let scripting =
             crate::script::Scripting::new(script_running.clone()).map_err(|e| EngineError {
                 context: "starting the Lua state",

@@ -7,7 +7,9 @@
 //! script's effects reach the change feed (replicas, AOF-less durability)
 //! as the commands it ran, wrapped in MULTI/EXEC, never as the script.
 //!
-//! The Lua side (state, sandbox, conversions) is `crate::script`.
+//! The Lua side (state, sandbox, conversions) is `crate::script`. A script
+//! that runs long hands its worker thread's other tasks to another thread
+//! ([`super::context::hand_off_worker`]).
 
 use super::args::{err, CmdResult};
 use super::{cluster, Command, Ctx};
@@ -197,14 +199,11 @@ fn split_keys(args: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), Frame> {
 fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
     let (keys, argv) = split_keys(args)?;
     let shared = ctx.shared;
-    // The write lock before the script lock, always in this order.
-    let txn = ctx
-        .txn
+    // The write lock before the script lock, always in this order. Earlier
+    // writes of the batch stay in the transaction: the script reads them
+    // there.
+    ctx.txn
         .get_or_insert_with(|| shared.store.begin(ctx.now_ms));
-    if !ctx.client.in_exec {
-        let wrote = super::commit::commit_within_exec(shared, txn)?;
-        ctx.client.wrote |= wrote;
-    }
     let mut scripting = lock(&shared.scripting);
     let sha = match invocation.by_sha {
         true => String::from_utf8_lossy(&args[1]).to_ascii_lowercase(),
@@ -222,10 +221,8 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
     }
     let mut slot = keys.first().map(|key| crate::slot::key_slot(key));
     let (client, now_ms) = (ctx.client.id(), ctx.now_ms);
-    let reply = hand_off_other_tasks(|| {
-        scripting.run(&sha, keys, argv, client, now_ms, &mut |command| {
-            call(ctx, command, invocation.read_only, &mut slot)
-        })
+    let reply = scripting.run(&sha, keys, argv, client, now_ms, &mut |command| {
+        call(ctx, command, invocation.read_only, &mut slot)
     });
     if !nested {
         if let Some(txn) = ctx.txn.as_mut() {
@@ -238,21 +235,6 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
     // SELECT inside a script holds for the script only.
     ctx.client.db = db;
     Ok(reply)
-}
-
-/// Runs `script` while this worker thread's other tasks move to another
-/// thread (tokio's `block_in_place`). A script may run until SCRIPT KILL;
-/// without this, tokio serves nothing queued on this worker meanwhile, its
-/// I/O included: not even the SCRIPT KILL. (madsim has one thread and no
-/// such call: there a script runs to its end.)
-fn hand_off_other_tasks<R>(script: impl FnOnce() -> R) -> R {
-    #[cfg(not(madsim))]
-    if tokio::runtime::Handle::try_current()
-        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-    {
-        return tokio::task::block_in_place(script);
-    }
-    script()
 }
 
 /// One `redis.call` / `redis.pcall`: the checks Redis makes of a command

@@ -20,7 +20,8 @@ use bytes::Bytes;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, Variadic, VmState};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The version scripts see as `redis.REDIS_VERSION` (that of `INFO`).
 const VERSION: &str = "7.0.15";
@@ -36,13 +37,19 @@ const MAX_REPLY_DEPTH: usize = 128;
 /// pages touched are memory.
 pub const STACK_BYTES: usize = 32 << 20;
 
-/// The Lua VM instructions between two checks for SCRIPT KILL.
-const KILL_CHECK_INSTRUCTIONS: u32 = 100_000;
+/// Runs between two steps of Lua's collector.
+const GC_PERIOD: u32 = 50;
+
+/// The Lua VM instructions between two checks for SCRIPT KILL and for
+/// a script running long.
+const CHECK_INSTRUCTIONS: u32 = 100_000;
+
+/// How long a script runs before its thread's other work moves away.
+const HAND_OFF_AFTER: Duration = Duration::from_millis(5);
 
 /// The script running now, for other connections: BUSY replies, SCRIPT
 /// KILL; and the cache's size for INFO. Outside the [`Scripting`] lock,
 /// which the running script holds.
-#[derive(Default)]
 pub struct Running {
     /// Scripts compiled (`number_of_cached_scripts`).
     cached: AtomicU64,
@@ -50,12 +57,20 @@ pub struct Running {
     lua_bytes: AtomicU64,
     /// When it started (unix ms), 0 when none runs.
     started_ms: AtomicU64,
+    /// The same, on the monotonic clock, for the hand-off.
+    started: Mutex<Option<Instant>>,
     /// The client running it.
     client: AtomicU64,
     /// Set by SCRIPT KILL; the Lua hook stops the script.
-    kill: Arc<AtomicBool>,
+    kill: AtomicBool,
     /// It wrote: SCRIPT KILL would leave half its writes, so it refuses.
     wrote: AtomicBool,
+    /// `hand_off` ran for the script running now.
+    handed_off: AtomicBool,
+    /// Called once a script has run for [`HAND_OFF_AFTER`]: the driver
+    /// moves its thread's other work elsewhere (tokio's `block_in_place`,
+    /// too dear to pay for every short script).
+    hand_off: fn(),
 }
 
 /// Why SCRIPT KILL did not kill.
@@ -64,7 +79,27 @@ pub enum KillRefused {
     Unkillable,
 }
 
+impl Default for Running {
+    fn default() -> Running {
+        Running::new(|| {})
+    }
+}
+
 impl Running {
+    pub fn new(hand_off: fn()) -> Running {
+        Running {
+            cached: AtomicU64::new(0),
+            lua_bytes: AtomicU64::new(0),
+            started_ms: AtomicU64::new(0),
+            started: Mutex::new(None),
+            client: AtomicU64::new(0),
+            kill: AtomicBool::new(false),
+            wrote: AtomicBool::new(false),
+            handed_off: AtomicBool::new(false),
+            hand_off,
+        }
+    }
+
     /// Whether a script of another client than `client` has been running
     /// for `threshold_ms` or more at `now_ms`: other commands then get
     /// BUSY, as in Redis. The threshold is asked only while a script runs.
@@ -103,12 +138,29 @@ impl Running {
     fn start(&self, client: u64, now_ms: u64) {
         self.kill.store(false, Ordering::Release);
         self.wrote.store(false, Ordering::Release);
+        self.handed_off.store(false, Ordering::Release);
+        *crate::sync::lock(&self.started) = Some(Instant::now());
         self.client.store(client, Ordering::Release);
         self.started_ms.store(now_ms.max(1), Ordering::Release);
     }
 
     fn stop(&self) {
         self.started_ms.store(0, Ordering::Release);
+    }
+
+    /// The Lua count hook: stops a killed script, hands a long one off.
+    fn check(&self) -> mlua::Result<VmState> {
+        if self.kill.load(Ordering::Acquire) {
+            return Err(mlua::Error::runtime(
+                "Script killed by user with SCRIPT KILL...",
+            ));
+        }
+        let long = crate::sync::lock(&self.started)
+            .is_some_and(|started| started.elapsed() >= HAND_OFF_AFTER);
+        if long && !self.handed_off.swap(true, Ordering::AcqRel) {
+            (self.hand_off)();
+        }
+        Ok(VmState::Continue)
     }
 }
 
@@ -123,6 +175,8 @@ pub struct Scripting {
     /// Compiled scripts by lowercase SHA-1 hex.
     scripts: HashMap<String, mlua::Function>,
     running: Arc<Running>,
+    /// Scripts run, for the collector's rhythm.
+    runs: u32,
 }
 
 /// The lowercase hex SHA-1 of `bytes` (script names, `redis.sha1hex`).
@@ -177,15 +231,10 @@ impl Scripting {
             .load(include_str!("prelude.lua"))
             .set_name("@redstone")
             .call(native)?;
-        let kill = running.kill.clone();
+        let checked = running.clone();
         lua.set_hook(
-            HookTriggers::new().every_nth_instruction(KILL_CHECK_INSTRUCTIONS),
-            move |_, _| match kill.load(Ordering::Acquire) {
-                true => Err(mlua::Error::runtime(
-                    "Script killed by user with SCRIPT KILL...",
-                )),
-                false => Ok(VmState::Continue),
-            },
+            HookTriggers::new().every_nth_instruction(CHECK_INSTRUCTIONS),
+            move |_, _| checked.check(),
         )?;
         let scripting = Scripting {
             lua,
@@ -194,6 +243,7 @@ impl Scripting {
             run,
             scripts: HashMap::new(),
             running,
+            runs: 0,
         };
         scripting.note_sizes();
         Ok(scripting)
@@ -264,9 +314,12 @@ impl Scripting {
         let killed = self.running.kill.load(Ordering::Acquire);
         self.running.stop();
         // Lua's incremental collector alone lets garbage pile up between
-        // runs; a step after each keeps it level.
-        let _ = self.lua.gc_step();
-        self.note_sizes();
+        // runs; a step every GC_PERIOD runs keeps it level (Redis' rhythm).
+        self.runs = self.runs.wrapping_add(1);
+        if self.runs % GC_PERIOD == 0 {
+            let _ = self.lua.gc_step();
+            self.note_sizes();
+        }
         match outcome {
             Ok((true, value)) => lua_to_reply(&value, 0),
             Ok((false, _)) | Err(_) if killed => {
