@@ -316,7 +316,7 @@ impl Scripting {
         // Lua's incremental collector alone lets garbage pile up between
         // runs; a step every GC_PERIOD runs keeps it level (Redis' rhythm).
         self.runs = self.runs.wrapping_add(1);
-        if self.runs % GC_PERIOD == 0 {
+        if self.runs.is_multiple_of(GC_PERIOD) {
             let _ = self.lua.gc_step();
             self.note_sizes();
         }
