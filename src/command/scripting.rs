@@ -212,8 +212,6 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
     let (db, current, protocol) = (ctx.client.db, ctx.client.current, ctx.client.protocol);
     let nested = ctx.client.in_exec;
     ctx.client.in_exec = true;
-    // Commands answer a script as they answer a RESP2 client.
-    ctx.client.protocol = crate::resp::Protocol::Resp2;
     if !nested {
         if let Some(txn) = ctx.txn.as_mut() {
             txn.begin_atomic();
@@ -221,9 +219,17 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
     }
     let mut slot = keys.first().map(|key| crate::slot::key_slot(key));
     let (client, now_ms) = (ctx.client.id(), ctx.now_ms);
-    let reply = scripting.run(&sha, keys, argv, client, now_ms, &mut |command| {
-        call(ctx, command, invocation.read_only, &mut slot)
-    });
+    let reply = scripting.run(
+        &sha,
+        keys,
+        argv,
+        client,
+        now_ms,
+        &mut |command, protocol| {
+            ctx.client.protocol = protocol;
+            call(ctx, command, invocation.read_only, &mut slot)
+        },
+    );
     if !nested {
         if let Some(txn) = ctx.txn.as_mut() {
             txn.end_atomic();

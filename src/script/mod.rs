@@ -8,14 +8,14 @@
 //! Lua's base, string, table and math libraries, `bit` (`bit.rs`), `cjson`
 //! (`cjson.rs`), `cmsgpack` (`cmsgpack.rs`) and the `redis` library, all read-only, and no file, OS or network access.
 //!
-//! Conversions follow Redis 7.0 with RESP2 (`redis.setresp` is not
-//! offered): see [`reply_to_lua`] and [`lua_to_reply`].
+//! Conversions follow Redis 7.0, RESP2 unless the script says
+//! `redis.setresp(3)`: see [`reply_to_lua`] and [`lua_to_reply`].
 
 mod bit;
 mod cjson;
 mod cmsgpack;
 
-use crate::resp::Frame;
+use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, Variadic, VmState};
 use std::collections::HashMap;
@@ -67,6 +67,8 @@ pub struct Running {
     wrote: AtomicBool,
     /// `hand_off` ran for the script running now.
     handed_off: AtomicBool,
+    /// The script running now said `redis.setresp(3)`.
+    resp3: AtomicBool,
     /// Called once a script has run for [`HAND_OFF_AFTER`]: the driver
     /// moves its thread's other work elsewhere (tokio's `block_in_place`,
     /// too dear to pay for every short script).
@@ -96,6 +98,7 @@ impl Running {
             kill: AtomicBool::new(false),
             wrote: AtomicBool::new(false),
             handed_off: AtomicBool::new(false),
+            resp3: AtomicBool::new(false),
             hand_off,
         }
     }
@@ -139,6 +142,7 @@ impl Running {
         self.kill.store(false, Ordering::Release);
         self.wrote.store(false, Ordering::Release);
         self.handed_off.store(false, Ordering::Release);
+        self.resp3.store(false, Ordering::Release);
         *crate::sync::lock(&self.started) = Some(Instant::now());
         self.client.store(client, Ordering::Release);
         self.started_ms.store(now_ms.max(1), Ordering::Release);
@@ -146,6 +150,14 @@ impl Running {
 
     fn stop(&self) {
         self.started_ms.store(0, Ordering::Release);
+    }
+
+    /// How the running script talks to commands (`redis.setresp`).
+    fn protocol(&self) -> Protocol {
+        match self.resp3.load(Ordering::Acquire) {
+            true => Protocol::Resp3,
+            false => Protocol::Resp2,
+        }
     }
 
     /// The Lua count hook: stops a killed script, hands a long one off.
@@ -193,6 +205,14 @@ impl Scripting {
         let native = lua.create_table()?;
         native.set("version", VERSION)?;
         native.set("bit", bit::library(&lua)?)?;
+        let protocol = running.clone();
+        native.set(
+            "setresp",
+            lua.create_function(move |_, version: i64| {
+                protocol.resp3.store(version == 3, Ordering::Release);
+                Ok(())
+            })?,
+        )?;
         native.set("cjson", cjson::library(&lua)?)?;
         native.set("cmsgpack", cmsgpack::library(&lua)?)?;
         native.set("version_num", VERSION_NUM)?;
@@ -304,7 +324,7 @@ impl Scripting {
         argv: &[Bytes],
         client: u64,
         now_ms: u64,
-        call: &mut dyn FnMut(Vec<Bytes>) -> Frame,
+        call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
     ) -> Frame {
         let Some(function) = self.scripts.get(sha).cloned() else {
             return Frame::error("NOSCRIPT No matching script. Please use EVAL.");
@@ -321,7 +341,7 @@ impl Scripting {
             self.note_sizes();
         }
         match outcome {
-            Ok((true, value)) => lua_to_reply(&value, 0),
+            Ok((true, value)) => lua_to_reply(&value, 0, self.running.protocol()),
             Ok((false, _)) | Err(_) if killed => {
                 Frame::error("ERR Script killed by user with SCRIPT KILL...")
             }
@@ -338,16 +358,17 @@ impl Scripting {
         function: mlua::Function,
         keys: &[Bytes],
         argv: &[Bytes],
-        call: &mut dyn FnMut(Vec<Bytes>) -> Frame,
+        call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
     ) -> mlua::Result<(bool, Value)> {
         self.globals.raw_set("KEYS", self.array(keys)?)?;
         self.globals.raw_set("ARGV", self.array(argv)?)?;
         // `call` and `pcall` share the closure that runs commands.
         let call = std::cell::RefCell::new(call);
+        let running = &self.running;
         let run_command = |args: Variadic<Value>| -> Frame {
             match command_args(args) {
                 Ok(args) => match call.try_borrow_mut() {
-                    Ok(mut call) => call(args),
+                    Ok(mut call) => call(args, running.protocol()),
                     Err(_) => Frame::error("ERR redis.call/pcall called from within a command"),
                 },
                 Err(reply) => reply,
@@ -355,14 +376,14 @@ impl Scripting {
         };
         self.lua.scope(|scope| {
             let pcall = scope.create_function(|lua, args: Variadic<Value>| {
-                reply_to_lua(lua, &run_command(args))
+                reply_to_lua(lua, &run_command(args), running.protocol())
             })?;
             let raising_call =
                 scope.create_function(|lua, args: Variadic<Value>| match run_command(args) {
                     Frame::Error(text) => Err(mlua::Error::external(ErrorReply(
                         String::from_utf8_lossy(&text).into_owned(),
                     ))),
-                    reply => reply_to_lua(lua, &reply),
+                    reply => reply_to_lua(lua, &reply, running.protocol()),
                 })?;
             self.redis.raw_set("pcall", pcall)?;
             self.redis.raw_set("call", raising_call)?;
@@ -460,68 +481,142 @@ fn command_args(args: Variadic<Value>) -> Result<Vec<Bytes>, Frame> {
         })
 }
 
-/// A command's reply as a script sees it (Redis' RESP2 conversion):
-/// status and error replies become `{ok=...}` and `{err=...}` tables, a
-/// null becomes `false`, aggregates become arrays.
-pub fn reply_to_lua(lua: &Lua, reply: &Frame) -> mlua::Result<Value> {
+/// A command's reply as a script sees it, as Redis 7.0 converts it:
+/// status and error replies become `{ok=...}` and `{err=...}` tables,
+/// aggregates arrays; a null is `false` under RESP2 and `nil` under RESP3
+/// (`redis.setresp(3)`), which also gives `{map={...}}`, `{set={m=true}}`,
+/// `{double=n}`, `{big_number=s}`, `{verbatim_string={format=, string=}}`
+/// and booleans.
+pub fn reply_to_lua(lua: &Lua, reply: &Frame, protocol: Protocol) -> mlua::Result<Value> {
+    let resp3 = protocol == Protocol::Resp3;
     let string = |bytes: &[u8]| lua.create_string(bytes).map(Value::String);
-    let one_field = |name: &str, text: &[u8]| -> mlua::Result<Value> {
+    let one_field = |name: &str, value: Value| -> mlua::Result<Value> {
         let table = lua.create_table()?;
-        table.raw_set(name, lua.create_string(text)?)?;
+        table.raw_set(name, value)?;
         Ok(Value::Table(table))
     };
     let array = |items: &mut dyn Iterator<Item = &Frame>| -> mlua::Result<Value> {
         let table = lua.create_table()?;
         for (i, item) in items.enumerate() {
-            table.raw_set(i + 1, reply_to_lua(lua, item)?)?;
+            table.raw_set(i + 1, reply_to_lua(lua, item, protocol)?)?;
         }
         Ok(Value::Table(table))
     };
     match reply {
-        Frame::Simple(text) => one_field("ok", text),
-        Frame::Error(text) => one_field("err", text),
+        Frame::Simple(text) => one_field("ok", string(text)?),
+        Frame::Error(text) => one_field("err", string(text)?),
         Frame::Integer(n) => Ok(Value::Number(*n as f64)),
-        Frame::Bulk(bytes) | Frame::BigNumber(bytes) => string(bytes),
-        Frame::Verbatim { text, .. } => string(text),
+        Frame::Bulk(bytes) => string(bytes),
+        Frame::Null | Frame::NullArray if resp3 => Ok(Value::Nil),
         Frame::Null | Frame::NullArray => Ok(Value::Boolean(false)),
+        Frame::Boolean(b) if resp3 => Ok(Value::Boolean(*b)),
         Frame::Boolean(b) => Ok(Value::Number(f64::from(u8::from(*b)))),
+        Frame::Double(d) if resp3 => one_field("double", Value::Number(*d)),
         Frame::Double(d) => string(crate::resp::format_double(*d).as_bytes()),
+        Frame::BigNumber(digits) if resp3 => one_field("big_number", string(digits)?),
+        Frame::BigNumber(digits) => string(digits),
+        Frame::Verbatim { format, text } if resp3 => {
+            let inner = lua.create_table()?;
+            inner.raw_set("format", lua.create_string(format)?)?;
+            inner.raw_set("string", lua.create_string(text)?)?;
+            one_field("verbatim_string", Value::Table(inner))
+        }
+        Frame::Verbatim { text, .. } => string(text),
+        Frame::Map(pairs) if resp3 => {
+            let inner = lua.create_table()?;
+            for (key, value) in pairs {
+                inner.raw_set(
+                    reply_to_lua(lua, key, protocol)?,
+                    reply_to_lua(lua, value, protocol)?,
+                )?;
+            }
+            one_field("map", Value::Table(inner))
+        }
+        Frame::Set(members) if resp3 => {
+            let inner = lua.create_table()?;
+            for member in members {
+                inner.raw_set(reply_to_lua(lua, member, protocol)?, true)?;
+            }
+            one_field("set", Value::Table(inner))
+        }
         Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => array(&mut items.iter()),
         Frame::Map(pairs) => array(&mut pairs.iter().flat_map(|(k, v)| [k, v])),
     }
 }
 
-/// A script's return value as a reply (Redis' RESP2 conversion): numbers
-/// are truncated to integers, `true` is 1, `false` and `nil` are null, a
-/// table is an error (`err` field), a status (`ok` field) or an array up
-/// to its first nil.
-pub fn lua_to_reply(value: &Value, depth: usize) -> Frame {
+/// A script's return value as a reply (Redis 7.0's conversion): numbers
+/// are truncated to integers; `true` is 1 and `false` null under RESP2,
+/// booleans under RESP3; `nil` is null; a table is an error (`err`), a
+/// status (`ok`), a double, big number, map, set or verbatim string (as
+/// [`reply_to_lua`] makes them), else an array up to its first nil.
+pub fn lua_to_reply(value: &Value, depth: usize, protocol: Protocol) -> Frame {
     match value {
         Value::String(s) => Frame::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
+        Value::Boolean(b) if protocol == Protocol::Resp3 => Frame::Boolean(*b),
         Value::Boolean(true) => Frame::Integer(1),
         Value::Integer(n) => Frame::Integer(*n),
         Value::Number(n) => Frame::Integer(*n as i64),
-        Value::Table(table) if depth >= MAX_REPLY_DEPTH => {
-            let _ = table;
-            Frame::error("ERR reached lua stack limit")
-        }
-        Value::Table(table) => table_to_reply(table, depth),
+        Value::Table(_) if depth >= MAX_REPLY_DEPTH => Frame::error("ERR reached lua stack limit"),
+        Value::Table(table) => table_to_reply(table, depth, protocol),
         _ => Frame::Null,
     }
 }
 
-fn table_to_reply(table: &Table, depth: usize) -> Frame {
-    if let Ok(Value::String(err)) = table.raw_get::<Value>("err") {
+fn table_to_reply(table: &Table, depth: usize, protocol: Protocol) -> Frame {
+    let field = |name: &str| table.raw_get::<Value>(name).unwrap_or(Value::Nil);
+    let bytes = |s: &mlua::LuaString| Bytes::copy_from_slice(&s.as_bytes());
+    if let Value::String(err) = field("err") {
         return Frame::Error(Bytes::from(one_line(&err.to_string_lossy())));
     }
-    if let Ok(Value::String(ok)) = table.raw_get::<Value>("ok") {
+    if let Value::String(ok) = field("ok") {
         return Frame::Simple(Bytes::from(one_line(&ok.to_string_lossy())));
+    }
+    match field("double") {
+        Value::Number(d) => return Frame::Double(d),
+        Value::Integer(n) => return Frame::Double(n as f64),
+        _ => {}
+    }
+    if let Value::String(digits) = field("big_number") {
+        return Frame::BigNumber(bytes(&digits));
+    }
+    if let Value::Table(map) = field("map") {
+        let pairs = map
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(k, v)| {
+                (
+                    lua_to_reply(&k, depth + 1, protocol),
+                    lua_to_reply(&v, depth + 1, protocol),
+                )
+            })
+            .collect();
+        return Frame::Map(pairs);
+    }
+    if let Value::Table(set) = field("set") {
+        let members = set
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(member, _)| lua_to_reply(&member, depth + 1, protocol))
+            .collect();
+        return Frame::Set(members);
+    }
+    if let Value::Table(verbatim) = field("verbatim_string") {
+        let format = verbatim.raw_get::<Value>("format").unwrap_or(Value::Nil);
+        let text = verbatim.raw_get::<Value>("string").unwrap_or(Value::Nil);
+        if let (Value::String(format), Value::String(text)) = (format, text) {
+            if let Ok(format) = <[u8; 3]>::try_from(&*format.as_bytes()) {
+                return Frame::Verbatim {
+                    format,
+                    text: bytes(&text),
+                };
+            }
+        }
     }
     let mut items = Vec::new();
     for i in 1.. {
         match table.raw_get::<Value>(i) {
             Ok(Value::Nil) | Err(_) => break,
-            Ok(item) => items.push(lua_to_reply(&item, depth + 1)),
+            Ok(item) => items.push(lua_to_reply(&item, depth + 1, protocol)),
         }
     }
     Frame::Array(items)

@@ -4,7 +4,7 @@
 -- or change the `redis` table under it.
 --
 -- Argument: `native`, what is written in Rust (sha1hex, log, place,
--- error_table, version, version_num, and the `bit`, `cjson` and
+-- error_table, setresp, version, version_num, and the `bit`, `cjson` and
 -- `cmsgpack` libraries).
 -- Returns: the hidden globals table (KEYS and ARGV are set there), the
 -- hidden `redis` table (`call` and `pcall`, written in Rust, are set there
@@ -104,6 +104,17 @@ function R.log(...)
     words[#words + 1] = tostring((select(i, ...)))
   end
   native.log(level, table_concat(words, ' '))
+end
+
+function R.setresp(...)
+  if select('#', ...) ~= 1 then
+    raise('redis.setresp() requires one argument.')
+  end
+  local version = ...
+  if version ~= 2 and version ~= 3 then
+    raise('RESP version must be 2 or 3.')
+  end
+  native.setresp(version)
 end
 
 -- Effects are always replicated, as in Redis 7: kept for old scripts.

@@ -29,14 +29,21 @@ fn eval_with(
             .collect()
     };
     let mut called = Vec::new();
-    let reply = scripting.run(&sha, &to_bytes(keys), &to_bytes(argv), 7, 1, &mut |args| {
-        called.push(
-            args.iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect(),
-        );
-        answer(&args)
-    });
+    let reply = scripting.run(
+        &sha,
+        &to_bytes(keys),
+        &to_bytes(argv),
+        7,
+        1,
+        &mut |args, _| {
+            called.push(
+                args.iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect(),
+            );
+            answer(&args)
+        },
+    );
     (reply, called)
 }
 
@@ -416,7 +423,7 @@ fn cmsgpack_cases() {
 #[test]
 fn unknown_scripts_and_kill_without_a_script() {
     let mut scripting = scripting();
-    let reply = scripting.run(&"0".repeat(40), &[], &[], 1, 1, &mut |_| Frame::ok());
+    let reply = scripting.run(&"0".repeat(40), &[], &[], 1, 1, &mut |_, _| Frame::ok());
     assert_eq!(
         reply,
         Frame::error("NOSCRIPT No matching script. Please use EVAL.")
@@ -449,14 +456,16 @@ fn busy_is_for_other_clients_past_the_threshold() {
     assert!(!running.busy_for(2, 10_000, || 0));
 }
 
-/// A reply made of what converts both ways unchanged (RESP2 types whose
-/// integers fit a Lua number exactly).
+/// A reply made of what converts both ways unchanged under one protocol:
+/// RESP2 types whose integers fit a Lua number exactly, plus booleans and
+/// doubles under RESP3, where a null can only be the whole reply (inside
+/// an array it is a Lua nil: the array's end, as in Redis).
 #[derive(Clone, Debug)]
-struct Convertible(Frame);
+struct Convertible(Frame, Protocol);
 
 impl Arbitrary for Convertible {
     fn arbitrary(g: &mut Gen) -> Convertible {
-        fn frame(g: &mut Gen, depth: usize) -> Frame {
+        fn frame(g: &mut Gen, depth: usize, resp3: bool) -> Frame {
             let text = |g: &mut Gen| Bytes::from(Vec::<u8>::arbitrary(g));
             let line = |g: &mut Gen| {
                 let words: String = String::arbitrary(g)
@@ -465,20 +474,28 @@ impl Arbitrary for Convertible {
                     .collect();
                 Bytes::from(format!("CODE {words}"))
             };
-            match u8::arbitrary(g) % if depth > 2 { 5 } else { 6 } {
+            let kinds = if depth > 2 { 7 } else { 8 };
+            match u8::arbitrary(g) % kinds {
                 0 => Frame::Bulk(text(g)),
                 1 => Frame::Integer(i64::from(i32::arbitrary(g)) * i64::from(i16::arbitrary(g))),
-                2 => Frame::Null,
+                2 if !resp3 || depth == 0 => Frame::Null,
                 3 => Frame::Error(line(g)),
                 4 => Frame::Simple(line(g)),
-                _ => Frame::Array(
+                5 if resp3 => Frame::Boolean(bool::arbitrary(g)),
+                6 if resp3 => Frame::Double(f64::from(i32::arbitrary(g)) / 1024.0),
+                7 => Frame::Array(
                     (0..usize::arbitrary(g) % 4)
-                        .map(|_| frame(g, depth + 1))
+                        .map(|_| frame(g, depth + 1, resp3))
                         .collect(),
                 ),
+                _ => Frame::Bulk(text(g)),
             }
         }
-        Convertible(frame(g, 0))
+        let protocol = match bool::arbitrary(g) {
+            true => Protocol::Resp3,
+            false => Protocol::Resp2,
+        };
+        Convertible(frame(g, 0, protocol == Protocol::Resp3), protocol)
     }
 }
 
@@ -487,7 +504,8 @@ quickcheck::quickcheck! {
     /// itself (`return redis.pcall(...)`), at the top level.
     fn a_reply_returned_as_is_round_trips(reply: Convertible) -> bool {
         let lua = Lua::new();
-        let value = reply_to_lua(&lua, &reply.0).expect("converts");
-        lua_to_reply(&value, 0) == reply.0
+        let Convertible(frame, protocol) = reply;
+        let value = reply_to_lua(&lua, &frame, protocol).expect("converts");
+        lua_to_reply(&value, 0, protocol) == frame
     }
 }
