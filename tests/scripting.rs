@@ -101,6 +101,40 @@ fn a_script_that_wrote_cannot_be_killed_and_shutdown_nosave_drops_its_writes() {
 }
 
 #[test]
+fn shebang_flags() {
+    let (_server, mut c) = start();
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get', 'k')",
+            "0"
+        ]),
+        NIL
+    );
+    let refused = c.cmd(&[
+        "EVAL",
+        "#!lua flags=no-writes\nreturn redis.call('set', 'k', 1)",
+        "0",
+    ]);
+    assert!(
+        refused.starts_with("-ERR Write commands are not allowed from read-only scripts."),
+        "{refused}"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "#!lua flags=bogus\nreturn 1", "0"]),
+        error("ERR Unexpected flag in script shebang: bogus")
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "#!python\nreturn 1", "0"]),
+        error("ERR Unexpected engine in script shebang: #!python")
+    );
+    // The shebang line counts in the error's line number.
+    let failing = "#!lua\n\nerror('x')";
+    let reply = c.cmd(&["EVAL", failing, "0"]);
+    assert!(reply.contains("on @user_script:3."), "{reply}");
+}
+
+#[test]
 fn scripts_inside_multi_and_commands_refused_from_scripts() {
     let (_server, mut c) = start();
     assert_eq!(c.line("MULTI"), OK);
@@ -135,38 +169,34 @@ fn scripts_inside_multi_and_commands_refused_from_scripts() {
     assert_eq!(c.line("GET in5"), bulk("x"));
 }
 
+/// In cluster mode: declared keys of one slot (CROSSSLOT otherwise); a
+/// script with a shebang keeps to that slot, one without may touch any
+/// key served here, as in Redis 7.0; `no-cluster` refuses to run.
 #[test]
-fn in_cluster_mode_a_script_keeps_to_one_slot() {
+fn in_cluster_mode_scripts_keep_to_the_slots_served_here() {
     let (_server, mut c) = start_cluster();
     assert_eq!(
         c.cmd(&["EVAL", "return 1", "2", "a", "b"]),
         error("CROSSSLOT Keys in request don't hash to the same slot")
     );
-    assert_eq!(
-        c.cmd(&[
-            "EVAL",
-            "return redis.call('set', KEYS[1], 'v')",
-            "1",
-            "{t}a"
-        ]),
-        OK
-    );
-    let elsewhere = "return redis.call('get', 'elsewhere')";
+    let set = "return redis.call('set', KEYS[1], 'v')";
+    assert_eq!(c.cmd(&["EVAL", set, "1", "{t}a"]), OK);
+    let elsewhere = "#!lua\nreturn redis.call('get', 'elsewhere')";
     let sha = c.cmd(&["SCRIPT", "LOAD", elsewhere]);
     let sha = sha.lines().nth(1).expect("a sha");
     assert_eq!(
         c.cmd(&["EVAL", elsewhere, "1", "{t}a"]),
         error(&format!(
-            "ERR Script attempted to access keys that do not hash to the same slot script: {sha}, on @user_script:1."
+            "ERR Script attempted to access keys that do not hash to the same slot script: {sha}, on @user_script:2."
         ))
     );
+    let compat = "redis.call('set', 'elsewhere', 1); return redis.call('get', KEYS[1])";
+    assert_eq!(c.cmd(&["EVAL", compat, "1", "{t}a"]), bulk("v"));
+    let allowed = format!("#!lua flags=allow-cross-slot-keys\n{compat}");
+    assert_eq!(c.cmd(&["EVAL", &allowed, "1", "{t}a"]), bulk("v"));
     assert_eq!(
-        c.cmd(&[
-            "EVAL",
-            "redis.call('set', '{u}1', 1); return redis.call('incr', '{u}1')",
-            "0"
-        ]),
-        int(2)
+        c.cmd(&["EVAL", "#!lua flags=no-cluster\nreturn 1", "0"]),
+        error("ERR Can not run script on cluster, 'no-cluster' flag is set.")
     );
 }
 

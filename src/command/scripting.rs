@@ -209,6 +209,18 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
         true => String::from_utf8_lossy(&args[1]).to_ascii_lowercase(),
         false => scripting.load(&args[1])?,
     };
+    let Some(flags) = scripting.flags(&sha) else {
+        return Err(err("NOSCRIPT No matching script. Please use EVAL."));
+    };
+    if flags.no_cluster && shared.cluster.is_some() {
+        return Err(err(
+            "ERR Can not run script on cluster, 'no-cluster' flag is set.",
+        ));
+    }
+    let limits = Limits {
+        read_only: invocation.read_only || flags.read_only(),
+        one_slot: flags.one_slot(),
+    };
     let (db, current, protocol) = (ctx.client.db, ctx.client.current, ctx.client.protocol);
     let nested = ctx.client.in_exec;
     ctx.client.in_exec = true;
@@ -227,7 +239,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
         now_ms,
         &mut |command, protocol| {
             ctx.client.protocol = protocol;
-            call(ctx, command, invocation.read_only, &mut slot)
+            call(ctx, command, limits, &mut slot)
         },
     );
     if !nested {
@@ -243,11 +255,22 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
     Ok(reply)
 }
 
+/// What a script may do beyond what any command may.
+#[derive(Clone, Copy)]
+struct Limits {
+    /// EVAL_RO, or a `no-writes` shebang.
+    read_only: bool,
+    /// In cluster mode its keys share one slot: scripts with a shebang
+    /// unless `allow-cross-slot-keys` (Redis 7.0 lets a script without one
+    /// touch any key served here).
+    one_slot: bool,
+}
+
 /// One `redis.call` / `redis.pcall`: the checks Redis makes of a command
 /// called from a script, then the command, in the script's transaction.
-/// `slot` is the one slot the script may touch in cluster mode (that of
+/// `slot` is the slot the script's keys keep to in cluster mode (that of
 /// its declared keys, else of the first key it touches).
-fn call(ctx: &mut Ctx, args: Vec<Bytes>, read_only: bool, slot: &mut Option<u16>) -> Frame {
+fn call(ctx: &mut Ctx, args: Vec<Bytes>, limits: Limits, slot: &mut Option<u16>) -> Frame {
     let Ok(resolved) = super::resolve_name(&args) else {
         return err("ERR Unknown Redis command called from script");
     };
@@ -259,11 +282,11 @@ fn call(ctx: &mut Ctx, args: Vec<Bytes>, read_only: bool, slot: &mut Option<u16>
         return err("ERR This Redis command is not allowed from script");
     }
     let writes = command.has_flag("write");
-    if writes && read_only {
+    if writes && limits.read_only {
         return err("ERR Write commands are not allowed from read-only scripts.");
     }
     if ctx.shared.cluster.is_some() {
-        if let Err(refusal) = check_cluster(ctx, resolved, &args, slot) {
+        if let Err(refusal) = check_cluster(ctx, resolved, &args, limits.one_slot, slot) {
             return refusal;
         }
     }
@@ -274,30 +297,40 @@ fn call(ctx: &mut Ctx, args: Vec<Bytes>, read_only: bool, slot: &mut Option<u16>
     reply
 }
 
-/// In cluster mode a script touches keys of one slot, served here.
+/// In cluster mode a script touches keys served here, of one slot if it
+/// must.
 fn check_cluster(
     ctx: &mut Ctx,
     resolved: super::Resolved,
     args: &[Bytes],
+    one_slot: bool,
     slot: &mut Option<u16>,
 ) -> Result<(), Frame> {
     for position in resolved.command.keys_in(args) {
         let key_slot = crate::slot::key_slot(&args[position]);
         match *slot {
-            Some(first) if first != key_slot => {
+            Some(first) if one_slot && first != key_slot => {
                 return Err(err(
                     "ERR Script attempted to access keys that do not hash to the same slot",
                 ));
             }
-            _ => *slot = Some(key_slot),
+            None => *slot = Some(key_slot),
+            Some(_) => {}
         }
     }
-    cluster::route(ctx, resolved, args).map_err(|refusal| match refusal {
-        Frame::Error(text) if text.starts_with(b"CLUSTERDOWN") => {
-            err("ERR Script attempted to execute a command while the cluster is down")
-        }
-        _ => err("ERR Script attempted to access a non local key in a cluster node script"),
-    })
+    // Key by key: a script without a shebang may touch keys of several
+    // slots, as long as this node serves each.
+    for position in resolved.command.keys_in(args) {
+        cluster::route_keys(ctx, resolved.command, &[&args[position]]).map_err(|refusal| {
+            match refusal {
+                Frame::Error(text) if text.starts_with(b"CLUSTERDOWN") => {
+                    err("ERR Script attempted to execute a command while the cluster is down")
+                }
+                _ => err("ERR Script attempted to access a non local key in a cluster node script"),
+            }
+        })?;
+    }
+    Ok(())
 }
 
 fn script_load(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -14,6 +14,9 @@
 mod bit;
 mod cjson;
 mod cmsgpack;
+mod shebang;
+
+pub use shebang::ScriptFlags;
 
 use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
@@ -184,8 +187,8 @@ pub struct Scripting {
     redis: Table,
     /// `prelude.lua`'s `run`: calls a script, errors as tables.
     run: mlua::Function,
-    /// Compiled scripts by lowercase SHA-1 hex.
-    scripts: HashMap<String, mlua::Function>,
+    /// Compiled scripts, with their shebang's flags, by lowercase SHA-1 hex.
+    scripts: HashMap<String, (mlua::Function, ScriptFlags)>,
     running: Arc<Running>,
     /// Scripts run, for the collector's rhythm.
     runs: u32,
@@ -205,6 +208,11 @@ impl Scripting {
         let native = lua.create_table()?;
         native.set("version", VERSION)?;
         native.set("bit", bit::library(&lua)?)?;
+        let killed = running.clone();
+        native.set(
+            "killed",
+            lua.create_function(move |_, ()| Ok(killed.kill.load(Ordering::Acquire)))?,
+        )?;
         let protocol = running.clone();
         native.set(
             "setresp",
@@ -276,9 +284,11 @@ impl Scripting {
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
+        let (flags, shebang) =
+            ScriptFlags::parse(body).map_err(|e| Frame::error(format!("ERR {e}")))?;
         let function = self
             .lua
-            .load(body.as_ref())
+            .load(&body[shebang..])
             .set_name("@user_script")
             .into_function()
             .map_err(|e| {
@@ -287,9 +297,14 @@ impl Scripting {
                     one_line(&lua_error_text(&e))
                 ))
             })?;
-        self.scripts.insert(sha.clone(), function);
+        self.scripts.insert(sha.clone(), (function, flags));
         self.note_sizes();
         Ok(sha)
+    }
+
+    /// What a known script declares (its shebang line).
+    pub fn flags(&self, sha: &str) -> Option<ScriptFlags> {
+        self.scripts.get(sha).map(|(_, flags)| *flags)
     }
 
     pub fn exists(&self, sha: &[u8]) -> bool {
@@ -326,7 +341,7 @@ impl Scripting {
         now_ms: u64,
         call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
     ) -> Frame {
-        let Some(function) = self.scripts.get(sha).cloned() else {
+        let Some((function, _)) = self.scripts.get(sha).cloned() else {
             return Frame::error("NOSCRIPT No matching script. Please use EVAL.");
         };
         self.running.start(client, now_ms);

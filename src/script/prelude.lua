@@ -4,7 +4,7 @@
 -- or change the `redis` table under it.
 --
 -- Argument: `native`, what is written in Rust (sha1hex, log, place,
--- error_table, setresp, version, version_num, and the `bit`, `cjson` and
+-- error_table, setresp, killed, version, version_num, and the `bit`, `cjson` and
 -- `cmsgpack` libraries).
 -- Returns: the hidden globals table (KEYS and ARGV are set there), the
 -- hidden `redis` table (`call` and `pcall`, written in Rust, are set there
@@ -128,7 +128,7 @@ local G = {}
 for name, value in pairs(_G) do
   G[name] = value
 end
-for _, name in pairs({ 'loadfile', 'dofile', 'getfenv', 'setfenv', 'module', 'require', 'package', 'io', 'os' }) do
+for _, name in pairs({ 'loadfile', 'dofile', 'print', 'getfenv', 'setfenv', 'module', 'require', 'package', 'io', 'os' }) do
   G[name] = nil
 end
 for _, name in pairs({ 'string', 'table', 'math', 'coroutine' }) do
@@ -176,13 +176,45 @@ raw_setmetatable(globals, {
 })
 readonly[globals] = true
 
--- A chunk made by loadstring sees the same read-only globals.
+-- A chunk made by loadstring or load sees the same read-only globals,
+-- and is never precompiled bytecode (which can break the VM), as Redis
+-- refuses it.
 function G.loadstring(text, name)
+  if type(text) == 'string' and string_sub(text, 1, 1) == '\27' then
+    return nil, 'binary chunks are not allowed'
+  end
   local chunk, err = raw_loadstring(text, name)
   if chunk then
     raw_setfenv(chunk, globals)
   end
   return chunk, err
+end
+function G.load(reader, name)
+  local parts = {}
+  while true do
+    local part = reader()
+    if part == nil or part == '' then
+      break
+    end
+    parts[#parts + 1] = part
+  end
+  return G.loadstring(table_concat(parts), name)
+end
+
+-- pcall and xpcall cannot swallow SCRIPT KILL: once the script is killed,
+-- the error goes on up from every protected call it meets.
+local raw_pcall, raw_xpcall, killed = pcall, xpcall, native.killed
+local function unless_killed(...)
+  if killed() then
+    error('Script killed by user with SCRIPT KILL...', 0)
+  end
+  return ...
+end
+function G.pcall(...)
+  return unless_killed(raw_pcall(...))
+end
+function G.xpcall(...)
+  return unless_killed(raw_xpcall(...))
 end
 
 -- Redis' __redis__err__handler: the error as a table, with the place in

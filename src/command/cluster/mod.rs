@@ -291,6 +291,21 @@ fn change<T>(
 /// Returns the error reply (MOVED, ASK, TRYAGAIN, CROSSSLOT, CLUSTERDOWN)
 /// otherwise.
 pub fn route(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame> {
+    if ctx.shared.cluster.is_none() {
+        return Ok(());
+    }
+    let keys: Vec<&Bytes> = resolved
+        .command
+        .keys_in(args)
+        .into_iter()
+        .map(|position| &args[position])
+        .collect();
+    route_keys(ctx, resolved.command, &keys)
+}
+
+/// [`route`] for `command` with these keys (a script checks each key its
+/// commands touch on its own).
+pub fn route_keys(ctx: &mut Ctx, command: &Command, keys: &[&Bytes]) -> Result<(), Frame> {
     let Some(cluster) = ctx.shared.cluster.as_deref() else {
         return Ok(());
     };
@@ -298,17 +313,15 @@ pub fn route(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Fr
     if ctx.client.is_master {
         return Ok(());
     }
-    let command = resolved.command;
-    let keys = command.keys_in(args);
     let mut slot = None;
     let mut multiple_keys = false;
-    for &position in &keys {
-        let key_slot = key_slot(&args[position]);
+    for &key in keys {
+        let key_slot = key_slot(key);
         match slot {
             Some(first) if first != key_slot => {
                 return Err(err("CROSSSLOT Keys in request don't hash to the same slot"));
             }
-            Some(_) => multiple_keys |= args[position] != args[keys[0]],
+            Some(_) => multiple_keys |= key != keys[0],
             None => slot = Some(key_slot),
         }
     }
@@ -338,8 +351,8 @@ pub fn route(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Fr
     let routing = cluster.routing();
     let mut here = KeysHere::default();
     if routing.migration(slot).is_some() && !shard_pubsub {
-        for &position in &keys {
-            match ctx.read(&args[position])? {
+        for &key in keys {
+            match ctx.read(key)? {
                 Some(_) => here.present += 1,
                 None => here.missing += 1,
             }
