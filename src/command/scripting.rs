@@ -217,6 +217,11 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
             "ERR Can not run script on cluster, 'no-cluster' flag is set.",
         ));
     }
+    // A script that declares it may write is refused up front where writes
+    // are (a read-only replica, too few good replicas), as in Redis 7.0.
+    if !flags.compat && !flags.no_writes && !invocation.read_only && !ctx.client.is_master {
+        super::replication::admit_write(ctx)?;
+    }
     let limits = Limits {
         read_only: invocation.read_only || flags.read_only(),
         one_slot: flags.one_slot(),
