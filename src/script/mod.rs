@@ -6,7 +6,8 @@
 //! (`command::scripting` gives it one that runs the command in the
 //! caller's transaction). What scripts see is built by `prelude.lua`:
 //! Lua's base, string, table and math libraries, `bit` (`bit.rs`), `cjson`
-//! (`cjson.rs`), `cmsgpack` (`cmsgpack.rs`) and the `redis` library, all read-only, and no file, OS or network access.
+//! (`cjson.rs`), `cmsgpack` (`cmsgpack.rs`), `struct` (`lua_struct.rs`)
+//! and the `redis` library, all read-only, and no file, OS or network access.
 //!
 //! Conversions follow Redis 7.0, RESP2 unless the script says
 //! `redis.setresp(3)`: see [`reply_to_lua`] and [`lua_to_reply`].
@@ -14,6 +15,7 @@
 mod bit;
 mod cjson;
 mod cmsgpack;
+mod lua_struct;
 mod shebang;
 
 pub use shebang::ScriptFlags;
@@ -223,6 +225,7 @@ impl Scripting {
         )?;
         native.set("cjson", cjson::library(&lua)?)?;
         native.set("cmsgpack", cmsgpack::library(&lua)?)?;
+        native.set("struct", lua_struct::library(&lua)?)?;
         native.set("version_num", VERSION_NUM)?;
         native.set(
             "sha1hex",

@@ -4,8 +4,8 @@
 -- or change the `redis` table under it.
 --
 -- Argument: `native`, what is written in Rust (sha1hex, log, place,
--- error_table, setresp, killed, version, version_num, and the `bit`, `cjson` and
--- `cmsgpack` libraries).
+-- error_table, setresp, killed, version, version_num, and the `bit`, `cjson`,
+-- `cmsgpack` and `struct` libraries).
 -- Returns: the hidden globals table (KEYS and ARGV are set there), the
 -- hidden `redis` table (`call` and `pcall`, written in Rust, are set there
 -- for each run: as C functions they keep the caller's frame even in a tail
@@ -155,6 +155,7 @@ G.redis = protect(R)
 G.bit = protect(native.bit)
 G.cjson = protect(native.cjson)
 G.cmsgpack = protect(native.cmsgpack)
+G.struct = protect(native.struct)
 
 -- The real global table becomes the read-only view: its reads of a
 -- missing name fail as in Redis, its writes always fail.

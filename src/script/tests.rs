@@ -421,6 +421,34 @@ fn cmsgpack_cases() {
 }
 
 #[test]
+fn struct_packs_c_layouts() {
+    let hex = |format: &str, args: &str| {
+        eval(&format!(
+            "local p = struct.pack('{format}', {args}) local h = '' \
+             for i = 1, #p do h = h .. string.format('%02x', string.byte(p, i)) end return h"
+        ))
+    };
+    assert_eq!(hex(">I2<I2", "513, 513"), bulk("02010102"));
+    assert_eq!(hex("!4 b i", "1, -2"), bulk("01000000feffffff"));
+    assert_eq!(hex("s c2", "'ab', 'xyz'"), bulk("6162007879"));
+    assert_eq!(
+        eval("return {struct.unpack('>i2 s', struct.pack('>i2 s', -5, 'hi'))}"),
+        Frame::Array(vec![Frame::Integer(-5), bulk("hi"), Frame::Integer(6)])
+    );
+    // c0 reads as many bytes as the value before it says, and eats it.
+    assert_eq!(
+        eval("return {struct.unpack('b c0', struct.pack('b c0', 3, 'abc'))}"),
+        Frame::Array(vec![bulk("abc"), Frame::Integer(5)])
+    );
+    assert_eq!(eval("return struct.size('!8 b d')"), Frame::Integer(16));
+    let text = error_text(&eval("return struct.unpack('i4', 'ab')"));
+    assert!(
+        text.contains("bad argument #2 to 'unpack' (data string too short)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn unknown_scripts_and_kill_without_a_script() {
     let mut scripting = scripting();
     let reply = scripting.run(&"0".repeat(40), &[], &[], 1, 1, &mut |_, _| Frame::ok());
