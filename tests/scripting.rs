@@ -32,15 +32,7 @@ fn a_script_is_atomic_for_other_clients() {
     let port = server.port;
     let mut c = Raw::connect(port);
     assert_eq!(c.line("MSET a 0 b 0"), OK);
-    let reader = std::thread::spawn(move || {
-        let mut r = Raw::connect(port);
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_millis(500) {
-            let reply = r.line("MGET a b");
-            let values: Vec<&str> = reply.lines().skip(2).step_by(2).collect();
-            assert_eq!(values[0], values[1], "a torn script: {reply:?}");
-        }
-    });
+    let reader = resp::check_pairs_untorn(port, "script");
     for i in 1..200 {
         let reply = c.cmd(&[
             "EVAL",

@@ -8,7 +8,7 @@ mod resp;
 
 use common::Server;
 use resp::{arity, bulk, error, int, start, Raw, NIL, NOT_INTEGER, OK};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const QUEUED: &str = "+QUEUED\r\n";
 const EXECABORT: &str = "-EXECABORT Transaction discarded because of previous errors.\r\n";
@@ -375,15 +375,7 @@ fn exec_is_isolated_from_concurrent_readers() {
     let port = server.port;
     let mut c = Raw::connect(port);
     assert_eq!(c.line("MSET a 0 b 0"), OK);
-    let reader = std::thread::spawn(move || {
-        let mut r = Raw::connect(port);
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_millis(500) {
-            let reply = r.line("MGET a b");
-            let values: Vec<&str> = reply.lines().skip(2).step_by(2).collect();
-            assert_eq!(values[0], values[1], "a torn transaction: {reply:?}");
-        }
-    });
+    let reader = resp::check_pairs_untorn(port, "transaction");
     for i in 1..200 {
         assert_eq!(c.line("MULTI"), OK);
         assert_eq!(c.line(&format!("SET a {i}")), QUEUED);

@@ -289,3 +289,18 @@ pub fn arity(command: &str) -> String {
 pub fn invalid_expire(command: &str) -> String {
     error(&format!("ERR invalid expire time in '{command}' command"))
 }
+
+/// A reader on its own connection that for half a second checks that keys
+/// `a` and `b` always hold the same value (writers set both at once, in
+/// one atomic unit: `what`, named in the failure); join it when done.
+pub fn check_pairs_untorn(port: u16, what: &'static str) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut r = Raw::connect(port);
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_millis(500) {
+            let reply = r.line("MGET a b");
+            let values: Vec<&str> = reply.lines().skip(2).step_by(2).collect();
+            assert_eq!(values[0], values[1], "a torn {what}: {reply:?}");
+        }
+    })
+}
