@@ -2,6 +2,7 @@
 //! error strings.
 
 use crate::resp::Frame;
+use bytes::Bytes;
 
 pub const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 pub const ERR_NOT_FLOAT: &str = "ERR value is not a valid float";
@@ -52,6 +53,15 @@ pub fn parse_f64(bytes: &[u8]) -> Option<f64> {
 
 pub fn float_arg(bytes: &[u8]) -> Result<f64, Frame> {
     parse_f64(bytes).ok_or_else(|| err(ERR_NOT_FLOAT))
+}
+
+/// Redis' `addReplySubcommandSyntaxError` for `CONTAINER subcommand ...`.
+pub fn subcommand_syntax_error(args: &[Bytes]) -> Frame {
+    err(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&args[1][..args[1].len().min(128)]),
+        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+    ))
 }
 
 /// Case-insensitive comparison of an argument with an ASCII keyword.

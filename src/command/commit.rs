@@ -17,7 +17,7 @@
 
 use super::Shared;
 use crate::engine::EngineError;
-use crate::keyspace::{Effect, Origin, Txn};
+use crate::keyspace::{Effect, KeyType, Origin, Txn};
 use crate::sync::lock;
 
 /// Commits everything `txn` holds and keeps it (and the write lock) for
@@ -140,12 +140,18 @@ pub fn serve_ready(shared: &Shared, txn: &mut Txn) -> bool {
             let Some(waiting) = shared.blocked.get(id) else {
                 continue;
             };
+            // Stream readers each wait for entries after their own ID, and a
+            // group reader is answered when its key goes: their serve step
+            // decides alone, and one left waiting does not stop the next.
+            let stream = waiting.kind == KeyType::Stream;
             match txn.get(db, &key) {
+                _ if stream => {}
                 Ok(Some(meta)) if meta.kind == waiting.kind => {}
                 _ => break,
             }
             let savepoint = txn.savepoint();
             let (reply, keep) = match (waiting.serve)(txn, db, &waiting.args, &key) {
+                Ok(None) if stream => continue,
                 Ok(None) => break,
                 Ok(Some(reply)) => (reply, true),
                 Err(reply) => (reply, false),

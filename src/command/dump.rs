@@ -70,8 +70,10 @@ pub fn value_of(
     key: &[u8],
     meta: &Meta,
 ) -> Result<Value, Frame> {
-    if meta.kind == KeyType::String {
-        return Ok(Value::String(meta.payload.clone()));
+    match meta.kind {
+        KeyType::String => return Ok(Value::String(meta.payload.clone())),
+        KeyType::Stream => return Err(err("ERR DUMP of a stream is not supported yet")),
+        _ => {}
     }
     let members = reader.members(db, key, meta);
     let all = reader.all_members(&members)?;

@@ -197,6 +197,25 @@ fn key_specs(command: &Command) -> Vec<Frame> {
                         ];
                         (index(), found("keynum", params))
                     }
+                    FindKeys::AfterKeyword {
+                        keyword,
+                        lastkey,
+                        step,
+                        limit,
+                    } => {
+                        let begin = map(vec![
+                            ("type", Frame::bulk("keyword")),
+                            (
+                                "spec",
+                                map(vec![
+                                    ("keyword", Frame::bulk(keyword)),
+                                    ("startfrom", Frame::Integer(i64::from(spec.index))),
+                                ]),
+                            ),
+                        ]);
+                        let params = [("lastkey", lastkey), ("keystep", step), ("limit", limit)];
+                        (begin, found("range", params))
+                    }
                     FindKeys::Unknown => (unknown(), unknown()),
                 };
                 let notes = (!spec.notes.is_empty()).then(|| ("notes", Frame::bulk(spec.notes)));

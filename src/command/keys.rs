@@ -579,6 +579,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "skiplist"
             }
             KeyType::ZSet => "listpack",
+            KeyType::Stream => "stream",
         }),
     })
 }

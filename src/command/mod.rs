@@ -43,6 +43,12 @@ pub mod sets;
 pub mod slot_migration;
 pub mod slot_tap;
 pub mod sort;
+mod stream_groups;
+mod stream_id;
+mod stream_info;
+mod stream_read;
+mod stream_value;
+pub mod streams;
 pub mod strings;
 pub mod transactions;
 mod zset_algebra;
@@ -179,6 +185,14 @@ pub enum FindKeys {
         keynumidx: i32,
         firstkey: i32,
         step: i32,
+    },
+    /// A range after the first `keyword` at or past the spec's `index`
+    /// (XREAD's STREAMS: `limit` 2 takes the first half of what follows).
+    AfterKeyword {
+        keyword: &'static str,
+        lastkey: i32,
+        step: i32,
+        limit: i32,
     },
     /// Keys Redis cannot locate from the arguments alone (SORT's BY, GET
     /// and STORE): `begin_search` and `find_keys` are both `unknown` and
@@ -361,6 +375,10 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         pubsub::COMMANDS,
         transactions::COMMANDS,
         scripting::COMMANDS,
+        streams::COMMANDS,
+        stream_read::COMMANDS,
+        stream_groups::COMMANDS,
+        stream_info::COMMANDS,
     ]
     .into_iter()
     .flatten()

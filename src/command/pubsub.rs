@@ -3,7 +3,7 @@
 //! cluster bus also calls for messages published on other nodes. The
 //! registry and the subscriber outboxes are in [`crate::pubsub`].
 
-use super::args::{err, CmdResult};
+use super::args::{err, subcommand_syntax_error, CmdResult};
 use super::{Command, Ctx, Resolved, Shared};
 use crate::pubsub::{Kind, Subscriber};
 use crate::resp::{Frame, Protocol};
@@ -382,15 +382,6 @@ fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let receivers = deliver(ctx.shared, true, &args[1], &args[2]);
     relay(ctx, true, args);
     Ok(Frame::Integer(receivers as i64))
-}
-
-/// Redis' `addReplySubcommandSyntaxError`.
-fn subcommand_syntax_error(args: &[Bytes]) -> Frame {
-    err(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&args[1][..args[1].len().min(128)]),
-        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
-    ))
 }
 
 fn list_names(ctx: &mut Ctx, kind: Kind, args: &[Bytes]) -> CmdResult {

@@ -231,7 +231,7 @@ fn source(txn: &mut Txn, db: usize, key: &[u8]) -> Result<(KeyType, Vec<Bytes>),
         }
         // In score order: a BY without `*` keeps it, like a list's.
         KeyType::ZSet => super::zset_value::members_in_order(txn, db, key, &meta)?,
-        KeyType::String | KeyType::Hash => return Err(err(ERR_WRONGTYPE)),
+        KeyType::String | KeyType::Hash | KeyType::Stream => return Err(err(ERR_WRONGTYPE)),
     };
     Ok((meta.kind, elements))
 }

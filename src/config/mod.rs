@@ -103,6 +103,10 @@ pub struct EncodingLimits {
     pub zset_max_listpack_value: u64,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: i64,
+    /// A stream node's entries (approximate trimming removes whole nodes).
+    pub stream_node_max_entries: u64,
+    /// Accepted for redis.conf compatibility; nodes here are counted in entries.
+    pub stream_node_max_bytes: u64,
 }
 
 impl Default for EncodingLimits {
@@ -115,6 +119,8 @@ impl Default for EncodingLimits {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            stream_node_max_entries: 100,
+            stream_node_max_bytes: 4096,
         }
     }
 }

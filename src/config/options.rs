@@ -145,6 +145,10 @@ pub(super) static OPTIONS: &[OptionDef] = &[
         .with_alias("list-max-ziplist-size"),
     int("list-compress-depth", 0, 0, INT_MAX,
         |c| c.encoding.list_compress_depth, |c, v| c.encoding.list_compress_depth = v),
+    int("stream-node-max-entries", 0, 0, LLONG_MAX,
+        |c| c.encoding.stream_node_max_entries as i64, |c, v| c.encoding.stream_node_max_entries = v as u64),
+    memory("stream-node-max-bytes", 0, 0,
+        |c| c.encoding.stream_node_max_bytes, |c, v| c.encoding.stream_node_max_bytes = v),
     int("hash-max-listpack-entries", 0, 0, LLONG_MAX,
         |c| c.encoding.hash_max_listpack_entries as i64, |c, v| c.encoding.hash_max_listpack_entries = v as u64)
         .with_alias("hash-max-ziplist-entries"),

@@ -77,6 +77,8 @@ zset-max-listpack-entries 0
 zset-max-ziplist-value 32
 list-max-ziplist-size 5
 list-compress-depth 2
+stream-node-max-entries 50
+stream-node-max-bytes 8kb
 hz 100
 busy-reply-threshold 250
 notify-keyspace-events KEA
@@ -201,6 +203,8 @@ fn non_default() -> Config {
             zset_max_listpack_value: 32,
             list_max_listpack_size: 5,
             list_compress_depth: 2,
+            stream_node_max_entries: 50,
+            stream_node_max_bytes: 8192,
         },
     }
 }
@@ -240,6 +244,8 @@ fn defaults() {
         ("list-max-listpack-size", "-2"),
         ("list-max-ziplist-size", "-2"),
         ("list-compress-depth", "0"),
+        ("stream-node-max-entries", "100"),
+        ("stream-node-max-bytes", "4096"),
         ("hash-max-listpack-entries", "512"),
         ("hash-max-ziplist-entries", "512"),
         ("hash-max-listpack-value", "64"),

@@ -24,6 +24,7 @@ pub enum KeyType {
     List = 2,
     Set = 3,
     ZSet = 4,
+    Stream = 5,
 }
 
 impl KeyType {
@@ -34,6 +35,7 @@ impl KeyType {
             2 => KeyType::List,
             3 => KeyType::Set,
             4 => KeyType::ZSet,
+            5 => KeyType::Stream,
             _ => return None,
         })
     }
@@ -46,6 +48,7 @@ impl KeyType {
             KeyType::List => "list",
             KeyType::Set => "set",
             KeyType::ZSet => "zset",
+            KeyType::Stream => "stream",
         }
     }
 }

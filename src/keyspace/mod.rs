@@ -15,7 +15,7 @@ pub mod watch;
 mod write_lock;
 
 pub use bulk::{BulkStrings, Ingestion};
-pub use collection::{KeyRead, Members, StoreRead};
+pub use collection::{KeyRead, Members, Span, StoreRead};
 pub use effect::Effect;
 pub use encoding::{Header, KeyType, Meta};
 pub use snapshot::{Snapshot, ALL_SLOTS};

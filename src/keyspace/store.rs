@@ -1068,6 +1068,13 @@ impl<'a> Txn<'a> {
         self.record(effect);
     }
 
+    /// Says that what the command changed needs no effect: bookkeeping
+    /// each server keeps for itself (a stream consumer's seen time), so the
+    /// command must not be recorded as sent either.
+    pub fn propagate_nothing(&mut self) {
+        self.propagated += 1;
+    }
+
     fn record(&mut self, effect: Effect) {
         if self.from_master {
             return;

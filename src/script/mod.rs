@@ -118,6 +118,12 @@ impl Running {
             && now_ms.saturating_sub(started) >= threshold_ms()
     }
 
+    /// Whether `client` is running a script now (its commands come from it).
+    pub fn runs_for(&self, client: u64) -> bool {
+        self.started_ms.load(Ordering::Acquire) != 0
+            && self.client.load(Ordering::Acquire) == client
+    }
+
     pub fn cached_scripts(&self) -> u64 {
         self.cached.load(Ordering::Relaxed)
     }
