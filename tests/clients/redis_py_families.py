@@ -1,6 +1,6 @@
 """redis-py against Redstone and a real redis-server, side by side (hashes,
 lists with their blocking pops, sets, sorted sets, bitmaps, HyperLogLog,
-SORT, MULTI, Lua scripts).
+SORT, MULTI, Lua scripts, streams).
 
     python3 redis_py_families.py REDSTONE_PORT REDIS_UNIX_SOCKET
 
@@ -243,6 +243,95 @@ SCRIPTS = [
 ]
 
 
+def without_times(result):
+    """Drops what depends on the clock (idle times, delivery and seen times)."""
+    times = {"time_since_delivered", "idle", "seen-time", "inactive", "active-time"}
+    if isinstance(result, dict):
+        return {k: without_times(v) for k, v in result.items() if k not in times and k not in {t.encode() for t in times}}
+    if isinstance(result, (list, tuple)):
+        return [without_times(v) for v in result]
+    return result
+
+
+def raw(*words):
+    return ("execute_command", words, {}, None)
+
+
+# Explicit IDs only (a generated one is the clock's); times are dropped.
+STREAMS = [
+    ("xadd", ("s", {"a": "1", "b": "2"}), {"id": "1-1"}, None),
+    ("xadd", ("s", {"c": "3"}), {"id": "1-*"}, None),
+    ("xadd", ("s", {"d": "4", "e": ""}), {"id": "2"}, None),
+    ("xadd", ("s", {"x": "y"}), {"id": "1-5"}, None),
+    ("xadd", ("s", {"x": "y"}), {"id": "0-0"}, None),
+    ("xadd", ("nos", {"x": "y"}), {"id": "5", "nomkstream": True}, None),
+    raw("XADD", "s", "MAXLEN", "-1", "9", "a", "b"),
+    raw("XADD", "s", "LIMIT", "5", "9", "a", "b"),
+    raw("XADD", "s", "MAXLEN", "5", "MINID", "1", "9", "a", "b"),
+    raw("XADD", "s", "MAXLEN", "5", "LIMIT", "5", "9", "a", "b"),
+    raw("XADD", "s", "9", "a"),
+    raw("XADD", "s", "bad-id", "a", "b"),
+    ("xlen", ("s",), {}, None),
+    ("xrange", ("s",), {}, None),
+    ("xrange", ("s", "(1-1", "+"), {}, None),
+    ("xrange", ("s", "-", "(2"), {"count": 1}, None),
+    ("xrevrange", ("s", "+", "-"), {"count": 2}, None),
+    raw("XRANGE", "s", "-", "+", "COUNT", "0"),
+    raw("XRANGE", "s", "(-", "+"),
+    raw("XRANGE", "s", "-", "+", "LIMIT"),
+    ("xrange", ("missing",), {}, None),
+    ("xread", ({"s": "1-1", "missing": "0"},), {"count": 2}, None),
+    ("xread", ({"s": "$"},), {}, None),
+    raw("XREAD", "STREAMS", "s"),
+    raw("XREAD", "STREAMS", "s", ">"),
+    raw("XREAD", "GROUP", "g", "c", "STREAMS", "s", "0"),
+    ("xdel", ("s", "1-2", "7-7"), {}, None),
+    ("xdel", ("s", "1-1"), {}, None),
+    raw("XADD", "s", "3-0", "f", "v"),
+    raw("XADD", "s", "3-1", "f", "v"),
+    raw("XADD", "s", "4-0", "f", "v"),
+    ("xgroup_create", ("s", "g", "0"), {}, None),
+    ("xgroup_create", ("s", "g", "$"), {}, None),
+    ("xgroup_create", ("missing", "g", "$"), {}, None),
+    ("xgroup_create", ("made", "g", "$"), {"mkstream": True}, None),
+    ("xreadgroup", ("g", "alice", {"s": ">"}), {"count": 2}, None),
+    ("xreadgroup", ("g", "bob", {"s": ">"}), {}, None),
+    ("xreadgroup", ("g", "alice", {"s": "0"}), {}, None),
+    ("xreadgroup", ("g", "alice", {"s": "$"}), {}, None),
+    ("xreadgroup", ("nog", "alice", {"s": ">"}), {}, None),
+    ("xpending", ("s", "g"), {}, None),
+    ("xpending_range", ("s", "g", "-", "+", 10), {}, without_times),
+    ("xpending_range", ("s", "g", "-", "+", 10), {"consumername": "bob"}, without_times),
+    ("xack", ("s", "g", "2-0", "9-9"), {}, None),
+    ("xinfo_groups", ("s",), {}, None),
+    ("xclaim", ("s", "g", "carol", 0, ["3-0", "3-1"]), {"justid": True}, None),
+    ("xclaim", ("s", "g", "carol", 0, ["4-0"]), {}, None),
+    ("xautoclaim", ("s", "g", "dave", 0), {"count": 1}, None),
+    ("xautoclaim", ("s", "g", "dave", 0, "(3-0"), {"justid": True}, None),
+    ("xinfo_consumers", ("s", "g"), {}, without_times),
+    ("xgroup_delconsumer", ("s", "g", "dave"), {}, None),
+    ("xgroup_createconsumer", ("s", "g", "erin"), {}, None),
+    ("xgroup_createconsumer", ("s", "g", "erin"), {}, None),
+    ("xinfo_stream", ("s",), {}, None),
+    ("xinfo_stream", ("s",), {"full": True}, without_times),
+    ("xgroup_setid", ("s", "g", "$"), {}, None),
+    ("xinfo_groups", ("s",), {}, None),
+    ("xgroup_destroy", ("s", "g"), {}, None),
+    ("xgroup_destroy", ("s", "g"), {}, None),
+    ("xtrim", ("s",), {"maxlen": 1, "approximate": False}, None),
+    ("xtrim", ("s",), {"minid": "5"}, None),
+    raw("XTRIM", "s"),
+    raw("XSETID", "s", "1-0"),
+    raw("XSETID", "s", "10-0", "ENTRIESADDED", "100", "MAXDELETEDID", "5-0"),
+    ("xinfo_stream", ("s",), {}, None),
+    ("type", ("s",), {}, None),
+    ("object", ("encoding", "s"), {}, None),
+    ("set", ("str", "v"), {}, None),
+    ("xadd", ("str", {"a": "b"}), {"id": "1"}, None),
+    ("xlen", ("str",), {}, None),
+]
+
+
 def bitfield(client):
     return client.bitfield("bf").set("u8", 0, 255).incrby("i5", 100, 20).get("u4", 0).execute()
 
@@ -277,7 +366,7 @@ def main():
     for protocol in (2, 3):
         ours = redis.Redis(port=redstone_port, protocol=protocol)
         theirs = redis.Redis(unix_socket_path=redis_socket, protocol=protocol)
-        for family in (HASHES, LISTS, SETS, ZSETS, BITS, SORTS, SCRIPTS):
+        for family in (HASHES, LISTS, SETS, ZSETS, BITS, SORTS, SCRIPTS, STREAMS):
             for client in (ours, theirs):
                 client.flushall()
             for method, args, kwargs, normalise in family:
