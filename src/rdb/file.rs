@@ -19,7 +19,7 @@
 //! than the bytes it was given.
 
 use super::value::{self, Cursor, Fault, Partial, Start, Value};
-use super::{crc64_update, RDB_VERSION};
+use super::{crc64_update, NodeLimits, RDB_VERSION};
 use bytes::Bytes;
 use std::fmt;
 
@@ -47,6 +47,8 @@ pub struct Writer {
     crc: u64,
     /// Writes 0 for the checksum, as Redis with `rdbchecksum no`.
     unchecked: bool,
+    /// Where a stream's nodes split.
+    stream_limits: NodeLimits,
 }
 
 impl Writer {
@@ -62,6 +64,13 @@ impl Writer {
             unchecked: true,
             ..Writer::default()
         }
+    }
+
+    /// Streams written from now on split their nodes at `limits` (Redis'
+    /// `stream-node-max-entries` and `stream-node-max-bytes`; 100 and 4096
+    /// unless set).
+    pub fn set_stream_limits(&mut self, limits: NodeLimits) {
+        self.stream_limits = limits;
     }
 
     /// Runs `write` on `out` and folds what it appended into the checksum,
@@ -123,6 +132,7 @@ impl Writer {
         value: &Value,
         expire_at_ms: Option<u64>,
     ) {
+        let limits = self.stream_limits;
         self.append(out, |out| {
             if let Some(ms) = expire_at_ms {
                 out.push(OP_EXPIRETIME_MS);
@@ -130,7 +140,7 @@ impl Writer {
             }
             out.push(value::kind(value));
             value::put_string(out, key);
-            value::put_body(out, value);
+            value::put_body(out, value, limits);
         });
     }
 
@@ -171,7 +181,7 @@ pub enum FileError {
     UnsupportedVersion(u32),
     /// A byte where an opcode or value type belongs that is neither.
     UnknownType { byte: u8, offset: u64 },
-    /// Something Redis writes that Redstone cannot hold: streams, module
+    /// Something Redis writes that Redstone cannot hold: module
     /// values and module aux data, pre-release functions.
     Unsupported { what: &'static str, offset: u64 },
     /// Bytes that do not decode as what their opcode or type announces.
@@ -706,9 +716,9 @@ mod tests {
             })
         );
         assert_eq!(
-            read_all(b"REDIS0010\x0f\x01k"),
+            read_all(b"REDIS0010\x07\x01k"),
             Err(FileError::Unsupported {
-                what: "stream",
+                what: "module value",
                 offset: 9
             })
         );

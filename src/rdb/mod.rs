@@ -16,8 +16,10 @@
 //! malformed payload is an error, never a panic.
 
 pub mod file;
+mod stream;
 mod value;
 
+pub use stream::{Consumer, Group, NodeLimits, Pending, Stream, StreamId};
 pub use value::Value;
 use value::{Cursor, Start};
 
@@ -48,10 +50,16 @@ pub fn crc64_update(crc: u64, data: &[u8]) -> u64 {
     digest.finalize()
 }
 
-/// The DUMP payload of `value`.
+/// The DUMP payload of `value` (a stream's nodes split as Redis' default
+/// `stream-node-max-entries` and `stream-node-max-bytes` split them).
 pub fn dump(value: &Value) -> Vec<u8> {
+    dump_with(value, NodeLimits::default())
+}
+
+/// `dump`, a stream's nodes split at `limits`.
+pub fn dump_with(value: &Value, limits: NodeLimits) -> Vec<u8> {
     let mut out = vec![value::kind(value)];
-    value::put_body(&mut out, value);
+    value::put_body(&mut out, value, limits);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());
