@@ -458,6 +458,8 @@ fn step(state: &mut State, cursor: &mut Cursor, crc: u64) -> Result<Option<Item>
 
 #[cfg(test)]
 mod tests {
+    use super::super::stream::tests::groups_stream;
+    use super::super::{Stream, StreamId};
     use super::*;
     use quickcheck::{Arbitrary, Gen, QuickCheck};
 
@@ -555,7 +557,8 @@ mod tests {
     }
 
     fn value(g: &mut Gen) -> Value {
-        match u8::arbitrary(g) % 5 {
+        match u8::arbitrary(g) % 6 {
+            5 => Value::Stream(Stream::arbitrary(g)),
             0 => Value::String(bytes(g)),
             1 => Value::List(many(g, bytes)),
             2 => Value::Set(many(g, bytes)),
@@ -623,6 +626,8 @@ mod tests {
                             Value::ZSet(vec![(b("m"), 1.5), (b("n"), f64::NEG_INFINITY)]),
                             None,
                         ),
+                        (b("x"), Value::Stream(groups_stream()), Some(7)),
+                        (b("y"), Value::Stream(long_stream(250)), None),
                     ],
                 ),
             ],
@@ -760,6 +765,40 @@ mod tests {
         for piece in file.chunks(100) {
             reader.push(piece);
             assert!(reader.buf.len() < 1_000, "the reader keeps what it parsed");
+            while let Some(item) = reader.next().expect("a good file") {
+                got.push(item);
+            }
+        }
+        assert_eq!(got, contents.items());
+    }
+
+    /// `len` entries, several nodes.
+    fn long_stream(len: u64) -> Stream {
+        let id = |ms| StreamId { ms, seq: 0 };
+        Stream {
+            entries: (1..=len)
+                .map(|i| (id(i), vec![(b("f"), Bytes::from(i.to_string()))]))
+                .collect(),
+            last_id: id(len),
+            ..Stream::default()
+        }
+    }
+
+    #[test]
+    fn a_large_stream_is_read_node_by_node() {
+        let contents = Contents {
+            unix_secs: 0,
+            aux: vec![],
+            dbs: vec![(0, vec![(b("x"), Value::Stream(long_stream(100_000)), None)])],
+        };
+        let file = contents.write();
+        let mut reader = Reader::new();
+        let mut got = Vec::new();
+        for piece in file.chunks(100) {
+            reader.push(piece);
+            // A node (100 entries, under 1 KB here) at most, and what came
+            // after it.
+            assert!(reader.buf.len() < 3_000, "the reader keeps what it parsed");
             while let Some(item) = reader.next().expect("a good file") {
                 got.push(item);
             }
