@@ -6,11 +6,13 @@
 //!
 //! `dump` writes the plain types (string, list, set, hash, sorted set with
 //! binary scores: RDB types 0, 1, 2, 4, 5), which Redis 4 and later
-//! restore. `restore` reads those, sorted sets with text scores (3), and
+//! restore, and streams as Redis 7.0 writes them (19, see `stream`).
+//! `restore` reads those, sorted sets with text scores (3), and
 //! what redis-server dumps for small values: integer and LZF strings,
 //! intsets (11), listpack hashes (16) and sorted sets (17), quicklist
-//! lists of listpacks (18), and the ziplists of servers before 7.0 (10,
-//! 12, 13, 14). Streams and modules are `BadFormat`.
+//! lists of listpacks (18), the ziplists of servers before 7.0 (10,
+//! 12, 13, 14), and the streams of 5.0 to 7.2 (15, 19, 21). Modules are
+//! `BadFormat`.
 //!
 //! **Invariant:** pure functions over bytes (no I/O, no clock); a
 //! malformed payload is an error, never a panic.

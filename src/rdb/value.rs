@@ -2,11 +2,13 @@
 //! and whole files (`super::file`).
 //!
 //! Writing: the plain types (string, list, set, hash, ZSET_2), which every
-//! Redis since 4.0 loads. Reading: those, sorted sets with text scores, and
-//! the compact encodings redis-server writes (integer and LZF strings,
-//! intsets, listpacks, quicklists, and the ziplists of servers before 7.0).
+//! Redis since 4.0 loads, and streams (`super::stream`, type 19). Reading:
+//! those, sorted sets with text scores, the compact encodings redis-server
+//! writes (integer and LZF strings, intsets, listpacks, quicklists, and the
+//! ziplists of servers before 7.0), and streams of types 15, 19 and 21.
 //!
-//! Collections are read one element at a time (`Partial`) so that a file
+//! Collections are read one element at a time (`Partial`; a stream one
+//! node, then its metadata, then one consumer group at a time) so that a file
 //! reader whose input is still arriving can stop between elements and go
 //! on later without parsing the elements it already has again. Running out
 //! of input (`Fault::Short`) is told apart from malformed input for the
