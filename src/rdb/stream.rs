@@ -1226,4 +1226,25 @@ pub(super) mod tests {
             .tests(300)
             .quickcheck(property as fn(Stream, u8, u16) -> bool);
     }
+
+    #[test]
+    fn damaged_dumps_of_any_stream_are_refused_or_read_without_panics() {
+        fn property(stream: Stream, at: usize, flip: u8, cut: usize) -> bool {
+            let good = body(&dump_with(
+                &Value::Stream(stream),
+                NodeLimits {
+                    max_entries: 3,
+                    max_bytes: 0,
+                },
+            ));
+            let mut damaged = good.clone();
+            damaged[at % good.len()] ^= flip.max(1);
+            let _ = restore(&payload(damaged));
+            let cut = cut % good.len();
+            restore(&payload(good[..cut].to_vec())) == Err(RestoreError::BadFormat)
+        }
+        QuickCheck::new()
+            .tests(300)
+            .quickcheck(property as fn(Stream, usize, u8, usize) -> bool);
+    }
 }
