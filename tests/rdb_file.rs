@@ -7,8 +7,9 @@ mod common;
 
 use bytes::Bytes;
 use common::real_redis::RealRedis;
+use common::streams;
 use redstone::rdb::file::{Item, Reader, Writer};
-use redstone::rdb::Value;
+use redstone::rdb::{Group, Stream, StreamId, Value};
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -144,11 +145,51 @@ fn keyspace(now_ms: u64) -> Keyspace {
         ),
         (1, b("str"), Value::String(b("in db 1")), day),
         (1, b("list"), Value::List(vec![b("only")]), None),
+        (0, b("stream-small"), Value::Stream(stream(3, &[])), None),
+        // Several nodes, consumer groups.
+        (
+            1,
+            b("stream-large"),
+            Value::Stream(stream(300, &[("g", 100, 100), ("late", 0, 0)])),
+            hour,
+        ),
     ];
     entries
         .into_iter()
         .map(|(db, key, value, expire)| ((db, key), (canonical(value), expire)))
         .collect()
+}
+
+/// A stream of `len` entries at IDs 1-0, 2-0, ..., made by XADD, with
+/// groups (name, last delivered ms, entries read) that have nothing
+/// pending.
+fn stream(len: u64, groups: &[(&str, u64, i64)]) -> Stream {
+    let id = |ms| StreamId { ms, seq: 0 };
+    Stream {
+        entries: (1..=len)
+            .map(|i| {
+                let mut pairs = vec![(b("n"), b(&(i as i64 - 50).to_string()))];
+                if i % 4 == 0 {
+                    pairs.push((b("text"), b(&"t".repeat(i as usize % 90))));
+                }
+                (id(i), pairs)
+            })
+            .collect(),
+        last_id: id(len),
+        first_id: id(1),
+        max_deleted_id: id(0),
+        entries_added: len,
+        groups: groups
+            .iter()
+            .map(|(name, last, entries_read)| Group {
+                name: b(name),
+                last_id: id(*last),
+                entries_read: *entries_read,
+                pending: vec![],
+                consumers: vec![],
+            })
+            .collect(),
+    }
 }
 
 fn now_ms() -> u64 {
@@ -193,8 +234,11 @@ fn fill(con: &mut redis::Connection, keys: &Keyspace) {
                     args.extend([score.as_bytes(), &member[..]]);
                 }
             }
+            Value::Stream(stream) => streams::create(con, key, stream),
         }
-        run(con, args);
+        if !args.is_empty() {
+            run(con, args);
+        }
         if let Some(ms) = expire {
             run(
                 con,
@@ -247,6 +291,7 @@ fn read_back(con: &mut redis::Connection, dbs: &[usize]) -> Keyspace {
                             .collect(),
                     )
                 }
+                "stream" => Value::Stream(streams::read(con, &name)),
                 other => panic!("unexpected type {other}"),
             };
             let expire: i64 = query("PEXPIRETIME", &[]).query(con).expect("PEXPIRETIME");

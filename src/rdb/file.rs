@@ -19,7 +19,7 @@
 //! than the bytes it was given.
 
 use super::value::{self, Cursor, Fault, Partial, Start, Value};
-use super::{crc64_update, RDB_VERSION};
+use super::{crc64_update, NodeLimits, RDB_VERSION};
 use bytes::Bytes;
 use std::fmt;
 
@@ -47,6 +47,8 @@ pub struct Writer {
     crc: u64,
     /// Writes 0 for the checksum, as Redis with `rdbchecksum no`.
     unchecked: bool,
+    /// Where a stream's nodes split.
+    stream_limits: NodeLimits,
 }
 
 impl Writer {
@@ -62,6 +64,13 @@ impl Writer {
             unchecked: true,
             ..Writer::default()
         }
+    }
+
+    /// Streams written from now on split their nodes at `limits` (Redis'
+    /// `stream-node-max-entries` and `stream-node-max-bytes`; 100 and 4096
+    /// unless set).
+    pub fn set_stream_limits(&mut self, limits: NodeLimits) {
+        self.stream_limits = limits;
     }
 
     /// Runs `write` on `out` and folds what it appended into the checksum,
@@ -123,6 +132,7 @@ impl Writer {
         value: &Value,
         expire_at_ms: Option<u64>,
     ) {
+        let limits = self.stream_limits;
         self.append(out, |out| {
             if let Some(ms) = expire_at_ms {
                 out.push(OP_EXPIRETIME_MS);
@@ -130,7 +140,7 @@ impl Writer {
             }
             out.push(value::kind(value));
             value::put_string(out, key);
-            value::put_body(out, value);
+            value::put_body(out, value, limits);
         });
     }
 
@@ -171,7 +181,7 @@ pub enum FileError {
     UnsupportedVersion(u32),
     /// A byte where an opcode or value type belongs that is neither.
     UnknownType { byte: u8, offset: u64 },
-    /// Something Redis writes that Redstone cannot hold: streams, module
+    /// Something Redis writes that Redstone cannot hold: module
     /// values and module aux data, pre-release functions.
     Unsupported { what: &'static str, offset: u64 },
     /// Bytes that do not decode as what their opcode or type announces.
@@ -448,6 +458,8 @@ fn step(state: &mut State, cursor: &mut Cursor, crc: u64) -> Result<Option<Item>
 
 #[cfg(test)]
 mod tests {
+    use super::super::stream::tests::groups_stream;
+    use super::super::{Stream, StreamId};
     use super::*;
     use quickcheck::{Arbitrary, Gen, QuickCheck};
 
@@ -545,7 +557,8 @@ mod tests {
     }
 
     fn value(g: &mut Gen) -> Value {
-        match u8::arbitrary(g) % 5 {
+        match u8::arbitrary(g) % 6 {
+            5 => Value::Stream(Stream::arbitrary(g)),
             0 => Value::String(bytes(g)),
             1 => Value::List(many(g, bytes)),
             2 => Value::Set(many(g, bytes)),
@@ -613,6 +626,8 @@ mod tests {
                             Value::ZSet(vec![(b("m"), 1.5), (b("n"), f64::NEG_INFINITY)]),
                             None,
                         ),
+                        (b("x"), Value::Stream(groups_stream()), Some(7)),
+                        (b("y"), Value::Stream(long_stream(250)), None),
                     ],
                 ),
             ],
@@ -706,9 +721,9 @@ mod tests {
             })
         );
         assert_eq!(
-            read_all(b"REDIS0010\x0f\x01k"),
+            read_all(b"REDIS0010\x07\x01k"),
             Err(FileError::Unsupported {
-                what: "stream",
+                what: "module value",
                 offset: 9
             })
         );
@@ -750,6 +765,40 @@ mod tests {
         for piece in file.chunks(100) {
             reader.push(piece);
             assert!(reader.buf.len() < 1_000, "the reader keeps what it parsed");
+            while let Some(item) = reader.next().expect("a good file") {
+                got.push(item);
+            }
+        }
+        assert_eq!(got, contents.items());
+    }
+
+    /// `len` entries, several nodes.
+    fn long_stream(len: u64) -> Stream {
+        let id = |ms| StreamId { ms, seq: 0 };
+        Stream {
+            entries: (1..=len)
+                .map(|i| (id(i), vec![(b("f"), Bytes::from(i.to_string()))]))
+                .collect(),
+            last_id: id(len),
+            ..Stream::default()
+        }
+    }
+
+    #[test]
+    fn a_large_stream_is_read_node_by_node() {
+        let contents = Contents {
+            unix_secs: 0,
+            aux: vec![],
+            dbs: vec![(0, vec![(b("x"), Value::Stream(long_stream(100_000)), None)])],
+        };
+        let file = contents.write();
+        let mut reader = Reader::new();
+        let mut got = Vec::new();
+        for piece in file.chunks(100) {
+            reader.push(piece);
+            // A node (100 entries, under 1 KB here) at most, and what came
+            // after it.
+            assert!(reader.buf.len() < 3_000, "the reader keeps what it parsed");
             while let Some(item) = reader.next().expect("a good file") {
                 got.push(item);
             }

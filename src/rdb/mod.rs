@@ -6,18 +6,22 @@
 //!
 //! `dump` writes the plain types (string, list, set, hash, sorted set with
 //! binary scores: RDB types 0, 1, 2, 4, 5), which Redis 4 and later
-//! restore. `restore` reads those, sorted sets with text scores (3), and
+//! restore, and streams as Redis 7.0 writes them (19, see `stream`).
+//! `restore` reads those, sorted sets with text scores (3), and
 //! what redis-server dumps for small values: integer and LZF strings,
 //! intsets (11), listpack hashes (16) and sorted sets (17), quicklist
-//! lists of listpacks (18), and the ziplists of servers before 7.0 (10,
-//! 12, 13, 14). Streams and modules are `BadFormat`.
+//! lists of listpacks (18), the ziplists of servers before 7.0 (10,
+//! 12, 13, 14), and the streams of 5.0 to 7.2 (15, 19, 21). Modules are
+//! `BadFormat`.
 //!
 //! **Invariant:** pure functions over bytes (no I/O, no clock); a
 //! malformed payload is an error, never a panic.
 
 pub mod file;
+mod stream;
 mod value;
 
+pub use stream::{Consumer, Group, NodeLimits, Pending, Stream, StreamId};
 pub use value::Value;
 use value::{Cursor, Start};
 
@@ -48,10 +52,16 @@ pub fn crc64_update(crc: u64, data: &[u8]) -> u64 {
     digest.finalize()
 }
 
-/// The DUMP payload of `value`.
+/// The DUMP payload of `value` (a stream's nodes split as Redis' default
+/// `stream-node-max-entries` and `stream-node-max-bytes` split them).
 pub fn dump(value: &Value) -> Vec<u8> {
+    dump_with(value, NodeLimits::default())
+}
+
+/// `dump`, a stream's nodes split at `limits`.
+pub fn dump_with(value: &Value, limits: NodeLimits) -> Vec<u8> {
     let mut out = vec![value::kind(value)];
-    value::put_body(&mut out, value);
+    value::put_body(&mut out, value, limits);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());

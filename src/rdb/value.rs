@@ -2,16 +2,19 @@
 //! and whole files (`super::file`).
 //!
 //! Writing: the plain types (string, list, set, hash, ZSET_2), which every
-//! Redis since 4.0 loads. Reading: those, sorted sets with text scores, and
-//! the compact encodings redis-server writes (integer and LZF strings,
-//! intsets, listpacks, quicklists, and the ziplists of servers before 7.0).
+//! Redis since 4.0 loads, and streams (`super::stream`, type 19). Reading:
+//! those, sorted sets with text scores, the compact encodings redis-server
+//! writes (integer and LZF strings, intsets, listpacks, quicklists, and the
+//! ziplists of servers before 7.0), and streams of types 15, 19 and 21.
 //!
-//! Collections are read one element at a time (`Partial`) so that a file
+//! Collections are read one element at a time (`Partial`; a stream one
+//! node, then its metadata, then one consumer group at a time) so that a file
 //! reader whose input is still arriving can stop between elements and go
 //! on later without parsing the elements it already has again. Running out
 //! of input (`Fault::Short`) is told apart from malformed input for the
 //! same reason.
 
+use super::stream::{self, NodeLimits, Reading, Stream};
 use bytes::Bytes;
 
 const TYPE_STRING: u8 = 0;
@@ -27,12 +30,10 @@ const TYPE_SET_INTSET: u8 = 11;
 const TYPE_ZSET_ZIPLIST: u8 = 12;
 const TYPE_HASH_ZIPLIST: u8 = 13;
 const TYPE_LIST_QUICKLIST: u8 = 14;
-const TYPE_STREAM_LISTPACKS: u8 = 15;
 const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
-const TYPE_STREAM_LISTPACKS_2: u8 = 19;
-const TYPE_STREAM_LISTPACKS_3: u8 = 21;
+use stream::{TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2, TYPE_STREAM_LISTPACKS_3};
 
 /// A value as DUMP and RDB files carry it.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +44,7 @@ pub enum Value {
     Hash(Vec<(Bytes, Bytes)>),
     /// Members and scores (never NaN).
     ZSet(Vec<(Bytes, f64)>),
+    Stream(Stream),
 }
 
 /// Why a value could not be read.
@@ -55,7 +57,7 @@ pub(super) enum Fault {
     Bad,
     /// A type byte no Redis version we read writes.
     Unknown(u8),
-    /// A type Redis writes that Redstone cannot hold (streams, modules).
+    /// A type Redis writes that Redstone cannot hold (modules).
     Unsupported(&'static str),
 }
 
@@ -69,11 +71,13 @@ pub(super) fn kind(value: &Value) -> u8 {
         Value::Set(_) => TYPE_SET,
         Value::Hash(_) => TYPE_HASH,
         Value::ZSet(_) => TYPE_ZSET_2,
+        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
     }
 }
 
-/// `value` after its type byte, in the encoding of type `kind(value)`.
-pub(super) fn put_body(out: &mut Vec<u8>, value: &Value) {
+/// `value` after its type byte, in the encoding of type `kind(value)`; a
+/// stream's nodes split at `limits`.
+pub(super) fn put_body(out: &mut Vec<u8>, value: &Value, limits: NodeLimits) {
     match value {
         Value::String(bytes) => put_string(out, bytes),
         Value::List(items) | Value::Set(items) => {
@@ -96,6 +100,7 @@ pub(super) fn put_body(out: &mut Vec<u8>, value: &Value) {
                 out.extend_from_slice(&score.to_le_bytes());
             }
         }
+        Value::Stream(stream) => stream::put_stream(out, stream, limits),
     }
 }
 
@@ -116,6 +121,24 @@ pub(super) fn put_len(out: &mut Vec<u8>, len: u64) {
 pub(super) fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
     put_len(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
+}
+
+/// A string as Redis' `rdbSaveRawString` writes it with `rdbcompression
+/// no`: one that reads as a 32-bit integer exactly as Redis prints it is
+/// written as that integer (1, 2 or 4 bytes), anything else as it is.
+pub(super) fn put_raw_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    match stream::canonical_int(bytes) {
+        Some(n) if i8::try_from(n).is_ok() => out.extend_from_slice(&[0xc0, n as u8]),
+        Some(n) if i16::try_from(n).is_ok() => {
+            out.push(0xc1);
+            out.extend_from_slice(&(n as i16).to_le_bytes());
+        }
+        Some(n) if i32::try_from(n).is_ok() => {
+            out.push(0xc2);
+            out.extend_from_slice(&(n as i32).to_le_bytes());
+        }
+        _ => put_string(out, bytes),
+    }
 }
 
 /// Bytes being read front to back; nothing is consumed by a read that
@@ -175,8 +198,13 @@ impl<'a> Cursor<'a> {
     }
 
     pub(super) fn len(&mut self) -> Parsed<usize> {
+        usize::try_from(self.len_u64()?).map_err(|_| Fault::Bad)
+    }
+
+    /// A length field holding a number (an ID part, a counter).
+    pub(super) fn len_u64(&mut self) -> Parsed<u64> {
         match self.raw_len()? {
-            Len::Plain(len) => usize::try_from(len).map_err(|_| Fault::Bad),
+            Len::Plain(len) => Ok(len),
             Len::Encoded(_) => Err(Fault::Bad),
         }
     }
@@ -232,6 +260,8 @@ enum Items {
     Set(Vec<Bytes>),
     Hash(Vec<(Bytes, Bytes)>),
     ZSet(Vec<(Bytes, f64)>, Scores),
+    /// A stream: its nodes, its metadata, its groups (`stream::Reading`).
+    Stream(Box<Reading>),
 }
 
 #[derive(Clone, Copy)]
@@ -265,7 +295,9 @@ pub(super) fn start(cursor: &mut Cursor, kind: u8) -> Parsed<Start> {
             return blob_value(kind, &blob).map(Start::Whole);
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
-            return Err(Fault::Unsupported("stream"))
+            let (reading, left) = stream::start(cursor, kind)?;
+            let items = Items::Stream(Box::new(reading));
+            return Ok(Start::Elements(Partial { left, items }));
         }
         TYPE_MODULE | TYPE_MODULE_2 => return Err(Fault::Unsupported("module value")),
         _ => return Err(Fault::Unknown(kind)),
@@ -311,6 +343,10 @@ impl Partial {
     /// Reads one more element; on failure nothing is added.
     pub(super) fn step(&mut self, cursor: &mut Cursor) -> Parsed<()> {
         match &mut self.items {
+            Items::Stream(reading) => {
+                self.left = reading.step(cursor, self.left)?;
+                return Ok(());
+            }
             Items::List(items, ListNodes::Strings) | Items::Set(items) => {
                 items.push(cursor.string()?)
             }
@@ -350,6 +386,7 @@ impl Partial {
             Items::Set(items) => Value::Set(std::mem::take(items)),
             Items::Hash(pairs) => Value::Hash(std::mem::take(pairs)),
             Items::ZSet(members, _) => Value::ZSet(std::mem::take(members)),
+            Items::Stream(reading) => Value::Stream(reading.finish()),
         }
     }
 }
@@ -421,7 +458,7 @@ fn slice(blob: &[u8], at: usize, len: usize) -> Option<Bytes> {
 }
 
 /// A listpack's elements, integers as their decimal text.
-fn listpack(blob: &[u8]) -> Option<Vec<Bytes>> {
+pub(super) fn listpack(blob: &[u8]) -> Option<Vec<Bytes>> {
     if u32_le(blob, 0)? != blob.len() {
         return None;
     }

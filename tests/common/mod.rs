@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod real_redis;
+pub mod streams;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
