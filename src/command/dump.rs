@@ -72,7 +72,11 @@ pub fn value_of(
 ) -> Result<Value, Frame> {
     match meta.kind {
         KeyType::String => return Ok(Value::String(meta.payload.clone())),
-        KeyType::Stream => return Err(err("ERR DUMP of a stream is not supported yet")),
+        KeyType::Stream => {
+            let stream = super::stream_value::Stream::open(reader, db, key)?
+                .ok_or_else(|| err("ERR corrupt stream record"))?;
+            return Ok(Value::Stream(stream.to_rdb(reader)?));
+        }
         _ => {}
     }
     let members = reader.members(db, key, meta);
@@ -179,9 +183,8 @@ fn check_members(value: &Value) -> Result<(), Frame> {
         Value::Set(members) => distinct(members.iter().collect()),
         Value::Hash(pairs) => distinct(pairs.iter().map(|(field, _)| field).collect()),
         Value::ZSet(members) => distinct(members.iter().map(|(member, _)| member).collect()),
-        // Not stored yet: RESTORE of a stream is a bad format until the
-        // stream storage is wired here.
-        Value::Stream(_) => false,
+        // The reader checked a stream's consistency; an empty one is valid.
+        Value::Stream(_) => true,
     };
     if ok {
         Ok(())
@@ -211,8 +214,7 @@ pub fn store_value(
         Value::Set(members) => super::sets::put_set(txn, db, key, &members, limits)?,
         Value::Hash(pairs) => super::hashes::put_hash(txn, db, key, pairs, limits)?,
         Value::ZSet(members) => super::zset_value::put_zset(txn, db, key, members, limits)?,
-        // Not stored yet (see `check_members`).
-        Value::Stream(_) => return Err(err(ERR_BAD_FORMAT)),
+        Value::Stream(stream) => super::stream_value::Stream::restore(txn, db, key, stream)?,
     }
     if expire_at != 0 {
         if let Some(mut meta) = txn.get(db, key)? {

@@ -8,12 +8,9 @@ use bytes::Bytes;
 
 pub const ERR_INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 
-/// A stream entry ID; the order is the stream's order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
-pub struct StreamId {
-    pub ms: u64,
-    pub seq: u64,
-}
+/// A stream entry ID (`rdb`'s, so a stream converts to its RDB form as
+/// is); the order is the stream's order.
+pub use crate::rdb::StreamId;
 
 impl StreamId {
     pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };

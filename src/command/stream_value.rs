@@ -26,6 +26,7 @@
 use super::args::{err, of_kind};
 use super::stream_id::StreamId;
 use crate::keyspace::{KeyRead, KeyType, Members, Meta, Span, Txn};
+use crate::rdb;
 use crate::resp::Frame;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::ops::Bound;
@@ -941,6 +942,127 @@ impl Stream {
         rows.iter()
             .map(|(sub, _)| StreamId::from_bytes(&sub[prefix.len()..]).ok_or_else(corrupt))
             .collect()
+    }
+}
+
+/// DUMP, MIGRATE and full syncs: a stream as RDB carries it, and back.
+impl Stream {
+    /// The whole stream, entries, groups, pending entries and consumers.
+    pub fn to_rdb(&self, reader: &mut dyn KeyRead) -> Result<rdb::Stream, Frame> {
+        let entries = self.range(reader, StreamId::MIN, StreamId::MAX, false, 0)?;
+        let mut groups = Vec::new();
+        for group in self.groups(reader)? {
+            let pending = self.pending_range(
+                reader,
+                &group.name,
+                StreamId::MIN,
+                StreamId::MAX,
+                usize::MAX,
+            )?;
+            let mut consumers = Vec::new();
+            for consumer in self.consumers(reader, &group.name)? {
+                let owned = self.owned(
+                    reader,
+                    &group.name,
+                    &consumer.name,
+                    StreamId::MIN,
+                    StreamId::MAX,
+                    usize::MAX,
+                )?;
+                consumers.push(rdb::Consumer {
+                    name: consumer.name,
+                    seen_time: consumer.seen_ms,
+                    active_time: None,
+                    pending: owned,
+                });
+            }
+            groups.push(rdb::Group {
+                name: group.name,
+                last_id: group.last_id,
+                entries_read: group.entries_read,
+                pending: pending
+                    .into_iter()
+                    .map(|p| rdb::Pending {
+                        id: p.id,
+                        delivery_time: p.delivered_ms,
+                        delivery_count: p.deliveries,
+                    })
+                    .collect(),
+                consumers,
+            });
+        }
+        let summary = self.summary;
+        Ok(rdb::Stream {
+            entries: entries.into_iter().map(|e| (e.id, e.fields)).collect(),
+            last_id: summary.last_id,
+            first_id: summary.first_id,
+            max_deleted_id: summary.max_deleted_id,
+            entries_added: summary.entries_added,
+            groups,
+        })
+    }
+
+    /// Writes `value` at `key`, which holds nothing (RESTORE, a full sync's
+    /// load). The reader checked it: IDs ascend, every pending entry has
+    /// one owner among its group's consumers.
+    pub fn restore(txn: &mut Txn, db: usize, key: &[u8], value: rdb::Stream) -> Result<(), Frame> {
+        let mut stream = Stream::open_or_create(txn, db, key)?;
+        let length = value.entries.len() as u64;
+        // Ordinals continue the count of entries ever added.
+        let first_ordinal = value.entries_added.saturating_sub(length);
+        for (ordinal, (id, fields)) in (first_ordinal..).zip(value.entries) {
+            let flat: Vec<Bytes> = fields.into_iter().flat_map(|(f, v)| [f, v]).collect();
+            txn.member_put(
+                &stream.members,
+                &with_id(vec![ENTRY], id),
+                encode_entry(ordinal, &flat),
+            );
+        }
+        stream.summary = Summary {
+            length,
+            last_id: value.last_id,
+            first_id: value.first_id,
+            max_deleted_id: value.max_deleted_id,
+            entries_added: value.entries_added,
+            groups: 0,
+        };
+        for group in value.groups {
+            let mut record = Group::new(group.name.clone(), group.last_id, group.entries_read);
+            record.consumers = group.consumers.len() as u64;
+            record.pending = group.pending.len() as u64;
+            let mut owners = std::collections::BTreeMap::new();
+            for consumer in &group.consumers {
+                for id in &consumer.pending {
+                    owners.insert(*id, consumer.name.clone());
+                }
+                let owned = named_prefix(OWNED, &[&group.name, &consumer.name]);
+                for id in &consumer.pending {
+                    txn.member_put(&stream.members, &with_id(owned.clone(), *id), Bytes::new());
+                }
+                let record = Consumer {
+                    name: consumer.name.clone(),
+                    seen_ms: consumer.seen_time,
+                    pending: consumer.pending.len() as u64,
+                };
+                stream.put_consumer(txn, &group.name, &record);
+            }
+            let prefix = named_prefix(PENDING, &[&group.name]);
+            for pending in group.pending {
+                let stored = Pending {
+                    id: pending.id,
+                    delivered_ms: pending.delivery_time,
+                    deliveries: pending.delivery_count,
+                    consumer: owners.remove(&pending.id).unwrap_or_default(),
+                };
+                txn.member_put(
+                    &stream.members,
+                    &with_id(prefix.clone(), pending.id),
+                    stored.encode(),
+                );
+            }
+            stream.put_group(txn, &record)?;
+        }
+        stream.save(txn, db, key)
     }
 }
 
