@@ -315,9 +315,10 @@ impl Command {
             .collect()
     }
 
-    /// Whether the command has key arguments (a range or a numkeys count).
+    /// Whether the command has key arguments (a range, a numkeys count, or
+    /// its own syntax).
     pub fn has_keys(&self) -> bool {
-        self.keys.0 > 0 || self.numkeys > 0
+        self.keys.0 > 0 || self.numkeys > 0 || self.key_finder.is_some()
     }
 
     /// Positions of the key arguments of this very request: the `keys`
