@@ -102,6 +102,50 @@ fn writes_are_recorded_as_their_effects() {
 }
 
 #[test]
+fn stream_writes_are_recorded_as_what_they_did() {
+    insta::assert_snapshot!(effects_of(
+        &[
+            &["XADD", "x", "1-1", "f", "v"],
+            &["XGROUP", "CREATE", "x", "g", "0"]
+        ],
+        &[
+            // The generated ID; the approximate trim as the exact one.
+            &["XADD", "x", "*", "f", "v"],
+            &[
+                "XADD",
+                "x",
+                "MAXLEN",
+                "~",
+                "1",
+                "LIMIT",
+                "10",
+                "1800000000000-*",
+                "f",
+                "v"
+            ],
+            &["XTRIM", "x", "MINID", "~", "0"],
+            &["XTRIM", "x", "MAXLEN", "=", "2"],
+            // A group read: each entry claimed, then the group's position.
+            &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "x", ">"],
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "bob",
+                "NOACK",
+                "STREAMS",
+                "x",
+                "0"
+            ],
+            &["XCLAIM", "x", "g", "bob", "0", "5-0", "JUSTID"],
+            &["XAUTOCLAIM", "x", "g", "carol", "0", "0"],
+            &["XCLAIM", "x", "g", "bob", "0", "9-9", "LASTID", "9-9"],
+            &["XACK", "x", "g", "5-0"],
+        ],
+    ));
+}
+
+#[test]
 fn a_transaction_is_recorded_as_one_unit() {
     insta::assert_snapshot!(effects_of(
         &[],
@@ -191,7 +235,9 @@ impl Arbitrary for Write {
         let key = |g: &mut Gen, prefix: &str| format!("{prefix}{}", u8::arbitrary(g) % 3);
         let member = |g: &mut Gen| format!("m{}", u8::arbitrary(g) % 5);
         let number = |g: &mut Gen| (i8::arbitrary(g) % 20).to_string();
-        let words: Vec<String> = match u8::arbitrary(g) % 24 {
+        let id = |g: &mut Gen| format!("1700000000000-{}", u8::arbitrary(g) % 4);
+        let consumer = |g: &mut Gen| format!("c{}", u8::arbitrary(g) % 3);
+        let words: Vec<String> = match u8::arbitrary(g) % 36 {
             0 => vec!["SET".into(), key(g, "s"), number(g)],
             1 => vec![
                 "SET".into(),
@@ -240,7 +286,93 @@ impl Arbitrary for Write {
             20 => vec!["SELECT".into(), (u8::arbitrary(g) % 2).to_string()],
             21 => vec!["GETEX".into(), key(g, "s"), "EX".into(), number(g)],
             22 => vec!["SMOVE".into(), key(g, "t"), key(g, "t"), member(g)],
-            _ => vec!["RENAME".into(), key(g, "s"), key(g, "s")],
+            23 => vec!["RENAME".into(), key(g, "s"), key(g, "s")],
+            // Streams: generated IDs, approximate trims, group reads and
+            // claims must reach the replica as what they did.
+            24 => vec![
+                "XADD".into(),
+                key(g, "x"),
+                "*".into(),
+                "f".into(),
+                member(g),
+            ],
+            25 => vec![
+                "XADD".into(),
+                key(g, "x"),
+                "MAXLEN".into(),
+                "~".into(),
+                "1".into(),
+                "*".into(),
+                "f".into(),
+                "v".into(),
+            ],
+            26 => vec!["XTRIM".into(), key(g, "x"), "MAXLEN".into(), "1".into()],
+            27 => vec![
+                "XGROUP".into(),
+                "CREATE".into(),
+                key(g, "x"),
+                "g".into(),
+                "0".into(),
+                "MKSTREAM".into(),
+            ],
+            28 => vec![
+                "XREADGROUP".into(),
+                "GROUP".into(),
+                "g".into(),
+                consumer(g),
+                "COUNT".into(),
+                "1".into(),
+                "STREAMS".into(),
+                key(g, "x"),
+                ">".into(),
+            ],
+            29 => vec![
+                "XREADGROUP".into(),
+                "GROUP".into(),
+                "g".into(),
+                consumer(g),
+                "NOACK".into(),
+                "STREAMS".into(),
+                key(g, "x"),
+                ">".into(),
+            ],
+            30 => vec![
+                "XAUTOCLAIM".into(),
+                key(g, "x"),
+                "g".into(),
+                consumer(g),
+                "0".into(),
+                "0".into(),
+                "COUNT".into(),
+                "1".into(),
+            ],
+            31 => vec!["XDEL".into(), key(g, "x"), id(g)],
+            32 => vec![
+                "XGROUP".into(),
+                "DELCONSUMER".into(),
+                key(g, "x"),
+                "g".into(),
+                consumer(g),
+            ],
+            33 => vec![
+                "XREADGROUP".into(),
+                "GROUP".into(),
+                "g".into(),
+                consumer(g),
+                "STREAMS".into(),
+                key(g, "x"),
+                "0".into(),
+            ],
+            34 => vec!["XACK".into(), key(g, "x"), "g".into(), id(g)],
+            _ => vec![
+                "XCLAIM".into(),
+                key(g, "x"),
+                "g".into(),
+                consumer(g),
+                "0".into(),
+                id(g),
+                "FORCE".into(),
+            ],
         };
         Write(words)
     }

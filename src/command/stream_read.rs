@@ -4,8 +4,9 @@
 //! writes (the group's last delivered ID, its pending entries, the
 //! consumer) in the batch's transaction. Replicas get what a read did to
 //! a group as Redis sends it: one `XCLAIM ... FORCE JUSTID LASTID` per
-//! entry delivered, `XGROUP SETID` after a NOACK read, and `XGROUP
-//! CREATECONSUMER` for a consumer it created.
+//! entry delivered, `XGROUP SETID ... ENTRIESREAD` after the read (Redis
+//! sends it after a NOACK read only, so its replicas' read counters can
+//! drift), and `XGROUP CREATECONSUMER` for a consumer it created.
 //!
 //! A client that blocks waits on its keys with the command in a form of
 //! our own ([`Blocked`]): its protocol (the reply's shape), count, group
@@ -457,7 +458,10 @@ impl GroupReader<'_> {
                 txn.propagate(claim_effect(self.db, self.key, group, &pending));
             }
         }
-        if self.noack && !entries.is_empty() {
+        // Redis sends this after a NOACK read only, and its replicas'
+        // read counters drift (XCLAIM's LASTID moves the last ID alone);
+        // sent after every read, they stay exact.
+        if !entries.is_empty() {
             txn.propagate(set_id_effect(self.db, self.key, group));
         }
         Ok(entries_reply(&entries))
