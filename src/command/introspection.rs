@@ -98,7 +98,13 @@ fn categories(command: &Command) -> Vec<Frame> {
     if command.has_flag("readonly") {
         out.push("@read");
     }
-    match command.group {
+    // A container (SCRIPT, XGROUP) has no category of its own but @slow.
+    let group = if command.subcommands.is_empty() {
+        command.group
+    } else {
+        ""
+    };
+    match group {
         "string" => out.push("@string"),
         "hash" => out.push("@hash"),
         "set" => out.push("@set"),
@@ -106,6 +112,7 @@ fn categories(command: &Command) -> Vec<Frame> {
         "sorted-set" => out.push("@sortedset"),
         "bitmap" => out.push("@bitmap"),
         "hyperloglog" => out.push("@hyperloglog"),
+        "stream" => out.push("@stream"),
         "connection" => out.push("@connection"),
         "scripting" => out.push("@scripting"),
         _ => {}

@@ -61,7 +61,7 @@ pub const COMMANDS: &[Command] = &[
         "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.",
         xreadgroup,
     )
-    .with_key_specs(&streams_keyword(&["RW", "access"], 4))
+    .with_key_specs(&streams_keyword(&["RO", "access"], 4))
     .with_key_finder(read_keys),
 ];
 

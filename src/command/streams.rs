@@ -28,7 +28,8 @@ const DELETE: &[KeySpec] = &key_at_1(&["RW", "delete"]);
 
 pub const COMMANDS: &[Command] = &[
     Command::new("xadd", -5, &["write", "denyoom", "fast"], (1, 1, 1), "stream", "Appends a new entry to a stream", xadd)
-        .with_key_specs(UPDATE)
+        .with_key_specs(&[KeySpec::range(&["RW", "update"], 1, 0)
+            .with_notes("UPDATE instead of INSERT because of the optional trimming feature")])
         .with_tips(&["nondeterministic_output"]),
     Command::new("xrange", -4, &["readonly"], (1, 1, 1), "stream", "Return a range of elements in a stream, with IDs matching the specified IDs interval", xrange)
         .with_key_specs(READ),
