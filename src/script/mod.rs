@@ -52,6 +52,12 @@ const CHECK_INSTRUCTIONS: u32 = 100_000;
 /// How long a script runs before its thread's other work moves away.
 const HAND_OFF_AFTER: Duration = Duration::from_millis(5);
 
+/// And again this often while it runs: a hand-off can fail (the thread
+/// that should take the worker over may start only after this one took
+/// it back), and a worker held by a script strands the tasks queued on it,
+/// such as the one accepting connections.
+const HAND_OFF_AGAIN: Duration = Duration::from_millis(100);
+
 /// The script running now, for other connections: BUSY replies, SCRIPT
 /// KILL; and the cache's size for INFO. Outside the [`Scripting`] lock,
 /// which the running script holds.
@@ -70,8 +76,9 @@ pub struct Running {
     kill: AtomicBool,
     /// It wrote: SCRIPT KILL would leave half its writes, so it refuses.
     wrote: AtomicBool,
-    /// `hand_off` ran for the script running now.
-    handed_off: AtomicBool,
+    /// When (time since it started) the running script next hands its
+    /// worker off.
+    next_hand_off: Mutex<Duration>,
     /// The script running now said `redis.setresp(3)`.
     resp3: AtomicBool,
     /// Called once a script has run for [`HAND_OFF_AFTER`]: the driver
@@ -102,7 +109,7 @@ impl Running {
             client: AtomicU64::new(0),
             kill: AtomicBool::new(false),
             wrote: AtomicBool::new(false),
-            handed_off: AtomicBool::new(false),
+            next_hand_off: Mutex::new(HAND_OFF_AFTER),
             resp3: AtomicBool::new(false),
             hand_off,
         }
@@ -152,7 +159,7 @@ impl Running {
     fn start(&self, client: u64, now_ms: u64) {
         self.kill.store(false, Ordering::Release);
         self.wrote.store(false, Ordering::Release);
-        self.handed_off.store(false, Ordering::Release);
+        *crate::sync::lock(&self.next_hand_off) = HAND_OFF_AFTER;
         self.resp3.store(false, Ordering::Release);
         *crate::sync::lock(&self.started) = Some(Instant::now());
         self.client.store(client, Ordering::Release);
@@ -178,9 +185,11 @@ impl Running {
                 "Script killed by user with SCRIPT KILL...",
             ));
         }
-        let long = crate::sync::lock(&self.started)
-            .is_some_and(|started| started.elapsed() >= HAND_OFF_AFTER);
-        if long && !self.handed_off.swap(true, Ordering::AcqRel) {
+        let elapsed = crate::sync::lock(&self.started).map(|started| started.elapsed());
+        let mut next = crate::sync::lock(&self.next_hand_off);
+        if elapsed.is_some_and(|elapsed| elapsed >= *next) {
+            *next = elapsed.unwrap_or_default() + HAND_OFF_AGAIN;
+            drop(next);
             (self.hand_off)();
         }
         Ok(VmState::Continue)

@@ -6,9 +6,13 @@
 #   TESTS=lpush,lpop,sadd,hset,zadd,zrangebyscore tests/bench/compare.sh
 #   APPENDFSYNC=always TESTS=set tests/bench/compare.sh
 #
-# TESTS takes redis-benchmark's -t names, plus `zrangebyscore`: ten members
-# from a random score on (ZRANGEBYSCORE myzset <rand> +inf LIMIT 0 10), run
-# after the built-in tests so `zadd` has filled myzset.
+# TESTS takes redis-benchmark's -t names, plus these, run after the built-in
+# tests in this order:
+#   zrangebyscore  ten members from a random score on (ZRANGEBYSCORE myzset
+#                  <rand> +inf LIMIT 0 10; `zadd` fills myzset)
+#   xadd           XADD mystream * field <rand> (one stream, generated IDs)
+#   xrange         the ten oldest entries (XRANGE mystream - + COUNT 10)
+#   xrevrange      the ten newest (XREVRANGE mystream + - COUNT 10)
 #
 # Both servers run at once on free ports: redis-server with appendonly yes and
 # appendfsync APPENDFSYNC (everysec unless set), Redstone with its defaults
@@ -54,8 +58,19 @@ for port in "$redis_port" "$redstone_port"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
-builtin_tests=$(echo "$TESTS" | tr ',' '\n' | grep -vx zrangebyscore | paste -sd, -)
-custom_tests=$(echo "$TESTS" | tr ',' '\n' | grep -x zrangebyscore || true)
+custom_names='zrangebyscore|xadd|xrange|xrevrange'
+builtin_tests=$(echo "$TESTS" | tr ',' '\n' | grep -Evx "$custom_names" | paste -sd, -)
+custom_tests=$(echo "$TESTS" | tr ',' '\n' | grep -Ex "$custom_names" || true)
+
+# custom NAME -> the command redis-benchmark sends
+custom() {
+  case $1 in
+    zrangebyscore) echo "ZRANGEBYSCORE myzset __rand_int__ +inf LIMIT 0 10" ;;
+    xadd) echo "XADD mystream * field __rand_int__" ;;
+    xrange) echo "XRANGE mystream - + COUNT 10" ;;
+    xrevrange) echo "XREVRANGE mystream + - COUNT 10" ;;
+  esac
+}
 
 # bench PORT PIPELINE -> lines "test rps"
 bench() {
@@ -66,10 +81,12 @@ bench() {
     redis-benchmark "${common[@]}" -t "$builtin_tests" 2>/dev/null |
       awk -F'","' 'NR > 1 { gsub(/"/, "", $1); print $1, $2 }'
   fi
-  if [ -n "$custom_tests" ]; then
-    redis-benchmark "${common[@]}" ZRANGEBYSCORE myzset __rand_int__ +inf LIMIT 0 10 2>/dev/null |
-      awk -F'","' 'NR > 1 { print "ZRANGEBYSCORE", $2 }'
-  fi
+  for name in $custom_tests; do
+    local words
+    read -ra words <<<"$(custom "$name")" # no globbing of XADD's `*`
+    redis-benchmark "${common[@]}" "${words[@]}" 2>/dev/null |
+      awk -F'","' -v name="${name^^}" 'NR > 1 { print name, $2 }'
+  done
 }
 
 results="$work/results"
