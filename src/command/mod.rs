@@ -18,6 +18,7 @@ pub mod connection;
 pub mod context;
 pub mod dump;
 pub mod full_sync;
+mod functions;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
@@ -540,9 +541,9 @@ fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
                 ctx.shared.config().busy_reply_threshold
             })
     {
-        return Err(err(
-            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
-        ));
+        return Err(err(scripting::busy_message(
+            ctx.shared.script_running.runs_function(),
+        )));
     }
     // During a full sync's load the old data is served; Redis refuses
     // these then (PSYNC, REPLICAOF, SAVE...).

@@ -385,7 +385,7 @@ fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// Redis' `addReplySubcommandSyntaxError`.
-fn subcommand_syntax_error(args: &[Bytes]) -> Frame {
+pub(super) fn subcommand_syntax_error(args: &[Bytes]) -> Frame {
     err(format!(
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
         String::from_utf8_lossy(&args[1][..args[1].len().min(128)]),

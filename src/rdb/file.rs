@@ -18,6 +18,7 @@
 //! `FileError`, never a panic, and no length field makes it allocate more
 //! than the bytes it was given.
 
+use super::functions::OP_FUNCTION2;
 use super::value::{self, Cursor, Fault, Partial, Start, Value};
 use super::{crc64_update, RDB_VERSION};
 use bytes::Bytes;
@@ -29,7 +30,6 @@ const MIN_VERSION: u32 = 5;
 /// What redis-server 7.0 says it is in `redis-ver`.
 const REDIS_VERSION: &[u8] = b"7.0.15";
 
-const OP_FUNCTION2: u8 = 0xf5;
 const OP_FUNCTION_PRE_GA: u8 = 0xf6;
 const OP_MODULE_AUX: u8 = 0xf7;
 const OP_IDLE: u8 = 0xf8;
@@ -96,6 +96,15 @@ impl Writer {
         });
     }
 
+    /// A function library, by its code (after the header, before any
+    /// database, as Redis writes them).
+    pub fn function(&mut self, out: &mut Vec<u8>, code: &[u8]) {
+        self.append(out, |out| {
+            out.push(OP_FUNCTION2);
+            value::put_string(out, code);
+        });
+    }
+
     /// The entries that follow belong to database `db`.
     pub fn select_db(&mut self, out: &mut Vec<u8>, db: usize) {
         self.append(out, |out| {
@@ -157,6 +166,8 @@ pub enum Item {
         value: Value,
         expire_at_ms: Option<u64>,
     },
+    /// A function library's code (FUNCTION LOAD's argument).
+    Function(Bytes),
     /// The end of the file, its checksum verified; comes once.
     End,
 }
@@ -377,12 +388,7 @@ fn step(state: &mut State, cursor: &mut Cursor, crc: u64) -> Result<Option<Item>
                     cursor.len()?;
                     return Ok(None);
                 }
-                // A function library's code: Redstone has no functions,
-                // and the keys load without them.
-                OP_FUNCTION2 => {
-                    cursor.string()?;
-                    return Ok(None);
-                }
+                OP_FUNCTION2 => Item::Function(cursor.string()?),
                 OP_FUNCTION_PRE_GA => return Err(Fault::Unsupported("pre-release function").into()),
                 OP_MODULE_AUX => return Err(Fault::Unsupported("module aux data").into()),
                 OP_EOF => {

@@ -16,6 +16,7 @@
 //! malformed payload is an error, never a panic.
 
 pub mod file;
+pub mod functions;
 mod value;
 
 pub use value::Value;

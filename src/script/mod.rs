@@ -15,10 +15,12 @@
 mod bit;
 mod cjson;
 mod cmsgpack;
+pub mod functions;
 mod lua_struct;
 mod shebang;
 
-pub use shebang::ScriptFlags;
+use functions::{Header, Libraries, Library, Registration};
+pub use shebang::{ScriptFlags, FLAG_NAMES};
 
 use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
@@ -74,16 +76,36 @@ pub struct Running {
     handed_off: AtomicBool,
     /// The script running now said `redis.setresp(3)`.
     resp3: AtomicBool,
+    /// The function running now (its name and the FCALL that called it),
+    /// `None` for a script: FUNCTION STATS, and which KILL may stop it.
+    function: Mutex<Option<(String, Vec<Bytes>)>>,
+    /// A library loading since then (FUNCTION LOAD's time limit), if limited.
+    loading_since: Mutex<Option<Instant>>,
+    /// The functions' Lua state's bytes, functions and libraries (INFO).
+    functions_lua_bytes: AtomicU64,
+    functions: AtomicU64,
+    libraries: AtomicU64,
+    /// The libraries' own bytes: code and names (`used_memory_functions`).
+    libraries_bytes: AtomicU64,
     /// Called once a script has run for [`HAND_OFF_AFTER`]: the driver
     /// moves its thread's other work elsewhere (tokio's `block_in_place`,
     /// too dear to pay for every short script).
     hand_off: fn(),
 }
 
-/// Why SCRIPT KILL did not kill.
+/// Why SCRIPT KILL or FUNCTION KILL did not kill.
 pub enum KillRefused {
     NotBusy,
     Unkillable,
+    /// SCRIPT KILL of a function, FUNCTION KILL of a script.
+    OtherKind,
+}
+
+/// What FUNCTION STATS tells of the function running now.
+pub struct RunningFunction {
+    pub name: String,
+    pub command: Vec<Bytes>,
+    pub duration_ms: u64,
 }
 
 impl Default for Running {
@@ -104,6 +126,12 @@ impl Running {
             wrote: AtomicBool::new(false),
             handed_off: AtomicBool::new(false),
             resp3: AtomicBool::new(false),
+            function: Mutex::new(None),
+            loading_since: Mutex::new(None),
+            functions_lua_bytes: AtomicU64::new(0),
+            functions: AtomicU64::new(0),
+            libraries: AtomicU64::new(0),
+            libraries_bytes: AtomicU64::new(0),
             hand_off,
         }
     }
@@ -131,19 +159,58 @@ impl Running {
         self.wrote.store(true, Ordering::Release);
     }
 
-    /// SCRIPT KILL.
-    pub fn kill(&self) -> Result<(), KillRefused> {
+    /// Bytes of the functions' Lua state (`used_memory_vm_functions`).
+    pub fn functions_lua_bytes(&self) -> u64 {
+        self.functions_lua_bytes.load(Ordering::Relaxed)
+    }
+
+    /// What the libraries themselves take (`used_memory_functions`).
+    pub fn libraries_bytes(&self) -> u64 {
+        self.libraries_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Functions and libraries loaded (`number_of_functions`, `..._libraries`).
+    pub fn function_counts(&self) -> (u64, u64) {
+        (
+            self.functions.load(Ordering::Relaxed),
+            self.libraries.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Whether what runs now is a function (FCALL), not a script.
+    pub fn runs_function(&self) -> bool {
+        self.started_ms.load(Ordering::Acquire) != 0 && crate::sync::lock(&self.function).is_some()
+    }
+
+    /// The function running now, at `now_ms`, for FUNCTION STATS.
+    pub fn running_function(&self, now_ms: u64) -> Option<RunningFunction> {
+        let started = self.started_ms.load(Ordering::Acquire);
+        let function = crate::sync::lock(&self.function);
+        let (name, command) = function.as_ref().filter(|_| started != 0)?;
+        Some(RunningFunction {
+            name: name.clone(),
+            command: command.clone(),
+            duration_ms: now_ms.saturating_sub(started),
+        })
+    }
+
+    /// SCRIPT KILL (`function` false) or FUNCTION KILL (true).
+    pub fn kill(&self, function: bool) -> Result<(), KillRefused> {
         if self.started_ms.load(Ordering::Acquire) == 0 {
             return Err(KillRefused::NotBusy);
         }
         if self.wrote.load(Ordering::Acquire) {
             return Err(KillRefused::Unkillable);
         }
+        if crate::sync::lock(&self.function).is_some() != function {
+            return Err(KillRefused::OtherKind);
+        }
         self.kill.store(true, Ordering::Release);
         Ok(())
     }
 
-    fn start(&self, client: u64, now_ms: u64) {
+    fn start(&self, client: u64, now_ms: u64, function: Option<(String, Vec<Bytes>)>) {
+        *crate::sync::lock(&self.function) = function;
         self.kill.store(false, Ordering::Release);
         self.wrote.store(false, Ordering::Release);
         self.handed_off.store(false, Ordering::Release);
@@ -167,6 +234,12 @@ impl Running {
 
     /// The Lua count hook: stops a killed script, hands a long one off.
     fn check(&self) -> mlua::Result<VmState> {
+        let loading = *crate::sync::lock(&self.loading_since);
+        if loading.is_some_and(|since| since.elapsed() > functions::LOAD_TIMEOUT) {
+            return Err(mlua::Error::external(ErrorReply(
+                "ERR FUNCTION LOAD timeout".into(),
+            )));
+        }
         if self.kill.load(Ordering::Acquire) {
             return Err(mlua::Error::runtime(
                 "Script killed by user with SCRIPT KILL...",
@@ -181,19 +254,35 @@ impl Running {
     }
 }
 
-/// The Lua state and the scripts compiled in it.
-pub struct Scripting {
+/// One Lua state with `prelude.lua` run in it.
+struct Vm {
     lua: Lua,
     /// The hidden tables behind the read-only globals and `redis` table.
     globals: Table,
     redis: Table,
     /// `prelude.lua`'s `run`: calls a script, errors as tables.
     run: mlua::Function,
+    /// `prelude.lua`'s `loading`: the globals are the library API or not.
+    loading: mlua::Function,
+    /// Runs, for the collector's rhythm.
+    runs: u32,
+}
+
+/// What `redis.register_function` collects while a library loads (the
+/// Lua state's app data, absent at any other time).
+struct Loading(Vec<functions::Function>);
+
+/// The Lua states and what was compiled in them: EVAL's scripts by SHA-1
+/// in one, the functions' libraries in another, as in Redis 7.0, so that
+/// SCRIPT FLUSH (a fresh state) leaves the functions, and FUNCTION FLUSH
+/// the scripts.
+pub struct Scripting {
+    eval: Vm,
     /// Compiled scripts, with their shebang's flags, by lowercase SHA-1 hex.
     scripts: HashMap<String, (mlua::Function, ScriptFlags)>,
+    functions: Vm,
+    libraries: Libraries,
     running: Arc<Running>,
-    /// Scripts run, for the collector's rhythm.
-    runs: u32,
 }
 
 /// The lowercase hex SHA-1 of `bytes` (script names, `redis.sha1hex`).
@@ -201,8 +290,19 @@ pub fn sha1hex(bytes: &[u8]) -> String {
     sha1_smol::Sha1::from(bytes).digest().to_string()
 }
 
-impl Scripting {
-    pub fn new(running: Arc<Running>) -> mlua::Result<Scripting> {
+/// How FUNCTION RESTORE treats the libraries already loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestorePolicy {
+    /// They all go first.
+    Flush,
+    /// They stay; one of the same name as a restored one is an error.
+    Append,
+    /// They stay, but one of the same name as a restored one is replaced.
+    Replace,
+}
+
+impl Vm {
+    fn new(running: &Arc<Running>) -> mlua::Result<Vm> {
         let lua = Lua::new_with(
             StdLib::TABLE | StdLib::STRING | StdLib::MATH,
             LuaOptions::default(),
@@ -258,7 +358,8 @@ impl Scripting {
                 Ok(table)
             })?,
         )?;
-        let (globals, redis, run): (Table, Table, mlua::Function) = lua
+        native.set("register_function", lua.create_function(register_function)?)?;
+        let (globals, redis, run, loading): (Table, Table, mlua::Function, mlua::Function) = lua
             .load(include_str!("prelude.lua"))
             .set_name("@redstone")
             .call(native)?;
@@ -267,14 +368,141 @@ impl Scripting {
             HookTriggers::new().every_nth_instruction(CHECK_INSTRUCTIONS),
             move |_, _| checked.check(),
         )?;
-        let scripting = Scripting {
+        Ok(Vm {
             lua,
             globals,
             redis,
             run,
-            scripts: HashMap::new(),
-            running,
+            loading,
             runs: 0,
+        })
+    }
+
+    /// Runs a library's code (after its header) to collect the functions it
+    /// registers, with the library API as its globals; Redis' errors.
+    fn create(&self, header: &Header, code: &Bytes) -> Result<Vec<functions::Function>, String> {
+        let chunk = self
+            .lua
+            .load(&code[header.body..])
+            .set_name("@user_function")
+            .into_function()
+            .map_err(|e| format!("Error compiling function: {}", lua_error_text(&e)))?;
+        self.lua.set_app_data(Loading(Vec::new()));
+        let outcome = self
+            .loading
+            .call::<()>(true)
+            .and_then(|()| self.run.call::<(bool, Value)>(chunk));
+        let _ = self.loading.call::<()>(false);
+        let registered = self.lua.remove_app_data::<Loading>();
+        match outcome {
+            Ok((true, _)) => Ok(registered.map(|r| r.0).unwrap_or_default()),
+            Ok((false, error)) => Err(format!(
+                "Error registering functions: {}",
+                error_message(&error)
+            )),
+            Err(e) => Err(format!(
+                "Error registering functions: ERR {}",
+                lua_error_text(&e)
+            )),
+        }
+    }
+
+    /// Calls `function` (a script's chunk, or a function's callback with
+    /// `keys` and `argv` as parameters when `as_parameters`), each command
+    /// it calls through `call`.
+    fn call(
+        &mut self,
+        running: &Running,
+        function: mlua::Function,
+        (keys, argv): (&[Bytes], &[Bytes]),
+        as_parameters: bool,
+        call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
+    ) -> mlua::Result<(bool, Value)> {
+        let (keys, argv) = (self.array(keys)?, self.array(argv)?);
+        let parameters = match as_parameters {
+            true => (Value::Table(keys), Value::Table(argv)),
+            false => {
+                self.globals.raw_set("KEYS", keys)?;
+                self.globals.raw_set("ARGV", argv)?;
+                (Value::Nil, Value::Nil)
+            }
+        };
+        // `call` and `pcall` share the closure that runs commands.
+        let call = std::cell::RefCell::new(call);
+        let run_command = |args: Variadic<Value>| -> Frame {
+            match command_args(args) {
+                Ok(args) => match call.try_borrow_mut() {
+                    Ok(mut call) => call(args, running.protocol()),
+                    Err(_) => Frame::error("ERR redis.call/pcall called from within a command"),
+                },
+                Err(reply) => reply,
+            }
+        };
+        let outcome = self.lua.scope(|scope| {
+            let pcall = scope.create_function(|lua, args: Variadic<Value>| {
+                reply_to_lua(lua, &run_command(args), running.protocol())
+            })?;
+            let raising_call =
+                scope.create_function(|lua, args: Variadic<Value>| match run_command(args) {
+                    Frame::Error(text) => Err(mlua::Error::external(ErrorReply(
+                        String::from_utf8_lossy(&text).into_owned(),
+                    ))),
+                    reply => reply_to_lua(lua, &reply, running.protocol()),
+                })?;
+            self.redis.raw_set("pcall", pcall)?;
+            self.redis.raw_set("call", raising_call)?;
+            let outcome = self
+                .run
+                .call::<(bool, Value)>((function, parameters.0, parameters.1));
+            self.redis.raw_set("pcall", Value::Nil)?;
+            self.redis.raw_set("call", Value::Nil)?;
+            outcome
+        });
+        // Lua's incremental collector alone lets garbage pile up between
+        // runs; a step every GC_PERIOD runs keeps it level (Redis' rhythm).
+        self.runs = self.runs.wrapping_add(1);
+        if self.runs.is_multiple_of(GC_PERIOD) {
+            let _ = self.lua.gc_step();
+        }
+        outcome
+    }
+
+    fn array(&self, items: &[Bytes]) -> mlua::Result<Table> {
+        let table = self.lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            table.raw_set(i + 1, self.lua.create_string(item)?)?;
+        }
+        Ok(table)
+    }
+}
+
+/// `redis.register_function`, at FUNCTION LOAD only.
+fn register_function(lua: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
+    let raise = |text: &str| mlua::Error::external(ErrorReply(format!("ERR {text}")));
+    let Some(mut loading) = lua.app_data_mut::<Loading>() else {
+        return Err(raise(
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        ));
+    };
+    let Registration(function) = Registration::read(args).map_err(raise)?;
+    if !functions::valid_name(&function.name) {
+        return Err(raise(functions::BAD_NAME));
+    }
+    if loading.0.iter().any(|f| f.name == function.name) {
+        return Err(raise("Function already exists in the library"));
+    }
+    loading.0.push(function);
+    Ok(())
+}
+
+impl Scripting {
+    pub fn new(running: Arc<Running>) -> mlua::Result<Scripting> {
+        let scripting = Scripting {
+            eval: Vm::new(&running)?,
+            scripts: HashMap::new(),
+            functions: Vm::new(&running)?,
+            libraries: Libraries::default(),
+            running,
         };
         scripting.note_sizes();
         Ok(scripting)
@@ -290,6 +518,7 @@ impl Scripting {
         let (flags, shebang) =
             ScriptFlags::parse(body).map_err(|e| Frame::error(format!("ERR {e}")))?;
         let function = self
+            .eval
             .lua
             .load(&body[shebang..])
             .set_name("@user_script")
@@ -317,19 +546,126 @@ impl Scripting {
 
     /// SCRIPT FLUSH: forgets every script and starts a fresh state.
     pub fn flush(&mut self) -> mlua::Result<()> {
-        *self = Scripting::new(self.running.clone())?;
+        self.eval = Vm::new(&self.running)?;
+        self.scripts.clear();
         self.note_sizes();
         Ok(())
     }
 
+    /// The libraries loaded.
+    pub fn libraries(&self) -> &Libraries {
+        &self.libraries
+    }
+
+    /// FUNCTION LOAD: the library's name, or Redis' error (without its
+    /// `ERR`). `limited`: its top level may run only `LOAD_TIMEOUT` (not
+    /// so for a master's).
+    pub fn load_library(
+        &mut self,
+        code: Bytes,
+        replace: bool,
+        limited: bool,
+    ) -> Result<String, String> {
+        let library = Scripting::compile_library(&self.functions, &self.running, code, limited)?;
+        let name = library.name.clone();
+        if !replace && self.libraries.get(&name).is_some() {
+            return Err(format!("Library '{name}' already exists"));
+        }
+        self.libraries.add(library, replace)?;
+        self.note_sizes();
+        Ok(name)
+    }
+
+    /// Checks `code`'s header and runs it in `vm` to collect its functions.
+    fn compile_library(
+        vm: &Vm,
+        running: &Running,
+        code: Bytes,
+        limited: bool,
+    ) -> Result<Library, String> {
+        let header = Header::parse(&code)?;
+        if !functions::valid_name(&header.name) {
+            return Err(functions::BAD_NAME.into());
+        }
+        if !header.engine.eq_ignore_ascii_case(functions::ENGINE) {
+            return Err(format!("Engine '{}' not found", header.engine));
+        }
+        *crate::sync::lock(&running.loading_since) = limited.then(Instant::now);
+        let created = vm.create(&header, &code);
+        *crate::sync::lock(&running.loading_since) = None;
+        let functions = created?;
+        if functions.is_empty() {
+            return Err("No functions registered".into());
+        }
+        Ok(Library {
+            name: header.name,
+            code,
+            functions,
+        })
+    }
+
+    /// FUNCTION DELETE: false if there is no such library.
+    pub fn delete_library(&mut self, name: &str) -> bool {
+        let deleted = self.libraries.remove(name);
+        self.note_sizes();
+        deleted
+    }
+
+    /// FUNCTION FLUSH: every library goes, with the state they lived in.
+    pub fn flush_functions(&mut self) -> mlua::Result<()> {
+        self.functions = Vm::new(&self.running)?;
+        self.libraries = Libraries::default();
+        self.note_sizes();
+        Ok(())
+    }
+
+    /// FUNCTION RESTORE, an RDB's functions, the stored ones at start:
+    /// loads every library of `codes`, all or none, without a time limit.
+    pub fn restore_libraries(
+        &mut self,
+        codes: Vec<Bytes>,
+        policy: RestorePolicy,
+    ) -> Result<(), String> {
+        let fresh = match policy {
+            RestorePolicy::Flush => Some(Vm::new(&self.running).map_err(|e| e.to_string())?),
+            _ => None,
+        };
+        let vm = fresh.as_ref().unwrap_or(&self.functions);
+        let mut restored = Libraries::default();
+        for code in codes {
+            let library = Scripting::compile_library(vm, &self.running, code, false)?;
+            restored.add(library, false)?;
+        }
+        match fresh {
+            Some(vm) => {
+                self.functions = vm;
+                self.libraries = restored;
+            }
+            None => self
+                .libraries
+                .join(restored, policy == RestorePolicy::Replace)?,
+        }
+        self.note_sizes();
+        Ok(())
+    }
+
+    /// What a function declares, `None` if there is no such function.
+    pub fn function_flags(&self, name: &str) -> Option<ScriptFlags> {
+        self.libraries.function(name).map(|f| f.flags)
+    }
+
     fn note_sizes(&self) {
         let running = &self.running;
-        running
-            .cached
-            .store(self.scripts.len() as u64, Ordering::Relaxed);
-        running
-            .lua_bytes
-            .store(self.lua.used_memory() as u64, Ordering::Relaxed);
+        let store = |counter: &AtomicU64, n: usize| counter.store(n as u64, Ordering::Relaxed);
+        store(&running.cached, self.scripts.len());
+        store(&running.lua_bytes, self.eval.lua.used_memory());
+        store(
+            &running.functions_lua_bytes,
+            self.functions.lua.used_memory(),
+        );
+        store(&running.functions, self.libraries.function_count());
+        store(&running.libraries, self.libraries.len());
+        store(&running.libraries_bytes, self.libraries.bytes());
     }
 
     /// Runs the known script `sha` with `keys` and `argv`, each command it
@@ -347,15 +683,49 @@ impl Scripting {
         let Some((function, _)) = self.scripts.get(sha).cloned() else {
             return Frame::error("NOSCRIPT No matching script. Please use EVAL.");
         };
-        self.running.start(client, now_ms);
-        let outcome = self.call_script(function, keys, argv, call);
+        self.running.start(client, now_ms, None);
+        let outcome = self
+            .eval
+            .call(&self.running, function, (keys, argv), false, call);
+        self.finish(outcome, sha)
+    }
+
+    /// FCALL: runs function `name` (the `command` that called it, for
+    /// FUNCTION STATS) as [`Scripting::run`] runs a script.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call_function(
+        &mut self,
+        name: &str,
+        command: &[Bytes],
+        keys: &[Bytes],
+        argv: &[Bytes],
+        client: u64,
+        now_ms: u64,
+        call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
+    ) -> Frame {
+        let Some(function) = self.libraries.function(name) else {
+            return Frame::error("ERR Function not found");
+        };
+        let (callback, name) = (function.callback.clone(), function.name.clone());
+        self.running
+            .start(client, now_ms, Some((name.clone(), command.to_vec())));
+        let outcome = self
+            .functions
+            .call(&self.running, callback, (keys, argv), true, call);
+        self.finish(outcome, &name)
+    }
+
+    /// A run's reply, `name` (a script's SHA-1, a function's name) in its
+    /// errors.
+    fn finish(&mut self, outcome: mlua::Result<(bool, Value)>, name: &str) -> Frame {
         let killed = self.running.kill.load(Ordering::Acquire);
         self.running.stop();
-        // Lua's incremental collector alone lets garbage pile up between
-        // runs; a step every GC_PERIOD runs keeps it level (Redis' rhythm).
-        self.runs = self.runs.wrapping_add(1);
-        if self.runs.is_multiple_of(GC_PERIOD) {
-            let _ = self.lua.gc_step();
+        if self
+            .eval
+            .runs
+            .wrapping_add(self.functions.runs)
+            .is_multiple_of(GC_PERIOD)
+        {
             self.note_sizes();
         }
         match outcome {
@@ -363,61 +733,23 @@ impl Scripting {
             Ok((false, _)) | Err(_) if killed => {
                 Frame::error("ERR Script killed by user with SCRIPT KILL...")
             }
-            Ok((false, error)) => script_error(&error, sha),
+            Ok((false, error)) => script_error(&error, name),
             Err(e) => Frame::error(format!(
-                "ERR Error running script {sha}: {}",
+                "ERR Error running script {name}: {}",
                 one_line(&lua_error_text(&e))
             )),
         }
     }
+}
 
-    fn call_script(
-        &self,
-        function: mlua::Function,
-        keys: &[Bytes],
-        argv: &[Bytes],
-        call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
-    ) -> mlua::Result<(bool, Value)> {
-        self.globals.raw_set("KEYS", self.array(keys)?)?;
-        self.globals.raw_set("ARGV", self.array(argv)?)?;
-        // `call` and `pcall` share the closure that runs commands.
-        let call = std::cell::RefCell::new(call);
-        let running = &self.running;
-        let run_command = |args: Variadic<Value>| -> Frame {
-            match command_args(args) {
-                Ok(args) => match call.try_borrow_mut() {
-                    Ok(mut call) => call(args, running.protocol()),
-                    Err(_) => Frame::error("ERR redis.call/pcall called from within a command"),
-                },
-                Err(reply) => reply,
-            }
-        };
-        self.lua.scope(|scope| {
-            let pcall = scope.create_function(|lua, args: Variadic<Value>| {
-                reply_to_lua(lua, &run_command(args), running.protocol())
-            })?;
-            let raising_call =
-                scope.create_function(|lua, args: Variadic<Value>| match run_command(args) {
-                    Frame::Error(text) => Err(mlua::Error::external(ErrorReply(
-                        String::from_utf8_lossy(&text).into_owned(),
-                    ))),
-                    reply => reply_to_lua(lua, &reply, running.protocol()),
-                })?;
-            self.redis.raw_set("pcall", pcall)?;
-            self.redis.raw_set("call", raising_call)?;
-            let outcome = self.run.call::<(bool, Value)>(function);
-            self.redis.raw_set("pcall", Value::Nil)?;
-            self.redis.raw_set("call", Value::Nil)?;
-            outcome
-        })
-    }
-
-    fn array(&self, items: &[Bytes]) -> mlua::Result<Table> {
-        let table = self.lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, item) in items.iter().enumerate() {
-            table.raw_set(i + 1, self.lua.create_string(item)?)?;
-        }
-        Ok(table)
+/// The `err` of an error table, else Redis' words for an error without one.
+fn error_message(error: &Value) -> String {
+    match error {
+        Value::Table(table) => match table.raw_get::<Value>("err") {
+            Ok(Value::String(text)) => text.to_string_lossy(),
+            _ => "ERR execution failure".to_string(),
+        },
+        _ => "ERR execution failure".to_string(),
     }
 }
 
@@ -647,10 +979,7 @@ fn script_error(error: &Value, sha: &str) -> Frame {
     let Value::Table(table) = error else {
         return Frame::error(format!("ERR Error running script {sha}, execution failure"));
     };
-    let message = match table.raw_get::<Value>("err") {
-        Ok(Value::String(text)) => text.to_string_lossy(),
-        _ => "ERR execution failure".to_string(),
-    };
+    let message = error_message(error);
     let place = match (
         table.raw_get::<Option<String>>("source"),
         table.raw_get::<Option<i64>>("line"),
