@@ -26,6 +26,7 @@ fn entries(file: &[u8]) -> Vec<String> {
                 };
                 out.push(format!("{db} {key:?} {value} {expire_at_ms:?}"));
             }
+            Item::Function(code) => out.push(format!("function {code:?}")),
             Item::End => return out,
             Item::Aux { .. } | Item::ResizeDb { .. } => {}
         }

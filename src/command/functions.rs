@@ -9,14 +9,22 @@
 //! them. In cluster mode they are per node: no slot is involved.
 
 use super::args::{err, is, CmdResult};
-use super::{Command, Ctx};
+use super::{Command, Ctx, Shared};
+use crate::keyspace::Txn;
 use crate::resp::Frame;
 use crate::script::{functions::ENGINE, RestorePolicy, Scripting};
 use crate::sync::lock;
 use bytes::Bytes;
 use std::sync::MutexGuard;
 
-pub(super) static FUNCTION: &[Command] = &[
+pub static COMMANDS: &[Command] = &[Command::container(
+    "function",
+    "scripting",
+    "A container for function commands",
+    FUNCTION,
+)];
+
+static FUNCTION: &[Command] = &[
     Command::new(
         "load",
         -3,
@@ -121,6 +129,16 @@ fn persist(ctx: &mut Ctx, scripting: &Scripting) -> Result<(), Frame> {
         txn.set_functions(&codes);
         Ok(())
     })
+}
+
+/// A replica's full sync: the libraries become the master's (`codes`),
+/// stored with `txn`, the commit that switches to the master's data.
+pub fn adopt(shared: &Shared, txn: &mut Txn, codes: Vec<Bytes>) -> Result<(), String> {
+    // The write lock (the transaction's) before the scripting lock.
+    let mut scripting = lock(&shared.scripting);
+    scripting.restore_libraries(codes, RestorePolicy::Flush)?;
+    txn.set_functions(&scripting.libraries().codes());
+    Ok(())
 }
 
 /// FUNCTION LOAD [REPLACE] code.

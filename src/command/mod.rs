@@ -18,7 +18,7 @@ pub mod connection;
 pub mod context;
 pub mod dump;
 pub mod full_sync;
-mod functions;
+pub mod functions;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
@@ -362,6 +362,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         pubsub::COMMANDS,
         transactions::COMMANDS,
         scripting::COMMANDS,
+        functions::COMMANDS,
     ]
     .into_iter()
     .flatten()

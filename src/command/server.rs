@@ -1,5 +1,5 @@
 //! Server commands: CONFIG, INFO, TIME, SAVE/BGSAVE/LASTSAVE, SHUTDOWN,
-//! SLOWLOG, MONITOR, and the FUNCTION container (`functions.rs`).
+//! SLOWLOG and MONITOR.
 
 use super::args::{err, is, CmdResult, ERR_SYNTAX};
 use super::context::{Shared, SlowEntry};
@@ -91,12 +91,6 @@ pub const COMMANDS: &[Command] = &[
         "server",
         "Listens for all requests received by the server in real-time.",
         monitor,
-    ),
-    Command::container(
-        "function",
-        "scripting",
-        "A container for function commands",
-        super::functions::FUNCTION,
     ),
 ];
 

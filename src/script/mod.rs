@@ -730,10 +730,14 @@ impl Scripting {
         }
         match outcome {
             Ok((true, value)) => lua_to_reply(&value, 0, self.running.protocol()),
-            Ok((false, _)) | Err(_) if killed => {
-                Frame::error("ERR Script killed by user with SCRIPT KILL...")
-            }
-            Ok((false, error)) => script_error(&error, name),
+            // Where it was, as Redis says it, whatever the error said.
+            Ok((false, error)) if killed => script_error(
+                "ERR Script killed by user with SCRIPT KILL...".into(),
+                &error,
+                name,
+            ),
+            Err(_) if killed => Frame::error("ERR Script killed by user with SCRIPT KILL..."),
+            Ok((false, error)) => script_error(error_message(&error), &error, name),
             Err(e) => Frame::error(format!(
                 "ERR Error running script {name}: {}",
                 one_line(&lua_error_text(&e))
@@ -973,13 +977,12 @@ fn table_to_reply(table: &Table, depth: usize, protocol: Protocol) -> Frame {
 }
 
 /// The reply for a script that raised `error` (a table from
-/// `prelude.lua`'s handler): its message, then where, as Redis 7.0 says
-/// it: `ERR ... script: <sha>, on @user_script:<line>.`
-fn script_error(error: &Value, sha: &str) -> Frame {
+/// `prelude.lua`'s handler): `message` (usually the error's), then where,
+/// as Redis 7.0 says it: `ERR ... script: <sha>, on @user_script:<line>.`
+fn script_error(message: String, error: &Value, sha: &str) -> Frame {
     let Value::Table(table) = error else {
         return Frame::error(format!("ERR Error running script {sha}, execution failure"));
     };
-    let message = error_message(error);
     let place = match (
         table.raw_get::<Option<String>>("source"),
         table.raw_get::<Option<i64>>("line"),

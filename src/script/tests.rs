@@ -464,7 +464,7 @@ fn unknown_scripts_and_kill_without_a_script() {
     scripting.flush().expect("flushes");
     assert!(!scripting.exists(sha.as_bytes()));
     assert!(matches!(
-        Running::default().kill(),
+        Running::default().kill(false),
         Err(KillRefused::NotBusy)
     ));
 }
@@ -473,13 +473,14 @@ fn unknown_scripts_and_kill_without_a_script() {
 fn busy_is_for_other_clients_past_the_threshold() {
     let running = Running::default();
     assert!(!running.busy_for(2, 10_000, || 0));
-    running.start(1, 1000);
+    running.start(1, 1000, None);
     assert!(!running.busy_for(1, 10_000, || 0), "its own commands");
     assert!(!running.busy_for(2, 1100, || 5000));
     assert!(running.busy_for(2, 6000, || 5000));
-    assert!(running.kill().is_ok());
+    assert!(matches!(running.kill(true), Err(KillRefused::OtherKind)));
+    assert!(running.kill(false).is_ok());
     running.note_write();
-    assert!(matches!(running.kill(), Err(KillRefused::Unkillable)));
+    assert!(matches!(running.kill(false), Err(KillRefused::Unkillable)));
     running.stop();
     assert!(!running.busy_for(2, 10_000, || 0));
 }

@@ -363,15 +363,8 @@ impl<'a> Staging<'a> {
     /// master's (`functions`, their code) in the same commit.
     fn switch(mut self, origin: Origin, functions: Vec<Bytes>) -> Result<(), String> {
         let mut txn = master_txn(self.shared);
-        // The write lock (the transaction's) before the scripting lock.
-        let codes = {
-            let mut scripting = lock(&self.shared.scripting);
-            scripting
-                .restore_libraries(functions, crate::script::RestorePolicy::Flush)
-                .map_err(|e| format!("loading the master's functions: {e}"))?;
-            scripting.libraries().codes()
-        };
-        txn.set_functions(&codes);
+        command::functions::adopt(self.shared, &mut txn, functions)
+            .map_err(|e| format!("loading the master's functions: {e}"))?;
         txn.switch_to_staged(&self.staged);
         command::commit::commit_full_sync(self.shared, &mut txn, origin)
             .map_err(|e| format!("switching to the snapshot: {e}"))?;
