@@ -16,7 +16,7 @@
 use super::args::{err, CmdResult};
 use super::{cluster, Command, Ctx};
 use crate::resp::Frame;
-use crate::script::KillRefused;
+use crate::script::{self, KillRefused};
 use crate::sync::lock;
 use bytes::Bytes;
 
@@ -320,12 +320,14 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
         ctx.client.protocol = protocol;
         call(ctx, command, limits, &mut slot)
     };
-    let reply = match invocation.target {
-        Target::Function => {
-            scripting.call_function(&name, args, keys, argv, client, now_ms, &mut call)
-        }
-        _ => scripting.run(&name, keys, argv, client, now_ms, &mut call),
+    let target = match invocation.target {
+        Target::Function => script::Target::Function {
+            name: &name,
+            command: args,
+        },
+        _ => script::Target::Script(&name),
     };
+    let reply = scripting.run(target, keys, argv, client, now_ms, &mut call);
     if !nested {
         if let Some(txn) = ctx.txn.as_mut() {
             txn.end_atomic();

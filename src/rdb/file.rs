@@ -663,7 +663,7 @@ mod tests {
         file.extend_from_slice(
             b"\xfe\x02\xfd\x10\x00\x00\x00\xf8\x43\xe8\xf9\x05\x00\x01k\xc0\x07",
         );
-        // A function library, skipped; a quicklist of one plain node.
+        // A function library's code; a quicklist of one plain node.
         file.extend_from_slice(b"\xf5\x03lua\x12\x01l\x01\x01\x01v");
         file.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
         let items = vec![
@@ -673,6 +673,7 @@ mod tests {
                 value: Value::String(b("7")),
                 expire_at_ms: Some(16_000),
             },
+            Item::Function(b("lua")),
             Item::Entry {
                 key: b("l"),
                 value: Value::List(vec![b("v")]),

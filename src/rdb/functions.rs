@@ -4,7 +4,6 @@
 //! DUMP payload ends.
 
 use super::value::{self, Cursor};
-use super::{crc64, RDB_VERSION};
 use bytes::Bytes;
 
 /// The opcode before a library's code, in payloads and RDB files.
@@ -35,25 +34,15 @@ pub fn dump(codes: &[Bytes]) -> Vec<u8> {
         out.push(OP_FUNCTION2);
         value::put_string(&mut out, code);
     }
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    super::seal(&mut out);
     out
 }
 
 /// The libraries' code in a payload, after checking its version and
 /// checksum.
 pub fn restore(payload: &[u8]) -> Result<Vec<Bytes>, FunctionsError> {
-    let Some(body_len) = payload.len().checked_sub(10) else {
-        return Err(FunctionsError::VersionOrChecksum);
-    };
-    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]);
-    let mut crc = [0u8; 8];
-    crc.copy_from_slice(&payload[body_len + 2..]);
-    if version > RDB_VERSION || crc64(&payload[..body_len + 2]) != u64::from_le_bytes(crc) {
-        return Err(FunctionsError::VersionOrChecksum);
-    }
-    let mut cursor = Cursor::new(&payload[..body_len]);
+    let body = super::unseal(payload).ok_or(FunctionsError::VersionOrChecksum)?;
+    let mut cursor = Cursor::new(body);
     let mut codes = Vec::new();
     while cursor.remaining() > 0 {
         if !matches!(cursor.byte(), Ok(OP_FUNCTION2)) {

@@ -290,6 +290,15 @@ pub fn sha1hex(bytes: &[u8]) -> String {
     sha1_smol::Sha1::from(bytes).digest().to_string()
 }
 
+/// What [`Scripting::run`] runs.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// A known script, by its SHA-1 (lowercase hex).
+    Script(&'a str),
+    /// A function (FCALL), with the command that called it (FUNCTION STATS).
+    Function { name: &'a str, command: &'a [Bytes] },
+}
+
 /// How FUNCTION RESTORE treats the libraries already loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RestorePolicy {
@@ -668,50 +677,40 @@ impl Scripting {
         store(&running.libraries_bytes, self.libraries.bytes());
     }
 
-    /// Runs the known script `sha` with `keys` and `argv`, each command it
-    /// calls through `call`; its reply. `client` and `now_ms` mark it as
-    /// running for BUSY and SCRIPT KILL.
+    /// Runs `target` with `keys` and `argv`, each command it calls through
+    /// `call`; its reply. `client` and `now_ms` mark it as running for BUSY,
+    /// SCRIPT KILL and FUNCTION KILL.
     pub fn run(
         &mut self,
-        sha: &str,
+        target: Target,
         keys: &[Bytes],
         argv: &[Bytes],
         client: u64,
         now_ms: u64,
         call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
     ) -> Frame {
-        let Some((function, _)) = self.scripts.get(sha).cloned() else {
-            return Frame::error("NOSCRIPT No matching script. Please use EVAL.");
+        let (function, name, stats) = match target {
+            Target::Script(sha) => match self.scripts.get(sha) {
+                Some((function, _)) => (function.clone(), sha.to_string(), None),
+                None => return Frame::error("NOSCRIPT No matching script. Please use EVAL."),
+            },
+            Target::Function { name, command } => match self.libraries.function(name) {
+                Some(f) => (
+                    f.callback.clone(),
+                    f.name.clone(),
+                    Some((f.name.clone(), command.to_vec())),
+                ),
+                None => return Frame::error("ERR Function not found"),
+            },
         };
-        self.running.start(client, now_ms, None);
-        let outcome = self
-            .eval
-            .call(&self.running, function, (keys, argv), false, call);
-        self.finish(outcome, sha)
-    }
-
-    /// FCALL: runs function `name` (the `command` that called it, for
-    /// FUNCTION STATS) as [`Scripting::run`] runs a script.
-    #[allow(clippy::too_many_arguments)]
-    pub fn call_function(
-        &mut self,
-        name: &str,
-        command: &[Bytes],
-        keys: &[Bytes],
-        argv: &[Bytes],
-        client: u64,
-        now_ms: u64,
-        call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
-    ) -> Frame {
-        let Some(function) = self.libraries.function(name) else {
-            return Frame::error("ERR Function not found");
+        // A function gets its keys and arguments as parameters.
+        let is_function = stats.is_some();
+        self.running.start(client, now_ms, stats);
+        let vm = match is_function {
+            true => &mut self.functions,
+            false => &mut self.eval,
         };
-        let (callback, name) = (function.callback.clone(), function.name.clone());
-        self.running
-            .start(client, now_ms, Some((name.clone(), command.to_vec())));
-        let outcome = self
-            .functions
-            .call(&self.running, callback, (keys, argv), true, call);
+        let outcome = vm.call(&self.running, function, (keys, argv), is_function, call);
         self.finish(outcome, &name)
     }
 
