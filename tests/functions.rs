@@ -271,3 +271,37 @@ fn dump_payload(reply: &[u8]) -> Vec<u8> {
         .expect("a length");
     reply[header_end + 2..header_end + 2 + len].to_vec()
 }
+
+#[test]
+fn on_a_stale_replica_only_allow_stale_functions_run_and_only_stale_commands() {
+    let (_server, mut c) = start();
+    let code = "#!lua name=stale
+redis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}
+redis.register_function{function_name='f2', callback=function() return 'hello' end, flags={'allow-stale', 'no-writes'}}
+redis.register_function{function_name='f3', callback=function() return redis.call('get', 'x') end, flags={'allow-stale', 'no-writes'}}
+redis.register_function{function_name='f4', callback=function() return redis.call('info', 'server') end, flags={'allow-stale', 'no-writes'}}";
+    assert_eq!(load(&mut c, code), bulk("stale"));
+    assert_eq!(c.line("CONFIG SET replica-serve-stale-data no"), OK);
+    // A master that is not there: the link never comes up.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    assert_eq!(c.line(&format!("REPLICAOF 127.0.0.1 {port}")), OK);
+    assert_eq!(
+        c.line("FCALL f1 0"),
+        error("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.")
+    );
+    assert_eq!(c.line("FCALL f2 0"), bulk("hello"));
+    assert!(c
+        .line("FCALL f3 0")
+        .starts_with("-ERR Can not execute the command on a stale replica script: f3"));
+    assert!(
+        c.line("FCALL f4 0").contains("redis_version"),
+        "INFO is stale"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return 1", "0"]),
+        error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+    );
+}

@@ -292,6 +292,17 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
             "ERR Can not run script on cluster, 'no-cluster' flag is set.",
         ));
     }
+    // A replica serving no stale data runs only scripts that allow it.
+    if super::replication::stale(shared) {
+        if flags.compat {
+            return Err(err(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            ));
+        }
+        if !flags.allow_stale {
+            return Err(err("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script."));
+        }
+    }
     if invocation.read_only && !flags.compat && !flags.no_writes {
         return Err(err(
             "ERR Can not execute a script with write flag using *_ro command.",
@@ -366,6 +377,9 @@ fn call(ctx: &mut Ctx, args: Vec<Bytes>, limits: Limits, slot: &mut Option<u16>)
     }
     if command.has_flag("noscript") {
         return err("ERR This Redis command is not allowed from script");
+    }
+    if !command.has_flag("stale") && super::replication::stale(ctx.shared) {
+        return err("ERR Can not execute the command on a stale replica");
     }
     let writes = command.has_flag("write");
     if writes && limits.read_only {
