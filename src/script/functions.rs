@@ -74,6 +74,20 @@ impl Header {
     }
 }
 
+impl Header {
+    /// The header of `code`, with a valid name and a known engine.
+    pub fn checked(code: &[u8]) -> Result<Header, String> {
+        let header = Header::parse(code)?;
+        if !valid_name(&header.name) {
+            return Err(BAD_NAME.into());
+        }
+        if !header.engine.eq_ignore_ascii_case(ENGINE) {
+            return Err(format!("Engine '{}' not found", header.engine));
+        }
+        Ok(header)
+    }
+}
+
 /// Library and function names: letters, digits and `_`, at least one.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

@@ -374,30 +374,28 @@ impl Scripting {
         replace: bool,
         limited: bool,
     ) -> Result<String, String> {
-        let library = Scripting::compile_library(&self.functions, &self.running, code, limited)?;
-        let name = library.name.clone();
-        if !replace && self.libraries.get(&name).is_some() {
-            return Err(format!("Library '{name}' already exists"));
+        // Redis' order: the header, then the name taken, then the code.
+        let header = Header::checked(&code)?;
+        if !replace && self.libraries.get(&header.name).is_some() {
+            return Err(format!("Library '{}' already exists", header.name));
         }
+        let library =
+            Scripting::compile_library(&self.functions, &self.running, header, code, limited)?;
+        let name = library.name.clone();
         self.libraries.add(library, replace)?;
         self.note_sizes();
         Ok(name)
     }
 
-    /// Checks `code`'s header and runs it in `vm` to collect its functions.
+    /// Runs `code` (whose header is `header`) in `vm` to collect its
+    /// functions.
     fn compile_library(
         vm: &Vm,
         running: &Running,
+        header: Header,
         code: Bytes,
         limited: bool,
     ) -> Result<Library, String> {
-        let header = Header::parse(&code)?;
-        if !functions::valid_name(&header.name) {
-            return Err(functions::BAD_NAME.into());
-        }
-        if !header.engine.eq_ignore_ascii_case(functions::ENGINE) {
-            return Err(format!("Engine '{}' not found", header.engine));
-        }
         *crate::sync::lock(&running.loading_since) = limited.then(Instant::now);
         let created = vm.create(&header, &code);
         *crate::sync::lock(&running.loading_since) = None;
@@ -441,7 +439,8 @@ impl Scripting {
         let vm = fresh.as_ref().unwrap_or(&self.functions);
         let mut restored = Libraries::default();
         for code in codes {
-            let library = Scripting::compile_library(vm, &self.running, code, false)?;
+            let header = Header::checked(&code)?;
+            let library = Scripting::compile_library(vm, &self.running, header, code, false)?;
             restored.add(library, false)?;
         }
         match fresh {

@@ -259,6 +259,7 @@ FUNCTIONS = [
     ("fcall", ("echo", 2, "k"), {}, None),
     ("execute_command", ("FCALL", "echo", "x"), {}, None),
     ("function_load", (LIB % ("lib1", "echo", "return 1"),), {}, None),
+    ("function_load", ("#!lua name=lib1\nnot lua",), {}, None),
     ("function_load", (LIB % ("lib1", "echo", "return 'replaced'"),), {"replace": True}, None),
     ("fcall", ("echo", 0), {}, None),
     ("function_load", (LIB % ("lib2", "echo", "return 1"),), {}, None),
