@@ -153,6 +153,13 @@ fn function_kill_stops_a_looping_function_and_only_a_function() {
         error("ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.")
     );
     assert_eq!(c.line("PING"), "+PONG\r\n");
+    // Long enough for the kill check to run while it loads.
+    let busy_top_level = "#!lua name=next\nfor i = 1, 1000000 do end\nredis.register_function('next', function() return 1 end)";
+    assert_eq!(
+        load(&mut c, busy_top_level),
+        bulk("next"),
+        "a kill is over once the function stopped"
+    );
 
     looping.send(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"]);
     let busy_script = error(

@@ -203,7 +203,9 @@ impl Running {
                 "ERR FUNCTION LOAD timeout".into(),
             )));
         }
-        if self.kill.load(Ordering::Acquire) {
+        // A kill is of the run it was asked for (a library loading is none).
+        let running = self.started_ms.load(Ordering::Acquire) != 0;
+        if running && self.kill.load(Ordering::Acquire) {
             return Err(mlua::Error::runtime(
                 "Script killed by user with SCRIPT KILL...",
             ));
