@@ -177,6 +177,23 @@ fn write_after_the_sync(m: &mut Connection) {
         .expect("incrby");
     // Libraries come as the commands that changed them; a function's
     // writes as its effects (its SPOP as the member the master popped).
+    let dumped: Vec<u8> = redis::cmd("FUNCTION")
+        .arg("DUMP")
+        .query(m)
+        .expect("function dump");
+    function_load(
+        m,
+        "#!lua name=flushed\nredis.register_function('flushed', function() return 1 end)",
+    );
+    let _: Value = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query(m)
+        .expect("function flush");
+    let _: Value = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(dumped)
+        .query(m)
+        .expect("function restore");
     function_load(
         m,
         "#!lua name=after\nredis.register_function('after', function(keys) redis.call('sadd', 'fset', 'a', 'b', 'c', 'd') return redis.call('set', keys[1], redis.call('spop', 'fset')) end)",
