@@ -312,3 +312,30 @@ redis.register_function{function_name='f4', callback=function() return redis.cal
         error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
     );
 }
+
+#[test]
+fn a_redstone_replica_gets_the_libraries_and_refuses_to_change_them() {
+    let (master, mut m) = start();
+    let writes = library("w", "writes", "return redis.call('set', 'x', '1')");
+    assert_eq!(load(&mut m, &writes), bulk("w"));
+    let (_replica, mut r) = start();
+    assert_eq!(r.line(&format!("REPLICAOF 127.0.0.1 {}", master.port)), OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !r.line("INFO replication").contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "the link never came up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let reads = library_with_flags("r", "reads", "'no-writes'", "return redis.call('get', 'x')");
+    assert_eq!(load(&mut m, &reads), bulk("r"));
+    assert_eq!(m.line("FCALL writes 0"), OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while r.line("FCALL reads 0") != bulk("1") {
+        assert!(Instant::now() < deadline, "the function's write never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let readonly = error("READONLY You can't write against a read only replica.");
+    assert_eq!(r.line("FCALL writes 0"), readonly);
+    assert_eq!(load(&mut r, &library("mine", "mine", "return 1")), readonly);
+    assert_eq!(r.line("FUNCTION DELETE w"), readonly);
+    assert_eq!(r.line("FUNCTION LIST"), m.line("FUNCTION LIST"));
+}
