@@ -324,8 +324,13 @@ impl Libraries {
                 _ => {}
             }
         }
+        // The libraries replaced go first: one restored may take over a
+        // function of another replaced, whatever their order.
+        for name in other.libraries.keys() {
+            self.remove(name);
+        }
         for (_, library) in other.libraries {
-            self.add(library, true)?;
+            self.add(library, false)?;
         }
         Ok(())
     }
@@ -499,6 +504,16 @@ mod tests {
             Some("Function f1 already exists".into())
         );
         assert_eq!(libraries.function_count(), 1);
-        assert!(libraries.remove("a") && libraries.is_empty());
+        // "a" gives its F1 up to "0", restored before it in name order.
+        let mut other = Libraries::default();
+        other
+            .add(library(&lua, "0", &["f1"]), false)
+            .expect("added");
+        other.add(library(&lua, "a", &["g"]), false).expect("added");
+        libraries.join(other, true).expect("joined");
+        assert_eq!(libraries.get("0").map(|l| l.functions.len()), Some(1));
+        assert!(libraries.function("f1").is_some() && libraries.function("g").is_some());
+        assert_eq!(libraries.function_count(), 2);
+        assert!(libraries.remove("a") && libraries.remove("0") && libraries.is_empty());
     }
 }
