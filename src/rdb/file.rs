@@ -18,7 +18,7 @@
 //! `FileError`, never a panic, and no length field makes it allocate more
 //! than the bytes it was given.
 
-use super::functions::OP_FUNCTION2;
+use super::functions::{self, OP_FUNCTION2, OP_FUNCTION_PRE_GA};
 use super::value::{self, Cursor, Fault, Partial, Start, Value};
 use super::{crc64_update, RDB_VERSION};
 use bytes::Bytes;
@@ -30,7 +30,6 @@ const MIN_VERSION: u32 = 5;
 /// What redis-server 7.0 says it is in `redis-ver`.
 const REDIS_VERSION: &[u8] = b"7.0.15";
 
-const OP_FUNCTION_PRE_GA: u8 = 0xf6;
 const OP_MODULE_AUX: u8 = 0xf7;
 const OP_IDLE: u8 = 0xf8;
 const OP_FREQ: u8 = 0xf9;
@@ -388,8 +387,9 @@ fn step(state: &mut State, cursor: &mut Cursor, crc: u64) -> Result<Option<Item>
                     cursor.len()?;
                     return Ok(None);
                 }
-                OP_FUNCTION2 => Item::Function(cursor.string()?),
-                OP_FUNCTION_PRE_GA => return Err(Fault::Unsupported("pre-release function").into()),
+                op @ (OP_FUNCTION2 | OP_FUNCTION_PRE_GA) => {
+                    Item::Function(functions::library(cursor, op)?)
+                }
                 OP_MODULE_AUX => return Err(Fault::Unsupported("module aux data").into()),
                 OP_EOF => {
                     *state = State::Checksum;

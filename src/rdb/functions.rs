@@ -3,11 +3,14 @@
 //! version in 2 bytes and the CRC64 of everything before it, as a key's
 //! DUMP payload ends.
 
-use super::value::{self, Cursor};
+use super::value::{self, Cursor, Parsed};
 use bytes::Bytes;
 
 /// The opcode before a library's code, in payloads and RDB files.
 pub const OP_FUNCTION2: u8 = 0xf5;
+/// The opcode of Redis 7.0's release candidates: the library's name,
+/// engine, optional description and code apart.
+pub const OP_FUNCTION_PRE_GA: u8 = 0xf6;
 
 /// Why a payload was refused, in Redis' words (FUNCTION RESTORE).
 #[derive(Debug, PartialEq, Eq)]
@@ -38,6 +41,28 @@ pub fn dump(codes: &[Bytes]) -> Vec<u8> {
     out
 }
 
+/// The code of the library after opcode `op` (one of the two above), as
+/// FUNCTION LOAD takes it: a release candidate's parts are put together as
+/// Redis does (`rdbFunctionLoad`), its description dropped.
+pub(super) fn library(cursor: &mut Cursor, op: u8) -> Parsed<Bytes> {
+    if op == OP_FUNCTION2 {
+        return cursor.string();
+    }
+    let name = cursor.string()?;
+    let engine = cursor.string()?;
+    if cursor.len()? != 0 {
+        cursor.string()?;
+    }
+    let body = cursor.string()?;
+    let mut code = b"#!".to_vec();
+    code.extend_from_slice(&engine);
+    code.extend_from_slice(b" name=");
+    code.extend_from_slice(&name);
+    code.push(b'\n');
+    code.extend_from_slice(&body);
+    Ok(Bytes::from(code))
+}
+
 /// The libraries' code in a payload, after checking its version and
 /// checksum.
 pub fn restore(payload: &[u8]) -> Result<Vec<Bytes>, FunctionsError> {
@@ -45,10 +70,11 @@ pub fn restore(payload: &[u8]) -> Result<Vec<Bytes>, FunctionsError> {
     let mut cursor = Cursor::new(body);
     let mut codes = Vec::new();
     while cursor.remaining() > 0 {
-        if !matches!(cursor.byte(), Ok(OP_FUNCTION2)) {
-            return Err(FunctionsError::NotAFunction);
-        }
-        codes.push(cursor.string().map_err(|_| FunctionsError::BadPayload)?);
+        let op = match cursor.byte() {
+            Ok(op @ (OP_FUNCTION2 | OP_FUNCTION_PRE_GA)) => op,
+            _ => return Err(FunctionsError::NotAFunction),
+        };
+        codes.push(library(&mut cursor, op).map_err(|_| FunctionsError::BadPayload)?);
     }
     Ok(codes)
 }
@@ -87,6 +113,24 @@ mod tests {
         );
         let key = crate::rdb::dump(&crate::rdb::Value::String(Bytes::from_static(b"v")));
         assert_eq!(restore(&key), Err(FunctionsError::NotAFunction));
+    }
+
+    #[test]
+    fn a_release_candidates_library_is_put_together() {
+        let mut body = vec![OP_FUNCTION_PRE_GA];
+        for part in [&b"lib"[..], b"LUA"] {
+            value::put_string(&mut body, part);
+        }
+        value::put_len(&mut body, 1);
+        value::put_string(&mut body, b"a description");
+        value::put_string(&mut body, b"redis.register_function('f', function() end)");
+        super::super::seal(&mut body);
+        assert_eq!(
+            restore(&body),
+            Ok(vec![Bytes::from_static(
+                b"#!LUA name=lib\nredis.register_function('f', function() end)"
+            )])
+        );
     }
 
     fn hex(text: &str) -> Vec<u8> {
