@@ -61,7 +61,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Replication as pure state: the change feed of keyspace effects.
     ("replication", &["keyspace", "planted", "resp", "sync"]),
     // The Lua state: frames in and out, commands through a closure.
-    ("script", &["log", "resp", "sync"]),
+    ("script", &["log", "resp", "sds", "sync"]),
     // The commands, on everything but the sessions and the driver.
     (
         "command",

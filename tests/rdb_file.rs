@@ -341,7 +341,7 @@ fn the_reader_reads_what_redis_server_saves() {
             .expect("OBJECT ENCODING");
         assert_eq!(actual, encoding, "{key}");
     }
-    // A function library: the reader skips it.
+    // A function library: the reader gives its code.
     redis::cmd("FUNCTION")
         .arg("LOAD")
         .arg("#!lua name=lib\nredis.register_function('f', function() return 1 end)")
@@ -355,6 +355,7 @@ fn the_reader_reads_what_redis_server_saves() {
     let mut aux = BTreeMap::new();
     let mut db = 0;
     let mut ended = false;
+    let mut functions = Vec::new();
     for piece in file.chunks(1000) {
         reader.push(piece);
         while let Some(item) = reader.next().expect("a good file") {
@@ -371,11 +372,18 @@ fn the_reader_reads_what_redis_server_saves() {
                 } => {
                     keys.insert((db, key), (canonical(value), expire_at_ms));
                 }
+                Item::Function(code) => functions.push(code),
                 Item::End => ended = true,
             }
         }
     }
     assert!(ended, "the file ends with its checksum verified");
+    assert_eq!(
+        functions,
+        [b(
+            "#!lua name=lib\nredis.register_function('f', function() return 1 end)"
+        )]
+    );
     assert_eq!(reader.consumed(), file.len() as u64);
     assert_eq!(aux.get(&b("redis-bits")), Some(&b("64")));
     assert!(aux.contains_key(&b("redis-ver")));
@@ -389,6 +397,8 @@ fn redis_server_loads_what_the_writer_writes() {
     let mut file = Vec::new();
     let mut writer = Writer::new();
     writer.header(&mut file, now_ms() / 1000, &[("repl-stream-db", b"0")]);
+    let library = "#!lua name=written\nredis.register_function('written', function() return 7 end)";
+    writer.function(&mut file, library.as_bytes());
     // Databases 0, 1 and 5 (empty databases are not written).
     let mut by_db: BTreeMap<usize, Vec<_>> = BTreeMap::from([(5, vec![])]);
     for ((db, key), (value, expire)) in &expected {
@@ -420,4 +430,10 @@ fn redis_server_loads_what_the_writer_writes() {
     let mut all = expected;
     all.append(&mut extra);
     assert_eq!(read_back(&mut con, &[0, 1, 2, 5]), all);
+    let called: i64 = redis::cmd("FCALL")
+        .arg("written")
+        .arg(0)
+        .query(&mut con)
+        .expect("the written library is loaded");
+    assert_eq!(called, 7);
 }

@@ -157,6 +157,46 @@ fn write_mixed(c: &mut Connection, tag: &str) {
     }
 }
 
+/// A function library the master holds before the replica links (the full
+/// sync carries it) and its function, which writes.
+const LIBRARY_BEFORE: &str = "#!lua name=before\nredis.register_function('before', function(keys, args) return redis.call('set', keys[1], args[1]) end)";
+
+fn function_load(m: &mut Connection, code: &str) {
+    let _: Value = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(code)
+        .query(m)
+        .expect("function load");
+}
+
+/// Every function library's name and code, in name order.
+fn libraries(c: &mut Connection) -> Vec<String> {
+    let list: Vec<Vec<Value>> = redis::cmd("FUNCTION")
+        .arg("LIST")
+        .arg("WITHCODE")
+        .query(c)
+        .expect("function list");
+    let text = |value: &Value| match value {
+        Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        other => format!("{other:?}"),
+    };
+    let mut out: Vec<String> = list
+        .iter()
+        .map(|fields| {
+            let field = |name: &str| {
+                fields
+                    .chunks(2)
+                    .find(|pair| text(&pair[0]) == name)
+                    .map(|pair| text(&pair[1]))
+                    .unwrap_or_default()
+            };
+            format!("{}: {}", field("library_name"), field("library_code"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// What the stream must carry once the replica is linked: more of every
 /// type, and effects that depend on the master's clock or choices.
 fn write_after_the_sync(m: &mut Connection) {
@@ -195,6 +235,47 @@ fn write_after_the_sync(m: &mut Connection) {
         .arg(5)
         .query(m)
         .expect("incrby");
+    // Libraries come as the commands that changed them; a function's
+    // writes as its effects (its SPOP as the member the master popped).
+    let dumped: Vec<u8> = redis::cmd("FUNCTION")
+        .arg("DUMP")
+        .query(m)
+        .expect("function dump");
+    function_load(
+        m,
+        "#!lua name=flushed\nredis.register_function('flushed', function() return 1 end)",
+    );
+    let _: Value = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query(m)
+        .expect("function flush");
+    let _: Value = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(dumped)
+        .query(m)
+        .expect("function restore");
+    function_load(
+        m,
+        "#!lua name=after\nredis.register_function('after', function(keys) redis.call('sadd', 'fset', 'a', 'b', 'c', 'd') return redis.call('set', keys[1], redis.call('spop', 'fset')) end)",
+    );
+    function_load(
+        m,
+        "#!lua name=gone\nredis.register_function('gone', function() return 1 end)",
+    );
+    let _: Value = redis::cmd("FUNCTION")
+        .arg("DELETE")
+        .arg("gone")
+        .query(m)
+        .expect("function delete");
+    for (function, key) in [("after", "fcalled"), ("before", "fcalled:before")] {
+        let _: Value = redis::cmd("FCALL")
+            .arg(function)
+            .arg(1)
+            .arg(key)
+            .arg("from a function")
+            .query(m)
+            .expect("fcall");
+    }
 }
 
 /// Every key of databases 0 and 3 with its type and value, read with
@@ -285,6 +366,7 @@ fn a_redis_server_replica_gets_the_data_set_and_then_the_stream() {
     let master = Server::start(&[]);
     let mut m = master.client();
     write_mixed(&mut m, "before");
+    function_load(&mut m, LIBRARY_BEFORE);
     let Some(replica) =
         RealRedis::start_with(&["--replicaof", "127.0.0.1", &master.port.to_string()])
     else {
@@ -298,12 +380,15 @@ fn a_redis_server_replica_gets_the_data_set_and_then_the_stream() {
     write_after_the_sync(&mut m);
     wait_for_offset(&mut m, &mut r);
     let expected = contents(&mut m);
-    assert_eq!(expected.len(), 28, "{} keys", expected.len());
+    assert_eq!(expected.len(), 31, "{} keys", expected.len());
     assert!(
         expected.iter().any(|key| key.contains("from a script")),
         "{expected:?}"
     );
     assert_eq!(contents(&mut r), expected);
+    let functions = libraries(&mut m);
+    assert_eq!(functions.len(), 2, "{functions:?}");
+    assert_eq!(libraries(&mut r), functions);
 
     assert_eq!(
         info_field(&mut m, "replication", "connected_slaves").as_deref(),
@@ -401,6 +486,7 @@ fn redis_master_with_mixed_data() -> Option<(RealRedis, Connection, u16)> {
     };
     let mut m = redis.client();
     write_mixed(&mut m, "before");
+    function_load(&mut m, LIBRARY_BEFORE);
     Some((redis, m, port))
 }
 
@@ -415,12 +501,15 @@ fn redstone_replicates_a_redis_server_master_its_encodings_and_its_stream() {
     write_after_the_sync(&mut m);
     wait_for_offset(&mut m, &mut r);
     let expected = contents(&mut m);
-    assert_eq!(expected.len(), 28, "{} keys", expected.len());
+    assert_eq!(expected.len(), 31, "{} keys", expected.len());
     assert!(
         expected.iter().any(|key| key.contains("from a script")),
         "{expected:?}"
     );
     assert_eq!(contents(&mut r), expected);
+    let functions = libraries(&mut m);
+    assert_eq!(functions.len(), 2, "{functions:?}");
+    assert_eq!(libraries(&mut r), functions);
 
     // A replica is read-only, and says what it is.
     let refused: redis::RedisResult<()> = redis::cmd("SET").arg("k").arg("v").query(&mut r);

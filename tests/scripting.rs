@@ -63,7 +63,10 @@ fn a_long_script_gets_busy_replies_and_script_kill_stops_it() {
     assert_eq!(c.line("SCRIPT KILL"), OK);
     assert_eq!(
         looping.reply(),
-        error("ERR Script killed by user with SCRIPT KILL...")
+        error(&format!(
+            "ERR Script killed by user with SCRIPT KILL... script: {}, on @user_script:1.",
+            redstone::script::sha1hex(FOREVER.as_bytes())
+        ))
     );
     assert_eq!(c.line("PING"), "+PONG\r\n");
     assert_eq!(looping.line("PING"), "+PONG\r\n", "its client goes on");

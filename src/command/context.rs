@@ -344,10 +344,17 @@ impl Shared {
         let (feed, master) = replication_state(origin.as_ref());
         let data_dir = config.dir.clone();
         let script_running = Arc::new(crate::script::Running::new(hand_off_worker));
-        let scripting =
+        let mut scripting =
             crate::script::Scripting::new(script_running.clone()).map_err(|e| EngineError {
                 context: "starting the Lua state",
                 message: e.to_string(),
+            })?;
+        // The function libraries as last committed (FUNCTION LOAD & co).
+        scripting
+            .restore_libraries(store.functions()?, crate::script::RestorePolicy::Flush)
+            .map_err(|message| EngineError {
+                context: "loading the stored function libraries",
+                message,
             })?;
         Ok(Arc::new_cyclic(|self_ref| {
             let shared = Shared {

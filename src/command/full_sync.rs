@@ -100,6 +100,10 @@ impl RdbStream {
                             ("repl-offset", offset.as_bytes()),
                         ],
                     );
+                    // A full sync carries the function libraries too.
+                    for code in self.snapshot.functions().map_err(|e| e.to_string())? {
+                        writer.function(out, &code);
+                    }
                 }
                 None => writer.header(out, unix_secs, &[]),
             }

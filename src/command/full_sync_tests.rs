@@ -26,6 +26,7 @@ fn entries(file: &[u8]) -> Vec<String> {
                 };
                 out.push(format!("{db} {key:?} {value} {expire_at_ms:?}"));
             }
+            Item::Function(code) => out.push(format!("function {code:?}")),
             Item::End => return out,
             Item::Aux { .. } | Item::ResizeDb { .. } => {}
         }
@@ -111,4 +112,30 @@ fn another_client(shared: &Shared) -> Client {
         .clients
         .register("127.0.0.1:3".into(), "127.0.0.1:6379".into(), 0);
     Client::new(handle, true)
+}
+
+#[test]
+fn a_full_sync_carries_the_function_libraries_as_of_its_snapshot() {
+    let (shared, mut client) = fresh_state();
+    let kept = "#!lua name=kept\nredis.register_function('kept', function() return 1 end)";
+    let late = "#!lua name=late\nredis.register_function('late', function() return 2 end)";
+    assert_eq!(
+        run(&shared, &mut client, &["FUNCTION", "LOAD", kept]),
+        Frame::bulk("kept")
+    );
+    run(&shared, &mut client, &["SET", "k", "v"]);
+    run(&shared, &mut client, &["PSYNC", "?", "-1"]);
+    let start = client.sync.take().expect("a full sync");
+    let mut other = another_client(&shared);
+    run(&shared, &mut other, &["FUNCTION", "LOAD", late]);
+    let snapshot = start.snapshot.expect("a snapshot");
+    let mut stream = RdbStream::new(snapshot, "id".into(), start.from);
+    let found = entries(&file_of(&shared, &mut stream, 1));
+    assert_eq!(
+        found,
+        [
+            format!("function {:?}", bytes::Bytes::from_static(kept.as_bytes())),
+            "0 b\"k\" b\"v\" None".to_string(),
+        ]
+    );
 }

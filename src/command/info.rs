@@ -156,6 +156,10 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                     "number_of_cached_scripts",
                     shared.script_running.cached_scripts().to_string(),
                 ),
+            ]
+            .into_iter()
+            .chain(functions_memory(&shared.script_running))
+            .chain([
                 // Dead collections whose members the background sweeper
                 // has yet to delete (DEL/UNLINK/overwrite/expiry are O(1)).
                 (
@@ -171,7 +175,8 @@ fn fields(ctx: &Ctx, section: &str) -> Vec<(&'static str, String)> {
                 ),
                 ("storage_row_cache_used", engine.row_cache_bytes.to_string()),
                 ("storage_disk_bytes", engine.disk_bytes.to_string()),
-            ]
+            ])
+            .collect()
         }
         "persistence" => {
             let save = &shared.save;
@@ -289,6 +294,25 @@ fn db_name(db: usize) -> &'static str {
         "db12", "db13", "db14", "db15",
     ];
     NAMES.get(db).copied().unwrap_or("db")
+}
+/// INFO memory's function fields, as Redis 7.0 names them.
+fn functions_memory(running: &crate::script::Running) -> [(&'static str, String); 6] {
+    let (functions, libraries) = running.function_counts();
+    let vm_total = running.lua_bytes() + running.functions_lua_bytes();
+    [
+        ("number_of_functions", functions.to_string()),
+        ("number_of_libraries", libraries.to_string()),
+        (
+            "used_memory_vm_functions",
+            running.functions_lua_bytes().to_string(),
+        ),
+        ("used_memory_vm_total", vm_total.to_string()),
+        ("used_memory_vm_total_human", human(vm_total)),
+        (
+            "used_memory_functions",
+            running.libraries_bytes().to_string(),
+        ),
+    ]
 }
 
 fn human(bytes: u64) -> String {

@@ -18,6 +18,7 @@ pub mod connection;
 pub mod context;
 pub mod dump;
 pub mod full_sync;
+pub mod functions;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
@@ -376,6 +377,7 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
         pubsub::COMMANDS,
         transactions::COMMANDS,
         scripting::COMMANDS,
+        functions::COMMANDS,
         streams::COMMANDS,
         stream_read::COMMANDS,
         stream_groups::COMMANDS,
@@ -559,9 +561,9 @@ fn admit(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Result<(), Frame>
                 ctx.shared.config().busy_reply_threshold
             })
     {
-        return Err(err(
-            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
-        ));
+        return Err(err(scripting::busy_message(
+            ctx.shared.script_running.runs_function(),
+        )));
     }
     // During a full sync's load the old data is served; Redis refuses
     // these then (PSYNC, REPLICAOF, SAVE...).

@@ -332,16 +332,18 @@ pub(super) fn admit_write(ctx: &Ctx) -> Result<(), Frame> {
 /// With `replica-serve-stale-data no`, a replica whose link is not up
 /// answers only the commands flagged `stale` (INFO, REPLICAOF, ...).
 pub(super) fn admit_stale(ctx: &Ctx, resolved: super::Resolved) -> Result<(), Frame> {
-    let shared = ctx.shared;
-    if !shared.store.is_replica()
-        || resolved.command.has_flag("stale")
-        || ctx.client.is_master
-        || shared.config().replication.replica_serve_stale_data
-        || lock(&shared.upstream).0 == UpstreamState::Connected
-    {
+    if resolved.command.has_flag("stale") || ctx.client.is_master || !stale(ctx.shared) {
         return Ok(());
     }
     Err(err(
         "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
     ))
+}
+
+/// Whether this is a replica whose link is not up and that serves no
+/// stale data (`replica-serve-stale-data no`).
+pub(super) fn stale(shared: &Shared) -> bool {
+    shared.store.is_replica()
+        && !shared.config().replication.replica_serve_stale_data
+        && lock(&shared.upstream).0 != UpstreamState::Connected
 }

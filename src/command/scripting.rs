@@ -1,4 +1,6 @@
-//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis 7.0).
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FCALL and FCALL_RO (Redis
+//! 7.0). A function (FCALL) runs exactly as a script with a shebang does;
+//! FUNCTION LOAD and the other subcommands are in `functions.rs`.
 //!
 //! A script runs like EXEC: in the connection's write transaction, which
 //! holds the store's write lock for the whole run, so no other write comes
@@ -14,7 +16,7 @@
 use super::args::{err, CmdResult};
 use super::{cluster, Command, Ctx};
 use crate::resp::Frame;
-use crate::script::KillRefused;
+use crate::script::{self, KillRefused};
 use crate::sync::lock;
 use bytes::Bytes;
 
@@ -76,6 +78,26 @@ pub static COMMANDS: &[Command] = &[
         evalsha_ro,
     )
     .with_numkeys(2),
+    Command::new(
+        "fcall",
+        -3,
+        EVAL_FLAGS,
+        (0, 0, 0),
+        "scripting",
+        "Invoke a function",
+        fcall,
+    )
+    .with_numkeys(2),
+    Command::new(
+        "fcall_ro",
+        -3,
+        EVAL_RO_FLAGS,
+        (0, 0, 0),
+        "scripting",
+        "Invoke a read-only function",
+        fcall_ro,
+    )
+    .with_numkeys(2),
     Command::container(
         "script",
         "scripting",
@@ -127,13 +149,24 @@ static SCRIPT: &[Command] = &[
 /// Whether `name` runs a script: the batch takes the write lock for it
 /// first, waiting for it without blocking its thread (`Session`).
 pub fn runs_script(name: &str) -> bool {
-    matches!(name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro")
+    matches!(
+        name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
 }
 
-/// Where the script comes from, and whether it may write.
+/// What runs: a script given whole or by SHA-1, or a function.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Script,
+    ScriptBySha,
+    Function,
+}
+
+/// What runs, and whether it may write (the `_RO` variants may not).
 #[derive(Clone, Copy)]
 struct Invocation {
-    by_sha: bool,
+    target: Target,
     read_only: bool,
 }
 
@@ -142,7 +175,7 @@ fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx,
         args,
         Invocation {
-            by_sha: false,
+            target: Target::Script,
             read_only: false,
         },
     )
@@ -153,7 +186,7 @@ fn evalsha(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx,
         args,
         Invocation {
-            by_sha: true,
+            target: Target::ScriptBySha,
             read_only: false,
         },
     )
@@ -164,7 +197,7 @@ fn eval_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx,
         args,
         Invocation {
-            by_sha: false,
+            target: Target::Script,
             read_only: true,
         },
     )
@@ -175,16 +208,41 @@ fn evalsha_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx,
         args,
         Invocation {
-            by_sha: true,
+            target: Target::ScriptBySha,
             read_only: true,
         },
     )
 }
 
-/// `script numkeys key... arg...`: the keys and the arguments.
-fn split_keys(args: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), Frame> {
-    let numkeys = crate::sds::string2ll(&args[2])
-        .ok_or_else(|| err("ERR value is not an integer or out of range"))?;
+fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run(
+        ctx,
+        args,
+        Invocation {
+            target: Target::Function,
+            read_only: false,
+        },
+    )
+}
+
+fn fcall_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run(
+        ctx,
+        args,
+        Invocation {
+            target: Target::Function,
+            read_only: true,
+        },
+    )
+}
+
+/// `script numkeys key... arg...`: the keys and the arguments. A numkeys
+/// that is no integer is `not_integer` (EVAL's and FCALL's words differ).
+fn split_keys<'a>(
+    args: &'a [Bytes],
+    not_integer: &str,
+) -> Result<(&'a [Bytes], &'a [Bytes]), Frame> {
+    let numkeys = crate::sds::string2ll(&args[2]).ok_or_else(|| err(not_integer))?;
     let rest = &args[3..];
     let numkeys =
         usize::try_from(numkeys).map_err(|_| err("ERR Number of keys can't be negative"))?;
@@ -197,7 +255,6 @@ fn split_keys(args: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), Frame> {
 }
 
 fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
-    let (keys, argv) = split_keys(args)?;
     let shared = ctx.shared;
     // The write lock before the script lock, always in this order. Earlier
     // writes of the batch stay in the transaction: the script reads them
@@ -205,16 +262,50 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
     ctx.txn
         .get_or_insert_with(|| shared.store.begin(ctx.now_ms));
     let mut scripting = lock(&shared.scripting);
-    let sha = match invocation.by_sha {
-        true => String::from_utf8_lossy(&args[1]).to_ascii_lowercase(),
-        false => scripting.load(&args[1])?,
-    };
-    let Some(flags) = scripting.flags(&sha) else {
-        return Err(err("NOSCRIPT No matching script. Please use EVAL."));
+    // Redis looks a function up before its numkeys, a script after.
+    let (name, flags, (keys, argv)) = match invocation.target {
+        Target::Function => {
+            let name = String::from_utf8_lossy(&args[1]).into_owned();
+            let flags = scripting
+                .function_flags(&name)
+                .ok_or_else(|| err("ERR Function not found"))?;
+            (
+                name,
+                flags,
+                split_keys(args, "ERR Bad number of keys provided")?,
+            )
+        }
+        target => {
+            let keys = split_keys(args, "ERR value is not an integer or out of range")?;
+            let sha = match target {
+                Target::ScriptBySha => String::from_utf8_lossy(&args[1]).to_ascii_lowercase(),
+                _ => scripting.load(&args[1])?,
+            };
+            let Some(flags) = scripting.flags(&sha) else {
+                return Err(err("NOSCRIPT No matching script. Please use EVAL."));
+            };
+            (sha, flags, keys)
+        }
     };
     if flags.no_cluster && shared.cluster.is_some() {
         return Err(err(
             "ERR Can not run script on cluster, 'no-cluster' flag is set.",
+        ));
+    }
+    // A replica serving no stale data runs only scripts that allow it.
+    if super::replication::stale(shared) {
+        if flags.compat {
+            return Err(err(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            ));
+        }
+        if !flags.allow_stale {
+            return Err(err("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script."));
+        }
+    }
+    if invocation.read_only && !flags.compat && !flags.no_writes {
+        return Err(err(
+            "ERR Can not execute a script with write flag using *_ro command.",
         ));
     }
     // A script that declares it may write is refused up front where writes
@@ -236,17 +327,18 @@ fn run(ctx: &mut Ctx, args: &[Bytes], invocation: Invocation) -> CmdResult {
     }
     let mut slot = keys.first().map(|key| crate::slot::key_slot(key));
     let (client, now_ms) = (ctx.client.id(), ctx.now_ms);
-    let reply = scripting.run(
-        &sha,
-        keys,
-        argv,
-        client,
-        now_ms,
-        &mut |command, protocol| {
-            ctx.client.protocol = protocol;
-            call(ctx, command, limits, &mut slot)
+    let mut call = |command, protocol| {
+        ctx.client.protocol = protocol;
+        call(ctx, command, limits, &mut slot)
+    };
+    let target = match invocation.target {
+        Target::Function => script::Target::Function {
+            name: &name,
+            command: args,
         },
-    );
+        _ => script::Target::Script(&name),
+    };
+    let reply = scripting.run(target, keys, argv, client, now_ms, &mut call);
     if !nested {
         if let Some(txn) = ctx.txn.as_mut() {
             txn.end_atomic();
@@ -285,6 +377,9 @@ fn call(ctx: &mut Ctx, args: Vec<Bytes>, limits: Limits, slot: &mut Option<u16>)
     }
     if command.has_flag("noscript") {
         return err("ERR This Redis command is not allowed from script");
+    }
+    if !command.has_flag("stale") && super::replication::stale(ctx.shared) {
+        return err("ERR Can not execute the command on a stale replica");
     }
     let writes = command.has_flag("write");
     if writes && limits.read_only {
@@ -368,12 +463,27 @@ fn script_flush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn script_kill(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
-    match ctx.shared.script_running.kill() {
+    kill(ctx, false)
+}
+
+/// SCRIPT KILL (`function` false) and FUNCTION KILL: each kills its own
+/// kind only.
+pub(super) fn kill(ctx: &mut Ctx, function: bool) -> CmdResult {
+    match ctx.shared.script_running.kill(function) {
         Ok(()) => Ok(Frame::ok()),
         Err(KillRefused::NotBusy) => Err(err("NOTBUSY No scripts in execution right now.")),
         Err(KillRefused::Unkillable) => Err(err(
             "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
         )),
+        Err(KillRefused::OtherKind) => Err(err(busy_message(!function))),
+    }
+}
+
+/// The BUSY reply while a script (`function` false) or a function runs.
+pub(super) fn busy_message(function: bool) -> &'static str {
+    match function {
+        true => "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
+        false => "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
     }
 }
 

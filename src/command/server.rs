@@ -1,5 +1,5 @@
 //! Server commands: CONFIG, INFO, TIME, SAVE/BGSAVE/LASTSAVE, SHUTDOWN,
-//! SLOWLOG, MONITOR, and the FUNCTION/SCRIPT flushes.
+//! SLOWLOG and MONITOR.
 
 use super::args::{err, is, CmdResult, ERR_SYNTAX};
 use super::context::{Shared, SlowEntry};
@@ -92,12 +92,6 @@ pub const COMMANDS: &[Command] = &[
         "Listens for all requests received by the server in real-time.",
         monitor,
     ),
-    Command::container(
-        "function",
-        "scripting",
-        "A container for function commands.",
-        FUNCTION,
-    ),
 ];
 
 const CONFIG: &[Command] = &[
@@ -170,16 +164,6 @@ const SLOWLOG: &[Command] = &[
     ),
     Command::help("server", slowlog_help),
 ];
-
-const FUNCTION: &[Command] = &[Command::new(
-    "flush",
-    -2,
-    &["write", "noscript"],
-    (0, 0, 0),
-    "scripting",
-    "Deletes all library and functions.",
-    flush_functions,
-)];
 
 /// The reply of a `HELP` subcommand: a header line, the lines, and HELP.
 pub fn help(container: &str, lines: &[&str]) -> Frame {
@@ -372,14 +356,6 @@ fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ctx.client.monitor = true;
     ctx.client.info().monitor = true;
     Ok(Frame::ok())
-}
-
-fn flush_functions(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    match args.get(2) {
-        Some(mode) if args.len() == 3 && (is(mode, "async") || is(mode, "sync")) => Ok(Frame::ok()),
-        None => Ok(Frame::ok()),
-        Some(_) => Err(err(ERR_SYNTAX)),
-    }
 }
 
 const SLOWLOG_MAX_ARGS: usize = 32;

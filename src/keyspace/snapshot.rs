@@ -44,6 +44,11 @@ impl Snapshot {
         self.now_ms
     }
 
+    /// The function libraries' code when it was taken.
+    pub fn functions(&self) -> Result<Vec<Bytes>> {
+        super::store::read_functions(&*self.reader)
+    }
+
     /// Up to `limit` live keys of `db` with their metadata, in storage
     /// order, after the key `after` (from the start with `None`).
     pub fn keys(

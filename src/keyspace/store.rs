@@ -37,9 +37,11 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+mod functions;
 mod origin;
 mod staged;
 
+pub(super) use functions::read as read_functions;
 pub use origin::Origin;
 pub use staged::Staged;
 

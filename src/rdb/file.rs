@@ -18,6 +18,7 @@
 //! `FileError`, never a panic, and no length field makes it allocate more
 //! than the bytes it was given.
 
+use super::functions::{self, OP_FUNCTION2, OP_FUNCTION_PRE_GA};
 use super::value::{self, Cursor, Fault, Partial, Start, Value};
 use super::{crc64_update, NodeLimits, RDB_VERSION};
 use bytes::Bytes;
@@ -29,8 +30,6 @@ const MIN_VERSION: u32 = 5;
 /// What redis-server 7.0 says it is in `redis-ver`.
 const REDIS_VERSION: &[u8] = b"7.0.15";
 
-const OP_FUNCTION2: u8 = 0xf5;
-const OP_FUNCTION_PRE_GA: u8 = 0xf6;
 const OP_MODULE_AUX: u8 = 0xf7;
 const OP_IDLE: u8 = 0xf8;
 const OP_FREQ: u8 = 0xf9;
@@ -105,6 +104,15 @@ impl Writer {
         });
     }
 
+    /// A function library, by its code (after the header, before any
+    /// database, as Redis writes them).
+    pub fn function(&mut self, out: &mut Vec<u8>, code: &[u8]) {
+        self.append(out, |out| {
+            out.push(OP_FUNCTION2);
+            value::put_string(out, code);
+        });
+    }
+
     /// The entries that follow belong to database `db`.
     pub fn select_db(&mut self, out: &mut Vec<u8>, db: usize) {
         self.append(out, |out| {
@@ -167,6 +175,8 @@ pub enum Item {
         value: Value,
         expire_at_ms: Option<u64>,
     },
+    /// A function library's code (FUNCTION LOAD's argument).
+    Function(Bytes),
     /// The end of the file, its checksum verified; comes once.
     End,
 }
@@ -387,13 +397,9 @@ fn step(state: &mut State, cursor: &mut Cursor, crc: u64) -> Result<Option<Item>
                     cursor.len()?;
                     return Ok(None);
                 }
-                // A function library's code: Redstone has no functions,
-                // and the keys load without them.
-                OP_FUNCTION2 => {
-                    cursor.string()?;
-                    return Ok(None);
+                op @ (OP_FUNCTION2 | OP_FUNCTION_PRE_GA) => {
+                    Item::Function(functions::library(cursor, op)?)
                 }
-                OP_FUNCTION_PRE_GA => return Err(Fault::Unsupported("pre-release function").into()),
                 OP_MODULE_AUX => return Err(Fault::Unsupported("module aux data").into()),
                 OP_EOF => {
                     *state = State::Checksum;
@@ -672,7 +678,7 @@ mod tests {
         file.extend_from_slice(
             b"\xfe\x02\xfd\x10\x00\x00\x00\xf8\x43\xe8\xf9\x05\x00\x01k\xc0\x07",
         );
-        // A function library, skipped; a quicklist of one plain node.
+        // A function library's code; a quicklist of one plain node.
         file.extend_from_slice(b"\xf5\x03lua\x12\x01l\x01\x01\x01v");
         file.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
         let items = vec![
@@ -682,6 +688,7 @@ mod tests {
                 value: Value::String(b("7")),
                 expire_at_ms: Some(16_000),
             },
+            Item::Function(b("lua")),
             Item::Entry {
                 key: b("l"),
                 value: Value::List(vec![b("v")]),

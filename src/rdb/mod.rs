@@ -18,6 +18,7 @@
 //! malformed payload is an error, never a panic.
 
 pub mod file;
+pub mod functions;
 mod stream;
 mod value;
 
@@ -62,24 +63,33 @@ pub fn dump(value: &Value) -> Vec<u8> {
 pub fn dump_with(value: &Value, limits: NodeLimits) -> Vec<u8> {
     let mut out = vec![value::kind(value)];
     value::put_body(&mut out, value, limits);
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    seal(&mut out);
     out
+}
+
+/// Ends a DUMP payload (a key's, FUNCTION DUMP's): the RDB version in 2
+/// bytes, then the CRC64 of everything before.
+fn seal(out: &mut Vec<u8>) {
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(out);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// A DUMP payload's body, if its version is one read here and its
+/// checksum holds.
+fn unseal(payload: &[u8]) -> Option<&[u8]> {
+    let body_len = payload.len().checked_sub(10)?;
+    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]);
+    let mut crc = [0u8; 8];
+    crc.copy_from_slice(&payload[body_len + 2..]);
+    (version <= RDB_VERSION && crc64(&payload[..body_len + 2]) == u64::from_le_bytes(crc))
+        .then(|| &payload[..body_len])
 }
 
 /// The value in a DUMP payload, after checking its version and checksum.
 pub fn restore(payload: &[u8]) -> Result<Value, RestoreError> {
-    let Some(body_len) = payload.len().checked_sub(10) else {
-        return Err(RestoreError::VersionOrChecksum);
-    };
-    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]);
-    let mut crc = [0u8; 8];
-    crc.copy_from_slice(&payload[body_len + 2..]);
-    if version > RDB_VERSION || crc64(&payload[..body_len + 2]) != u64::from_le_bytes(crc) {
-        return Err(RestoreError::VersionOrChecksum);
-    }
-    let mut cursor = Cursor::new(&payload[..body_len]);
+    let body = unseal(payload).ok_or(RestoreError::VersionOrChecksum)?;
+    let mut cursor = Cursor::new(body);
     let value = read_value(&mut cursor).ok_or(RestoreError::BadFormat)?;
     if cursor.remaining() > 0 {
         return Err(RestoreError::BadFormat);

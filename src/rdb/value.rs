@@ -61,7 +61,7 @@ pub(super) enum Fault {
     Unsupported(&'static str),
 }
 
-type Parsed<T> = Result<T, Fault>;
+pub(super) type Parsed<T> = Result<T, Fault>;
 
 /// The RDB type byte `put_body` writes for `value`.
 pub(super) fn kind(value: &Value) -> u8 {

@@ -15,18 +15,22 @@
 mod bit;
 mod cjson;
 mod cmsgpack;
+pub mod functions;
 mod lua_struct;
+mod running;
 mod shebang;
 
-pub use shebang::ScriptFlags;
+use functions::{Header, Libraries, Library, Registration};
+pub use running::{KillRefused, Running, RunningFunction};
+pub use shebang::{ScriptFlags, FLAG_NAMES};
 
 use crate::resp::{Frame, Protocol};
 use bytes::Bytes;
-use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, Variadic, VmState};
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, Variadic};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// The version scripts see as `redis.REDIS_VERSION` (that of `INFO`).
 const VERSION: &str = "7.0.15";
@@ -49,166 +53,35 @@ const GC_PERIOD: u32 = 50;
 /// a script running long.
 const CHECK_INSTRUCTIONS: u32 = 100_000;
 
-/// How long a script runs before its thread's other work moves away.
-const HAND_OFF_AFTER: Duration = Duration::from_millis(5);
-
-/// And again this often while it runs: a hand-off can fail (the thread
-/// that should take the worker over may start only after this one took
-/// it back), and a worker held by a script strands the tasks queued on it,
-/// such as the one accepting connections.
-const HAND_OFF_AGAIN: Duration = Duration::from_millis(100);
-
-/// The script running now, for other connections: BUSY replies, SCRIPT
-/// KILL; and the cache's size for INFO. Outside the [`Scripting`] lock,
-/// which the running script holds.
-pub struct Running {
-    /// Scripts compiled (`number_of_cached_scripts`).
-    cached: AtomicU64,
-    /// Bytes the Lua state holds (`used_memory_lua`), as of the last run.
-    lua_bytes: AtomicU64,
-    /// When it started (unix ms), 0 when none runs.
-    started_ms: AtomicU64,
-    /// The same, on the monotonic clock, for the hand-off.
-    started: Mutex<Option<Instant>>,
-    /// The client running it.
-    client: AtomicU64,
-    /// Set by SCRIPT KILL; the Lua hook stops the script.
-    kill: AtomicBool,
-    /// It wrote: SCRIPT KILL would leave half its writes, so it refuses.
-    wrote: AtomicBool,
-    /// When (time since it started) the running script next hands its
-    /// worker off.
-    next_hand_off: Mutex<Duration>,
-    /// The script running now said `redis.setresp(3)`.
-    resp3: AtomicBool,
-    /// Called once a script has run for [`HAND_OFF_AFTER`]: the driver
-    /// moves its thread's other work elsewhere (tokio's `block_in_place`,
-    /// too dear to pay for every short script).
-    hand_off: fn(),
-}
-
-/// Why SCRIPT KILL did not kill.
-pub enum KillRefused {
-    NotBusy,
-    Unkillable,
-}
-
-impl Default for Running {
-    fn default() -> Running {
-        Running::new(|| {})
-    }
-}
-
-impl Running {
-    pub fn new(hand_off: fn()) -> Running {
-        Running {
-            cached: AtomicU64::new(0),
-            lua_bytes: AtomicU64::new(0),
-            started_ms: AtomicU64::new(0),
-            started: Mutex::new(None),
-            client: AtomicU64::new(0),
-            kill: AtomicBool::new(false),
-            wrote: AtomicBool::new(false),
-            next_hand_off: Mutex::new(HAND_OFF_AFTER),
-            resp3: AtomicBool::new(false),
-            hand_off,
-        }
-    }
-
-    /// Whether a script of another client than `client` has been running
-    /// for `threshold_ms` or more at `now_ms`: other commands then get
-    /// BUSY, as in Redis. The threshold is asked only while a script runs.
-    pub fn busy_for(&self, client: u64, now_ms: u64, threshold_ms: impl FnOnce() -> u64) -> bool {
-        let started = self.started_ms.load(Ordering::Acquire);
-        started != 0
-            && self.client.load(Ordering::Acquire) != client
-            && now_ms.saturating_sub(started) >= threshold_ms()
-    }
-
-    /// Whether `client` is running a script now (its commands come from it).
-    pub fn runs_for(&self, client: u64) -> bool {
-        self.started_ms.load(Ordering::Acquire) != 0
-            && self.client.load(Ordering::Acquire) == client
-    }
-
-    pub fn cached_scripts(&self) -> u64 {
-        self.cached.load(Ordering::Relaxed)
-    }
-
-    pub fn lua_bytes(&self) -> u64 {
-        self.lua_bytes.load(Ordering::Relaxed)
-    }
-
-    /// The script it was running wrote something.
-    pub fn note_write(&self) {
-        self.wrote.store(true, Ordering::Release);
-    }
-
-    /// SCRIPT KILL.
-    pub fn kill(&self) -> Result<(), KillRefused> {
-        if self.started_ms.load(Ordering::Acquire) == 0 {
-            return Err(KillRefused::NotBusy);
-        }
-        if self.wrote.load(Ordering::Acquire) {
-            return Err(KillRefused::Unkillable);
-        }
-        self.kill.store(true, Ordering::Release);
-        Ok(())
-    }
-
-    fn start(&self, client: u64, now_ms: u64) {
-        self.kill.store(false, Ordering::Release);
-        self.wrote.store(false, Ordering::Release);
-        *crate::sync::lock(&self.next_hand_off) = HAND_OFF_AFTER;
-        self.resp3.store(false, Ordering::Release);
-        *crate::sync::lock(&self.started) = Some(Instant::now());
-        self.client.store(client, Ordering::Release);
-        self.started_ms.store(now_ms.max(1), Ordering::Release);
-    }
-
-    fn stop(&self) {
-        self.started_ms.store(0, Ordering::Release);
-    }
-
-    /// How the running script talks to commands (`redis.setresp`).
-    fn protocol(&self) -> Protocol {
-        match self.resp3.load(Ordering::Acquire) {
-            true => Protocol::Resp3,
-            false => Protocol::Resp2,
-        }
-    }
-
-    /// The Lua count hook: stops a killed script, hands a long one off.
-    fn check(&self) -> mlua::Result<VmState> {
-        if self.kill.load(Ordering::Acquire) {
-            return Err(mlua::Error::runtime(
-                "Script killed by user with SCRIPT KILL...",
-            ));
-        }
-        let elapsed = crate::sync::lock(&self.started).map(|started| started.elapsed());
-        let mut next = crate::sync::lock(&self.next_hand_off);
-        if elapsed.is_some_and(|elapsed| elapsed >= *next) {
-            *next = elapsed.unwrap_or_default() + HAND_OFF_AGAIN;
-            drop(next);
-            (self.hand_off)();
-        }
-        Ok(VmState::Continue)
-    }
-}
-
-/// The Lua state and the scripts compiled in it.
-pub struct Scripting {
+/// One Lua state with `prelude.lua` run in it.
+struct Vm {
     lua: Lua,
     /// The hidden tables behind the read-only globals and `redis` table.
     globals: Table,
     redis: Table,
     /// `prelude.lua`'s `run`: calls a script, errors as tables.
     run: mlua::Function,
+    /// `prelude.lua`'s `loading`: the globals are the library API or not.
+    loading: mlua::Function,
+    /// Runs, for the collector's rhythm.
+    runs: u32,
+}
+
+/// What `redis.register_function` collects while a library loads (the
+/// Lua state's app data, absent at any other time).
+struct Loading(Vec<functions::Function>);
+
+/// The Lua states and what was compiled in them: EVAL's scripts by SHA-1
+/// in one, the functions' libraries in another, as in Redis 7.0, so that
+/// SCRIPT FLUSH (a fresh state) leaves the functions, and FUNCTION FLUSH
+/// the scripts.
+pub struct Scripting {
+    eval: Vm,
     /// Compiled scripts, with their shebang's flags, by lowercase SHA-1 hex.
     scripts: HashMap<String, (mlua::Function, ScriptFlags)>,
+    functions: Vm,
+    libraries: Libraries,
     running: Arc<Running>,
-    /// Scripts run, for the collector's rhythm.
-    runs: u32,
 }
 
 /// The lowercase hex SHA-1 of `bytes` (script names, `redis.sha1hex`).
@@ -216,8 +89,28 @@ pub fn sha1hex(bytes: &[u8]) -> String {
     sha1_smol::Sha1::from(bytes).digest().to_string()
 }
 
-impl Scripting {
-    pub fn new(running: Arc<Running>) -> mlua::Result<Scripting> {
+/// What [`Scripting::run`] runs.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// A known script, by its SHA-1 (lowercase hex).
+    Script(&'a str),
+    /// A function (FCALL), with the command that called it (FUNCTION STATS).
+    Function { name: &'a str, command: &'a [Bytes] },
+}
+
+/// How FUNCTION RESTORE treats the libraries already loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestorePolicy {
+    /// They all go first.
+    Flush,
+    /// They stay; one of the same name as a restored one is an error.
+    Append,
+    /// They stay, but one of the same name as a restored one is replaced.
+    Replace,
+}
+
+impl Vm {
+    fn new(running: &Arc<Running>) -> mlua::Result<Vm> {
         let lua = Lua::new_with(
             StdLib::TABLE | StdLib::STRING | StdLib::MATH,
             LuaOptions::default(),
@@ -273,7 +166,8 @@ impl Scripting {
                 Ok(table)
             })?,
         )?;
-        let (globals, redis, run): (Table, Table, mlua::Function) = lua
+        native.set("register_function", lua.create_function(register_function)?)?;
+        let (globals, redis, run, loading): (Table, Table, mlua::Function, mlua::Function) = lua
             .load(include_str!("prelude.lua"))
             .set_name("@redstone")
             .call(native)?;
@@ -282,14 +176,141 @@ impl Scripting {
             HookTriggers::new().every_nth_instruction(CHECK_INSTRUCTIONS),
             move |_, _| checked.check(),
         )?;
-        let scripting = Scripting {
+        Ok(Vm {
             lua,
             globals,
             redis,
             run,
-            scripts: HashMap::new(),
-            running,
+            loading,
             runs: 0,
+        })
+    }
+
+    /// Runs a library's code (after its header) to collect the functions it
+    /// registers, with the library API as its globals; Redis' errors.
+    fn create(&self, header: &Header, code: &Bytes) -> Result<Vec<functions::Function>, String> {
+        let chunk = self
+            .lua
+            .load(&code[header.body..])
+            .set_name("@user_function")
+            .into_function()
+            .map_err(|e| format!("Error compiling function: {}", lua_error_text(&e)))?;
+        self.lua.set_app_data(Loading(Vec::new()));
+        let outcome = self
+            .loading
+            .call::<()>(true)
+            .and_then(|()| self.run.call::<(bool, Value)>(chunk));
+        let _ = self.loading.call::<()>(false);
+        let registered = self.lua.remove_app_data::<Loading>();
+        match outcome {
+            Ok((true, _)) => Ok(registered.map(|r| r.0).unwrap_or_default()),
+            Ok((false, error)) => Err(format!(
+                "Error registering functions: {}",
+                error_message(&error)
+            )),
+            Err(e) => Err(format!(
+                "Error registering functions: ERR {}",
+                lua_error_text(&e)
+            )),
+        }
+    }
+
+    /// Calls `function` (a script's chunk, or a function's callback with
+    /// `keys` and `argv` as parameters when `as_parameters`), each command
+    /// it calls through `call`.
+    fn call(
+        &mut self,
+        running: &Running,
+        function: mlua::Function,
+        (keys, argv): (&[Bytes], &[Bytes]),
+        as_parameters: bool,
+        call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
+    ) -> mlua::Result<(bool, Value)> {
+        let (keys, argv) = (self.array(keys)?, self.array(argv)?);
+        let parameters = match as_parameters {
+            true => (Value::Table(keys), Value::Table(argv)),
+            false => {
+                self.globals.raw_set("KEYS", keys)?;
+                self.globals.raw_set("ARGV", argv)?;
+                (Value::Nil, Value::Nil)
+            }
+        };
+        // `call` and `pcall` share the closure that runs commands.
+        let call = std::cell::RefCell::new(call);
+        let run_command = |args: Variadic<Value>| -> Frame {
+            match command_args(args) {
+                Ok(args) => match call.try_borrow_mut() {
+                    Ok(mut call) => call(args, running.protocol()),
+                    Err(_) => Frame::error("ERR redis.call/pcall called from within a command"),
+                },
+                Err(reply) => reply,
+            }
+        };
+        let outcome = self.lua.scope(|scope| {
+            let pcall = scope.create_function(|lua, args: Variadic<Value>| {
+                reply_to_lua(lua, &run_command(args), running.protocol())
+            })?;
+            let raising_call =
+                scope.create_function(|lua, args: Variadic<Value>| match run_command(args) {
+                    Frame::Error(text) => Err(mlua::Error::external(ErrorReply(
+                        String::from_utf8_lossy(&text).into_owned(),
+                    ))),
+                    reply => reply_to_lua(lua, &reply, running.protocol()),
+                })?;
+            self.redis.raw_set("pcall", pcall)?;
+            self.redis.raw_set("call", raising_call)?;
+            let outcome = self
+                .run
+                .call::<(bool, Value)>((function, parameters.0, parameters.1));
+            self.redis.raw_set("pcall", Value::Nil)?;
+            self.redis.raw_set("call", Value::Nil)?;
+            outcome
+        });
+        // Lua's incremental collector alone lets garbage pile up between
+        // runs; a step every GC_PERIOD runs keeps it level (Redis' rhythm).
+        self.runs = self.runs.wrapping_add(1);
+        if self.runs.is_multiple_of(GC_PERIOD) {
+            let _ = self.lua.gc_step();
+        }
+        outcome
+    }
+
+    fn array(&self, items: &[Bytes]) -> mlua::Result<Table> {
+        let table = self.lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            table.raw_set(i + 1, self.lua.create_string(item)?)?;
+        }
+        Ok(table)
+    }
+}
+
+/// `redis.register_function`, at FUNCTION LOAD only.
+fn register_function(lua: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
+    let raise = |text: &str| mlua::Error::external(ErrorReply(format!("ERR {text}")));
+    let Some(mut loading) = lua.app_data_mut::<Loading>() else {
+        return Err(raise(
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        ));
+    };
+    let Registration(function) = Registration::read(args).map_err(raise)?;
+    if !functions::valid_name(&function.name) {
+        return Err(raise(functions::BAD_NAME));
+    }
+    if loading.0.iter().any(|f| f.name == function.name) {
+        return Err(raise("Function already exists in the library"));
+    }
+    loading.0.push(function);
+    Ok(())
+}
+
+impl Scripting {
+    pub fn new(running: Arc<Running>) -> mlua::Result<Scripting> {
+        let scripting = Scripting {
+            eval: Vm::new(&running)?,
+            scripts: HashMap::new(),
+            functions: Vm::new(&running)?,
+            libraries: Libraries::default(),
+            running,
         };
         scripting.note_sizes();
         Ok(scripting)
@@ -305,6 +326,7 @@ impl Scripting {
         let (flags, shebang) =
             ScriptFlags::parse(body).map_err(|e| Frame::error(format!("ERR {e}")))?;
         let function = self
+            .eval
             .lua
             .load(&body[shebang..])
             .set_name("@user_script")
@@ -332,107 +354,203 @@ impl Scripting {
 
     /// SCRIPT FLUSH: forgets every script and starts a fresh state.
     pub fn flush(&mut self) -> mlua::Result<()> {
-        *self = Scripting::new(self.running.clone())?;
+        self.eval = Vm::new(&self.running)?;
+        self.scripts.clear();
         self.note_sizes();
         Ok(())
     }
 
-    fn note_sizes(&self) {
-        let running = &self.running;
-        running
-            .cached
-            .store(self.scripts.len() as u64, Ordering::Relaxed);
-        running
-            .lua_bytes
-            .store(self.lua.used_memory() as u64, Ordering::Relaxed);
+    /// The libraries loaded.
+    pub fn libraries(&self) -> &Libraries {
+        &self.libraries
     }
 
-    /// Runs the known script `sha` with `keys` and `argv`, each command it
-    /// calls through `call`; its reply. `client` and `now_ms` mark it as
-    /// running for BUSY and SCRIPT KILL.
+    /// FUNCTION LOAD: the library's name, or Redis' error (without its
+    /// `ERR`). `limited`: its top level may run only `LOAD_TIMEOUT` (not
+    /// so for a master's).
+    pub fn load_library(
+        &mut self,
+        code: Bytes,
+        replace: bool,
+        limited: bool,
+    ) -> Result<String, String> {
+        // Redis' order: the header, then the name taken, then the code.
+        let header = Header::checked(&code)?;
+        if !replace && self.libraries.get(&header.name).is_some() {
+            return Err(format!("Library '{}' already exists", header.name));
+        }
+        let library =
+            Scripting::compile_library(&self.functions, &self.running, header, code, limited)?;
+        let name = library.name.clone();
+        self.libraries.add(library, replace)?;
+        self.note_sizes();
+        Ok(name)
+    }
+
+    /// Runs `code` (whose header is `header`) in `vm` to collect its
+    /// functions.
+    fn compile_library(
+        vm: &Vm,
+        running: &Running,
+        header: Header,
+        code: Bytes,
+        limited: bool,
+    ) -> Result<Library, String> {
+        *crate::sync::lock(&running.loading_since) = limited.then(Instant::now);
+        let created = vm.create(&header, &code);
+        *crate::sync::lock(&running.loading_since) = None;
+        let functions = created?;
+        if functions.is_empty() {
+            return Err("No functions registered".into());
+        }
+        Ok(Library {
+            name: header.name,
+            code,
+            functions,
+        })
+    }
+
+    /// FUNCTION DELETE: false if there is no such library.
+    pub fn delete_library(&mut self, name: &str) -> bool {
+        let deleted = self.libraries.remove(name);
+        self.note_sizes();
+        deleted
+    }
+
+    /// FUNCTION FLUSH: every library goes, with the state they lived in.
+    pub fn flush_functions(&mut self) -> mlua::Result<()> {
+        self.functions = Vm::new(&self.running)?;
+        self.libraries = Libraries::default();
+        self.note_sizes();
+        Ok(())
+    }
+
+    /// FUNCTION RESTORE, an RDB's functions, the stored ones at start:
+    /// loads every library of `codes`, all or none, without a time limit.
+    pub fn restore_libraries(
+        &mut self,
+        codes: Vec<Bytes>,
+        policy: RestorePolicy,
+    ) -> Result<(), String> {
+        let fresh = match policy {
+            RestorePolicy::Flush => Some(Vm::new(&self.running).map_err(|e| e.to_string())?),
+            _ => None,
+        };
+        let vm = fresh.as_ref().unwrap_or(&self.functions);
+        let mut restored = Libraries::default();
+        for code in codes {
+            let header = Header::checked(&code)?;
+            let library = Scripting::compile_library(vm, &self.running, header, code, false)?;
+            restored.add(library, false)?;
+        }
+        match fresh {
+            Some(vm) => {
+                self.functions = vm;
+                self.libraries = restored;
+            }
+            None => self
+                .libraries
+                .join(restored, policy == RestorePolicy::Replace)?,
+        }
+        self.note_sizes();
+        Ok(())
+    }
+
+    /// What a function declares, `None` if there is no such function.
+    pub fn function_flags(&self, name: &str) -> Option<ScriptFlags> {
+        self.libraries.function(name).map(|f| f.flags)
+    }
+
+    fn note_sizes(&self) {
+        let running = &self.running;
+        let store = |counter: &AtomicU64, n: usize| counter.store(n as u64, Ordering::Relaxed);
+        store(&running.cached, self.scripts.len());
+        store(&running.lua_bytes, self.eval.lua.used_memory());
+        store(
+            &running.functions_lua_bytes,
+            self.functions.lua.used_memory(),
+        );
+        store(&running.functions, self.libraries.function_count());
+        store(&running.libraries, self.libraries.len());
+        store(&running.libraries_bytes, self.libraries.bytes());
+    }
+
+    /// Runs `target` with `keys` and `argv`, each command it calls through
+    /// `call`; its reply. `client` and `now_ms` mark it as running for BUSY,
+    /// SCRIPT KILL and FUNCTION KILL.
     pub fn run(
         &mut self,
-        sha: &str,
+        target: Target,
         keys: &[Bytes],
         argv: &[Bytes],
         client: u64,
         now_ms: u64,
         call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
     ) -> Frame {
-        let Some((function, _)) = self.scripts.get(sha).cloned() else {
-            return Frame::error("NOSCRIPT No matching script. Please use EVAL.");
+        let (function, name, stats) = match target {
+            Target::Script(sha) => match self.scripts.get(sha) {
+                Some((function, _)) => (function.clone(), sha.to_string(), None),
+                None => return Frame::error("NOSCRIPT No matching script. Please use EVAL."),
+            },
+            Target::Function { name, command } => match self.libraries.function(name) {
+                Some(f) => (
+                    f.callback.clone(),
+                    f.name.clone(),
+                    Some((f.name.clone(), command.to_vec())),
+                ),
+                None => return Frame::error("ERR Function not found"),
+            },
         };
-        self.running.start(client, now_ms);
-        let outcome = self.call_script(function, keys, argv, call);
+        // A function gets its keys and arguments as parameters.
+        let is_function = stats.is_some();
+        self.running.start(client, now_ms, stats);
+        let vm = match is_function {
+            true => &mut self.functions,
+            false => &mut self.eval,
+        };
+        let outcome = vm.call(&self.running, function, (keys, argv), is_function, call);
+        self.finish(outcome, &name)
+    }
+
+    /// A run's reply, `name` (a script's SHA-1, a function's name) in its
+    /// errors.
+    fn finish(&mut self, outcome: mlua::Result<(bool, Value)>, name: &str) -> Frame {
         let killed = self.running.kill.load(Ordering::Acquire);
         self.running.stop();
-        // Lua's incremental collector alone lets garbage pile up between
-        // runs; a step every GC_PERIOD runs keeps it level (Redis' rhythm).
-        self.runs = self.runs.wrapping_add(1);
-        if self.runs.is_multiple_of(GC_PERIOD) {
-            let _ = self.lua.gc_step();
+        if self
+            .eval
+            .runs
+            .wrapping_add(self.functions.runs)
+            .is_multiple_of(GC_PERIOD)
+        {
             self.note_sizes();
         }
         match outcome {
             Ok((true, value)) => lua_to_reply(&value, 0, self.running.protocol()),
-            Ok((false, _)) | Err(_) if killed => {
-                Frame::error("ERR Script killed by user with SCRIPT KILL...")
-            }
-            Ok((false, error)) => script_error(&error, sha),
+            // Where it was, as Redis says it, whatever the error said.
+            Ok((false, error)) if killed => script_error(
+                "ERR Script killed by user with SCRIPT KILL...".into(),
+                &error,
+                name,
+            ),
+            Err(_) if killed => Frame::error("ERR Script killed by user with SCRIPT KILL..."),
+            Ok((false, error)) => script_error(error_message(&error), &error, name),
             Err(e) => Frame::error(format!(
-                "ERR Error running script {sha}: {}",
+                "ERR Error running script {name}: {}",
                 one_line(&lua_error_text(&e))
             )),
         }
     }
+}
 
-    fn call_script(
-        &self,
-        function: mlua::Function,
-        keys: &[Bytes],
-        argv: &[Bytes],
-        call: &mut dyn FnMut(Vec<Bytes>, Protocol) -> Frame,
-    ) -> mlua::Result<(bool, Value)> {
-        self.globals.raw_set("KEYS", self.array(keys)?)?;
-        self.globals.raw_set("ARGV", self.array(argv)?)?;
-        // `call` and `pcall` share the closure that runs commands.
-        let call = std::cell::RefCell::new(call);
-        let running = &self.running;
-        let run_command = |args: Variadic<Value>| -> Frame {
-            match command_args(args) {
-                Ok(args) => match call.try_borrow_mut() {
-                    Ok(mut call) => call(args, running.protocol()),
-                    Err(_) => Frame::error("ERR redis.call/pcall called from within a command"),
-                },
-                Err(reply) => reply,
-            }
-        };
-        self.lua.scope(|scope| {
-            let pcall = scope.create_function(|lua, args: Variadic<Value>| {
-                reply_to_lua(lua, &run_command(args), running.protocol())
-            })?;
-            let raising_call =
-                scope.create_function(|lua, args: Variadic<Value>| match run_command(args) {
-                    Frame::Error(text) => Err(mlua::Error::external(ErrorReply(
-                        String::from_utf8_lossy(&text).into_owned(),
-                    ))),
-                    reply => reply_to_lua(lua, &reply, running.protocol()),
-                })?;
-            self.redis.raw_set("pcall", pcall)?;
-            self.redis.raw_set("call", raising_call)?;
-            let outcome = self.run.call::<(bool, Value)>(function);
-            self.redis.raw_set("pcall", Value::Nil)?;
-            self.redis.raw_set("call", Value::Nil)?;
-            outcome
-        })
-    }
-
-    fn array(&self, items: &[Bytes]) -> mlua::Result<Table> {
-        let table = self.lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, item) in items.iter().enumerate() {
-            table.raw_set(i + 1, self.lua.create_string(item)?)?;
-        }
-        Ok(table)
+/// The `err` of an error table, else Redis' words for an error without one.
+fn error_message(error: &Value) -> String {
+    match error {
+        Value::Table(table) => match table.raw_get::<Value>("err") {
+            Ok(Value::String(text)) => text.to_string_lossy(),
+            _ => "ERR execution failure".to_string(),
+        },
+        _ => "ERR execution failure".to_string(),
     }
 }
 
@@ -656,15 +774,11 @@ fn table_to_reply(table: &Table, depth: usize, protocol: Protocol) -> Frame {
 }
 
 /// The reply for a script that raised `error` (a table from
-/// `prelude.lua`'s handler): its message, then where, as Redis 7.0 says
-/// it: `ERR ... script: <sha>, on @user_script:<line>.`
-fn script_error(error: &Value, sha: &str) -> Frame {
+/// `prelude.lua`'s handler): `message` (usually the error's), then where,
+/// as Redis 7.0 says it: `ERR ... script: <sha>, on @user_script:<line>.`
+fn script_error(message: String, error: &Value, sha: &str) -> Frame {
     let Value::Table(table) = error else {
         return Frame::error(format!("ERR Error running script {sha}, execution failure"));
-    };
-    let message = match table.raw_get::<Value>("err") {
-        Ok(Value::String(text)) => text.to_string_lossy(),
-        _ => "ERR execution failure".to_string(),
     };
     let place = match (
         table.raw_get::<Option<String>>("source"),

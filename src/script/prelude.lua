@@ -4,14 +4,15 @@
 -- or change the `redis` table under it.
 --
 -- Argument: `native`, what is written in Rust (sha1hex, log, place,
--- error_table, setresp, killed, version, version_num, and the `bit`, `cjson`,
--- `cmsgpack` and `struct` libraries).
+-- error_table, setresp, killed, version, version_num, register_function, and
+-- the `bit`, `cjson`, `cmsgpack` and `struct` libraries).
 -- Returns: the hidden globals table (KEYS and ARGV are set there), the
 -- hidden `redis` table (`call` and `pcall`, written in Rust, are set there
 -- for each run: as C functions they keep the caller's frame even in a tail
 -- call, so errors can name the script's line), and `run`,
 -- which calls a script the way Redis does and turns any error into a
--- table {err = "CODE message", source = ..., line = ...}.
+-- table {err = "CODE message", source = ..., line = ...}, and `loading`,
+-- which switches the globals to the library API for FUNCTION LOAD and back.
 local native = ...
 local raw_setmetatable, raw_rawset, raw_rawget = setmetatable, rawset, rawget
 local error, type, tostring, select, pairs = error, type, tostring, select, pairs
@@ -122,6 +123,33 @@ function R.replicate_commands()
   return true
 end
 
+-- A table's __index that fails on a missing name, as Redis'
+-- luaSetErrorMetatable.
+local function strict(lookup)
+  return function(_, name)
+    local value = lookup(name)
+    if value == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return value
+  end
+end
+
+-- What a library's top level sees at FUNCTION LOAD instead of the globals
+-- (Redis' library API): `redis` alone, with register_function, log, the
+-- log levels and the version; anything else is a missing global.
+local LR = {
+  register_function = native.register_function,
+  log = R.log,
+  LOG_DEBUG = R.LOG_DEBUG,
+  LOG_VERBOSE = R.LOG_VERBOSE,
+  LOG_NOTICE = R.LOG_NOTICE,
+  LOG_WARNING = R.LOG_WARNING,
+  REDIS_VERSION = R.REDIS_VERSION,
+  REDIS_VERSION_NUM = R.REDIS_VERSION_NUM,
+}
+local L = { redis = protect(LR, strict(function(name) return LR[name] end)) }
+
 -- The globals scripts see: Lua's base, table, string and math libraries
 -- without what reaches files or the global table itself.
 local G = {}
@@ -159,19 +187,15 @@ G.struct = protect(native.struct)
 
 -- The real global table becomes the read-only view: its reads of a
 -- missing name fail as in Redis, its writes always fail.
+-- `api` is what they read: G, or L while a library loads.
+local api = G
 local globals = _G
 for name in pairs(globals) do
   globals[name] = nil
 end
 G._G = globals
 raw_setmetatable(globals, {
-  __index = function(_, name)
-    local value = G[name]
-    if value == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
-    return value
-  end,
+  __index = strict(function(name) return api[name] end),
   __newindex = deny,
   __metatable = protect({}),
 })
@@ -237,8 +261,16 @@ local function handler(err)
   return err
 end
 
-local function run(f)
-  return xpcall(f, handler)
+-- A function (FCALL) gets its keys and arguments as parameters.
+local function run(f, keys, argv)
+  if keys == nil then
+    return raw_xpcall(f, handler)
+  end
+  return raw_xpcall(function() return f(keys, argv) end, handler)
 end
 
-return G, R, run
+local function loading(on)
+  api = on and L or G
+end
+
+return G, R, run, loading

@@ -1,6 +1,16 @@
 //! A script's first line `#!lua flags=no-writes,...` (Redis 7.0): without
 //! it a script runs in compatibility mode, as before Redis 7.
 
+/// The flags a script or function may declare, in Redis' order
+/// (`scripts_flags_def`).
+pub const FLAG_NAMES: [&str; 5] = [
+    "no-writes",
+    "allow-oom",
+    "allow-stale",
+    "no-cluster",
+    "allow-cross-slot-keys",
+];
+
 /// What a script declares of itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScriptFlags {
@@ -42,17 +52,42 @@ impl ScriptFlags {
                 return Err(format!("Unknown lua shebang option: {part}"));
             };
             for flag in list.split(',') {
-                match flag {
-                    "no-writes" => flags.no_writes = true,
-                    "allow-oom" => flags.allow_oom = true,
-                    "allow-stale" => flags.allow_stale = true,
-                    "no-cluster" => flags.no_cluster = true,
-                    "allow-cross-slot-keys" => flags.allow_cross_slot = true,
-                    other => return Err(format!("Unexpected flag in script shebang: {other}")),
+                if !flags.set(flag) {
+                    return Err(format!("Unexpected flag in script shebang: {flag}"));
                 }
             }
         }
         Ok((flags, end))
+    }
+
+    /// Sets the flag named `name` (Redis' spelling, matched exactly as a
+    /// shebang does); false for a name that is no flag.
+    pub fn set(&mut self, name: &str) -> bool {
+        match FLAG_NAMES.iter().position(|known| *known == name) {
+            Some(i) => {
+                *self.flag_mut(i) = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The flags set, by name, in Redis' order (FUNCTION LIST).
+    pub fn names(mut self) -> Vec<&'static str> {
+        (0..FLAG_NAMES.len())
+            .filter(|&i| *self.flag_mut(i))
+            .map(|i| FLAG_NAMES[i])
+            .collect()
+    }
+
+    fn flag_mut(&mut self, i: usize) -> &mut bool {
+        match i {
+            0 => &mut self.no_writes,
+            1 => &mut self.allow_oom,
+            2 => &mut self.allow_stale,
+            3 => &mut self.no_cluster,
+            _ => &mut self.allow_cross_slot,
+        }
     }
 
     /// Whether it may only read (EVAL_RO and `no-writes` alike).

@@ -30,7 +30,7 @@ fn eval_with(
     };
     let mut called = Vec::new();
     let reply = scripting.run(
-        &sha,
+        Target::Script(&sha),
         &to_bytes(keys),
         &to_bytes(argv),
         7,
@@ -451,7 +451,14 @@ fn struct_packs_c_layouts() {
 #[test]
 fn unknown_scripts_and_kill_without_a_script() {
     let mut scripting = scripting();
-    let reply = scripting.run(&"0".repeat(40), &[], &[], 1, 1, &mut |_, _| Frame::ok());
+    let reply = scripting.run(
+        Target::Script(&"0".repeat(40)),
+        &[],
+        &[],
+        1,
+        1,
+        &mut |_, _| Frame::ok(),
+    );
     assert_eq!(
         reply,
         Frame::error("NOSCRIPT No matching script. Please use EVAL.")
@@ -464,7 +471,7 @@ fn unknown_scripts_and_kill_without_a_script() {
     scripting.flush().expect("flushes");
     assert!(!scripting.exists(sha.as_bytes()));
     assert!(matches!(
-        Running::default().kill(),
+        Running::default().kill(false),
         Err(KillRefused::NotBusy)
     ));
 }
@@ -473,13 +480,14 @@ fn unknown_scripts_and_kill_without_a_script() {
 fn busy_is_for_other_clients_past_the_threshold() {
     let running = Running::default();
     assert!(!running.busy_for(2, 10_000, || 0));
-    running.start(1, 1000);
+    running.start(1, 1000, None);
     assert!(!running.busy_for(1, 10_000, || 0), "its own commands");
     assert!(!running.busy_for(2, 1100, || 5000));
     assert!(running.busy_for(2, 6000, || 5000));
-    assert!(running.kill().is_ok());
+    assert!(matches!(running.kill(true), Err(KillRefused::OtherKind)));
+    assert!(running.kill(false).is_ok());
     running.note_write();
-    assert!(matches!(running.kill(), Err(KillRefused::Unkillable)));
+    assert!(matches!(running.kill(false), Err(KillRefused::Unkillable)));
     running.stop();
     assert!(!running.busy_for(2, 10_000, || 0));
 }
@@ -536,4 +544,74 @@ quickcheck::quickcheck! {
         let value = reply_to_lua(&lua, &frame, protocol).expect("converts");
         lua_to_reply(&value, 0, protocol) == frame
     }
+}
+
+fn fcall(scripting: &mut Scripting, name: &str, keys: &[&str], argv: &[&str]) -> Frame {
+    let bytes = |items: &[&str]| -> Vec<Bytes> {
+        items
+            .iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    };
+    scripting.run(
+        Target::Function { name, command: &[] },
+        &bytes(keys),
+        &bytes(argv),
+        7,
+        1,
+        &mut |_, _| Frame::ok(),
+    )
+}
+
+#[test]
+fn a_function_gets_its_keys_and_arguments_as_parameters_and_no_globals_of_them() {
+    let mut scripting = scripting();
+    let code = "#!lua name=lib\nlocal function n(t) return #t end\nredis.register_function('f', function(keys, args) return {keys[1], args[2], n(keys)} end)\nredis.register_function('g', function() return KEYS end)";
+    assert_eq!(
+        scripting.load_library(Bytes::from(code), false, true),
+        Ok("lib".to_string())
+    );
+    assert_eq!(
+        fcall(&mut scripting, "F", &["k"], &["a", "b"]),
+        Frame::Array(vec![bulk("k"), bulk("b"), Frame::Integer(1)])
+    );
+    assert!(error_text(&fcall(&mut scripting, "g", &[], &[]))
+        .contains("Script attempted to access nonexistent global variable 'KEYS'"));
+    assert_eq!(
+        fcall(&mut scripting, "nope", &[], &[]),
+        Frame::error("ERR Function not found")
+    );
+}
+
+#[test]
+fn a_library_top_level_sees_only_the_library_api_and_scripts_keep_theirs() {
+    let mut scripting = scripting();
+    let load = |scripting: &mut Scripting, body: &str| {
+        scripting.load_library(Bytes::from(format!("#!lua name=l\n{body}")), true, true)
+    };
+    assert_eq!(
+        load(&mut scripting, "redis.call('ping')"),
+        Err("Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'".into())
+    );
+    assert_eq!(
+        load(&mut scripting, "local s = string"),
+        Err("Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'string'".into())
+    );
+    assert!(load(&mut scripting, "redis.log(redis.LOG_DEBUG, redis.REDIS_VERSION) redis.register_function('f', function() return string.rep('a', 2) end)").is_ok());
+    assert_eq!(fcall(&mut scripting, "f", &[], &[]), bulk("aa"));
+    // SCRIPT FLUSH leaves functions; FUNCTION FLUSH leaves scripts.
+    let sha = scripting
+        .load(&Bytes::from_static(b"return 1"))
+        .expect("loads");
+    scripting.flush().expect("flushes");
+    assert_eq!(fcall(&mut scripting, "f", &[], &[]), bulk("aa"));
+    let sha2 = scripting
+        .load(&Bytes::from_static(b"return 2"))
+        .expect("loads");
+    scripting.flush_functions().expect("flushes");
+    assert!(!scripting.exists(sha.as_bytes()) && scripting.exists(sha2.as_bytes()));
+    assert_eq!(
+        fcall(&mut scripting, "f", &[], &[]),
+        Frame::error("ERR Function not found")
+    );
 }

@@ -166,19 +166,20 @@ async fn full_sync(
     // An ingestion still running when the load fails must end before the
     // staged data is dropped.
     let mut ingesting = Ingesting::default();
+    let mut functions = Vec::new();
     let loaded = load(
         shared,
         stream,
         input,
         &framing,
-        &staging.staged,
+        (&staging.staged, &mut functions),
         &mut ingesting,
     )
     .await;
     let ingested = ingesting.finish().await;
     let progress = loaded?;
     ingested?;
-    staging.switch(origin)?;
+    staging.switch(origin, functions)?;
     crate::log::notice(&format!(
         "MASTER <-> REPLICA sync: loaded {} keys ({} bytes) in {} ms",
         progress.keys,
@@ -227,14 +228,15 @@ impl ProgressReport {
     }
 }
 
-/// Reads the RDB and writes its keys into `staged`, leaving in `input`
-/// what follows the file (and its end mark). Returns how much it loaded.
+/// Reads the RDB and writes its keys into `staged` and its function
+/// libraries' code into `functions`, leaving in `input` what follows the
+/// file (and its end mark). Returns how much it loaded.
 async fn load(
     shared: &Shared,
     stream: &mut TcpStream,
     input: &mut BytesMut,
     framing: &Framing,
-    staged: &Staged,
+    (staged, functions): (&Staged, &mut Vec<Bytes>),
     ingesting: &mut Ingesting,
 ) -> Result<SyncProgress, String> {
     let mut report = ProgressReport::new(framing);
@@ -270,6 +272,7 @@ async fn load(
                     value,
                     expire_at_ms,
                 } => entries.push((db, key, value, expire_at_ms.unwrap_or(0))),
+                Item::Function(code) => functions.push(code),
                 Item::End => ended = true,
                 Item::Aux { .. } | Item::ResizeDb { .. } => {}
             }
@@ -356,9 +359,12 @@ impl<'a> Staging<'a> {
     }
 
     /// Every database switches to what was loaded, which is point `origin`
-    /// of the master's history.
-    fn switch(mut self, origin: Origin) -> Result<(), String> {
+    /// of the master's history, and the function libraries are the
+    /// master's (`functions`, their code) in the same commit.
+    fn switch(mut self, origin: Origin, functions: Vec<Bytes>) -> Result<(), String> {
         let mut txn = master_txn(self.shared);
+        command::functions::adopt(self.shared, &mut txn, functions)
+            .map_err(|e| format!("loading the master's functions: {e}"))?;
         txn.switch_to_staged(&self.staged);
         command::commit::commit_full_sync(self.shared, &mut txn, origin)
             .map_err(|e| format!("switching to the snapshot: {e}"))?;

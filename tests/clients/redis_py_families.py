@@ -1,6 +1,6 @@
 """redis-py against Redstone and a real redis-server, side by side (hashes,
 lists with their blocking pops, sets, sorted sets, bitmaps, HyperLogLog,
-SORT, MULTI, Lua scripts, streams).
+SORT, MULTI, Lua scripts, functions, streams).
 
     python3 redis_py_families.py REDSTONE_PORT REDIS_UNIX_SOCKET
 
@@ -242,6 +242,88 @@ SCRIPTS = [
     ("script_exists", ("10c9e9c3f46da585b3f3125ba6f06f6ac55c2b4b",), {}, None),
 ]
 
+# FUNCTION LOAD's checks (header, sandbox, register_function's arguments),
+# FCALL and FCALL_RO with the flags, LIST, DUMP and RESTORE. FLUSHALL leaves
+# functions: the family starts with FUNCTION FLUSH.
+LIB = "#!lua name=%s\nredis.register_function('%s', function(keys, args) %s end)"
+NAMED = "#!lua name=%s\nredis.register_function{function_name='%s', callback=function(keys, args) %s end, flags={%s}, description='%s'}"
+# FUNCTION DUMP of redis-server 7.0.15 with LIB % ("l", "f", "return 1").
+DUMPED = bytes.fromhex("f5404223216c7561206e616d653d6c0a72656469732e72656769737465725f66756e6374696f6e282766272c2066756e6374696f6e28292072657475726e203120656e64290a00629568e65f412be2")
+FUNCTIONS = [
+    ("function_flush", (), {}, None),
+    ("function_load", (LIB % ("lib1", "echo", "return {keys[1], args[1], #keys, #args}"),), {}, None),
+    ("fcall", ("echo", 1, "k", "a"), {}, None),
+    ("fcall", ("ECHO", 0), {}, None),
+    ("fcall", ("nosuch", 0), {}, None),
+    ("fcall", ("echo", -1), {}, None),
+    ("fcall", ("echo", 2, "k"), {}, None),
+    ("execute_command", ("FCALL", "echo", "x"), {}, None),
+    ("function_load", (LIB % ("lib1", "echo", "return 1"),), {}, None),
+    ("function_load", ("#!lua name=lib1\nnot lua",), {}, None),
+    ("function_load", (LIB % ("lib1", "echo", "return 'replaced'"),), {"replace": True}, None),
+    ("fcall", ("echo", 0), {}, None),
+    ("function_load", (LIB % ("lib2", "echo", "return 1"),), {}, None),
+    ("function_load", (LIB % ("lib2", "w", "return redis.call('set', keys[1], args[1])"),), {}, None),
+    ("fcall", ("w", 1, "k", "v"), {}, None),
+    ("fcall_ro", ("w", 1, "k", "v"), {}, None),
+    ("function_load", (NAMED % ("lib3", "r", "return redis.call('get', keys[1])", "'no-writes'", "reads"),), {}, None),
+    ("fcall_ro", ("r", 1, "k"), {}, None),
+    ("function_load", (NAMED % ("lib4", "sneaky", "return redis.call('del', keys[1])", "'no-writes', 'ALLOW-STALE'", "d"),), {}, None),
+    ("fcall", ("sneaky", 1, "k"), {}, None),
+    ("fcall", ("echo", 0, "extra"), {}, None),
+    ("function_load", (LIB % ("lib5", "errs", "return redis.call('nosuch')"),), {}, None),
+    ("fcall", ("errs", 0), {}, None),
+    ("function_load", (LIB % ("lib6", "raises", "error('boom')"),), {}, None),
+    ("fcall", ("raises", 0), {}, None),
+    ("function_load", (LIB % ("lib7", "resp3", "redis.setresp(3) return redis.call('hgetall', keys[1])"),), {}, None),
+    ("hset", ("h", "f", "v"), {}, None),
+    ("fcall", ("resp3", 1, "h"), {}, None),
+    ("function_list", (), {"library": "lib3"}, None),
+    ("function_list", (), {"library": "LIB4", "withcode": True}, None),
+    ("function_list", (), {"library": "nomatch*"}, None),
+    ("function_list", (), {}, unordered),
+    ("execute_command", ("FUNCTION", "LIST", "bad"), {}, None),
+    ("execute_command", ("FUNCTION", "LIST", "LIBRARYNAME"), {}, None),
+    ("execute_command", ("FUNCTION", "LIST", "WITHCODE", "WITHCODE"), {}, None),
+    ("function_stats", (), {}, None),
+    ("function_delete", ("lib5",), {}, None),
+    ("function_delete", ("lib5",), {}, None),
+    ("function_kill", (), {}, None),
+    ("function_load", ("return 1",), {}, None),
+    ("function_load", ("#!lua name=x",), {}, None),
+    ("function_load", ("#!lua\nreturn 1",), {}, None),
+    ("function_load", ("#!lua name=a name=b\nreturn 1",), {}, None),
+    ("function_load", ("#!lua name=x foo=bar\nreturn 1",), {}, None),
+    ("function_load", ("#!js name=x\nreturn 1",), {}, None),
+    ("function_load", ("#!lua name=bad-name\nreturn 1",), {}, None),
+    ("function_load", ("#!lua name=x\nreturn 1 +",), {}, None),
+    ("function_load", ("#!lua name=x\nreturn 1",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.call('ping')",), {}, None),
+    ("function_load", ("#!lua name=x\nmath.random()",), {}, None),
+    ("function_load", ("#!lua name=x\ny = 1",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.register_function('f')",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.register_function(1, 2, 3)",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.register_function('a-b', function() end)",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.register_function('g', function() end) redis.register_function('g', function() end)",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.register_function{function_name='g', callback=function() end, flags={'bad'}}",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.register_function{function_name='g', callback=function() end, other=1}",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.register_function{function_name='g'}",), {}, None),
+    ("function_load", ("#!lua name=x\nredis.register_function('echo', function() end)",), {}, None),
+    ("execute_command", ("FUNCTION", "LOAD", "bogus", "#!lua name=x\nreturn 1"), {}, None),
+    ("function_flush", (), {}, None),
+    ("function_load", (LIB % ("l", "f", "return 1"),), {}, None),
+    ("function_dump", (), {}, None),
+    ("function_restore", (DUMPED,), {}, None),
+    ("function_restore", (DUMPED,), {"policy": "REPLACE"}, None),
+    ("function_restore", (DUMPED,), {"policy": "FLUSH"}, None),
+    ("function_restore", (DUMPED,), {"policy": "BAD"}, None),
+    ("function_restore", (b"bad payload",), {}, None),
+    ("execute_command", ("FUNCTION", "FLUSH", "bad"), {}, None),
+    ("execute_command", ("FUNCTION", "HELP"), {}, None),
+    ("fcall", ("f", 0), {}, None),
+    ("function_stats", (), {}, None),
+]
+
 
 def without_times(result):
     """Drops what depends on the clock (idle times, delivery and seen times)."""
@@ -366,7 +448,7 @@ def main():
     for protocol in (2, 3):
         ours = redis.Redis(port=redstone_port, protocol=protocol)
         theirs = redis.Redis(unix_socket_path=redis_socket, protocol=protocol)
-        for family in (HASHES, LISTS, SETS, ZSETS, BITS, SORTS, SCRIPTS, STREAMS):
+        for family in (HASHES, LISTS, SETS, ZSETS, BITS, SORTS, SCRIPTS, FUNCTIONS, STREAMS):
             for client in (ours, theirs):
                 client.flushall()
             for method, args, kwargs, normalise in family:

@@ -139,7 +139,10 @@ fn load(ctx: &mut Ctx, bytes: &Bytes) -> CmdResult {
                         import.loaded += 1;
                     }
                 }
-                Item::SelectDb(0) | Item::Aux { .. } | Item::ResizeDb { .. } => {}
+                Item::SelectDb(0)
+                | Item::Aux { .. }
+                | Item::ResizeDb { .. }
+                | Item::Function(_) => {}
                 Item::SelectDb(_) => return Err(err("ERR the slots' snapshot is not of db 0")),
                 Item::End => import.ended = true,
             }
