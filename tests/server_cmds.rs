@@ -158,6 +158,47 @@ fn info_all_adds_commandstats_to_the_default_sections() {
 }
 
 #[test]
+fn info_errorstats_counts_error_replies_by_their_code() {
+    let (server, mut c) = start();
+    c.line("SET k v");
+    c.line("LPUSH k x");
+    c.line("LPUSH k y");
+    c.line("NOSUCH");
+    // A blocked client's error reply counts too.
+    c.line("XGROUP CREATE s g $ MKSTREAM");
+    let mut b = Raw::connect(server.port);
+    b.send(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !c.line("INFO clients").contains("blocked_clients:1\r\n") {
+        assert!(std::time::Instant::now() < deadline, "never blocked");
+    }
+    c.line("XGROUP DESTROY s g");
+    assert!(b.reply().starts_with("-NOGROUP"));
+    let info = text(&c.line("INFO errorstats"));
+    assert_eq!(
+        info,
+        "# Errorstats\r\nerrorstat_ERR:count=1\r\nerrorstat_NOGROUP:count=1\r\nerrorstat_WRONGTYPE:count=2\r\n"
+    );
+    assert_eq!(
+        info_field(&text(&c.line("INFO stats")), "total_error_replies").as_deref(),
+        Some("4")
+    );
+    assert!(text(&c.line("INFO")).contains("# Errorstats\r\n"));
+    assert_eq!(c.line("CONFIG RESETSTAT"), OK);
+    assert_eq!(text(&c.line("INFO errorstats")), "# Errorstats\r\n");
+}
+
+#[test]
 fn config_resetstat_clears_commandstats() {
     let (_server, mut c) = start();
     c.line("PING");

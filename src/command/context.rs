@@ -6,7 +6,7 @@ use crate::engine::{Engine, EngineError};
 use crate::keyspace::{Origin, Store};
 use crate::replication::feed::{ChangeFeed, DEFAULT_BACKLOG};
 use crate::replication::Master;
-use crate::resp::Protocol;
+use crate::resp::{Frame, Protocol};
 use crate::sync::{lock, read};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -39,11 +39,37 @@ pub struct Stats {
     pub sync_partial_err: AtomicU64,
     /// `INFO commandstats`.
     pub commands: super::command_stats::CommandStats,
+    /// `INFO errorstats`: error replies by their first word (`ERR`,
+    /// `WRONGTYPE` ...), at most [`MAX_ERROR_KINDS`] kinds as in Redis.
+    pub errors: Mutex<BTreeMap<String, u64>>,
 }
+
+/// Redis tracks at most this many kinds of errors (more would be a client
+/// inventing error codes); later new kinds are counted in the total only.
+const MAX_ERROR_KINDS: usize = 128;
 
 impl Stats {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// An error reply sent to a client (`total_error_replies`, errorstats).
+    pub fn count_error(&self, reply: &Frame) {
+        let Frame::Error(text) = reply else {
+            return;
+        };
+        Stats::add(&self.total_error_replies, 1);
+        let kind = text.split(|&b| b == b' ').next().unwrap_or_default();
+        let kind = String::from_utf8_lossy(kind).into_owned();
+        let mut errors = lock(&self.errors);
+        let known = errors.len();
+        match errors.get_mut(&kind) {
+            Some(count) => *count += 1,
+            None if known < MAX_ERROR_KINDS => {
+                errors.insert(kind, 1);
+            }
+            None => {}
+        }
     }
 
     pub fn reset(&self) {
@@ -63,6 +89,7 @@ impl Stats {
             counter.store(0, Ordering::Relaxed);
         }
         self.commands.reset();
+        lock(&self.errors).clear();
     }
 }
 

@@ -14,6 +14,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "errorstats",
     "cluster",
     "keyspace",
 ];
@@ -36,6 +37,10 @@ pub fn render(ctx: &Ctx, requested: &[String]) -> String {
         let lines: Vec<(String, String)> = match section {
             // Its field names are numbered (slave0, slave1, ...).
             "replication" => replication(ctx),
+            "errorstats" => lock(&ctx.shared.stats.errors)
+                .iter()
+                .map(|(kind, count)| (format!("errorstat_{kind}"), format!("count={count}")))
+                .collect(),
             _ => fields(ctx, section)
                 .into_iter()
                 .map(|(name, value)| (name.to_string(), value))

@@ -256,9 +256,7 @@ impl Connection {
         let client = &mut self.session.client;
         let reply =
             super::migrate::run(&self.shared, &mut self.migrate_link, job, &mut client.wrote).await;
-        if matches!(reply, Frame::Error(_)) {
-            Stats::add(&self.shared.stats.total_error_replies, 1);
-        }
+        self.shared.stats.count_error(&reply);
         self.session.queue_replies(reply);
         (!self.send_replies().await).then_some(Close::Now)
     }

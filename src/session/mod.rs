@@ -102,9 +102,7 @@ impl Session {
         let Some(reply) = command::blocking::take_reply(&self.shared, &mut self.client) else {
             return false;
         };
-        if matches!(reply, Frame::Error(_)) {
-            Stats::add(&self.shared.stats.total_error_replies, 1);
-        }
+        self.shared.stats.count_error(&reply);
         self.queue_replies(reply);
         true
     }
@@ -199,9 +197,7 @@ impl Session {
             }
 
             self.feed_monitors(&args, now);
-            if matches!(reply, Frame::Error(_)) {
-                Stats::add(&self.shared.stats.total_error_replies, 1);
-            }
+            self.shared.stats.count_error(&reply);
 
             // So do those it caused (PUBLISH to oneself), but subscription
             // confirmations come before any message.
