@@ -40,6 +40,9 @@ const OWNED: u8 = 4;
 /// Rows read at a time when a command walks a whole range.
 const CHUNK: usize = 1024;
 
+/// A range of at most this many entries is read with one scan.
+pub const READ_IN_ONE_SCAN: usize = CHUNK;
+
 /// Redis' `SCG_INVALID_ENTRIES_READ`.
 pub const ENTRIES_READ_UNKNOWN: i64 = -1;
 

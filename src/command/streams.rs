@@ -10,9 +10,9 @@
 
 use super::args::{err, int_arg, is, CmdResult, ERR_SYNTAX};
 use super::stream_id::{self, StreamId};
-use super::stream_value::{entries_reply, Stream, Threshold, Trim};
+use super::stream_value::{entries_reply, Stream, Threshold, Trim, READ_IN_ONE_SCAN};
 use super::{Command, Ctx, KeySpec};
-use crate::keyspace::Effect;
+use crate::keyspace::{Effect, KeyRead};
 use crate::notify::Class;
 use crate::resp::Frame;
 use bytes::Bytes;
@@ -273,7 +273,7 @@ fn range(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
             _ => return Err(err(ERR_SYNTAX)),
         }
     }
-    ctx.with_snapshot(|reader, db| {
+    let read = |reader: &mut dyn KeyRead, db| {
         let Some(stream) = Stream::open(reader, db, &args[1])? else {
             return Ok(Frame::Array(Vec::new()));
         };
@@ -282,7 +282,14 @@ fn range(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
         }
         let entries = stream.range(reader, start, end, rev, count.unwrap_or(0))?;
         Ok(entries_reply(&entries))
-    })
+    };
+    // One scan reads the entries: the metadata read before it is of the
+    // same version (a stream's entries are never rewritten), so no
+    // snapshot is needed; a longer read takes one to see one point in time.
+    match count {
+        Some(count) if count <= READ_IN_ONE_SCAN => ctx.with_reader(read),
+        _ => ctx.with_snapshot(read),
+    }
 }
 
 fn xlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
