@@ -5,7 +5,7 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{arity, bulk, bulks, error, int, start, Raw, NIL, OK, SYNTAX};
+use resp::{arity, blocked, bulk, bulks, error, int, start, wait_blocked, Raw, NIL, OK, SYNTAX};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -13,25 +13,6 @@ const NIL_ARRAY: &str = "*-1\r\n";
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const NOT_FLOAT: &str = "-ERR timeout is not a float or out of range\r\n";
 const NEGATIVE: &str = "-ERR timeout is negative\r\n";
-
-/// Waits until INFO reports `n` blocked clients.
-fn wait_blocked(c: &mut Raw, n: usize) {
-    let wanted = format!("blocked_clients:{n}\r\n");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.line("INFO clients").contains(&wanted) {
-        assert!(Instant::now() < deadline, "never {n} blocked clients");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// A connection that sent `command` and is now blocked in it.
-fn blocked(server: &Server, c: &mut Raw, command: &str, already: usize) -> Raw {
-    let mut b = Raw::connect(server.port);
-    let args: Vec<&str> = command.split_whitespace().collect();
-    b.send(&args);
-    wait_blocked(c, already + 1);
-    b
-}
 
 /// A fresh server, a connection to it, and a client blocked in `command`.
 fn start_blocked(command: &str) -> (Server, Raw, Raw) {

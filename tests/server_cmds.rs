@@ -166,22 +166,12 @@ fn info_errorstats_counts_error_replies_by_their_code() {
     c.line("NOSUCH");
     // A blocked client's error reply counts too.
     c.line("XGROUP CREATE s g $ MKSTREAM");
-    let mut b = Raw::connect(server.port);
-    b.send(&[
-        "XREADGROUP",
-        "GROUP",
-        "g",
-        "c",
-        "BLOCK",
-        "0",
-        "STREAMS",
-        "s",
-        ">",
-    ]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !c.line("INFO clients").contains("blocked_clients:1\r\n") {
-        assert!(std::time::Instant::now() < deadline, "never blocked");
-    }
+    let mut b = resp::blocked(
+        &server,
+        &mut c,
+        "XREADGROUP GROUP g c BLOCK 0 STREAMS s >",
+        0,
+    );
     c.line("XGROUP DESTROY s g");
     assert!(b.reply().starts_with("-NOGROUP"));
     let info = text(&c.line("INFO errorstats"));

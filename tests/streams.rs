@@ -8,28 +8,10 @@ mod common;
 mod resp;
 
 use common::Server;
-use resp::{bulk, error, int, start, Raw};
+use resp::{blocked, bulk, error, int, start, wait_blocked, Raw};
 use std::time::{Duration, Instant};
 
 const NIL_ARRAY: &str = "*-1\r\n";
-
-/// Waits until INFO reports `n` blocked clients.
-fn wait_blocked(c: &mut Raw, n: usize) {
-    let wanted = format!("blocked_clients:{n}\r\n");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.line("INFO clients").contains(&wanted) {
-        assert!(Instant::now() < deadline, "never {n} blocked clients");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// A connection that sent `command` and is now blocked in it.
-fn blocked(server: &Server, c: &mut Raw, command: &str, already: usize) -> Raw {
-    let mut b = Raw::connect(server.port);
-    b.send(&command.split_whitespace().collect::<Vec<_>>());
-    wait_blocked(c, already + 1);
-    b
-}
 
 /// `[[key, [[id, [field, value]]]]]`: one stream, one entry of one pair.
 fn one_entry(key: &str, id: &str, field: &str, value: &str) -> String {

@@ -728,19 +728,8 @@ impl Stream {
         }
         let prefix = named_prefix(PENDING, &[group]);
         let (lower, upper) = (with_id(prefix.clone(), from), with_id(prefix.clone(), to));
-        let rows = self.rows(
-            reader,
-            Bound::Included(&lower),
-            Bound::Included(&upper),
-            false,
-            limit,
-        )?;
-        rows.iter()
-            .map(|(sub, stored)| {
-                let id = StreamId::from_bytes(&sub[prefix.len()..]).ok_or_else(corrupt)?;
-                Pending::decode(id, stored)
-            })
-            .collect()
+        let span = (Bound::Included(&lower[..]), Bound::Included(&upper[..]));
+        self.pending_rows(reader, prefix.len(), span, false, limit)
     }
 
     /// The last pending entry of `group`.
@@ -751,13 +740,29 @@ impl Stream {
     ) -> Result<Option<Pending>, Frame> {
         let prefix = named_prefix(PENDING, &[group]);
         let (lower, upper) = prefix_span(&prefix);
-        let rows = self.rows(reader, bound(&lower), bound(&upper), true, 1)?;
-        rows.first()
+        let span = (bound(&lower), bound(&upper));
+        Ok(self
+            .pending_rows(reader, prefix.len(), span, true, 1)?
+            .pop())
+    }
+
+    /// Pending entries in `span` of sub keys whose IDs follow a prefix of
+    /// `prefix_len` bytes.
+    fn pending_rows(
+        &self,
+        reader: &mut dyn KeyRead,
+        prefix_len: usize,
+        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        rev: bool,
+        limit: usize,
+    ) -> Result<Vec<Pending>, Frame> {
+        let rows = self.rows(reader, lower, upper, rev, limit)?;
+        rows.iter()
             .map(|(sub, stored)| {
-                let id = StreamId::from_bytes(&sub[prefix.len()..]).ok_or_else(corrupt)?;
+                let id = StreamId::from_bytes(&sub[prefix_len..]).ok_or_else(corrupt)?;
                 Pending::decode(id, stored)
             })
-            .transpose()
+            .collect()
     }
 
     /// Records `pending` (new, or re-delivered) for its consumer, moving it

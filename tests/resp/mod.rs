@@ -304,3 +304,25 @@ pub fn check_pairs_untorn(port: u16, what: &'static str) -> std::thread::JoinHan
         }
     })
 }
+
+/// Waits until INFO reports `n` blocked clients.
+pub fn wait_blocked(c: &mut Raw, n: usize) {
+    let wanted = format!("blocked_clients:{n}\r\n");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !c.line("INFO clients").contains(&wanted) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {n} blocked clients"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A connection that sent `command` and is now blocked in it (`already`
+/// clients were blocked before).
+pub fn blocked(server: &crate::common::Server, c: &mut Raw, command: &str, already: usize) -> Raw {
+    let mut b = Raw::connect(server.port);
+    b.send(&command.split_whitespace().collect::<Vec<_>>());
+    wait_blocked(c, already + 1);
+    b
+}
