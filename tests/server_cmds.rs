@@ -184,6 +184,14 @@ fn info_errorstats_counts_error_replies_by_their_code() {
         Some("4")
     );
     assert!(text(&c.line("INFO")).contains("# Errorstats\r\n"));
+    // The blocked call counts once, and as failed once its error came.
+    let stats = text(&c.line("INFO commandstats"));
+    let xreadgroup = info_field(&stats, "cmdstat_xreadgroup").unwrap();
+    assert!(xreadgroup.starts_with("calls=1,"), "{xreadgroup}");
+    assert!(
+        xreadgroup.ends_with(",rejected_calls=0,failed_calls=1"),
+        "{xreadgroup}"
+    );
     assert_eq!(c.line("CONFIG RESETSTAT"), OK);
     assert_eq!(text(&c.line("INFO errorstats")), "# Errorstats\r\n");
 }

@@ -75,6 +75,14 @@ impl CommandStats {
         }
     }
 
+    /// A blocked call, counted when it blocked, answered an error when it
+    /// was woken (its group went, CLIENT UNBLOCK ERROR).
+    pub fn record_late_failure(&self, resolved: Resolved) {
+        if let Some(slot) = self.slot(resolved) {
+            slot.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// A call refused before it ran.
     pub fn record_rejected(&self, resolved: Resolved) {
         if let Some(slot) = self.slot(resolved) {

@@ -102,6 +102,9 @@ impl Session {
         let Some(reply) = command::blocking::take_reply(&self.shared, &mut self.client) else {
             return false;
         };
+        if let (Frame::Error(_), Some(resolved)) = (&reply, self.client.current) {
+            self.shared.stats.commands.record_late_failure(resolved);
+        }
         self.shared.stats.count_error(&reply);
         self.queue_replies(reply);
         true
