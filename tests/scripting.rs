@@ -60,6 +60,19 @@ fn a_long_script_gets_busy_replies_and_script_kill_stops_it() {
     looping.send(&["EVAL", FOREVER, "0"]);
     wait_busy(&mut c);
     assert_eq!(c.line("GET x"), BUSY);
+    // Writes are answered at once too, not after the script; an EXEC is
+    // refused whole, with the reason (Redis' execCommandAbort).
+    assert_eq!(c.line("SET x 1"), BUSY);
+    let mut queued = Raw::connect(server.port);
+    assert_eq!(queued.line("MULTI"), OK);
+    assert_eq!(queued.line("PING"), BUSY);
+    assert_eq!(
+        queued.line("EXEC"),
+        format!(
+            "-EXECABORT Transaction discarded because of: {}",
+            &BUSY[1..]
+        )
+    );
     // Connections opened while it runs are served too (the script's
     // worker thread once kept the accepting task to itself), and one of
     // them is where SCRIPT KILL comes from, as from a new redis-cli.
@@ -77,6 +90,7 @@ fn a_long_script_gets_busy_replies_and_script_kill_stops_it() {
     );
     assert_eq!(c.line("PING"), "+PONG\r\n");
     assert_eq!(looping.line("PING"), "+PONG\r\n", "its client goes on");
+    assert_eq!(queued.line("PING"), "+PONG\r\n", "out of the transaction");
 }
 
 #[test]

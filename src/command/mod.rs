@@ -524,6 +524,9 @@ fn run(ctx: &mut Ctx, args: &[Bytes], resolved: Result<Resolved, Frame>) -> Fram
     ctx.client.current = Some(resolved);
     if let Err(refusal) = admit(ctx, resolved, args) {
         ctx.shared.stats.commands.record_rejected(resolved);
+        if resolved.command.name == "exec" {
+            return transactions::abort_exec(ctx, refusal);
+        }
         return transactions::reject(ctx, refusal);
     }
     if let Some(queued) = transactions::queue(ctx, resolved, args) {

@@ -81,6 +81,21 @@ pub fn reject(ctx: &mut Ctx, reply: Frame) -> Frame {
     reply
 }
 
+/// EXEC refused before it ran (BUSY, MASTERDOWN, a cluster refusal ...):
+/// the transaction is discarded and the reason given, as Redis'
+/// `execCommandAbort` does.
+pub fn abort_exec(ctx: &mut Ctx, refusal: Frame) -> Frame {
+    ctx.client.multi = None;
+    unwatch_all(ctx.shared, ctx.client);
+    let Frame::Error(text) = refusal else {
+        return refusal;
+    };
+    err(format!(
+        "EXECABORT Transaction discarded because of: {}",
+        String::from_utf8_lossy(&text)
+    ))
+}
+
 /// Inside MULTI, queues every command but the ones that act on the
 /// transaction itself, and returns `+QUEUED`.
 pub fn queue(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Option<Frame> {

@@ -160,7 +160,10 @@ impl Session {
                 }
             };
             let resolved = command::resolve_name(&args);
-            if txn.is_none() && self.takes_write_lock(&resolved) {
+            // While another client's script is busy, a write is answered
+            // BUSY at once (EXEC: EXECABORT) rather than wait for the lock
+            // the script holds.
+            if txn.is_none() && self.takes_write_lock(&resolved) && !self.script_busy(now) {
                 match shared.store.try_begin(now) {
                     Some(begun) => txn = Some(begun),
                     None => {
@@ -326,6 +329,16 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Whether a script of another client has run past
+    /// `busy-reply-threshold`: commands then get BUSY (`command::admit`).
+    fn script_busy(&self, now: u64) -> bool {
+        self.shared
+            .script_running
+            .busy_for(self.client.id(), now, || {
+                self.shared.config().busy_reply_threshold
+            })
     }
 
     /// Whether the batch should hold the write lock before running a
