@@ -430,21 +430,52 @@ impl Stream {
         rev: bool,
         limit: usize,
     ) -> Result<Vec<(u64, Entry)>, Frame> {
-        if from > to || limit == 0 {
+        if limit == 0 {
             return Ok(Vec::new());
         }
-        let (lower, upper) = (with_id(vec![ENTRY], from), with_id(vec![ENTRY], to));
-        let rows = self.rows(
-            reader,
-            Bound::Included(&lower),
-            Bound::Included(&upper),
-            rev,
-            limit,
-        )?;
-        rows.iter()
+        let rows = self.id_rows(reader, vec![ENTRY], (from, to), rev, limit)?;
+        rows.into_iter()
+            .map(|(id, stored)| decode_entry(id, &stored))
+            .collect()
+    }
+
+    /// Up to `limit` rows whose sub keys are `prefix | id` with the ID in
+    /// `from..=to`, from `to` down when `rev`: (ID, stored value).
+    fn id_rows(
+        &self,
+        reader: &mut dyn KeyRead,
+        prefix: Vec<u8>,
+        (from, to): (StreamId, StreamId),
+        rev: bool,
+        limit: usize,
+    ) -> Result<Vec<(StreamId, Bytes)>, Frame> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        let at = prefix.len();
+        let (lower, upper) = (with_id(prefix.clone(), from), with_id(prefix, to));
+        let span = (Bound::Included(&lower[..]), Bound::Included(&upper[..]));
+        self.id_rows_in(reader, at, span, rev, limit)
+    }
+
+    /// [`Stream::id_rows`] over any span of sub keys whose IDs start at
+    /// byte `at`.
+    fn id_rows_in(
+        &self,
+        reader: &mut dyn KeyRead,
+        at: usize,
+        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        rev: bool,
+        limit: usize,
+    ) -> Result<Vec<(StreamId, Bytes)>, Frame> {
+        let rows = self.rows(reader, lower, upper, rev, limit)?;
+        rows.into_iter()
             .map(|(sub, stored)| {
-                let id = StreamId::from_bytes(&sub[1..]).ok_or_else(corrupt)?;
-                decode_entry(id, stored)
+                let id = sub
+                    .get(at..)
+                    .and_then(StreamId::from_bytes)
+                    .ok_or_else(corrupt)?;
+                Ok((id, stored))
             })
             .collect()
     }
@@ -723,13 +754,11 @@ impl Stream {
         to: StreamId,
         limit: usize,
     ) -> Result<Vec<Pending>, Frame> {
-        if from > to {
-            return Ok(Vec::new());
-        }
         let prefix = named_prefix(PENDING, &[group]);
-        let (lower, upper) = (with_id(prefix.clone(), from), with_id(prefix.clone(), to));
-        let span = (Bound::Included(&lower[..]), Bound::Included(&upper[..]));
-        self.pending_rows(reader, prefix.len(), span, false, limit)
+        let rows = self.id_rows(reader, prefix, (from, to), false, limit)?;
+        rows.iter()
+            .map(|(id, stored)| Pending::decode(*id, stored))
+            .collect()
     }
 
     /// The last pending entry of `group`.
@@ -741,28 +770,10 @@ impl Stream {
         let prefix = named_prefix(PENDING, &[group]);
         let (lower, upper) = prefix_span(&prefix);
         let span = (bound(&lower), bound(&upper));
-        Ok(self
-            .pending_rows(reader, prefix.len(), span, true, 1)?
-            .pop())
-    }
-
-    /// Pending entries in `span` of sub keys whose IDs follow a prefix of
-    /// `prefix_len` bytes.
-    fn pending_rows(
-        &self,
-        reader: &mut dyn KeyRead,
-        prefix_len: usize,
-        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
-        rev: bool,
-        limit: usize,
-    ) -> Result<Vec<Pending>, Frame> {
-        let rows = self.rows(reader, lower, upper, rev, limit)?;
-        rows.iter()
-            .map(|(sub, stored)| {
-                let id = StreamId::from_bytes(&sub[prefix_len..]).ok_or_else(corrupt)?;
-                Pending::decode(id, stored)
-            })
-            .collect()
+        let rows = self.id_rows_in(reader, prefix.len(), span, true, 1)?;
+        rows.first()
+            .map(|(id, stored)| Pending::decode(*id, stored))
+            .transpose()
     }
 
     /// Records `pending` (new, or re-delivered) for its consumer, moving it
@@ -935,21 +946,9 @@ impl Stream {
         to: StreamId,
         limit: usize,
     ) -> Result<Vec<StreamId>, Frame> {
-        if from > to {
-            return Ok(Vec::new());
-        }
         let prefix = named_prefix(OWNED, &[group, consumer]);
-        let (lower, upper) = (with_id(prefix.clone(), from), with_id(prefix.clone(), to));
-        let rows = self.rows(
-            reader,
-            Bound::Included(&lower),
-            Bound::Included(&upper),
-            false,
-            limit,
-        )?;
-        rows.iter()
-            .map(|(sub, _)| StreamId::from_bytes(&sub[prefix.len()..]).ok_or_else(corrupt))
-            .collect()
+        let rows = self.id_rows(reader, prefix, (from, to), false, limit)?;
+        Ok(rows.into_iter().map(|(id, _)| id).collect())
     }
 }
 
