@@ -615,3 +615,24 @@ fn a_library_top_level_sees_only_the_library_api_and_scripts_keep_theirs() {
         Frame::error("ERR Function not found")
     );
 }
+
+static HAND_OFFS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[test]
+fn a_long_script_hands_its_worker_off_again_and_again() {
+    use std::sync::atomic::Ordering;
+    // One hand-off can fail (the new thread may start after this one took
+    // the worker back), so a script running on keeps trying.
+    let running = Running::new(|| {
+        HAND_OFFS.fetch_add(1, Ordering::Relaxed);
+    });
+    running.start(1, 1_700_000_000_000, None);
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(350);
+    while std::time::Instant::now() < until {
+        assert!(running.check().is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    running.stop();
+    // At 5 ms, then every 100 ms: 4 in 350 ms (3 on a slow machine).
+    assert!(HAND_OFFS.load(Ordering::Relaxed) >= 3, "{HAND_OFFS:?}");
+}
