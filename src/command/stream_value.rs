@@ -340,12 +340,6 @@ fn with_id(mut prefix: Vec<u8>, id: StreamId) -> Vec<u8> {
     prefix
 }
 
-/// The sub keys after `prefix`, up to the end of its range.
-fn prefix_span(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let end = crate::engine::prefix_successor(prefix).map_or(Bound::Unbounded, Bound::Excluded);
-    (Bound::Included(prefix.to_vec()), end)
-}
-
 /// A trimming request (XADD's and XTRIM's MAXLEN / MINID).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Threshold {
@@ -418,6 +412,18 @@ impl Stream {
         Ok(reader.member_span(&self.members, span, limit)?)
     }
 
+    /// Up to `limit` rows whose sub keys start with `prefix`, in order.
+    fn prefixed_rows(
+        &self,
+        reader: &mut dyn KeyRead,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>, Frame> {
+        let end = crate::engine::prefix_successor(prefix);
+        let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        self.rows(reader, Bound::Included(prefix), upper, false, limit)
+    }
+
     // Entries.
 
     /// Up to `limit` entries with IDs in `from..=to`, from `to` down when
@@ -454,21 +460,13 @@ impl Stream {
         }
         let at = prefix.len();
         let (lower, upper) = (with_id(prefix.clone(), from), with_id(prefix, to));
-        let span = (Bound::Included(&lower[..]), Bound::Included(&upper[..]));
-        self.id_rows_in(reader, at, span, rev, limit)
-    }
-
-    /// [`Stream::id_rows`] over any span of sub keys whose IDs start at
-    /// byte `at`.
-    fn id_rows_in(
-        &self,
-        reader: &mut dyn KeyRead,
-        at: usize,
-        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
-        rev: bool,
-        limit: usize,
-    ) -> Result<Vec<(StreamId, Bytes)>, Frame> {
-        let rows = self.rows(reader, lower, upper, rev, limit)?;
+        let rows = self.rows(
+            reader,
+            Bound::Included(&lower),
+            Bound::Included(&upper),
+            rev,
+            limit,
+        )?;
         rows.into_iter()
             .map(|(sub, stored)| {
                 let id = sub
@@ -677,14 +675,7 @@ impl Stream {
 
     /// Every group, in name order.
     pub fn groups(&self, reader: &mut dyn KeyRead) -> Result<Vec<Group>, Frame> {
-        let (lower, upper) = ([GROUP], [GROUP + 1]);
-        let rows = self.rows(
-            reader,
-            Bound::Included(&lower),
-            Bound::Excluded(&upper),
-            false,
-            usize::MAX,
-        )?;
+        let rows = self.prefixed_rows(reader, &[GROUP], usize::MAX)?;
         rows.into_iter()
             .map(|(sub, stored)| Group::decode(sub.slice(1..), &stored))
             .collect()
@@ -718,9 +709,8 @@ impl Stream {
     }
 
     fn delete_prefixed(&self, txn: &mut Txn, prefix: &[u8]) -> Result<(), Frame> {
-        let (lower, upper) = prefix_span(prefix);
         loop {
-            let rows = self.rows(txn, bound(&lower), bound(&upper), false, CHUNK)?;
+            let rows = self.prefixed_rows(txn, prefix, CHUNK)?;
             for (sub, _) in &rows {
                 txn.member_delete(&self.members, sub);
             }
@@ -768,9 +758,7 @@ impl Stream {
         group: &[u8],
     ) -> Result<Option<Pending>, Frame> {
         let prefix = named_prefix(PENDING, &[group]);
-        let (lower, upper) = prefix_span(&prefix);
-        let span = (bound(&lower), bound(&upper));
-        let rows = self.id_rows_in(reader, prefix.len(), span, true, 1)?;
+        let rows = self.id_rows(reader, prefix, (StreamId::MIN, StreamId::MAX), true, 1)?;
         rows.first()
             .map(|(id, stored)| Pending::decode(*id, stored))
             .transpose()
@@ -866,8 +854,7 @@ impl Stream {
         group: &[u8],
     ) -> Result<Vec<Consumer>, Frame> {
         let prefix = named_prefix(CONSUMER, &[group]);
-        let (lower, upper) = prefix_span(&prefix);
-        let rows = self.rows(reader, bound(&lower), bound(&upper), false, usize::MAX)?;
+        let rows = self.prefixed_rows(reader, &prefix, usize::MAX)?;
         rows.into_iter()
             .map(|(sub, stored)| Consumer::decode(sub.slice(prefix.len()..), &stored))
             .collect()
@@ -1070,14 +1057,6 @@ impl Stream {
             stream.put_group(txn, &record)?;
         }
         stream.save(txn, db, key)
-    }
-}
-
-fn bound(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match bound {
-        Bound::Included(v) => Bound::Included(v),
-        Bound::Excluded(v) => Bound::Excluded(v),
-        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
