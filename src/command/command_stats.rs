@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct CommandStats {
     /// (container name or "", command name) → slot.
-    index: HashMap<(&'static str, &'static str), usize>,
+    /// Looked up once per call, so foldhash rather than SipHash.
+    index: HashMap<(&'static str, &'static str), usize, foldhash::fast::RandomState>,
     slots: Vec<Slot>,
 }
 
@@ -31,7 +32,7 @@ struct Slot {
 
 impl Default for CommandStats {
     fn default() -> CommandStats {
-        let mut index = HashMap::new();
+        let mut index = HashMap::default();
         let mut slots = Vec::new();
         let mut add = |parent: &'static str, name: &'static str| {
             index.insert((parent, name), slots.len());

@@ -387,8 +387,12 @@ pub fn table() -> impl Iterator<Item = &'static Command> {
     .flatten()
 }
 
-fn index() -> &'static HashMap<&'static str, &'static Command> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
+/// Every command by name: looked up once per request, so hashed with
+/// foldhash rather than the standard library's SipHash.
+type CommandIndex = HashMap<&'static str, &'static Command, foldhash::fast::RandomState>;
+
+fn index() -> &'static CommandIndex {
+    static INDEX: OnceLock<CommandIndex> = OnceLock::new();
     INDEX.get_or_init(|| table().map(|command| (command.name, command)).collect())
 }
 
