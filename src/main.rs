@@ -19,8 +19,27 @@ fn disable_transparent_huge_pages() {
     }
 }
 
+/// mimalloc's `mi_option_purge_delay` (its `mi_option_e` in mimalloc.h v3,
+/// which libmimalloc-sys builds; the crate names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// How long freed memory stays with the allocator before it goes back to the
+/// OS: 10 s, jemalloc's default (`dirty_decay_ms`, redis-server's allocator),
+/// instead of mimalloc's 1 s. fjall frees a whole memtable after each flush
+/// and the next one takes the memory back; within 1 s much of it had been
+/// returned (madvise) and was faulted in again: 0.07 more page faults per
+/// SET, and SET -P16 cost 10 % more CPU.
+const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
+
+fn keep_freed_memory_a_while() {
+    // SAFETY: sets one of mimalloc's integer options, which it reads on
+    // every purge; any value is valid.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
+}
+
 fn main() -> ExitCode {
     disable_transparent_huge_pages();
+    keep_freed_memory_a_while();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match Config::from_args(&args) {
         Ok(config) => config,
@@ -58,6 +77,28 @@ fn main() -> ExitCode {
             redstone::log::warning(&error.to_string());
             eprintln!("{error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The option's index is ours to keep right: mimalloc's default purge
+    /// delay is 1000 ms, and no other option defaults to 1000.
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        // SAFETY: reads and sets integer options of mimalloc.
+        unsafe {
+            if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+                assert_eq!(libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY), 1000);
+            }
+            keep_freed_memory_a_while();
+            assert_eq!(
+                libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY),
+                PURGE_DELAY_MS
+            );
         }
     }
 }
