@@ -27,8 +27,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// OS: 10 s, jemalloc's default (`dirty_decay_ms`, redis-server's allocator),
 /// instead of mimalloc's 1 s. fjall frees a whole memtable after each flush
 /// and the next one takes the memory back; within 1 s much of it had been
-/// returned (madvise) and was faulted in again: 0.07 more page faults per
-/// SET, and SET -P16 cost 10 % more CPU.
+/// returned (madvise) and was faulted in again: 0.06 more page faults per
+/// SET, and SET cost 4 % (-P16) to 10 % (-P1) more CPU.
 const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
 
 fn keep_freed_memory_a_while() {
