@@ -271,10 +271,13 @@ fn bytes_in_tables(dir: &std::path::Path) -> u64 {
 
 /// Long meta rows live in blob files (key-value separation): overwriting
 /// them leaves stale blobs, which compactions must give back, or the disk
-/// fills with every value ever written. fjall 3.1.13 deletes a blob file
-/// once none of its values is live but does not rewrite partly stale ones
-/// (not even in a major compaction), so some stale values stay: here 24
-/// times the live data is written and about 4 times it stays on disk.
+/// fills with every value ever written. fjall 3.1.13 gives a file back
+/// lazily: a compaction that makes a blob file wholly stale leaves it
+/// listed, the next compaction drops it, and its disk space comes back when
+/// no older version of the tree refers to it (a file with some live values
+/// is rewritten only when a quarter of it is stale; none was here). So
+/// stale values linger: 24 times the live data is written here and about
+/// 4 times it stays on disk.
 #[test]
 fn overwritten_long_rows_give_their_disk_space_back() {
     use rand::{Rng, SeedableRng};
