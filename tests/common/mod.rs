@@ -174,6 +174,24 @@ impl Server {
         }
     }
 
+    /// SIGSTOP: the process stays, answering nothing, until `resume`.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after `pause`.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
     /// SIGTERM (graceful shutdown), then wait.
     pub fn terminate(&mut self) {
         if let Some(mut child) = self.child.take() {
