@@ -57,12 +57,6 @@ struct MemtableRotation {
     written: Vec<std::sync::atomic::AtomicU64>,
 }
 
-/// Meta rows at least this long (strings' values are inline) go to fjall's
-/// blob files, and only a pointer to them into the LSM tree: compactions
-/// then rewrite pointers rather than values. With 1 KB values in steady
-/// state (1 M keys) compaction was over a quarter of a SET's CPU.
-const SEPARATED_ROW_BYTES: u32 = 512;
-
 /// What an entry costs a memtable beyond its key and value (fjall counts
 /// less), so that our count reaches the limit before fjall's.
 const MEMTABLE_ENTRY_OVERHEAD: u64 = 64;
@@ -124,14 +118,16 @@ impl FjallEngine {
                         // (11.9 -> 6.0 us). Partitions read by range scans
                         // (sorted sets, lists) keep 4, as more runs to merge
                         // cost ZRANGEBYSCORE 10-17 % more.
-                        Partition::Meta => options
-                            .compaction_strategy(Arc::new(
-                                fjall::compaction::Leveled::default().with_l0_threshold(8),
-                            ))
-                            .with_kv_separation(Some(
-                                fjall::KvSeparationOptions::default()
-                                    .separation_threshold(SEPARATED_ROW_BYTES),
-                            )),
+                        //
+                        // No key-value separation (fjall's blob files): a
+                        // partly stale blob file is rewritten only by a
+                        // compaction covering every table that points into
+                        // it, rare under overwrites of random keys, and the
+                        // disk held 5 to 15 times the live data
+                        // (`engine::tests::random_overwrites_give_their_disk_space_back`).
+                        Partition::Meta => options.compaction_strategy(Arc::new(
+                            fjall::compaction::Leveled::default().with_l0_threshold(8),
+                        )),
                         _ => options,
                     }
                 })
