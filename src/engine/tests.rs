@@ -273,9 +273,10 @@ fn bytes_in_tables(dir: &std::path::Path) -> u64 {
 /// compactions give them back. This writes 1 KB rows to random keys (a key
 /// may be written many times before another is written once, as under
 /// `redis-benchmark -r`) and bounds what is on disk while it goes on.
-/// With fjall's key-value separation (blob files) the bound failed: a blob
-/// file is dropped only once every value in it is stale, and here the disk
-/// held 6 to 8 times the live data; without it, about 3.5 times (small
+/// With fjall's key-value separation (blob files) the bound failed: a
+/// partly stale blob file is rewritten only by a compaction covering every
+/// table that points into it, so most stayed until all of their values
+/// were stale, and here the disk held 6 to 8 times the live data; without it, about 3.5 times (small
 /// memtables and tables make that much higher than at full scale).
 #[test]
 fn random_overwrites_give_their_disk_space_back() {
